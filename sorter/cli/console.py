@@ -1,0 +1,64 @@
+"""Console helpers for the CLI: a progress bar on stderr and small formatting functions."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from sorter.core.jobs import Progress
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+class ProgressBar:
+    """A Progress callback that draws one self-updating line on stderr (plain lines if not a tty)."""
+
+    def __init__(self, stream: TextIO | None = None, width: int = 28, min_interval: float = 0.1):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.min_interval = min_interval
+        self._last = 0.0
+        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._open = False
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        final = p.total is not None and p.done >= p.total
+        if not final and now - self._last < (self.min_interval if self._tty else 2.0):
+            return
+        self._last = now
+        line = self.render(p)
+        if self._tty:
+            self.stream.write("\r\x1b[2K" + line)
+            self._open = True
+            if final:
+                self.close()
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def render(self, p: Progress) -> str:
+        frac = p.fraction
+        bar = ""
+        if frac is not None:
+            filled = int(frac * self.width)
+            bar = "[" + "#" * filled + "-" * (self.width - filled) + "] "
+        total = f"/{p.total}" if p.total is not None else ""
+        rate = f" {p.rate:.1f} {p.unit}/s" if p.rate else ""
+        eta = f" ETA {format_duration(p.eta_s)}" if p.total is not None else ""
+        msg = f" {p.message}" if p.message else ""
+        return f"{p.stage}: {bar}{p.done}{total}{rate}{eta}{msg}"
+
+    def close(self) -> None:
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False

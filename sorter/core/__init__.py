@@ -1,0 +1,1 @@
+"""Qt-free core of Sorter: model file, predictor, decisions, sorting, training."""

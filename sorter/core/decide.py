@@ -1,0 +1,44 @@
+"""Scores to categories: a pure function the window can call again on every slider move."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+UNCERTAIN = "uncertain"
+UNREADABLE = "unreadable"
+
+
+def decide(
+    scores: Sequence[float],
+    categories: Sequence[str],
+    default_threshold: float,
+    thresholds: Mapping[str, float] | None = None,
+    empty_category: str | None = None,
+) -> list[str]:
+    """Return every category whose score reaches its threshold, in model order.
+
+    An empty list means the image is uncertain. `empty_category` (a learned "nothing here"
+    class) is dropped whenever a real category also passes.
+
+    Raises:
+        ValueError: if scores and categories differ in length.
+    """
+    if len(scores) != len(categories):
+        raise ValueError(f"{len(scores)} scores for {len(categories)} categories")
+    thresholds = thresholds or {}
+    chosen = [
+        name
+        for name, score in zip(categories, scores, strict=True)
+        if score >= thresholds.get(name, default_threshold)
+    ]
+    if empty_category is not None and empty_category in chosen and len(chosen) > 1:
+        chosen.remove(empty_category)
+    return chosen
+
+
+def top_scores(
+    scores: Sequence[float], categories: Sequence[str], k: int = 3
+) -> list[tuple[str, float]]:
+    """The k highest (category, score) pairs, best first: the 'why' shown to users."""
+    pairs = sorted(zip(categories, scores, strict=True), key=lambda p: p[1], reverse=True)
+    return [(name, float(score)) for name, score in pairs[:k]]
