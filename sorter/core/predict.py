@@ -1,0 +1,169 @@
+"""Preprocess and score images in batches while threads decode the next ones; writes no file."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from sorter.core.errors import ImageError
+from sorter.core.imageio import open_image
+from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
+from sorter.core.model import LoadedModel
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ScoredImage", "open_image", "preprocess", "resize_like_fastai", "score_images"]
+
+_PAD_MODE = "reflect"  # fastai's Resize pads by reflection unless told otherwise
+
+
+@dataclass
+class ScoredImage:
+    """One image's scores in category order, or why it could not be scored."""
+
+    path: Path
+    scores: list[float] | None
+    error: str | None = None
+
+
+def resize_like_fastai(img: Image.Image, size: int, method: str) -> Image.Image:
+    """fastai's Resize(size, method) as applied to validation images (centred), bilinear."""
+    w, h = img.size
+    if method == "squish":
+        return _crop_pad(img, (w, h), (0, 0), size)
+    # crop keeps the largest centred square-ratio window; pad grows the short side instead.
+    fits = (w / size < h / size) if method == "crop" else (w / size > h / size)
+    m = w / size if fits else h / size
+    cut = (int(m * size), int(m * size))
+    top_left = (int(0.5 * (w - cut[0])), int(0.5 * (h - cut[1])))
+    return _crop_pad(img, cut, top_left, size)
+
+
+def _crop_pad(img: Image.Image, sz: tuple[int, int], tl: tuple[int, int], size: int) -> Image.Image:
+    # Same steps and rounding as fastai's Image._do_crop_pad, so pixels match exactly.
+    orig = img.size
+    end = (tl[0] + sz[0], tl[1] + sz[1])
+    if any(t >= 0 for t in tl) or any(e <= o for e, o in zip(end, orig, strict=True)):
+        img = img.crop((max(tl[0], 0), max(tl[1], 0), min(end[0], orig[0]), min(end[1], orig[1])))
+    if any(t < 0 for t in tl) or any(e >= o for e, o in zip(end, orig, strict=True)):
+        pad = (max(-tl[0], 0), max(-tl[1], 0))
+        far = (max(sz[0] - orig[0] + tl[0], 0), max(sz[1] - orig[1] + tl[1], 0))
+        if any(pad) or any(far):
+            from torchvision.transforms.functional import pad as tv_pad
+
+            img = tv_pad(img, [*pad, *far], padding_mode=_PAD_MODE)
+    return img.resize((size, size), Image.Resampling.BILINEAR)
+
+
+def to_uint8_tensor(img: Image.Image, meta: dict[str, Any]) -> torch.Tensor:
+    """Resized CHW uint8 tensor of an RGB image: preprocessing before the float conversion."""
+    size = int(meta["input_size"])
+    resized = resize_like_fastai(img, size, meta["resize_method"])
+    array = np.asarray(resized, dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1)
+
+
+def preprocess(img: Image.Image, meta: dict[str, Any]) -> torch.Tensor:
+    """CHW float tensor exactly as fastai's validation transform: resize, /255, normalise."""
+    x = to_uint8_tensor(img, meta).float().div_(255.0)
+    norm = meta.get("normalize")
+    if norm:
+        mean = torch.tensor(norm["mean"]).view(3, 1, 1)
+        std = torch.tensor(norm["std"]).view(3, 1, 1)
+        x = (x - mean) / std
+    return x
+
+
+_Decoded = tuple[Path, torch.Tensor | None, str | None]
+
+
+def _decode(path: Path, meta: dict[str, Any]) -> _Decoded:
+    try:
+        img = open_image(path, size_hint=int(meta["input_size"]))
+        return path, to_uint8_tensor(img, meta), None
+    except ImageError as exc:
+        return path, None, str(exc)
+    except Exception as exc:  # one odd file must never stop a run of thousands
+        log.warning("Unexpected failure decoding %s", path, exc_info=True)
+        return path, None, f"could not be read ({type(exc).__name__}: {exc})"
+
+
+def _score_batch(model: LoadedModel, decoded: list[_Decoded]) -> list[ScoredImage]:
+    good = [t for _, t, _ in decoded if t is not None]
+    rows: list[list[float]] = []
+    if good:
+        batch = torch.stack(good)
+        if model.device.type == "cuda":
+            batch = batch.pin_memory()  # lets the copy to the GPU run asynchronously
+        rows = model.scores(batch).tolist()
+    found = iter(rows)
+    return [
+        ScoredImage(path, next(found) if tensor is not None else None, error)
+        for path, tensor, error in decoded
+    ]
+
+
+def score_images(
+    model: LoadedModel,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    batch_size: int = 32,
+    threads: int | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    total: int | None = None,
+) -> Iterator[ScoredImage]:
+    """Score images in input order, decoding on threads while the network runs.
+
+    At most about two batches are decoded ahead, so memory stays flat for any number of paths.
+    An unreadable image yields scores=None and error=<reason>; the run goes on.
+
+    Raises:
+        Cancelled: cancel was triggered (checked once per batch).
+    """
+    if total is None and hasattr(paths, "__len__"):
+        total = len(paths)  # type: ignore[arg-type]
+    meter = RateMeter("Scoring", total)
+    source = iter(paths)
+    lookahead = 2 * batch_size
+    pool = ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1)
+    pending: deque[Future[_Decoded]] = deque()
+    done = 0
+    try:
+        while True:
+            _fill(pool, source, pending, lookahead, model.meta)
+            if not pending:
+                return
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            decoded = [pending.popleft().result() for _ in range(min(batch_size, len(pending)))]
+            _fill(pool, source, pending, lookahead, model.meta)  # decode next while we compute
+            yield from _score_batch(model, decoded)
+            done += len(decoded)
+            progress(meter.report(done))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _fill(
+    pool: ThreadPoolExecutor,
+    source: Iterator[str | os.PathLike[str]],
+    pending: deque[Future[_Decoded]],
+    limit: int,
+    meta: dict[str, Any],
+) -> None:
+    while len(pending) < limit:
+        path = next(source, None)
+        if path is None:
+            return
+        pending.append(pool.submit(_decode, Path(path), meta))
