@@ -1,0 +1,164 @@
+"""`sorter queue`, `sorter models`, `sorter retrain` and `sorter resort`: the correction loop."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from sorter.core.corrections import CorrectionQueue, clean_labels
+
+log = logging.getLogger(__name__)
+
+NONE_WORDS = ("none", "-")  # `--labels none`: the image shows none of the categories
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _register_queue(sub)
+    _register_models(sub)
+    _register_retrain(sub)
+    _register_resort(sub)
+
+
+# ---- sorter queue -------------------------------------------------------------------------------
+
+
+def _register_queue(sub: argparse._SubParsersAction) -> None:
+    queue = sub.add_parser("queue", help="the corrections waiting for the next retrain")
+    qsub = queue.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
+    add = qsub.add_parser("add", help="queue an image with its true categories")
+    add.add_argument("image", type=Path)
+    add.add_argument(
+        "--labels",
+        required=True,
+        help="comma-separated categories, or 'none' when the image shows none of them",
+    )
+    add.set_defaults(func=run_queue_add)
+    show = qsub.add_parser("list", help="show the queued corrections")
+    show.add_argument("--all", action="store_true", help="include those already used")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(func=run_queue_list)
+    remove = qsub.add_parser("remove", help="drop one correction")
+    remove.add_argument("id", type=int)
+    remove.set_defaults(func=run_queue_remove)
+    clear = qsub.add_parser("clear", help="drop every correction")
+    clear.add_argument("--pending", action="store_true", help="only those not yet used")
+    clear.set_defaults(func=run_queue_clear)
+
+
+def parse_labels(text: str) -> list[str]:
+    """`a,b` -> ["a", "b"]; `none` -> [] (none of the categories)."""
+    if text.strip().lower() in NONE_WORDS:
+        return []
+    labels = clean_labels(text.split(","))
+    if not labels:
+        raise argparse.ArgumentTypeError("give at least one category, or 'none'")
+    return labels
+
+
+def run_queue_add(args: argparse.Namespace) -> int:
+    from sorter.core.versions import current_version_name
+
+    try:
+        labels = parse_labels(args.labels)
+    except argparse.ArgumentTypeError as exc:
+        print(f"sorter queue add: {exc}")
+        return 2
+    queue = CorrectionQueue()
+    corr = queue.add(args.image, labels, model_version=current_version_name())
+    shown = ", ".join(corr.labels) or "none of the categories"
+    print(f"Queued correction {corr.id}: {args.image.name} -> {shown}")
+    print(f"{queue.pending_count()} correction(s) waiting for the next retrain.")
+    return 0
+
+
+def run_queue_list(args: argparse.Namespace) -> int:
+    queue = CorrectionQueue()
+    rows = queue.list(include_used=args.all)
+    if args.json:
+        print(json.dumps([c.to_dict() for c in rows], indent=2))
+        return 0
+    if not rows:
+        print("The correction queue is empty.")
+        return 0
+    print(f"{'ID':>5}  {'CREATED':<20} {'LABELS':<28} {'USED IN':<8} SOURCE")
+    for c in rows:
+        labels = ", ".join(c.labels) or "(none)"
+        used = c.used_in_version or "-"
+        print(f"{c.id:>5}  {c.created[:19]:<20} {labels:<28} {used:<8} {c.source_path}")
+    print(f"{queue.pending_count()} correction(s) waiting for the next retrain.")
+    return 0
+
+
+def run_queue_remove(args: argparse.Namespace) -> int:
+    CorrectionQueue().remove(args.id)
+    print(f"Removed correction {args.id}.")
+    return 0
+
+
+def run_queue_clear(args: argparse.Namespace) -> int:
+    gone = CorrectionQueue().clear(include_used=not args.pending)
+    print(f"Removed {gone} correction(s).")
+    return 0
+
+
+# ---- sorter models ------------------------------------------------------------------------------
+
+
+def _register_models(sub: argparse._SubParsersAction) -> None:
+    models = sub.add_parser("models", help="model versions made by retraining; pick the current")
+    msub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    show = msub.add_parser("list", help="show every version and which one is current")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(func=run_models_list)
+    use = msub.add_parser("use", help="make a version the current model (roll back or forward)")
+    use.add_argument("version", help="v3, 3, or 'default' for the embedded model")
+    use.set_defaults(func=run_models_use)
+
+
+def _metric_text(metrics: dict[str, Any]) -> str:
+    for key in ("accuracy_multi", "f1_macro"):
+        if isinstance(metrics.get(key), int | float):
+            return f"{key} {metrics[key]:.3f}"
+    return "-"
+
+
+def run_models_list(args: argparse.Namespace) -> int:
+    from sorter.core.versions import list_versions
+
+    versions = list_versions()
+    if args.json:
+        print(json.dumps([v.to_dict() for v in versions], indent=2))
+        return 0
+    print(f"  {'VERSION':<9} {'CREATED':<20} {'METRICS':<24} CATEGORIES")
+    for v in versions:
+        mark = "*" if v.current else " "
+        cats = (
+            ", ".join(v.categories) if len(v.categories) <= 6 else f"{len(v.categories)} categories"
+        )
+        note = f"  ({v.note})" if v.note and v.name != "default" else ""
+        print(f"{mark} {v.name:<9} {v.created[:19]:<20} {_metric_text(v.metrics):<24} {cats}{note}")
+    print("* = current model (used by `sorter sort` without --model)")
+    return 0
+
+
+def run_models_use(args: argparse.Namespace) -> int:
+    from sorter.core.versions import use_version
+
+    version = use_version(args.version)
+    print(f"The current model is now {version.name}.")
+    print(version.path)
+    return 0
+
+
+# ---- sorter retrain / resort: filled in below ---------------------------------------------------
+
+
+def _register_retrain(sub: argparse._SubParsersAction) -> None:
+    pass
+
+
+def _register_resort(sub: argparse._SubParsersAction) -> None:
+    pass
