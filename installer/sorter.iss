@@ -1,0 +1,126 @@
+; Inno Setup 6 script for Sorter: a per-user install (no admin rights) of the PyInstaller folder.
+;
+; Build (from the repository root, after `pyinstaller build.spec --noconfirm`):
+;   iscc /DAppVersion=0.1.0 /DVariant=cuda installer\sorter.iss
+; Output: installer\Output\Sorter-<version>-<variant>-setup.exe
+; Defines: AppVersion (default 0.1.0), Variant (cuda | cpu, default cpu: only in the file name),
+;          SourceDir (default ..\dist\Sorter, relative to this script), DiskSpanning (set it when
+;          the compressed folder exceeds 4.2 GB: Setup.exe then comes with Setup-*.bin slices).
+; Uninstalling asks whether to delete the user's settings, models and correction queue (default:
+; keep them). Silent uninstall keeps them unless given /DELETEUSERDATA=yes.
+
+#ifndef AppVersion
+  #define AppVersion "0.1.0"
+#endif
+#ifndef Variant
+  #define Variant "cpu"
+#endif
+#ifndef SourceDir
+  #define SourceDir "..\dist\Sorter"
+#endif
+#define AppName "Sorter"
+#define GuiExe "Sorter.exe"
+#define IconFile "..\assets\icons\sorter.ico"
+; The verb key under HKCU\Software\Classes\Directory(\Background)\shell.
+#define VerbKey "SortWithSorter"
+
+[Setup]
+; The AppId identifies Sorter for upgrades and uninstall: never change it.
+AppId={{E7215D91-ECDC-42C6-8F9D-71F3957394E8}
+AppName={#AppName}
+AppVersion={#AppVersion}
+AppVerName={#AppName} {#AppVersion}
+AppPublisher=Sorter
+VersionInfoVersion={#AppVersion}
+; Per-user: {autopf} becomes %LOCALAPPDATA%\Programs, registry entries go to HKCU.
+PrivilegesRequired=lowest
+DefaultDirName={autopf}\{#AppName}
+DefaultGroupName={#AppName}
+DisableProgramGroupPage=yes
+ArchitecturesAllowed=x64compatible
+ArchitecturesInstallIn64BitMode=x64compatible
+WizardStyle=modern
+OutputDir=Output
+OutputBaseFilename={#AppName}-{#AppVersion}-{#Variant}-setup
+UninstallDisplayIcon={app}\{#GuiExe}
+UninstallDisplayName={#AppName}
+; Non-solid LZMA2: the CUDA folder is gigabytes; solid compression would need that much memory.
+Compression=lzma2/max
+SolidCompression=no
+; Closes a running Sorter before files are replaced (upgrade) or removed (uninstall).
+CloseApplications=yes
+#if FileExists(AddBackslash(SourcePath) + IconFile)
+SetupIconFile={#IconFile}
+#endif
+#ifdef DiskSpanning
+DiskSpanning=yes
+#endif
+
+[Languages]
+Name: "english"; MessagesFile: "compiler:Default.isl"
+
+[CustomMessages]
+english.ContextMenuTask=Add "Sort with Sorter" to the right-click menu of folders
+english.ContextMenuVerb=Sort with Sorter
+english.DeleteUserData=Also delete your Sorter settings, your own trained models and the correction queue?%n%nSorted photos and their folders are never touched. Choose No to keep everything for a later install.
+
+[Tasks]
+Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"; Flags: unchecked
+Name: "contextmenu"; Description: "{cm:ContextMenuTask}"; GroupDescription: "{cm:AdditionalIcons}"
+
+[InstallDelete]
+; An upgrade must not keep libraries the new version no longer ships (PyInstaller's _internal).
+Type: filesandordirs; Name: "{app}\_internal"
+
+[Files]
+Source: "{#SourceDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
+
+[Icons]
+Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#GuiExe}"
+Name: "{autodesktop}\{#AppName}"; Filename: "{app}\{#GuiExe}"; Tasks: desktopicon
+
+[Registry]
+; Right-click on a folder: the folder is %1.
+Root: HKCU; Subkey: "Software\Classes\Directory\shell\{#VerbKey}"; ValueType: string; ValueName: ""; ValueData: "{cm:ContextMenuVerb}"; Flags: uninsdeletekey; Tasks: contextmenu
+Root: HKCU; Subkey: "Software\Classes\Directory\shell\{#VerbKey}"; ValueType: string; ValueName: "Icon"; ValueData: """{app}\{#GuiExe}"",0"; Tasks: contextmenu
+Root: HKCU; Subkey: "Software\Classes\Directory\shell\{#VerbKey}\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#GuiExe}"" ""%1"""; Tasks: contextmenu
+; Right-click on the empty background of an open folder: the folder is %V.
+Root: HKCU; Subkey: "Software\Classes\Directory\Background\shell\{#VerbKey}"; ValueType: string; ValueName: ""; ValueData: "{cm:ContextMenuVerb}"; Flags: uninsdeletekey; Tasks: contextmenu
+Root: HKCU; Subkey: "Software\Classes\Directory\Background\shell\{#VerbKey}"; ValueType: string; ValueName: "Icon"; ValueData: """{app}\{#GuiExe}"",0"; Tasks: contextmenu
+Root: HKCU; Subkey: "Software\Classes\Directory\Background\shell\{#VerbKey}\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#GuiExe}"" ""%V"""; Tasks: contextmenu
+
+[Run]
+Filename: "{app}\{#GuiExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: nowait postinstall skipifsilent
+
+[UninstallDelete]
+Type: dirifempty; Name: "{app}"
+
+[Code]
+{ Where platformdirs keeps Sorter's settings, models, queue, logs and cache on Windows
+  (appauthor "Sorter", appname "Sorter", not roaming): %LOCALAPPDATA%\Sorter\Sorter. }
+function UserDataRoot(): String;
+begin
+  Result := ExpandConstant('{localappdata}\Sorter');
+end;
+
+function WantsUserDataDeleted(): Boolean;
+begin
+  if UninstallSilent() then
+    Result := CompareText(ExpandConstant('{param:DELETEUSERDATA|no}'), 'yes') = 0
+  else
+    Result := MsgBox(CustomMessage('DeleteUserData'), mbConfirmation, MB_YESNO or MB_DEFBUTTON2) = IDYES;
+end;
+
+procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);
+begin
+  if (CurUninstallStep = usPostUninstall) and DirExists(UserDataRoot()) then
+  begin
+    if WantsUserDataDeleted() then
+    begin
+      if not DelTree(UserDataRoot(), True, True, True) then
+        Log('Could not delete all of ' + UserDataRoot());
+    end
+    else
+      Log('Kept user data in ' + UserDataRoot());
+  end;
+end;
