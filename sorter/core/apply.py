@@ -1,0 +1,218 @@
+"""Apply a sort plan: the only code that writes into OUT, journaled so a killed run can finish."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sorter.core.decide import UNCERTAIN
+from sorter.core.errors import OutOfSpaceError
+from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
+from sorter.core.journal import DONE, PENDING, Journal, OpRow, OutputLock
+from sorter.core.report import (
+    ALREADY_THERE,
+    COPIED,
+    FAILED,
+    LINKED,
+    MOVED,
+    SKIPPED,
+    ImageOutcome,
+    SortSummary,
+    count_outcomes,
+    write_report,
+)
+from sorter.core.safecopy import IDENTICAL, file_sha256, place_file, remove_temp_files, same_content
+
+if TYPE_CHECKING:
+    from sorter.core.sort import PlanItem, SortPlan
+
+log = logging.getLogger(__name__)
+
+MODES = ("copy", "link", "move")
+
+
+@dataclass
+class _Run:
+    """The state one apply pass shares between items."""
+
+    plan: SortPlan
+    mode: str
+    journal: Journal
+    run_id: int
+    ops: dict[tuple[int, str], OpRow]
+    moves: dict[int, tuple[str, str, str]]
+    summary: SortSummary
+    known_folders: set[str] = field(default_factory=set)
+
+
+def apply_plan(
+    plan: SortPlan,
+    *,
+    mode: str = "copy",
+    journal: Journal | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> SortSummary:
+    """Copy (or link, or move) every planned image into OUT and write OUT/sorter-report.csv.
+
+    Without a journal it takes OUT's lock and opens OUT's journal itself. An unfinished run of
+    the same plan is resumed: finished copies are kept, half-written ones are cleaned away.
+
+    Raises:
+        LockedError: another run is writing into OUT.
+        OutOfSpaceError: the disk filled up; the run can be resumed once space is freed.
+        Cancelled: `cancel` was triggered between two images.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if journal is None:
+        plan.out.mkdir(parents=True, exist_ok=True)
+        with OutputLock(plan.out), Journal(plan.out) as own:
+            return _apply(plan, mode, own, progress, cancel)
+    return _apply(plan, mode, journal, progress, cancel)
+
+
+def _apply(
+    plan: SortPlan,
+    mode: str,
+    journal: Journal,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> SortSummary:
+    signature = plan.signature(mode)
+    run_id = journal.find_unfinished(signature)
+    resumed = run_id is not None
+    if run_id is None:
+        rows = [(str(i.source), i.folders, i.error or "") for i in plan.items]
+        run_id = journal.start_run(plan.src, mode, signature, rows)
+    else:
+        log.info("Resuming unfinished run %d in %s", run_id, plan.out)
+    summary = SortSummary(plan.src, plan.out, run_id=run_id, mode=mode, resumed=resumed)
+    summary.images = len(plan.items)
+    run = _Run(plan, mode, journal, run_id, journal.ops(run_id), journal.moves(run_id), summary)
+    for folder in {f for item in plan.items for f in item.folders}:
+        remove_temp_files(plan.out / folder)  # leftovers of a killed run
+    meter = RateMeter("Copying", total=len(plan.items), unit="images")
+    for seq, item in enumerate(plan.items):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        summary.outcomes.append(_apply_item(run, seq, item))
+        progress(meter.report(seq + 1))
+    summary.outcomes += [ImageOutcome(p, [], [], [], SKIPPED, why) for p, why in plan.skipped]
+    count_outcomes(summary, UNCERTAIN)
+    write_report(summary)
+    journal.finish_run(run_id)
+    return summary
+
+
+def _apply_item(run: _Run, seq: int, item: PlanItem) -> ImageOutcome:
+    from sorter.core.sort import plan_outcome
+
+    outcome = plan_outcome(run.plan, item, COPIED)
+    if item.scores is None:
+        return outcome
+    ops = []
+    try:
+        for folder in item.folders:
+            ops.append(_place_one(run, seq, item.source, folder))
+        if run.mode == "move":
+            _remove_source(run, seq, item.source, {op.sha256 for op in ops})
+    except OutOfSpaceError:
+        raise
+    except OSError as exc:
+        log.warning("Could not place %s: %s", item.source, exc)
+        outcome.status, outcome.error = FAILED, _reason(exc)
+        outcome.destinations = [Path(op.dest) for op in ops]
+        return outcome
+    outcome.destinations = [Path(op.dest) for op in ops]
+    outcome.status = _status(run, [op.kind for op in ops])
+    return outcome
+
+
+def _status(run: _Run, kinds: list[str]) -> str:
+    run.summary.copied += sum(k in (COPIED, LINKED) for k in kinds)
+    run.summary.linked += kinds.count(LINKED)
+    run.summary.skipped_identical += kinds.count(IDENTICAL)
+    if run.mode == "move":
+        run.summary.moved += 1
+        return MOVED
+    if all(k == IDENTICAL for k in kinds):
+        return ALREADY_THERE
+    return LINKED if all(k in (LINKED, IDENTICAL) for k in kinds) else COPIED
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) if not isinstance(exc, PermissionError) else "permission denied"
+
+
+def _place_one(run: _Run, seq: int, source: Path, folder: str) -> OpRow:
+    """Place one image in one folder, or take the journal's word that it already is."""
+    op = run.ops.get((seq, folder))
+    if op is not None and op.state == DONE:
+        return op
+    if op is not None and op.state == PENDING:
+        finished = _finish_pending(run, seq, source, op)
+        if finished is not None:
+            return finished
+    _note_folder(run, folder)
+    placed = place_file(
+        source,
+        run.plan.out / folder,
+        link=run.mode in ("link", "move"),
+        before_write=lambda dest: run.journal.op_pending(run.run_id, seq, folder, _rel(run, dest)),
+    )
+    rel = _rel(run, placed.dest)
+    run.journal.op_done(run.run_id, seq, folder, rel, placed.status, placed.sha256, placed.size)
+    return OpRow(seq, folder, rel, placed.status, DONE, placed.sha256)
+
+
+def _finish_pending(run: _Run, seq: int, source: Path, op: OpRow) -> OpRow | None:
+    """A copy was started before a crash: keep it if it reached its final name, else forget it."""
+    dest = run.plan.out / op.dest
+    if os.path.lexists(dest) and same_content(source, dest):
+        st_src, st_dest = os.stat(source), os.stat(dest)
+        same_file = (st_src.st_dev, st_src.st_ino) == (st_dest.st_dev, st_dest.st_ino)
+        kind = LINKED if same_file else COPIED
+        sha = file_sha256(dest)
+        run.journal.op_done(run.run_id, seq, op.folder, op.dest, kind, sha, st_dest.st_size)
+        return OpRow(seq, op.folder, op.dest, kind, DONE, sha)
+    run.journal.op_forget(run.run_id, seq, op.folder)
+    return None
+
+
+def _note_folder(run: _Run, folder: str) -> None:
+    """Record a category folder this run creates, so undo can remove it when empty."""
+    if folder in run.known_folders:
+        return
+    run.known_folders.add(folder)
+    path = run.plan.out / folder
+    if not path.exists():
+        run.journal.folder_created(run.run_id, folder)  # recorded first: undo may then rmdir it
+        path.mkdir(parents=True, exist_ok=True)
+
+
+def _remove_source(run: _Run, seq: int, source: Path, copy_hashes: set[str | None]) -> None:
+    """Move mode: remove the source once all its copies are complete (journaled for undo).
+
+    Raises:
+        OSError: the source changed since it was copied (it is kept) or cannot be removed.
+    """
+    state = run.moves.get(seq)
+    if state is not None and state[2] == DONE:
+        return
+    if not os.path.lexists(source) and state is not None:
+        run.journal.move_state(run.run_id, seq, str(source), state[1], DONE)
+        return
+    sha = file_sha256(source)
+    if copy_hashes != {sha}:
+        raise OSError(f"the source changed after it was copied, so it was left in place: {source}")
+    run.journal.move_state(run.run_id, seq, str(source), sha, PENDING)
+    os.unlink(source)
+    run.journal.move_state(run.run_id, seq, str(source), sha, DONE)
+
+
+def _rel(run: _Run, dest: Path) -> str:
+    return Path(os.path.relpath(dest, run.plan.out)).as_posix()

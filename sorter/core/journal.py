@@ -1,0 +1,288 @@
+"""The run journal kept in OUT (SQLite, WAL): plan, scores, every copy; and the output lock."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sorter.core.errors import BadPathError, LockedError
+
+log = logging.getLogger(__name__)
+
+STATE_DIR = ".sorter"
+JOURNAL_FILE = "journal.sqlite"
+LOCK_FILE = "lock"
+RUNNING, DONE, UNDONE = "running", "done", "undone"
+PENDING = "pending"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, started REAL, finished REAL, src TEXT, mode TEXT,
+    signature TEXT, state TEXT);
+CREATE TABLE IF NOT EXISTS plan (
+    run_id INTEGER, seq INTEGER, source TEXT, folders TEXT, error TEXT,
+    PRIMARY KEY (run_id, seq));
+CREATE TABLE IF NOT EXISTS ops (
+    run_id INTEGER, seq INTEGER, folder TEXT, dest TEXT, kind TEXT, state TEXT,
+    sha256 TEXT, size INTEGER, PRIMARY KEY (run_id, seq, folder));
+CREATE TABLE IF NOT EXISTS moves (
+    run_id INTEGER, seq INTEGER, source TEXT, sha256 TEXT, state TEXT,
+    PRIMARY KEY (run_id, seq));
+CREATE TABLE IF NOT EXISTS folders (run_id INTEGER, path TEXT, PRIMARY KEY (run_id, path));
+CREATE TABLE IF NOT EXISTS scores (
+    model TEXT, source TEXT, size INTEGER, mtime_ns INTEGER, scores TEXT, error TEXT,
+    PRIMARY KEY (model, source));
+"""
+
+
+@dataclass(frozen=True)
+class OpRow:
+    """One file a run placed (or is placing) in OUT; `dest` is relative to OUT."""
+
+    seq: int
+    folder: str
+    dest: str
+    kind: str
+    state: str
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    started: float
+    finished: float | None
+    src: str
+    mode: str
+    state: str
+
+
+def state_dir(out: Path) -> Path:
+    return Path(out) / STATE_DIR
+
+
+class Journal:
+    """One SQLite file per output folder; every write is committed (and synced) at once."""
+
+    def __init__(self, out: str | os.PathLike[str]) -> None:
+        self.out = Path(out)
+        folder = state_dir(self.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / JOURNAL_FILE
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL survives kill -9 completely; after a power cut the last few rows may be
+            # gone, which only makes a finished copy look pre-existing (skipped, never doubled).
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise BadPathError(
+                f"The journal {self.path} is damaged ({exc}); move it away to start afresh."
+            ) from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- scores: kept so a resumed or repeated run does not compute them again
+    def cached_scores(
+        self, model_key: str, paths: Iterable[Path]
+    ) -> dict[Path, tuple[list[float] | None, str | None]]:
+        found = {}
+        query = "SELECT size, mtime_ns, scores, error FROM scores WHERE model=? AND source=?"
+        for path in paths:
+            row = self.db.execute(query, (model_key, str(path))).fetchone()
+            if row is None or (row[0], row[1]) != _identity(path):
+                continue
+            found[path] = (json.loads(row[2]) if row[2] is not None else None, row[3])
+        return found
+
+    def save_scores(
+        self, model_key: str, items: Iterable[tuple[Path, list[float] | None, str | None]]
+    ) -> None:
+        rows = []
+        for path, scores, error in items:
+            size, mtime = _identity(path)
+            text = json.dumps(scores) if scores is not None else None
+            rows.append((model_key, str(path), size, mtime, text, error))
+        with self._tx() as db:
+            db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    # --- runs
+    def find_unfinished(self, signature: str) -> int | None:
+        row = self.db.execute(
+            "SELECT id FROM runs WHERE signature=? AND state=? ORDER BY id DESC LIMIT 1",
+            (signature, RUNNING),
+        ).fetchone()
+        return row[0] if row else None
+
+    def start_run(
+        self, src: Path, mode: str, signature: str, items: Iterable[tuple[str, list[str], str]]
+    ) -> int:
+        """Record a new run and its plan: (source, folders, error) per item, in order."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO runs (started, src, mode, signature, state) VALUES (?, ?, ?, ?, ?)",
+                (time.time(), str(src), mode, signature, RUNNING),
+            )
+            run_id = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO plan VALUES (?, ?, ?, ?, ?)",
+                [(run_id, i, s, json.dumps(f), e) for i, (s, f, e) in enumerate(items)],
+            )
+        return run_id
+
+    def finish_run(self, run_id: int, state: str = DONE) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET state=?, finished=? WHERE id=?", (state, time.time(), run_id)
+            )
+
+    def runs(self) -> list[RunRow]:
+        rows = self.db.execute(
+            "SELECT id, started, finished, src, mode, state FROM runs ORDER BY id"
+        )
+        return [RunRow(*row) for row in rows]
+
+    # --- ops: a pending row is written before a file appears, then marked done
+    def ops(self, run_id: int) -> dict[tuple[int, str], OpRow]:
+        rows = self.db.execute(
+            "SELECT seq, folder, dest, kind, state, sha256 FROM ops WHERE run_id=?", (run_id,)
+        )
+        return {(r[0], r[1]): OpRow(*r) for r in rows}
+
+    def op_pending(self, run_id: int, seq: int, folder: str, dest: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ops VALUES (?, ?, ?, ?, NULL, ?, NULL, NULL)",
+                (run_id, seq, folder, dest, PENDING),
+            )
+
+    def op_done(
+        self, run_id: int, seq: int, folder: str, dest: str, kind: str, sha: str, size: int
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ops VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, seq, folder, dest, kind, DONE, sha, size),
+            )
+
+    def op_forget(self, run_id: int, seq: int, folder: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM ops WHERE run_id=? AND seq=? AND folder=?", (run_id, seq, folder)
+            )
+
+    def folder_created(self, run_id: int, rel: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO folders VALUES (?, ?)", (run_id, rel))
+
+    def created_folders(self, run_id: int) -> list[str]:
+        rows = self.db.execute("SELECT path FROM folders WHERE run_id=?", (run_id,))
+        return [r[0] for r in rows]
+
+    # --- moves: the source is removed only after every copy of it is complete
+    def moves(self, run_id: int) -> dict[int, tuple[str, str, str]]:
+        rows = self.db.execute(
+            "SELECT seq, source, sha256, state FROM moves WHERE run_id=?", (run_id,)
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def move_state(self, run_id: int, seq: int, source: str, sha: str, state: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO moves VALUES (?, ?, ?, ?, ?)",
+                (run_id, seq, source, sha, state),
+            )
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+# --- the output lock: an OS file lock, which the kernel drops when its process dies
+class OutputLock:
+    """Keeps a second Sorter run out of the same OUT; a killed holder never blocks forever.
+
+    The OS releases the lock when the process dies (kill -9 included), so a lock file left by
+    a dead process is simply taken over; the pid written inside names a live holder.
+    """
+
+    def __init__(self, out: str | os.PathLike[str]) -> None:
+        self.path = state_dir(Path(out)) / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _try_lock(fd):
+            os.lseek(fd, 0, os.SEEK_SET)
+            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "unknown"
+            os.close(fd)
+            raise LockedError(
+                f"Another Sorter run ({holder}) is writing into {self.path.parent.parent}; "
+                "wait for it to finish, or choose another output folder."
+            )
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None
+
+    def __enter__(self) -> OutputLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+_WIN_LOCK_OFFSET = 4096
+
+
+def _try_lock(fd: int) -> bool:
+    if os.name == "nt":
+        import msvcrt
+
+        try:  # lock a byte past the text, so others can still read who holds it
+            os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False

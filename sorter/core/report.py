@@ -1,0 +1,111 @@
+"""What a sort did: the SortSummary counts and the per-image CSV report written into OUT."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+REPORT_FILE = "sorter-report.csv"
+REPORT_COLUMNS = ("source", "categories", "destinations", "top_scores", "status", "error")
+
+# Per-image outcomes in the report's `status` column.
+COPIED, LINKED, MOVED = "copied", "linked", "moved"
+ALREADY_THERE = "already there"  # every destination already held identical content
+UNREADABLE, FAILED, SKIPPED, PLANNED = "unreadable", "failed", "skipped", "planned"
+
+
+@dataclass
+class ImageOutcome:
+    """One row of the report."""
+
+    source: Path
+    categories: list[str]
+    destinations: list[Path]  # relative to OUT
+    top_scores: list[tuple[str, float]]
+    status: str
+    error: str = ""
+
+    def row(self) -> list[str]:
+        return [
+            str(self.source),
+            ";".join(self.categories),
+            ";".join(d.as_posix() for d in self.destinations),
+            "; ".join(f"{name}={score:.3f}" for name, score in self.top_scores),
+            self.status,
+            self.error,
+        ]
+
+
+@dataclass
+class SortSummary:
+    """Counts for one sort run (or dry run); `to_dict()` gives plain JSON-ready data."""
+
+    src: Path
+    out: Path
+    report_path: Path | None = None
+    run_id: int | None = None
+    mode: str = "copy"
+    dry_run: bool = False
+    resumed: bool = False
+    device: str = ""
+    images: int = 0  # images found by the scan
+    per_category: dict[str, int] = field(default_factory=dict)
+    uncertain: int = 0
+    unreadable: int = 0
+    copied: int = 0  # files written (copies and links)
+    linked: int = 0
+    moved: int = 0  # sources removed after their copies were complete
+    skipped_identical: int = 0
+    failed: int = 0
+    skipped_files: int = 0  # hidden/system/link-loop entries the scan left out
+    scores_reused: int = 0
+    seconds: float = 0.0
+    images_per_s: float | None = None
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    outcomes: list[ImageOutcome] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("outcomes")
+        for key in ("src", "out", "report_path"):
+            data[key] = str(data[key]) if data[key] is not None else None
+        data["errors"] = [{"source": s, "reason": r} for s, r in self.errors]
+        return data
+
+
+def count_outcomes(summary: SortSummary, uncertain_name: str) -> None:
+    """Fill the per-category and status counts from the outcomes."""
+    per: Counter[str] = Counter()
+    for outcome in summary.outcomes:
+        if outcome.status in (UNREADABLE, FAILED, SKIPPED):
+            continue
+        for category in outcome.categories:
+            per[category] += 1
+    summary.uncertain = per.pop(uncertain_name, 0)
+    summary.per_category = dict(sorted(per.items()))
+    statuses = Counter(o.status for o in summary.outcomes)
+    summary.unreadable = statuses[UNREADABLE]
+    summary.failed = statuses[FAILED]
+    summary.skipped_files = statuses[SKIPPED]
+    summary.errors = [(str(o.source), o.error) for o in summary.outcomes if o.error]
+
+
+def write_report(summary: SortSummary) -> Path:
+    """Write OUT/sorter-report.csv (temporary name, then rename) and return its path."""
+    path = summary.out / REPORT_FILE
+    tmp = path.with_name(f".{REPORT_FILE}.{os.getpid()}.part")
+    with open(tmp, "w", newline="", encoding="utf-8-sig") as f:  # BOM: Excel reads UTF-8 right
+        writer = csv.writer(f)
+        writer.writerow(REPORT_COLUMNS)
+        for outcome in summary.outcomes:
+            writer.writerow(outcome.row())
+    os.replace(tmp, path)  # the report is Sorter's own file, so replacing it is fine
+    summary.report_path = path
+    log.info("Report written to %s", path)
+    return path

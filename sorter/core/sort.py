@@ -1,0 +1,283 @@
+"""Sort a folder: scan -> score (journaled) -> plan (pure) -> apply (the only writer) -> report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sorter.core.apply import MODES, apply_plan
+from sorter.core.decide import UNCERTAIN, decide, top_scores
+from sorter.core.errors import BadPathError
+from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
+from sorter.core.journal import Journal, OutputLock
+from sorter.core.names import unique_folder_names
+from sorter.core.report import PLANNED, SKIPPED, UNREADABLE, ImageOutcome, SortSummary
+from sorter.core.report import count_outcomes as _count
+from sorter.core.scan import ScanResult, scan
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "PlanItem",
+    "ScanResult",
+    "SortPlan",
+    "SortSummary",
+    "apply_plan",
+    "default_out",
+    "plan_sort",
+    "scan",
+    "sort_folder",
+]
+
+
+class Scored(Protocol):
+    """What a scorer yields per image (predict.ScoredImage has this shape)."""
+
+    path: Path
+    scores: list[float] | None
+    error: str | None
+
+
+@dataclass
+class PlanItem:
+    """One image and where it goes: `folders` are folder names under OUT (never empty unless
+    the image is unreadable)."""
+
+    source: Path
+    scores: list[float] | None
+    error: str | None
+    categories: list[str]  # decided categories; empty = uncertain
+    folders: list[str]
+
+
+@dataclass
+class SortPlan:
+    """Everything apply_plan needs; computing it writes nothing."""
+
+    src: Path
+    out: Path
+    categories: list[str]
+    folder_names: dict[str, str]  # category -> folder under OUT
+    items: list[PlanItem]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    def signature(self, mode: str) -> str:
+        """Identifies the same job run again (same sources, same decisions, same mode)."""
+        data = [mode, str(self.src), str(self.out)]
+        data += [[str(i.source), i.folders, i.error is None] for i in self.items]
+        return hashlib.sha256(json.dumps(data).encode("utf-8")).hexdigest()
+
+
+def default_out(src: str | os.PathLike[str]) -> Path:
+    """The default output folder: "<SRC name> (sorted)" beside SRC."""
+    src_path = Path(src).expanduser().resolve()
+    if src_path.parent == src_path:
+        raise BadPathError(f"Give an output folder when sorting a whole drive ({src_path}).")
+    return src_path.with_name(f"{src_path.name} (sorted)")
+
+
+def plan_sort(
+    src: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    scored: Iterable[Scored],
+    categories: Sequence[str],
+    default_threshold: float,
+    thresholds: Mapping[str, float] | None = None,
+    empty_category: str | None = None,
+    *,
+    skipped: Iterable[tuple[Path, str]] = (),
+) -> SortPlan:
+    """Decide every image's folders from its scores. Pure: touches no file.
+
+    Cheap enough to call again whenever a threshold moves.
+    """
+    folder_names = unique_folder_names(categories)
+    items = []
+    for s in scored:
+        if s.scores is None:
+            items.append(PlanItem(Path(s.path), None, s.error or "unreadable", [], []))
+            continue
+        chosen = decide(s.scores, categories, default_threshold, thresholds, empty_category)
+        folders = [folder_names[c] for c in chosen] or [UNCERTAIN]
+        items.append(PlanItem(Path(s.path), list(s.scores), None, chosen, folders))
+    return SortPlan(Path(src), Path(out), list(categories), folder_names, items, list(skipped))
+
+
+ScoreFn = Callable[..., Iterator[Any]]
+
+
+def _default_score() -> ScoreFn:
+    from sorter.core.predict import score_images
+
+    return score_images
+
+
+def _device_label(model: Any) -> str:
+    try:
+        from sorter.core.model import device_label
+
+        return device_label(model.device)
+    except (ImportError, AttributeError, TypeError):
+        return str(getattr(model, "device", ""))
+
+
+def model_key(model: Any) -> str:
+    """What the score cache is keyed on: the model file's content hash (path if unreadable)."""
+    path = getattr(model, "path", None)
+    if path is None:
+        return f"memory:{id(model)}"
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+    except OSError:
+        return f"path:{path}"
+
+
+@dataclass
+class _Score:
+    path: Path
+    scores: list[float] | None
+    error: str | None
+
+
+def score_with_journal(
+    journal: Journal | None,
+    model: Any,
+    images: Sequence[Path],
+    *,
+    score: ScoreFn,
+    batch_size: int,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> tuple[list[_Score], int]:
+    """Scores for every image, taking saved ones from the journal and saving new ones.
+
+    Returns (scores in image order, how many came from the journal).
+    """
+    key = model_key(model)
+    cached = journal.cached_scores(key, images) if journal else {}
+    todo = [p for p in images if p not in cached]
+    fresh: dict[Path, _Score] = {}
+    pending: list[tuple[Path, list[float] | None, str | None]] = []
+    for s in score(model, todo, batch_size=batch_size, progress=progress, cancel=cancel):
+        item = _Score(Path(s.path), list(s.scores) if s.scores is not None else None, s.error)
+        fresh[item.path] = item
+        pending.append((item.path, item.scores, item.error))
+        if journal and len(pending) >= batch_size:
+            journal.save_scores(key, pending)
+            pending = []
+    if journal and pending:
+        journal.save_scores(key, pending)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    result = [fresh.get(p) or _Score(p, *cached[p]) for p in images]
+    return result, len(cached)
+
+
+def sort_folder(
+    src: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    model: Any,
+    default_threshold: float | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    dry_run: bool = False,
+    mode: str = "copy",
+    batch_size: int = 32,
+    score: ScoreFn | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> SortSummary:
+    """Sort SRC into OUT with a loaded model; running it again after a crash finishes the job.
+
+    `score(model, paths, *, batch_size, progress, cancel)` yields objects with path, scores and
+    error (default: predict.score_images). Scores go into OUT's journal as they arrive, so a
+    resumed run only scores what is left.
+
+    Raises:
+        BadPathError, LockedError, OutOfSpaceError (SorterError): the run cannot go on.
+        Cancelled: `cancel` was triggered; every copy made so far is complete.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    started = time.perf_counter()
+    out_path = Path(out).expanduser() if out is not None else default_out(src)
+    found = scan(src, out_path)
+    score = score or _default_score()
+    if dry_run:
+        scored, reused = score_with_journal(
+            None, model, found.images, score=score, batch_size=batch_size, progress=progress,
+            cancel=cancel,
+        )  # fmt: skip
+        plan = _plan(found, out_path, scored, model, default_threshold, thresholds)
+        return dry_run_summary(plan, _device_label(model), started)
+    out_path.mkdir(parents=True, exist_ok=True)
+    with OutputLock(out_path), Journal(out_path) as journal:
+        scored, reused = score_with_journal(
+            journal, model, found.images, score=score, batch_size=batch_size, progress=progress,
+            cancel=cancel,
+        )  # fmt: skip
+        plan = _plan(found, out_path, scored, model, default_threshold, thresholds)
+        summary = apply_plan(plan, mode=mode, journal=journal, progress=progress, cancel=cancel)
+    summary.scores_reused = reused
+    summary.device = _device_label(model)
+    _finish_timing(summary, started)
+    return summary
+
+
+def _plan(
+    found: ScanResult,
+    out: Path,
+    scored: Sequence[_Score],
+    model: Any,
+    default_threshold: float | None,
+    thresholds: Mapping[str, float] | None,
+) -> SortPlan:
+    if default_threshold is None:
+        threshold = model.default_threshold
+        per_category = {**(model.thresholds or {}), **(thresholds or {})}
+    else:  # one --threshold for every category overrides the model's own
+        threshold, per_category = default_threshold, dict(thresholds or {})
+    return plan_sort(
+        found.src, out, scored, model.categories, threshold, per_category, model.empty_category,
+        skipped=found.skipped,
+    )  # fmt: skip
+
+
+def _finish_timing(summary: SortSummary, started: float) -> None:
+    summary.seconds = round(time.perf_counter() - started, 3)
+    if summary.seconds > 0 and summary.images:
+        summary.images_per_s = round(summary.images / summary.seconds, 2)
+
+
+def dry_run_summary(plan: SortPlan, device: str, started: float) -> SortSummary:
+    """The summary of a plan without applying it (nothing is written)."""
+    summary = SortSummary(src=plan.src, out=plan.out, dry_run=True, device=device)
+    summary.images = len(plan.items)
+    summary.outcomes = [plan_outcome(plan, item, PLANNED) for item in plan.items]
+    summary.outcomes += [
+        ImageOutcome(path, [], [], [], SKIPPED, reason) for path, reason in plan.skipped
+    ]
+    _count(summary, UNCERTAIN)
+    _finish_timing(summary, started)
+    return summary
+
+
+def plan_outcome(plan: SortPlan, item: PlanItem, status: str) -> ImageOutcome:
+    """A report row for an item whose destinations are its planned folder/name."""
+    if item.scores is None:
+        return ImageOutcome(item.source, [], [], [], UNREADABLE, item.error or "unreadable")
+    tops = top_scores(item.scores, plan.categories) if plan.categories else []
+    names = item.categories or [UNCERTAIN]
+    dests = [Path(folder, item.source.name) for folder in item.folders]
+    return ImageOutcome(item.source, names, dests, tops, status)
