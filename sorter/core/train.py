@@ -1,0 +1,257 @@
+"""Train a Sorter model from example images: data in, a model file and its report out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sorter import __version__
+from sorter.core import train_quick
+from sorter.core.errors import BadPathError, SorterError
+from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
+from sorter.core.model import pick_device, save_model
+from sorter.core.networks import ARCHS, BODY_FEATURES
+from sorter.core.train_backbone import (
+    IMAGENET_STATS,
+    file_sha256,
+    find_pretrained_weights,
+    pretrained_body,
+)
+from sorter.core.train_data import TrainData, TrainOutcome, check, split_data, without
+from sorter.core.train_report import evaluate, write_report
+
+log = logging.getLogger(__name__)
+
+MODES = ("quick", "full")
+DEFAULT_EPOCHS = {"quick": 40, "full": 4}
+
+
+@dataclass
+class TrainOptions:
+    """Everything a training run can be told; the defaults suit most users."""
+
+    mode: str = "quick"
+    arch: str = "mobilenet_v2"
+    epochs: int | None = None  # None: DEFAULT_EPOCHS[mode]
+    valid_pct: float = 0.2
+    seed: int = 42
+    group: str | None = None
+    input_size: int = 224
+    batch_size: int = 32
+    default_threshold: float = 0.5
+    device: str = "auto"
+
+    @property
+    def epoch_count(self) -> int:
+        return self.epochs if self.epochs is not None else DEFAULT_EPOCHS[self.mode]
+
+
+@dataclass
+class TrainResult:
+    """Where the model and report went, what they say, and what the user should know."""
+
+    model_path: Path
+    report_json: Path
+    report_png: Path | None
+    meta: dict[str, Any]
+    report: dict[str, Any]
+    data: TrainData
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.report.get("warnings", []))
+
+
+def check_options(options: TrainOptions) -> None:
+    """Raise SorterError for options no run could use."""
+    if options.mode not in MODES:
+        raise SorterError(f"Unknown training mode {options.mode!r}; choose quick or full.")
+    if options.arch not in ARCHS:
+        raise SorterError(f"Unknown architecture {options.arch!r}; choose {', '.join(ARCHS)}.")
+    if options.epoch_count < 1:
+        raise SorterError("Training needs at least one epoch.")
+    if not 0.0 <= options.valid_pct < 1.0:
+        raise SorterError("The validation share must be at least 0 and below 1 (e.g. 0.2).")
+    if options.input_size < 32:
+        raise SorterError("The input size must be at least 32 pixels.")
+
+
+def check_out_path(out: Path) -> Path:
+    """The model file to write: must not exist yet (a model is never overwritten)."""
+    out = Path(out).resolve()
+    if out.exists():
+        raise BadPathError(f"{out} already exists; choose another --out name or move it away.")
+    if out.suffix.lower() != ".pth":
+        raise BadPathError(f"Model files end in .pth; {out.name} does not.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def train(
+    data: TrainData,
+    out: Path,
+    options: TrainOptions | None = None,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> TrainResult:
+    """Train on `data` and write the model file `out` plus MODEL.report.json/.png beside it.
+
+    Nothing is written unless training finishes.
+
+    Raises:
+        SorterError: bad options, unusable data, an existing `out`, missing weights (quick mode).
+        Cancelled: `cancel` was triggered.
+    """
+    started = time.perf_counter()
+    options = options or TrainOptions()
+    check_options(options)
+    out = check_out_path(out)
+    check(data)
+    weights = find_pretrained_weights(options.arch)
+    device = pick_device(options.device)
+    log.info("Training %s (%s) on %s, %d images", options.arch, options.mode, device, len(data.items))
+    if options.mode == "quick":
+        outcome = _train_quick(data, options, weights, device, progress, cancel)
+    else:
+        from sorter.core.train_full import train_full
+
+        outcome = train_full(data, options, weights, device, progress=progress, cancel=cancel)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    return _finish(outcome, out, options, weights, device, time.perf_counter() - started)
+
+
+def _train_quick(
+    data: TrainData,
+    options: TrainOptions,
+    weights: Path | None,
+    device: torch.device,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> TrainOutcome:
+    if weights is None:
+        raise SorterError(
+            f"Quick training needs pretrained ImageNet weights for {options.arch}, and none are "
+            f"installed; use --arch mobilenet_v2, or --mode full to train {options.arch} from "
+            "scratch (slow, needs many images)."
+        )
+    pre = {
+        "input_size": options.input_size,
+        "resize_method": "crop",
+        "normalize": IMAGENET_STATS,
+    }
+    body = pretrained_body(options.arch, weights)
+    paths = [item.path for item in data.items]
+    features, bad = train_quick.extract_features(
+        paths, body, pre, device, batch_size=options.batch_size, progress=progress, cancel=cancel
+    )
+    if bad:
+        data = without(data, bad)
+        check(data)
+    split = split_data(data, options.valid_pct, options.seed, options.group)
+    y = torch.from_numpy(data.targets())
+    settings = train_quick.HeadSettings(epochs=options.epoch_count)
+    result = train_quick.train_head(
+        features[split.train],
+        y[split.train],
+        features[split.valid],
+        y[split.valid],
+        n_features=BODY_FEATURES[options.arch],
+        settings=settings,
+        seed=options.seed,
+        progress=progress,
+        cancel=cancel,
+    )
+    scores = train_quick.head_scores(result.head, features[split.valid]).numpy()
+    return TrainOutcome(
+        data=data,
+        split=split,
+        state_dict=train_quick.assemble(options.arch, body, result.head),
+        preprocessing=pre,
+        valid_scores=scores,
+        epochs=len(result.history),
+        history=result.history,
+        notes=[f"Best validation loss at epoch {result.best_epoch} of {len(result.history)}."],
+    )
+
+
+def _finish(
+    outcome: TrainOutcome,
+    out: Path,
+    options: TrainOptions,
+    weights: Path | None,
+    device: torch.device,
+    seconds: float,
+) -> TrainResult:
+    data, split = outcome.data, outcome.split
+    targets = data.targets()[split.valid]
+    valid_paths = [data.items[i].path for i in split.valid]
+    evaluation = evaluate(
+        outcome.valid_scores, targets, valid_paths, data.categories, options.default_threshold
+    )
+    training = _training_summary(outcome, options, weights, device, seconds, evaluation)
+    meta = {
+        "arch": options.arch,
+        "builder": "fastai",
+        "categories": list(data.categories),
+        "activation": "sigmoid",
+        "n_outputs": len(data.categories),
+        "default_threshold": float(options.default_threshold),
+        "thresholds": evaluation["thresholds"],
+        **outcome.preprocessing,
+        "training": training,
+        "created_by": f"sorter {__version__}",
+    }
+    if weights is not None:
+        meta["backbone_sha256"] = file_sha256(weights)
+    save_model(out, meta, outcome.state_dict)
+    report = {
+        "model": str(out),
+        "training": training,
+        "evaluation": evaluation,
+        "history": outcome.history,
+        "warnings": [*data.warnings, *split.warnings],
+        "skipped": [{"path": str(p), "reason": r} for p, r in data.skipped],
+    }
+    json_path, png_path = write_report(out, report)
+    return TrainResult(out, json_path, png_path, meta, report, data, seconds, outcome.notes)
+
+
+def _training_summary(
+    outcome: TrainOutcome,
+    options: TrainOptions,
+    weights: Path | None,
+    device: torch.device,
+    seconds: float,
+    evaluation: dict[str, Any],
+) -> dict[str, Any]:
+    data, split = outcome.data, outcome.split
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data_path": str(data.source),
+        "image_counts": data.counts(),
+        "images": len(data.items),
+        "unlabelled_images": data.unlabelled,
+        "train_images": len(split.train),
+        "valid_images": len(split.valid),
+        "skipped_images": len(data.skipped),
+        "metrics": evaluation["metrics"],
+        "arch": options.arch,
+        "mode": options.mode,
+        "pretrained": weights is not None,
+        "epochs": outcome.epochs,
+        "seed": options.seed,
+        "valid_pct": options.valid_pct,
+        "group": options.group,
+        "device": device.type,
+        "seconds": round(seconds, 1),
+    }
