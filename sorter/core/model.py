@@ -189,7 +189,10 @@ def read_json_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ModelFileError(f"{path} is not readable model metadata: {exc}") from exc
     if not isinstance(raw, dict) or "weights_file" not in raw:
         raise ModelFileError(f"{path} does not name a weights_file.")
-    meta = {k: v for k, v in raw.items() if k not in ("weights_file", "weights_sha256")}
+    if raw.get("format", FORMAT) != FORMAT or raw.get("version", VERSION) != VERSION:
+        raise ModelFileError(f"{path} is not Sorter model metadata of version {VERSION}.")
+    skip = ("weights_file", "weights_sha256", "format", "version")
+    meta = {k: v for k, v in raw.items() if k not in skip}
     check_meta(meta, path)
     weights = _json_weights_path(path, str(raw["weights_file"]))
     expected = raw.get("weights_sha256")
@@ -204,15 +207,20 @@ def read_json_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return meta, state_dict
 
 
-def load_weights(network: torch.nn.Module, state_dict: dict[str, Any], where: Path) -> None:
+def load_weights(
+    network: torch.nn.Module, state_dict: dict[str, Any], where: Path, what: str = "the network"
+) -> None:
     """load_state_dict(strict=True), turning a mismatch into one readable ModelFileError."""
     try:
         network.load_state_dict(state_dict, strict=True)
     except RuntimeError as exc:
-        raise ModelFileError(f"{where}: {describe_mismatch(network, state_dict)}") from exc
+        problem = describe_mismatch(network, state_dict, what)
+        raise ModelFileError(f"{where}: {problem}") from exc
 
 
-def describe_mismatch(network: torch.nn.Module, state_dict: dict[str, Any]) -> str:
+def describe_mismatch(
+    network: torch.nn.Module, state_dict: dict[str, Any], what: str = "the network"
+) -> str:
     """Which keys are missing, unexpected, or of another shape, in a few words."""
     want = network.state_dict()
     missing = [k for k in want if k not in state_dict]
@@ -222,7 +230,7 @@ def describe_mismatch(network: torch.nn.Module, state_dict: dict[str, Any]) -> s
         for k, v in want.items()
         if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
     ]
-    parts = ["the weights do not fit the network (another architecture or number of outputs?)"]
+    parts = [f"the weights do not fit {what} (another architecture or number of outputs?)"]
     for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes)):
         if items:
             more = f" and {len(items) - 3} more" if len(items) > 3 else ""
@@ -312,7 +320,8 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "auto")
     else:
         meta, state_dict = read_model_file(path)
     network = build_network(meta)
-    load_weights(network, state_dict, path)
+    what = f"a {meta['builder']} {meta['arch']} with {meta['n_outputs']} outputs"
+    load_weights(network, state_dict, path, what)
     network.eval().to(torch_device)
     if torch_device.type == "cuda":
         network.to(memory_format=torch.channels_last)

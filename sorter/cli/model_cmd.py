@@ -1,0 +1,116 @@
+"""`sorter info [MODEL]` and `sorter import-weights FILE`: look inside and make model files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ARCH_CHOICES = ("mobilenet_v2", "resnet18", "resnet34", "resnet50")  # = networks.ARCHS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    info = sub.add_parser("info", help="show what a model file contains")
+    info.add_argument("model", nargs="?", type=Path, help="model file (default: the current one)")
+    info.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    info.set_defaults(func=run_info)
+
+    imp = sub.add_parser(
+        "import-weights",
+        help="turn bare fastai weights (learn.save / state_dict) into a Sorter model",
+    )
+    imp.add_argument("file", type=Path, help="weights saved with learn.save or torch.save")
+    imp.add_argument("--arch", required=True, choices=ARCH_CHOICES)
+    imp.add_argument(
+        "--categories", required=True, help="comma-separated category names in output order"
+    )
+    imp.add_argument("--out", type=Path, help="model file to write (default: FILE.sorter.pth)")
+    imp.add_argument("--resize-method", choices=("crop", "squish", "pad"), default="crop")
+    imp.add_argument("--size", type=int, default=224, help="input size in pixels (square)")
+    imp.add_argument(
+        "--no-normalize", action="store_true", help="the model was trained without ImageNet stats"
+    )
+    imp.set_defaults(func=run_import)
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    from sorter.core.model import read_json_model, read_model_file
+
+    if path.suffix.lower() == ".json":
+        return read_json_model(path)[0]
+    return read_model_file(path)[0]
+
+
+def _preprocessing_line(meta: dict[str, Any]) -> str:
+    norm = meta.get("normalize")
+    stats = f"mean {norm['mean']}, std {norm['std']}" if norm else "none"
+    size = meta["input_size"]
+    return f"{size}x{size} px, resize {meta['resize_method']}, normalisation {stats}"
+
+
+def describe(path: Path, meta: dict[str, Any]) -> list[str]:
+    """Readable lines about a model's metadata."""
+    thresholds = meta.get("thresholds") or {}
+    default = meta["default_threshold"]
+    lines = [
+        f"Model:        {path}",
+        f"Network:      {meta['arch']} ({meta['builder']}), {meta['n_outputs']} outputs",
+        f"Scores:       {meta['activation']}",
+        f"Input:        {_preprocessing_line(meta)}",
+        f"Threshold:    {default} by default",
+        f"Categories:   {len(meta['categories'])}",
+    ]
+    for name in meta["categories"]:
+        extra = f" ({len(meta['groups'][name])} ImageNet classes)" if meta.get("groups") else ""
+        lines.append(f"  - {name}: threshold {thresholds.get(name, default)}{extra}")
+    if meta.get("empty_category"):
+        lines.append(f"Empty class:  {meta['empty_category']} (dropped when another passes)")
+    lines += _training_lines(meta.get("training") or {})
+    if meta.get("created_by"):
+        lines.append(f"Created by:   {meta['created_by']}")
+    return lines
+
+
+def _training_lines(training: dict[str, Any]) -> list[str]:
+    if not training:
+        return ["Training:     (no summary)"]
+    lines = ["Training:"]
+    for key, value in training.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
+        lines.append(f"  {key}: {value}")
+    return lines
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from sorter.core.model import current_model_path
+
+    path = args.model if args.model is not None else current_model_path()
+    meta = _read_meta(path)
+    if args.json:
+        print(json.dumps({"path": str(path), "meta": meta}, indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(describe(path, meta)))
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from sorter.core.weights_import import import_weights
+
+    categories = [c.strip() for c in args.categories.split(",") if c.strip()]
+    out = import_weights(
+        args.file,
+        args.arch,
+        categories,
+        args.out,
+        resize_method=args.resize_method,
+        size=args.size,
+        normalize=not args.no_normalize,
+    )
+    print(f"Wrote {out} ({args.arch}, {len(categories)} categories: {', '.join(categories)}).")
+    print(f"Use it with: sorter sort FOLDER --model {out}")
+    return 0
