@@ -5,7 +5,8 @@
 ; Output: installer\Output\Sorter-<version>-<variant>-setup.exe
 ; Defines: AppVersion (default 0.1.0), Variant (cuda | cpu, default cpu: only in the file name),
 ;          SourceDir (default ..\dist\Sorter, relative to this script), DiskSpanning (set it when
-;          the compressed folder exceeds 4.2 GB: Setup.exe then comes with Setup-*.bin slices).
+;          the compressed folder exceeds 4.2 GB: Setup.exe then comes with Setup-*.bin slices),
+;          SignToolName (the name of a sign tool given to ISCC with /S: signs setup and uninstaller).
 ; Uninstalling asks whether to delete the user's settings, models and correction queue (default:
 ; keep them). Silent uninstall keeps them unless given /DELETEUSERDATA=yes.
 
@@ -54,6 +55,9 @@ SetupIconFile={#IconFile}
 #endif
 #ifdef DiskSpanning
 DiskSpanning=yes
+#endif
+#ifdef SignToolName
+SignTool={#SignToolName}
 #endif
 
 [Languages]
