@@ -102,7 +102,8 @@ def _timed(name: str, check: Callable[[], str], echo: Echo) -> CheckResult:
     try:
         detail, ok = check(), True
     except Exception as exc:
-        log.exception("Self-test check %r failed", name)
+        # The traceback goes to the log file only; the console gets one line per check.
+        log.info("Self-test check %r failed", name, exc_info=True)
         detail, ok = f"{type(exc).__name__}: {exc}", False
     result = CheckResult(name, ok, detail, time.perf_counter() - started)
     echo(f"[{'ok' if ok else 'FAIL'}] {name} ({result.seconds:.1f} s): {detail}")
@@ -164,11 +165,14 @@ def check_libraries() -> str:
 def check_training_libraries() -> str:
     """fastai with the modules exported learners name in their pickles (training, import)."""
     import importlib
+    import warnings
 
-    import fastai
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # fastai's own torch.jit.script notice
+        import fastai
 
-    for name in ("fastai.vision.all", "fastai.learner", "fastai.losses", "fastai.metrics"):
-        importlib.import_module(name)
+        for name in ("fastai.vision.all", "fastai.learner", "fastai.losses", "fastai.metrics"):
+            importlib.import_module(name)
     return f"fastai {fastai.__version__} importable"
 
 
