@@ -118,7 +118,7 @@ def train(
     check(data)
     weights = find_pretrained_weights(options.arch)
     device = pick_device(options.device)
-    log.info("Training %s (%s) on %s, %d images", options.arch, options.mode, device, len(data.items))
+    log.info("Training %s %s on %s: %d images", options.mode, options.arch, device, len(data.items))
     if options.mode == "quick":
         outcome = _train_quick(data, options, weights, device, progress, cancel)
     else:

@@ -1,0 +1,263 @@
+"""Full training: fastai fine-tuning with presizing, augmentation, lr_find, discriminative LRs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from sorter.core.errors import ImageError
+from sorter.core.imageio import open_image
+from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
+from sorter.core.model import LoadedModel
+from sorter.core.networks import fastai_network
+from sorter.core.predict import score_images
+from sorter.core.train_backbone import fastai_local_arch
+from sorter.core.train_data import TrainData, TrainItem, TrainOutcome, check, split_data, without
+
+if TYPE_CHECKING:
+    from sorter.core.train import TrainOptions
+
+log = logging.getLogger(__name__)
+
+PRESIZE_RATIO = 460 / 224  # fastai's presizing: items resized large, then cropped on the batch
+LR_FIND_STEPS = 40
+# lr_find on a few dozen images is noisy; its valley is kept inside the range that fine-tuning
+# a pretrained network usually wants.
+LR_RANGE = (2e-4, 1e-2)
+
+
+def find_unreadable(
+    data: TrainData,
+    size_hint: int,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> dict[Path, str]:
+    """{path: reason} for every image that cannot be decoded (fastai would stop on it)."""
+
+    def probe(item: TrainItem) -> str | None:
+        try:
+            open_image(item.path, size_hint=size_hint)
+        except ImageError as exc:
+            return str(exc)
+        except Exception as exc:  # an odd file must not stop the check
+            return f"could not be read ({type(exc).__name__}: {exc})"
+        return None
+
+    meter = RateMeter("Checking images", len(data.items))
+    bad: dict[Path, str] = {}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as workers:
+        for done, (item, reason) in enumerate(
+            zip(data.items, workers.map(probe, data.items), strict=True), start=1
+        ):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            if reason:
+                bad[item.path] = reason
+            if done % 16 == 0 or done == len(data.items):
+                progress(meter.report(done))
+    return bad
+
+
+def _fastai_callback(progress: ProgressCallback, cancel: CancelToken | None) -> Any:
+    from fastai.callback.core import Callback, CancelFitException
+
+    class ReportAndCancel(Callback):
+        """Reports each batch with an ETA and stops the fit when the token is set."""
+
+        order = 70
+
+        def __init__(self) -> None:
+            self.stage = "Training"
+            self.history: list[dict[str, Any]] = []
+
+        def before_fit(self) -> None:
+            self._check()
+            if self.stage.startswith("Fine-tuning"):
+                frozen = any(not p.requires_grad for p in self.model.parameters())
+                self.stage = "Fine-tuning (new head)" if frozen else "Fine-tuning (all layers)"
+            total = self.n_epoch * len(self.dls.train)
+            self.meter = RateMeter(self.stage, total, unit="batches")
+            self.done = 0
+
+        def after_batch(self) -> None:
+            self._check()
+            if self.training:
+                self.done += 1
+                msg = f"epoch {self.epoch + 1}/{self.n_epoch}"
+                progress(self.meter.report(self.done, msg))
+
+        def after_epoch(self) -> None:
+            names = list(self.recorder.metric_names)[1:-1]  # without "epoch" and "time"
+            row = {n: float(v) for n, v in zip(names, self.recorder.log[1:], strict=False)}
+            row = {"stage": self.stage, "epoch": self.epoch + 1, **row}
+            log.info("%s", row)
+            if not self.stage.startswith("Finding"):
+                self.history.append(row)
+
+        def _check(self) -> None:
+            if cancel is not None and cancel.cancelled:
+                raise CancelFitException()
+
+    return ReportAndCancel()
+
+
+def _dataloaders(data: TrainData, valid: list[int], options: TrainOptions, device: torch.device):
+    from fastai.vision.all import (
+        DataBlock,
+        ImageBlock,
+        IndexSplitter,
+        MultiCategoryBlock,
+        Resize,
+        aug_transforms,
+    )
+
+    presize = round(options.input_size * PRESIZE_RATIO)
+    block = DataBlock(
+        blocks=(ImageBlock, MultiCategoryBlock(vocab=list(data.categories))),
+        get_x=lambda item: open_image(item.path, size_hint=presize),  # white behind transparency
+        get_y=lambda item: list(item.labels),
+        splitter=IndexSplitter(valid),
+        item_tfms=Resize(presize),
+        batch_tfms=aug_transforms(size=options.input_size, min_scale=0.75),
+    )
+    n_train = len(data.items) - len(valid)
+    batch = max(2, min(options.batch_size, n_train // 2))  # at least two batches an epoch
+    return block.dataloaders(data.items, bs=batch, num_workers=0, device=device)
+
+
+def _normalize_of(dls: Any) -> dict[str, list[float]] | None:
+    from fastai.vision.all import Normalize
+
+    for tfm in dls.after_batch.fs:
+        if isinstance(tfm, Normalize):
+            return {
+                "mean": [float(v) for v in tfm.mean.flatten()],
+                "std": [float(v) for v in tfm.std.flatten()],
+            }
+    return None
+
+
+def train_full(
+    data: TrainData,
+    options: TrainOptions,
+    weights: Path | None,
+    device: torch.device,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> TrainOutcome:
+    """fine_tune a fastai vision_learner (fit_one_cycle when no pretrained weights exist).
+
+    Raises:
+        Cancelled: the token was set; nothing is returned to save.
+    """
+    from fastai.vision.all import accuracy_multi, vision_learner
+
+    presize = round(options.input_size * PRESIZE_RATIO)
+    bad = find_unreadable(data, presize, progress, cancel)
+    if bad:
+        data = without(data, bad)
+        check(data)
+    split = split_data(data, options.valid_pct, options.seed, options.group)
+    torch.manual_seed(options.seed)
+    dls = _dataloaders(data, split.valid, options, device)
+    pretrained = weights is not None
+    callback = _fastai_callback(progress, cancel)
+    with tempfile.TemporaryDirectory(prefix="sorter-train-") as scratch:  # lr_find's temp files
+        learn = vision_learner(
+            dls,
+            fastai_local_arch(options.arch, weights),
+            pretrained=pretrained,
+            metrics=[accuracy_multi],
+            path=scratch,
+            cbs=[callback],
+        )
+        if device.type == "cuda":
+            learn.to_fp16()
+        with learn.no_bar(), learn.no_logging():
+            found, lr = _learning_rate(learn, callback, cancel)
+            _fit(learn, callback, options.epoch_count, lr, pretrained)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        history = callback.history
+    preprocessing = {
+        "input_size": options.input_size,
+        "resize_method": "crop",
+        "normalize": _normalize_of(learn.dls),
+    }
+    state_dict = _checked_state_dict(learn.model, options.arch, len(data.categories))
+    scores = _inference_scores(data, split.valid, options, preprocessing, state_dict, device)
+    notes = [f"Learning rate {lr:.2e} (lr_find valley {found:.2e})."]
+    if not pretrained:
+        notes.append(f"{options.arch} trained from scratch: no pretrained weights are installed.")
+    return TrainOutcome(
+        data, split, state_dict, preprocessing, scores, options.epoch_count, history, notes
+    )
+
+
+def _learning_rate(learn: Any, callback: Any, cancel: CancelToken | None) -> tuple[float, float]:
+    """(lr_find's valley, the learning rate used)."""
+    callback.stage = "Finding learning rate"
+    steps = max(10, min(LR_FIND_STEPS, 4 * len(learn.dls.train)))
+    suggestion = learn.lr_find(num_it=steps, show_plot=False)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    lr = float(suggestion.valley)
+    if not np.isfinite(lr):
+        lr = 1e-3
+    return lr, float(min(max(lr, LR_RANGE[0]), LR_RANGE[1]))
+
+
+def _fit(learn: Any, callback: Any, epochs: int, lr: float, pretrained: bool) -> None:
+    if pretrained:
+        # fine_tune: one frozen epoch for the new head, then all layers, lower lrs for early ones.
+        callback.stage = "Fine-tuning"
+        learn.fine_tune(epochs, base_lr=lr, freeze_epochs=1)
+    else:
+        callback.stage = "Training from scratch"
+        learn.fit_one_cycle(epochs, lr)
+
+
+def _checked_state_dict(model: torch.nn.Module, arch: str, n_out: int) -> dict[str, torch.Tensor]:
+    state = {
+        k: v.detach().float().cpu() if v.is_floating_point() else v.detach().cpu()
+        for k, v in model.state_dict().items()
+    }
+    fastai_network(arch, n_out).load_state_dict(state, strict=True)  # loads where sorting runs
+    return state
+
+
+def _inference_scores(
+    data: TrainData,
+    valid: list[int],
+    options: TrainOptions,
+    preprocessing: dict[str, Any],
+    state_dict: dict[str, torch.Tensor],
+    device: torch.device,
+) -> np.ndarray:
+    """Validation scores computed exactly as sorting will compute them (not fastai's pipeline)."""
+    meta = {
+        "arch": options.arch,
+        "builder": "fastai",
+        "categories": list(data.categories),
+        "activation": "sigmoid",
+        "n_outputs": len(data.categories),
+        "default_threshold": options.default_threshold,
+        "thresholds": {},
+        **preprocessing,
+    }
+    network = fastai_network(options.arch, len(data.categories))
+    network.load_state_dict(state_dict)
+    model = LoadedModel(Path("(training)"), meta, network.eval().to(device), device)
+    paths = [data.items[i].path for i in valid]
+    rows = [s.scores for s in score_images(model, paths, batch_size=options.batch_size)]
+    if any(r is None for r in rows):
+        raise ImageError("A validation image became unreadable during training.")
+    return np.asarray(rows, dtype=np.float32).reshape(len(paths), len(data.categories))
