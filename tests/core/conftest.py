@@ -1,4 +1,4 @@
-"""Helpers for the sorting tests: real tiny images, a fake scorer, a tiny real model, tree hashes."""
+"""Helpers for the sorting tests: tiny real images, a fake scorer, a tiny real model, hashes."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def _fake_iter(paths, cancel) -> Iterator[_Scored]:
             cancel.raise_if_cancelled()
         try:
             with Image.open(p) as img:
-                r, g, b = img.convert("RGB").resize((1, 1)).getpixel((0, 0))
+                r, _g, b = img.convert("RGB").resize((1, 1)).getpixel((0, 0))
         except Exception as exc:
             yield _Scored(Path(p), None, f"not a readable image ({type(exc).__name__})")
             continue
