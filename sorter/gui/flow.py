@@ -1,0 +1,240 @@
+"""The steps of one sort in the main window: scan and score, preview, copy, summary, review."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QFileDialog
+
+from sorter.core.decide import UNCERTAIN
+from sorter.core.settings import save_settings
+from sorter.gui import session
+from sorter.gui.correcting import save_corrections
+from sorter.gui.correction_dialog import CorrectionDialog
+from sorter.gui.review_model import ReviewItem, ReviewSet, review_set_from
+from sorter.gui.worker import Job, JobError
+
+log = logging.getLogger(__name__)
+
+
+class SortFlowMixin:
+    """Step logic of MainWindow; kept apart so each module stays short. Calls only the core."""
+
+    def init_flow(self) -> None:
+        self.batch_size = 32
+        self.pending_sources: list[Path] | None = None
+        self.out_override: Path | None = None
+        self.result: session.ScoreResult | None = None
+        self.current_thresholds: session.Thresholds | None = None
+        self.copied_decisions: list[list[str]] | None = None
+        self.review_set: ReviewSet | None = None
+        self.scan_job: Job | None = None
+        self.copy_job: Job | None = None
+        self.correction_dialog: CorrectionDialog | None = None
+        self.home.drop_area.dropped.connect(self.open_sources)
+        self.home.drop_area.choose_requested.connect(self.choose_folder)
+        self.home.output_row.change_requested.connect(self.choose_output)
+        self.preview.output_row.change_requested.connect(self.choose_output)
+        self.progress_page.cancel_requested.connect(self._on_progress_page_cancel_requested)
+        self.preview.copy_requested.connect(self.start_copy)
+        self.preview.back_requested.connect(self.go_home)
+        self.preview.thresholds_changed.connect(self._on_preview_thresholds_changed)
+        self.summary.review_requested.connect(self.open_review)
+        self.summary.again_requested.connect(self.go_home)
+        self.review_page.back_requested.connect(lambda: self.show_page(self.summary))
+        self.review_page.corrections_confirmed.connect(self.save_corrections)
+        self.review_page.dialog_requested.connect(self.open_correction_dialog)
+
+    # --- choosing what to sort -------------------------------------------------------------
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Choose a folder of photos", _start_dir(self)
+        )
+        if folder:
+            self.open_sources([Path(folder)])
+
+    def choose_output(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Where should the copies go?", _start_dir(self)
+        )
+        if not folder:
+            return
+        self.out_override = Path(folder)
+        self.home.output_row.set_text(folder)
+        if self.result is not None:
+            self.result.out = self.out_override
+            self.preview.output_row.set_text(folder)
+
+    def open_sources(self, paths: list[Path]) -> None:
+        """Start step 1 for dropped or chosen folders/images (waits for the model if needed)."""
+        paths = [Path(p) for p in paths]
+        self.settings.add_recent(session.source_root(paths))
+        save_settings(self.settings)
+        self.home.set_recent(self.settings.recent_folders)
+        self.pending_sources = paths
+        if self.model is None:
+            self.progress_page.start("Getting the model ready...")
+            self.show_page(self.progress_page)
+            return
+        self.start_pending()
+
+    def start_pending(self) -> None:
+        if self.pending_sources is None or self.model is None:
+            return
+        paths, self.pending_sources = self.pending_sources, None
+        out = self.out_override or _default_out(session.source_root(paths))
+        self.progress_page.start(f"Looking at the images in {session.source_root(paths).name}...")
+        self.show_page(self.progress_page)
+        job = Job(session.scan_and_score, self.model, paths, out, batch_size=self.batch_size)
+        job.signals.progressed.connect(self.progress_page.show_progress)
+        job.signals.finished.connect(self._on_scan_job_finished)
+        job.signals.failed.connect(self._on_job_failed)
+        job.signals.cancelled.connect(self._on_scan_job_cancelled)
+        self.scan_job = self.runner.start(job)
+
+    def _on_progress_page_cancel_requested(self) -> None:
+        if self.pending_sources is not None:
+            self.pending_sources = None
+            self.go_home()
+        for job in (self.scan_job, self.copy_job):
+            if job is not None:
+                job.cancel()
+
+    def _on_scan_job_cancelled(self) -> None:
+        self.scan_job = None
+        self.statusBar().showMessage("Scan cancelled: nothing was copied.", 8000)
+        self.go_home()
+
+    def _on_job_failed(self, error: JobError) -> None:
+        self.scan_job = self.copy_job = None
+        self.go_home()
+        self.report_error(error)
+
+    def go_home(self) -> None:
+        self.show_page(self.home)
+
+    # --- preview -----------------------------------------------------------------------------
+    def _on_scan_job_finished(self, result: session.ScoreResult) -> None:
+        self.scan_job = None
+        self.result = result
+        self.thumbs.clear()
+        self.current_thresholds = session.initial_thresholds(
+            self.model, self.settings.default_threshold, self.settings.thresholds
+        )
+        if self.settings.skip_preview:
+            self.start_copy()
+            return
+        self.preview.output_row.set_text(str(result.out))
+        self.preview.show_result(result, self.current_thresholds)
+        self.show_page(self.preview)
+
+    def _on_preview_thresholds_changed(self, th: session.Thresholds) -> None:
+        self.current_thresholds = th
+
+    # --- copy ----------------------------------------------------------------------------------
+    def start_copy(self) -> None:
+        result, th = self.result, self.current_thresholds
+        if result is None or th is None:
+            return
+        self.settings.default_threshold = th.default
+        self.settings.thresholds = dict(th.own)
+        save_settings(self.settings)
+        self.copied_decisions = result.decisions(th)
+        try:
+            plan = session.build_plan(result, th)
+        except Exception as exc:
+            self.report_error(JobError.from_exception(exc))
+            return
+        self.plan = plan
+        self.progress_page.start(f"Copying into {result.out}...")
+        self.show_page(self.progress_page)
+        job = Job(session.copy_images, plan)
+        job.signals.progressed.connect(self.progress_page.show_progress)
+        job.signals.finished.connect(self._on_copy_job_finished)
+        job.signals.failed.connect(self._on_job_failed)
+        job.signals.cancelled.connect(self._on_copy_job_cancelled)
+        self.copy_job = self.io_runner.start(job)
+
+    def _on_copy_job_cancelled(self) -> None:
+        self.copy_job = None
+        self.statusBar().showMessage("Copy stopped: the copies made so far are complete.", 8000)
+        self.show_page(self.preview)
+
+    def _on_copy_job_finished(self, summary: Any) -> None:
+        self.copy_job = None
+        folders = session.summary_folders(self.plan, summary)
+        self.summary.show_summary(self.result.out, folders, summary_detail(summary))
+        self.review_set = review_set_from(self.result, self.copied_decisions)
+        self.show_page(self.summary)
+
+    # --- review and corrections ----------------------------------------------------------------
+    def open_review(self, folder: str = UNCERTAIN) -> None:
+        if self.review_set is None:
+            self.statusBar().showMessage(
+                "Sort a folder first; then its images can be reviewed.", 6000
+            )
+            return
+        self.review_page.show_review(self.review_set, folder)
+        self.show_page(self.review_page)
+
+    def open_correction_dialog(self, item: ReviewItem) -> None:
+        dialog = CorrectionDialog(item, self.review_set.categories, self.large_images, self)
+        self.correction_dialog = dialog
+        dialog.accepted.connect(lambda: self.save_corrections([item], [dialog.labels()]))
+        dialog.open()
+
+    def save_corrections(self, items: list[ReviewItem], labels: list[list[str]]) -> None:
+        """Fix the sorted output and queue the images, in the background."""
+        job = Job(
+            save_corrections,
+            self.result.out,
+            self.result.categories,
+            items,
+            labels,
+            model_path=getattr(self.model, "path", None),
+        )
+        job.signals.finished.connect(lambda done: self._on_correction_job_finished(done))
+        job.signals.failed.connect(self.report_error)
+        self.io_runner.start(job)
+
+    def _on_correction_job_finished(self, outcome: Any) -> None:
+        done = outcome.saved
+        if outcome.notice:
+            self.statusBar().showMessage(outcome.notice, 10000)
+        for item, labels in done:
+            item.folders = labels or [UNCERTAIN]
+            item.pending = None
+            item.saved = True
+        self.review_page.refresh_items([item for item, _ in done])
+        self.refresh_queue()
+        self.corrections_saved.emit(len(done))
+
+
+def summary_detail(summary: Any) -> str:
+    """One line about the copy: files written, identical files skipped, problems."""
+    parts = [f"{summary.images} images", f"{summary.copied} files written"]
+    if summary.skipped_identical:
+        parts.append(f"{summary.skipped_identical} already there")
+    if summary.unreadable:
+        parts.append(f"{summary.unreadable} unreadable (not copied)")
+    if summary.failed:
+        parts.append(f"{summary.failed} could not be copied")
+    if summary.images_per_s:
+        parts.append(f"{summary.images_per_s:.1f} images/s")
+    text = "  ·  ".join(parts)
+    if summary.report_path:
+        text += f"<br>Report: {summary.report_path}"
+    return text
+
+
+def _default_out(src: Path) -> Path:
+    from sorter.core.sort import default_out
+
+    return default_out(src)
+
+
+def _start_dir(window: Any) -> str:
+    recent = window.settings.recent_folders
+    return str(Path(recent[0]).parent) if recent else str(Path.home())

@@ -1,0 +1,220 @@
+"""The main window: pages for drop, progress, preview, summary and review, and the status bar."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+)
+
+from sorter.core.settings import Settings, load_settings, save_settings
+from sorter.gui.errors import show_error
+from sorter.gui.flow import SortFlowMixin
+from sorter.gui.pages import HomePage, ProgressPage, SummaryPage
+from sorter.gui.preview import PreviewPage
+from sorter.gui.review import ReviewPage
+from sorter.gui.theme import app_icon
+from sorter.gui.thumbnails import ThumbnailCache
+from sorter.gui.worker import Job, JobError, JobRunner
+
+log = logging.getLogger(__name__)
+
+LARGE_IMAGE = 720
+
+
+def load_model_job(path: str | None, device: str) -> Any:
+    """Background job: import torch (slow) and load the model file."""
+    from sorter.core.model import load_model
+
+    return load_model(path, device=device)
+
+
+class MainWindow(SortFlowMixin, QMainWindow):
+    """One window, one page at a time; every long job runs through `JobRunner`."""
+
+    model_ready = Signal()
+    model_failed = Signal()
+    page_changed = Signal(str)
+    corrections_saved = Signal(int)
+
+    def __init__(self, settings: Settings | None = None, model_path: str | None = None) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else load_settings()
+        self.model_path = model_path if model_path is not None else self.settings.model_path
+        self.model: Any = None
+        self.last_error = None
+        self.runner = JobRunner(self, threads=1)  # the model is only ever used by this one thread
+        self.io_runner = JobRunner(self, threads=1)
+        self.thumbs = ThumbnailCache(self)
+        self.large_images = ThumbnailCache(self, size=LARGE_IMAGE)
+        self.setWindowTitle("Sorter")
+        self.setWindowIcon(app_icon())
+        self._build_pages()
+        self._build_status_bar()
+        self._build_menus()
+        self.init_flow()
+        self.home.skip_preview.setChecked(self.settings.skip_preview)
+        self.home.skip_preview.toggled.connect(self._on_skip_preview_toggled)
+        self.home.set_recent(self.settings.recent_folders)
+        self.show_page(self.home)
+        em = self.fontMetrics().height()
+        self.resize(60 * em, 42 * em)  # in text lines, so 150% scaling gets a bigger window
+
+    def _build_pages(self) -> None:
+        self.stack = QStackedWidget()
+        self.home = HomePage()
+        self.progress_page = ProgressPage()
+        self.preview = PreviewPage(self.thumbs)
+        self.summary = SummaryPage()
+        self.review_page = ReviewPage(self.thumbs)
+        for page in (self.home, self.progress_page, self.preview, self.summary, self.review_page):
+            self.stack.addWidget(page)
+        self.setCentralWidget(self.stack)
+
+    def _build_status_bar(self) -> None:
+        self.model_label = QLabel("Model: loading...")
+        self.queue_label = QLabel()
+        self.retrain_button = QPushButton("Retrain...")
+        self.retrain_button.setFlat(True)
+        self.retrain_button.clicked.connect(self._on_retrain_button_clicked)
+        bar = self.statusBar()
+        bar.addWidget(self.model_label, 1)
+        bar.addPermanentWidget(self.queue_label)
+        bar.addPermanentWidget(self.retrain_button)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._add_action(file_menu, "&Choose folder...", self.choose_folder, QKeySequence.Open)
+        self._add_action(file_menu, "Open &model...", self.choose_model_file)
+        self._add_import_actions(file_menu)
+        file_menu.addSeparator()
+        self._add_action(file_menu, "&Settings...", self.open_settings)
+        file_menu.addSeparator()
+        self._add_action(file_menu, "&Quit", self.close, QKeySequence.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        self._add_action(view_menu, "&Review images", self.open_review)
+        self._add_action(view_menu, "Correction &queue", self._on_retrain_button_clicked)
+
+    def _add_action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(lambda _=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _add_import_actions(self, menu) -> None:
+        from sorter.gui.model_menu import import_actions
+
+        for text, slot in import_actions(self):
+            self._add_action(menu, text, slot)
+
+    def show_page(self, page) -> None:
+        self.stack.setCurrentWidget(page)
+        self.page_changed.emit(type(page).__name__)
+
+    # --- the model -------------------------------------------------------------------------
+    def start_loading_model(self) -> Job:
+        """Load the model in the background; the window stays usable meanwhile."""
+        self.model = None
+        self.model_label.setText("Model: loading...")
+        job = Job(load_model_job, self.model_path, self.settings.device, with_progress=False)
+        job.signals.finished.connect(self._on_model_job_finished)
+        job.signals.failed.connect(self._on_model_job_failed)
+        return self.runner.start(job)
+
+    def _on_model_job_finished(self, model: Any) -> None:
+        from sorter.core.model import device_label
+
+        self.model = model
+        self.model_label.setText(f"Model: {model_name(model)}  ·  {device_label(model.device)}")
+        self.refresh_queue()
+        self.model_ready.emit()
+        self.start_pending()
+
+    def _on_model_job_failed(self, error: JobError) -> None:
+        self.model_label.setText("Model: not loaded (File > Open model... to pick another)")
+        self.report_error(error)
+        self.model_failed.emit()
+
+    def choose_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a Sorter model", str(Path.home()), "Sorter models (*.pth *.json)"
+        )
+        if path:
+            self.use_model_file(path)
+
+    def use_model_file(self, path: str) -> None:
+        self.model_path = path
+        self.settings.model_path = path
+        save_settings(self.settings)
+        self.start_loading_model()
+
+    def open_settings(self) -> None:
+        from sorter.gui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec():
+            dialog.apply(self.settings)
+            save_settings(self.settings)
+            self.home.skip_preview.setChecked(self.settings.skip_preview)
+            if dialog.model_changed:
+                self.model_path = self.settings.model_path
+                self.start_loading_model()
+
+    def _on_skip_preview_toggled(self, on: bool) -> None:
+        self.settings.skip_preview = on
+        save_settings(self.settings)
+
+    # --- the correction queue ------------------------------------------------------------
+    def refresh_queue(self) -> None:
+        """Show "N corrections waiting" from the core queue."""
+        from sorter.gui.correcting import pending_corrections
+
+        try:
+            count = pending_corrections()
+        except Exception as exc:
+            log.warning("Cannot read the correction queue: %s", exc)
+            self.queue_label.setText("Correction queue unavailable")
+            return
+        self.queue_count = count
+        self.queue_label.setText(f"{count} correction{'s' if count != 1 else ''} waiting")
+
+    def _on_retrain_button_clicked(self) -> None:
+        from sorter.gui.retrain import open_retrain
+
+        open_retrain(self)
+
+    # --- errors and closing ----------------------------------------------------------------
+    def report_error(self, error: JobError) -> None:
+        self.last_error = show_error(self, error)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.runner.cancel_all()
+        self.io_runner.cancel_all()
+        self.thumbs.pool.clear()
+        self.large_images.pool.clear()
+        for runner in (self.runner, self.io_runner):
+            runner.wait(10_000)
+        self.thumbs.pool.waitForDone(5_000)
+        self.large_images.pool.waitForDone(5_000)
+        super().closeEvent(event)
+
+
+def model_name(model: Any) -> str:
+    """What the status bar calls the model: its version name, else its file name."""
+    try:
+        from sorter.core.versions import version_name_of
+
+        return version_name_of(model.path)
+    except ImportError:
+        return Path(model.path).stem

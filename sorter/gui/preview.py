@@ -1,0 +1,192 @@
+"""Step 2: what would be copied where, before anything is written; thresholds re-decide live."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sorter.core.decide import UNCERTAIN, UNREADABLE
+from sorter.gui.pages import OutputRow
+from sorter.gui.session import ScoreResult, Thresholds
+from sorter.gui.thresholds import ThresholdPanel
+from sorter.gui.thumbnails import ThumbnailCache
+
+log = logging.getLogger(__name__)
+
+SAMPLES_PER_TILE = 4
+TILE_COLUMNS = 3
+
+
+class CategoryTile(QFrame):
+    """One destination folder: its name, how many images would land there, a few of them."""
+
+    def __init__(self, name: str, cache: ThumbnailCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self._cache = cache
+        self._samples: list[str] = []
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.title = QLabel(name)
+        bold = QFont(self.title.font())
+        bold.setBold(True)
+        self.title.setFont(bold)
+        self.count_label = QLabel()
+        self.thumbs = [QLabel() for _ in range(SAMPLES_PER_TILE)]
+        side = cache.size // 2
+        row = QHBoxLayout()
+        for label in self.thumbs:
+            label.setMinimumSize(side, side)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            row.addWidget(label)
+        row.addStretch(1)
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addStretch(1)
+        head.addWidget(self.count_label)
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addLayout(row)
+        cache.loaded.connect(self._on_cache_loaded)
+
+    @property
+    def count(self) -> int:
+        return int(self.count_label.property("count") or 0)
+
+    def set_content(self, count: int, samples: list[Path]) -> None:
+        self.count_label.setText(f"{count} image{'s' if count != 1 else ''}")
+        self.count_label.setProperty("count", count)
+        self._samples = [str(p) for p in samples[:SAMPLES_PER_TILE]]
+        self._show_thumbs()
+
+    def _show_thumbs(self) -> None:
+        side = self._cache.size // 2
+        for i, label in enumerate(self.thumbs):
+            path = self._samples[i] if i < len(self._samples) else None
+            image = self._cache.get(path) if path else None
+            if image is None:
+                label.clear()
+                continue
+            pix = QPixmap.fromImage(image).scaled(
+                side,
+                side,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+            label.setPixmap(pix)
+            label.setToolTip(Path(path).name)
+
+    def _on_cache_loaded(self, path: str) -> None:
+        if path in self._samples:
+            self._show_thumbs()
+
+
+def pick_samples(result: ScoreResult, decisions: list[list[str]]) -> dict[str, list[Path]]:
+    """A few images per folder: the surest ones per category, the least sure for uncertain."""
+    ranked: dict[str, list[tuple[float, Path]]] = {}
+    for item, chosen in zip(result.scored, decisions, strict=True):
+        for name in chosen:
+            if name == UNREADABLE:
+                key = 0.0
+            elif name == UNCERTAIN:
+                key = -max(item.scores, default=0.0)
+            else:
+                key = item.scores[result.categories.index(name)]
+            ranked.setdefault(name, []).append((key, item.path))
+    return {
+        name: [p for _, p in sorted(pairs, key=lambda kp: kp[0], reverse=True)[:SAMPLES_PER_TILE]]
+        for name, pairs in ranked.items()
+    }
+
+
+class PreviewPage(QWidget):
+    """Tiles per folder, the thresholds, and the button that starts copying."""
+
+    copy_requested = Signal()
+    back_requested = Signal()
+    thresholds_changed = Signal(object)  # Thresholds
+
+    def __init__(self, cache: ThumbnailCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._cache = cache
+        self.result: ScoreResult | None = None
+        self.tiles: dict[str, CategoryTile] = {}
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        self.output_row = OutputRow()
+        self.thresholds = ThresholdPanel()
+        self.thresholds.changed.connect(self._on_thresholds_changed)
+        self.uncertain_label = QLabel()
+        self._grid_host = QWidget()
+        self._grid = QGridLayout(self._grid_host)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self._grid_host)
+        self.back_button = QPushButton("Back")
+        self.back_button.clicked.connect(self.back_requested)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setDefault(True)
+        self.copy_button.clicked.connect(self.copy_requested)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.back_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.uncertain_label)
+        buttons.addWidget(self.copy_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addWidget(self.output_row)
+        layout.addWidget(self.thresholds)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(buttons)
+
+    def show_result(self, result: ScoreResult, th: Thresholds) -> None:
+        """Build one tile per folder for a new scan, then fill them for `th`."""
+        self.result = result
+        for tile in self.tiles.values():
+            tile.deleteLater()
+        self.tiles = {}
+        names = [*result.categories, UNCERTAIN, UNREADABLE]
+        for i, name in enumerate(names):
+            tile = CategoryTile(name, self._cache)
+            self.tiles[name] = tile
+            self._grid.addWidget(tile, i // TILE_COLUMNS, i % TILE_COLUMNS)
+        self.header.setText(
+            f"<b>{len(result.scored)} images</b> found in <i>{result.src}</i>. "
+            "Nothing has been copied yet: check the folders below, then copy."
+        )
+        self.thresholds.set_categories(result.categories, th)
+        self.refresh(th)
+
+    def refresh(self, th: Thresholds) -> None:
+        """Re-decide every image from the cached scores and update counts and the copy button."""
+        if self.result is None:
+            return
+        decisions = self.result.decisions(th)
+        counts = self.result.counts(th)
+        samples = pick_samples(self.result, decisions)
+        for name, tile in self.tiles.items():
+            tile.set_content(counts.get(name, 0), samples.get(name, []))
+        # Unreadable images are listed in the report, not copied.
+        folders = sum(1 for name, n in counts.items() if n and name != UNREADABLE)
+        images = len(self.result.scored) - counts[UNREADABLE]
+        self.copy_button.setText(
+            f"Copy {images} image{'s' if images != 1 else ''} "
+            f"into {folders} folder{'s' if folders != 1 else ''}"
+        )
+        self.uncertain_label.setText(f"{counts[UNCERTAIN]} would go to uncertain")
+
+    def _on_thresholds_changed(self, th: Thresholds) -> None:
+        self.refresh(th)
+        self.thresholds_changed.emit(th)

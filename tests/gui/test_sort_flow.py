@@ -1,0 +1,126 @@
+"""The main path a user takes: drop a folder, scan, adjust the threshold, copy, see the summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from sorter.core.decide import UNCERTAIN
+
+NO_KEYS = Qt.KeyboardModifier.NoModifier
+
+
+def drop_paths(widget, paths: list[Path]) -> bool:
+    """Drag file URLs onto the widget and drop them, as Explorer does (enter, move, drop).
+
+    Returns whether the widget accepted the drag.
+    """
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    point = widget.rect().center()
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, NO_KEYS)
+    enter = QDragEnterEvent(point, *args)
+    QApplication.sendEvent(widget, enter)
+    QApplication.sendEvent(widget, QDragMoveEvent(point, *args))
+    if enter.isAccepted():
+        QApplication.sendEvent(widget, QDropEvent(QPointF(point), *args))
+    return enter.isAccepted()
+
+
+def scan_by_drop(qtbot, window, folder: Path) -> None:
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=lambda n: n == "PreviewPage"
+    ):
+        drop_paths(window.home.drop_area, [folder])
+
+
+def test_model_status_names_model_and_device(window):
+    assert window.model_label.text().startswith("Model: tiny.pth")
+    assert window.model_label.text().endswith("CPU")
+
+
+def test_drop_scan_preview_shows_every_image(qtbot, window, photos):
+    scan_by_drop(qtbot, window, photos)
+    tiles = window.preview.tiles
+    assert set(tiles) == {"cats", "dogs", "cars", "uncertain", "unreadable"}
+    assert window.result.out == photos.with_name("Holiday photos (sorted)")
+    assert not window.result.out.exists()  # nothing written before the user says so
+    assert sum(t.count for t in tiles.values()) >= 12
+    assert "Copy 12 images into" in window.preview.copy_button.text()
+
+
+def test_slider_redecides_counts_instantly(qtbot, window, photos):
+    scan_by_drop(qtbot, window, photos)
+    slider = window.preview.thresholds.slider
+    slider.setValue(slider.maximum())
+    assert window.preview.tiles[UNCERTAIN].count == 12
+    assert "12 would go to uncertain" in window.preview.uncertain_label.text()
+    slider.setValue(slider.minimum())
+    assert window.preview.tiles[UNCERTAIN].count == 0
+    assert all(window.preview.tiles[c].count == 12 for c in ("cats", "dogs", "cars"))
+
+
+def test_own_threshold_for_one_category(qtbot, window, photos):
+    scan_by_drop(qtbot, window, photos)
+    panel = window.preview.thresholds
+    panel.slider.setValue(panel.slider.minimum())
+    qtbot.mouseClick(panel.advanced_button, Qt.MouseButton.LeftButton)
+    row = panel.rows["dogs"]
+    row.own.setChecked(True)
+    row.spin.setValue(1.0)
+    assert window.preview.tiles["dogs"].count == 0
+    assert window.preview.tiles["cats"].count == 12
+
+
+def test_copy_writes_folders_and_summary(qtbot, window, photos):
+    scan_by_drop(qtbot, window, photos)
+    slider = window.preview.thresholds.slider
+    slider.setValue(slider.maximum())  # everything uncertain: a known outcome for random weights
+    before = sorted(p.name for p in photos.iterdir())
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=lambda n: n == "SummaryPage"
+    ):
+        qtbot.mouseClick(window.preview.copy_button, Qt.MouseButton.LeftButton)
+    out = photos.with_name("Holiday photos (sorted)")
+    assert sorted(p.name for p in (out / "uncertain").iterdir()) == before
+    assert sorted(p.name for p in photos.iterdir()) == before  # the source is untouched
+    assert window.summary.review_button.text() == "Review uncertain (12)"
+    assert set(window.summary.folder_buttons) == {"uncertain"}
+
+
+def test_open_folder_button_asks_the_desktop(qtbot, window, photos, monkeypatch):
+    opened = []
+    monkeypatch.setattr(
+        "sorter.gui.pages.QDesktopServices.openUrl", lambda url: opened.append(url.toLocalFile())
+    )
+    scan_by_drop(qtbot, window, photos)
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=lambda n: n == "SummaryPage"
+    ):
+        qtbot.mouseClick(window.preview.copy_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.summary.open_out_button, Qt.MouseButton.LeftButton)
+    assert opened == [str(photos.with_name("Holiday photos (sorted)"))]
+
+
+def test_skip_preview_copies_straight_away(qtbot, window, photos):
+    qtbot.mouseClick(window.home.skip_preview, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))
+    assert window.settings.skip_preview
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=lambda n: n == "SummaryPage"
+    ):
+        drop_paths(window.home.drop_area, [photos])
+    assert photos.with_name("Holiday photos (sorted)").is_dir()
+
+
+def test_choose_folder_button_uses_the_file_dialog(qtbot, window, photos, monkeypatch):
+    monkeypatch.setattr(
+        "sorter.gui.flow.QFileDialog.getExistingDirectory", lambda *a, **k: str(photos)
+    )
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=lambda n: n == "PreviewPage"
+    ):
+        qtbot.mouseClick(window.home.drop_area.choose_button, Qt.MouseButton.LeftButton)
+    assert window.settings.recent_folders[0] == str(photos)
