@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif"}
 )
+
+
 class TrainingDataError(SorterError):
     """The training data cannot be used as it is (too few images or categories, bad CSV...)."""
 
@@ -281,7 +283,7 @@ def group_keys(data: TrainData, group: str | None) -> list[str]:
         pattern = re.compile(group)
     except re.error as exc:
         raise TrainingDataError(
-            f"The --group pattern {group!r} is not a valid regex: {exc}"
+            f"The --group pattern {group!r} is not a valid regular expression: {exc}"
         ) from exc
     keys = []
     for index, item in enumerate(data.items):
