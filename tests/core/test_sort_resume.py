@@ -1,4 +1,4 @@
-"""Crashes, Ctrl-C and a full disk in the middle of a sort: resuming gives the uninterrupted tree."""
+"""Crashes, Ctrl-C and a full disk mid-sort: resuming gives the tree an uninterrupted run gives."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from conftest import fake_score, make_image, tree_hashes
 
 import sorter.core.safecopy as safecopy
 from sorter.core.errors import LockedError, OutOfSpaceError
-from sorter.core.jobs import CancelToken, Cancelled
+from sorter.core.jobs import Cancelled, CancelToken
 from sorter.core.journal import Journal, OutputLock
 from sorter.core.sort import sort_folder
 from sorter.core.undo import undo_run
