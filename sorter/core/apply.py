@@ -53,13 +53,15 @@ def apply_plan(
     *,
     mode: str = "copy",
     journal: Journal | None = None,
+    signature: str | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> SortSummary:
     """Copy (or link, or move) every planned image into OUT and write OUT/sorter-report.csv.
 
-    Without a journal it takes OUT's lock and opens OUT's journal itself. An unfinished run of
-    the same plan is resumed: finished copies are kept, half-written ones are cleaned away.
+    Without a journal it takes OUT's lock and opens OUT's journal itself. An unfinished run with
+    the same signature (default: the same plan and mode) is resumed: finished copies are kept,
+    half-written ones are cleaned away.
 
     Raises:
         LockedError: another run is writing into OUT.
@@ -71,23 +73,30 @@ def apply_plan(
     if journal is None:
         plan.out.mkdir(parents=True, exist_ok=True)
         with OutputLock(plan.out), Journal(plan.out) as own:
-            return _apply(plan, mode, own, progress, cancel)
-    return _apply(plan, mode, journal, progress, cancel)
+            return _apply(plan, mode, own, signature, progress, cancel)
+    return _apply(plan, mode, journal, signature, progress, cancel)
+
+
+def _start(journal: Journal, plan: SortPlan, mode: str, signature: str) -> int:
+    rows = [(str(i.source), i.folders, i.error, i.categories, i.scores) for i in plan.items]
+    info = {"categories": plan.categories, "folder_names": plan.folder_names}
+    skipped = [(str(p), reason) for p, reason in plan.skipped]
+    return journal.start_run(plan.src, mode, signature, rows, info=info, skipped=skipped)
 
 
 def _apply(
     plan: SortPlan,
     mode: str,
     journal: Journal,
+    signature: str | None,
     progress: ProgressCallback,
     cancel: CancelToken | None,
 ) -> SortSummary:
-    signature = plan.signature(mode)
+    signature = signature or plan.signature(mode)
     run_id = journal.find_unfinished(signature)
     resumed = run_id is not None
     if run_id is None:
-        rows = [(str(i.source), i.folders, i.error or "") for i in plan.items]
-        run_id = journal.start_run(plan.src, mode, signature, rows)
+        run_id = _start(journal, plan, mode, signature)
     else:
         log.info("Resuming unfinished run %d in %s", run_id, plan.out)
     summary = SortSummary(plan.src, plan.out, run_id=run_id, mode=mode, resumed=resumed)
@@ -145,7 +154,9 @@ def _status(run: _Run, kinds: list[str]) -> str:
 
 
 def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc) if not isinstance(exc, PermissionError) else "permission denied"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or str(exc)
 
 
 def _place_one(run: _Run, seq: int, source: Path, folder: str) -> OpRow:

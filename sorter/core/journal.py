@@ -26,10 +26,11 @@ PENDING = "pending"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, started REAL, finished REAL, src TEXT, mode TEXT,
-    signature TEXT, state TEXT);
+    signature TEXT, state TEXT, info TEXT);
 CREATE TABLE IF NOT EXISTS plan (
-    run_id INTEGER, seq INTEGER, source TEXT, folders TEXT, error TEXT,
-    PRIMARY KEY (run_id, seq));
+    run_id INTEGER, seq INTEGER, source TEXT, folders TEXT, error TEXT, categories TEXT,
+    scores TEXT, PRIMARY KEY (run_id, seq));
+CREATE TABLE IF NOT EXISTS skipped (run_id INTEGER, source TEXT, reason TEXT);
 CREATE TABLE IF NOT EXISTS ops (
     run_id INTEGER, seq INTEGER, folder TEXT, dest TEXT, kind TEXT, state TEXT,
     sha256 TEXT, size INTEGER, PRIMARY KEY (run_id, seq, folder));
@@ -141,20 +142,51 @@ class Journal:
         return row[0] if row else None
 
     def start_run(
-        self, src: Path, mode: str, signature: str, items: Iterable[tuple[str, list[str], str]]
+        self,
+        src: Path,
+        mode: str,
+        signature: str,
+        items: Iterable[tuple],
+        *,
+        info: dict | None = None,
+        skipped: Iterable[tuple[str, str]] = (),
     ) -> int:
-        """Record a new run and its plan: (source, folders, error) per item, in order."""
+        """Record a new run and its whole plan, in one transaction.
+
+        items: (source, folders, error) or (source, folders, error, categories, scores), in
+        order; `info` holds plan-wide data (categories, folder names) for a later resume.
+        """
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO runs (started, src, mode, signature, state) VALUES (?, ?, ?, ?, ?)",
-                (time.time(), str(src), mode, signature, RUNNING),
+                "INSERT INTO runs (started, src, mode, signature, state, info) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (time.time(), str(src), mode, signature, RUNNING, json.dumps(info or {})),
             )
             run_id = int(cur.lastrowid or 0)
             db.executemany(
-                "INSERT INTO plan VALUES (?, ?, ?, ?, ?)",
-                [(run_id, i, s, json.dumps(f), e) for i, (s, f, e) in enumerate(items)],
+                "INSERT INTO plan VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, i, *_plan_row(item)) for i, item in enumerate(items)],
+            )
+            db.executemany(
+                "INSERT INTO skipped VALUES (?, ?, ?)", [(run_id, s, r) for s, r in skipped]
             )
         return run_id
+
+    def load_plan(self, run_id: int) -> tuple[dict, list[tuple], list[tuple[str, str]]]:
+        """(info, [(source, folders, error, categories, scores)] in order, [(source, reason)])."""
+        row = self.db.execute("SELECT info FROM runs WHERE id=?", (run_id,)).fetchone()
+        info = json.loads(row[0]) if row and row[0] else {}
+        rows = self.db.execute(
+            "SELECT source, folders, error, categories, scores FROM plan WHERE run_id=? "
+            "ORDER BY seq",
+            (run_id,),
+        )
+        items = [
+            (src, json.loads(f), err or None, json.loads(c or "[]"), _maybe_json(sc))
+            for src, f, err, c, sc in rows
+        ]
+        skipped = self.db.execute("SELECT source, reason FROM skipped WHERE run_id=?", (run_id,))
+        return info, items, [tuple(r) for r in skipped]
 
     def finish_run(self, run_id: int, state: str = DONE) -> None:
         with self._tx() as db:
@@ -218,6 +250,20 @@ class Journal:
                 "INSERT OR REPLACE INTO moves VALUES (?, ?, ?, ?, ?)",
                 (run_id, seq, source, sha, state),
             )
+
+
+def _plan_row(item: tuple) -> tuple:
+    source, folders, error, *rest = item
+    categories, scores = [*rest, [], None][:2]
+    return (source, json.dumps(folders), error, json.dumps(categories), _to_json(scores))
+
+
+def _to_json(value: object) -> str | None:
+    return json.dumps(value) if value is not None else None
+
+
+def _maybe_json(text: str | None) -> object:
+    return json.loads(text) if text is not None else None
 
 
 def _identity(path: Path) -> tuple[int, int]:

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,7 +20,14 @@ from sorter.core.journal import Journal, OutputLock
 from sorter.core.names import unique_folder_names
 from sorter.core.report import PLANNED, SKIPPED, UNREADABLE, ImageOutcome, SortSummary
 from sorter.core.report import count_outcomes as _count
-from sorter.core.scan import ScanResult, scan
+from sorter.core.scan import ScanResult, check_paths, scan
+from sorter.core.scorecache import (
+    ScoreFn,
+    ScoreRecord,
+    default_score,
+    model_key,
+    score_with_journal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,15 +117,6 @@ def plan_sort(
     return SortPlan(Path(src), Path(out), list(categories), folder_names, items, list(skipped))
 
 
-ScoreFn = Callable[..., Iterator[Any]]
-
-
-def _default_score() -> ScoreFn:
-    from sorter.core.predict import score_images
-
-    return score_images
-
-
 def _device_label(model: Any) -> str:
     try:
         from sorter.core.model import device_label
@@ -128,60 +126,12 @@ def _device_label(model: Any) -> str:
         return str(getattr(model, "device", ""))
 
 
-def model_key(model: Any) -> str:
-    """What the score cache is keyed on: the model file's content hash (path if unreadable)."""
-    path = getattr(model, "path", None)
-    if path is None:
-        return f"memory:{id(model)}"
-    try:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-        return digest.hexdigest()
-    except OSError:
-        return f"path:{path}"
-
-
-@dataclass
-class _Score:
-    path: Path
-    scores: list[float] | None
-    error: str | None
-
-
-def score_with_journal(
-    journal: Journal | None,
-    model: Any,
-    images: Sequence[Path],
-    *,
-    score: ScoreFn,
-    batch_size: int,
-    progress: ProgressCallback,
-    cancel: CancelToken | None,
-) -> tuple[list[_Score], int]:
-    """Scores for every image, taking saved ones from the journal and saving new ones.
-
-    Returns (scores in image order, how many came from the journal).
-    """
-    key = model_key(model)
-    cached = journal.cached_scores(key, images) if journal else {}
-    todo = [p for p in images if p not in cached]
-    fresh: dict[Path, _Score] = {}
-    pending: list[tuple[Path, list[float] | None, str | None]] = []
-    for s in score(model, todo, batch_size=batch_size, progress=progress, cancel=cancel):
-        item = _Score(Path(s.path), list(s.scores) if s.scores is not None else None, s.error)
-        fresh[item.path] = item
-        pending.append((item.path, item.scores, item.error))
-        if journal and len(pending) >= batch_size:
-            journal.save_scores(key, pending)
-            pending = []
-    if journal and pending:
-        journal.save_scores(key, pending)
-    if cancel is not None:
-        cancel.raise_if_cancelled()
-    result = [fresh.get(p) or _Score(p, *cached[p]) for p in images]
-    return result, len(cached)
+def job_signature(
+    src: Path, out: Path, mode: str, key: str, threshold: float | None, thresholds: Mapping | None
+) -> str:
+    """Identifies "the same command": an unfinished run with it is resumed, not restarted."""
+    data = ["job", str(src.resolve()), str(out.resolve()), mode, key, threshold, thresholds]
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def sort_folder(
@@ -198,11 +148,12 @@ def sort_folder(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> SortSummary:
-    """Sort SRC into OUT with a loaded model; running it again after a crash finishes the job.
+    """Sort SRC into OUT with a loaded model; the same command after a crash finishes the job.
 
     `score(model, paths, *, batch_size, progress, cancel)` yields objects with path, scores and
     error (default: predict.score_images). Scores go into OUT's journal as they arrive, so a
-    resumed run only scores what is left.
+    resumed run only scores what is left; once planned, a run's plan is kept in the journal and
+    an interrupted run is finished from it (even in move mode, where sources disappear).
 
     Raises:
         BadPathError, LockedError, OutOfSpaceError (SorterError): the run cannot go on.
@@ -212,33 +163,53 @@ def sort_folder(
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     started = time.perf_counter()
     out_path = Path(out).expanduser() if out is not None else default_out(src)
-    found = scan(src, out_path)
-    score = score or _default_score()
+    check_paths(src, out_path)
+    score = score or default_score()
+    key = model_key(model)
+    job = dict(key=key, score=score, batch_size=batch_size, progress=progress, cancel=cancel)
     if dry_run:
-        scored, reused = score_with_journal(
-            None, model, found.images, score=score, batch_size=batch_size, progress=progress,
-            cancel=cancel,
-        )  # fmt: skip
+        found = scan(src, out_path)
+        scored, _ = score_with_journal(None, model, found.images, **job)
         plan = _plan(found, out_path, scored, model, default_threshold, thresholds)
         return dry_run_summary(plan, _device_label(model), started)
     out_path.mkdir(parents=True, exist_ok=True)
+    signature = job_signature(Path(src), out_path, mode, key, default_threshold, thresholds)
     with OutputLock(out_path), Journal(out_path) as journal:
-        scored, reused = score_with_journal(
-            journal, model, found.images, score=score, batch_size=batch_size, progress=progress,
-            cancel=cancel,
-        )  # fmt: skip
-        plan = _plan(found, out_path, scored, model, default_threshold, thresholds)
-        summary = apply_plan(plan, mode=mode, journal=journal, progress=progress, cancel=cancel)
+        run_id = journal.find_unfinished(signature)
+        if run_id is not None:
+            plan, reused = stored_plan(journal, run_id, out_path)
+        else:
+            found = scan(src, out_path)
+            scored, reused = score_with_journal(journal, model, found.images, **job)
+            plan = _plan(found, out_path, scored, model, default_threshold, thresholds)
+        summary = apply_plan(
+            plan, mode=mode, journal=journal, signature=signature, progress=progress, cancel=cancel
+        )
     summary.scores_reused = reused
     summary.device = _device_label(model)
     _finish_timing(summary, started)
     return summary
 
 
+def stored_plan(journal: Journal, run_id: int, out: Path) -> tuple[SortPlan, int]:
+    """The plan an unfinished run recorded, rebuilt from the journal: (plan, images in it)."""
+    info, rows, skipped = journal.load_plan(run_id)
+    src = next(r.src for r in journal.runs() if r.id == run_id)
+    items = [
+        PlanItem(Path(source), scores, error, categories, folders)
+        for source, folders, error, categories, scores in rows
+    ]
+    plan = SortPlan(
+        Path(src), out, info.get("categories", []), info.get("folder_names", {}), items,
+        [(Path(p), reason) for p, reason in skipped],
+    )  # fmt: skip
+    return plan, len(items)
+
+
 def _plan(
     found: ScanResult,
     out: Path,
-    scored: Sequence[_Score],
+    scored: Sequence[ScoreRecord],
     model: Any,
     default_threshold: float | None,
     thresholds: Mapping[str, float] | None,
