@@ -1,4 +1,4 @@
-"""The journal (scores, plan, ops) and the output lock, including a lock left by a killed process."""
+"""The journal (scores, plan, ops) and the output lock, even one left by a killed process."""
 
 from __future__ import annotations
 
