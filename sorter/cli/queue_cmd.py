@@ -153,11 +153,44 @@ def run_models_use(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---- sorter retrain / resort: filled in below ---------------------------------------------------
+# ---- sorter retrain ----------------------------------------------------------------------------
 
 
 def _register_retrain(sub: argparse._SubParsersAction) -> None:
-    pass
+    p = sub.add_parser(
+        "retrain",
+        help="learn from the queued corrections; keep the new model only if it is not worse",
+    )
+    p.add_argument("--model", type=Path, help="model to improve (default: the current model)")
+    p.add_argument("--mode", choices=("quick", "full"), default="quick")
+    p.add_argument("--yes", action="store_true", help="promote the new model even if worse")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
+    p.add_argument("--json", action="store_true", help="print JSON (current_model included)")
+    p.set_defaults(func=run_retrain)
+
+
+def run_retrain(args: argparse.Namespace) -> int:
+    from sorter.cli.console import ProgressBar
+    from sorter.core.retrain import retrain
+    from sorter.core.settings import load_settings
+
+    device = args.device or load_settings().device
+    bar = ProgressBar()
+    try:
+        result = retrain(args.model, args.mode, force=args.yes, device=device, progress=bar)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    for note in result.candidate.notes:
+        print(note)
+    print()
+    print("\n".join(result.candidate.table()))
+    print()
+    print(result.message)
+    print(str(result.current_model))  # last line: the model file now current, for scripts
+    return 0
 
 
 def _register_resort(sub: argparse._SubParsersAction) -> None:
