@@ -6,7 +6,7 @@ Qt-free: runs inside a worker job and only calls the core.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,27 +15,15 @@ from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progre
 
 log = logging.getLogger(__name__)
 
-NOT_AVAILABLE = (
-    "Fixing the sorted folders after a correction is not available yet in this version; "
-    "the correction was saved to the retraining queue."
-)
-
 
 @dataclass
 class CorrectionOutcome:
     """What a batch of corrections did: the saved (item, labels) pairs and any notice."""
 
     saved: list[tuple[Any, list[str]]] = field(default_factory=list)
+    added: int = 0
+    removed: int = 0
     notice: str = ""
-
-
-def output_fixer() -> Callable[..., Any] | None:
-    """The core function that moves an image's copies to its corrected folders, if present."""
-    try:
-        from sorter.core.relabel import relabel_output
-    except ImportError:
-        return None
-    return relabel_output
 
 
 def model_version(model_path: Path | str | None) -> str | None:
@@ -61,17 +49,20 @@ def save_corrections(
     The source image is only read (a small copy goes into the queue); it is never changed.
     """
     from sorter.core.corrections import CorrectionQueue
+    from sorter.core.relabel import relabel
 
     queue = CorrectionQueue()
-    fix = output_fixer()
     version = model_version(model_path)
     meter = RateMeter("Saving corrections", len(items))
-    outcome = CorrectionOutcome(notice="" if fix else NOT_AVAILABLE)
+    outcome = CorrectionOutcome()
     for n, (item, true_labels) in enumerate(zip(items, labels, strict=True), start=1):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        if fix is not None:
-            fix(out, item.path, list(true_labels), categories=list(categories))
+        fixed = relabel(out, item.path, list(true_labels), list(categories))
+        outcome.added += len(fixed.added)
+        outcome.removed += len(fixed.removed)
+        if fixed.kept_changed:
+            outcome.notice = "Copies you edited since sorting were left where they are."
         queue.add(
             item.path, true_labels, scores=item.score_map(list(categories)), model_version=version
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -51,6 +51,7 @@ class CorrectionDialog(QDialog):
             self._add_check(name, f"{key}{name}   ({scores[name]:.2f})", name in current)
         self.new_category = QLineEdit()
         self.new_category.setPlaceholderText("new category...")
+        self.new_category.installEventFilter(self)
         self.add_button = QPushButton("Add")
         self.add_button.setAutoDefault(False)
         self.add_button.clicked.connect(self._on_new_category_return_pressed)
@@ -109,12 +110,16 @@ class CorrectionDialog(QDialog):
             self._add_check(name, f"{name}   (new)", True)
         self.new_category.clear()
 
-    def keyPressEvent(self, event) -> None:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # Enter in the "new category" field adds the category; it must not also save.
-        if self.new_category.hasFocus() and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        if (
+            watched is self.new_category
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
             self._on_new_category_return_pressed()
-            return
-        super().keyPressEvent(event)
+            return True
+        return super().eventFilter(watched, event)
 
     def _on_none_button_clicked(self) -> None:
         for box in self.checks.values():

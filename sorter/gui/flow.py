@@ -201,8 +201,12 @@ class SortFlowMixin:
 
     def _on_correction_job_finished(self, outcome: Any) -> None:
         done = outcome.saved
-        if outcome.notice:
-            self.statusBar().showMessage(outcome.notice, 10000)
+        n = len(done)
+        text = (
+            f"Saved {n} correction{'s' if n != 1 else ''}: {outcome.added} "
+            f"cop{'ies' if outcome.added != 1 else 'y'} added, {outcome.removed} removed."
+        )
+        self.statusBar().showMessage(f"{text} {outcome.notice}".strip(), 10000)
         for item, labels in done:
             item.folders = labels or [UNCERTAIN]
             item.pending = None

@@ -4,30 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from gui_helpers import drop_paths
+from PySide6.QtCore import QPoint, Qt
 
 from sorter.core.decide import UNCERTAIN
-
-NO_KEYS = Qt.KeyboardModifier.NoModifier
-
-
-def drop_paths(widget, paths: list[Path]) -> bool:
-    """Drag file URLs onto the widget and drop them, as Explorer does (enter, move, drop).
-
-    Returns whether the widget accepted the drag.
-    """
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    point = widget.rect().center()
-    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, NO_KEYS)
-    enter = QDragEnterEvent(point, *args)
-    QApplication.sendEvent(widget, enter)
-    QApplication.sendEvent(widget, QDragMoveEvent(point, *args))
-    if enter.isAccepted():
-        QApplication.sendEvent(widget, QDropEvent(QPointF(point), *args))
-    return enter.isAccepted()
 
 
 def scan_by_drop(qtbot, window, folder: Path) -> None:
@@ -124,3 +104,10 @@ def test_choose_folder_button_uses_the_file_dialog(qtbot, window, photos, monkey
     ):
         qtbot.mouseClick(window.home.drop_area.choose_button, Qt.MouseButton.LeftButton)
     assert window.settings.recent_folders[0] == str(photos)
+
+
+def test_drop_area_refuses_what_is_not_a_folder_or_image(window, tmp_path):
+    note = tmp_path / "notes.txt"
+    note.write_text("hello", encoding="utf-8")
+    assert drop_paths(window.home.drop_area, [note]) is False
+    assert window.stack.currentWidget() is window.home

@@ -1,0 +1,124 @@
+"""Review and correction: keyboard first, and every saved correction fixes the output and queues."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from sorter.core.corrections import CorrectionQueue
+
+
+def _copy_everything_to_uncertain(qtbot, window, photos: Path) -> Path:
+    """Scan, push the slider to the top (every image uncertain), copy; returns OUT."""
+    with qtbot.waitSignal(window.page_changed, timeout=60_000, check_params_cb=_is("PreviewPage")):
+        window.open_sources([photos])
+    slider = window.preview.thresholds.slider
+    slider.setValue(slider.maximum())
+    with qtbot.waitSignal(window.page_changed, timeout=60_000, check_params_cb=_is("SummaryPage")):
+        qtbot.mouseClick(window.preview.copy_button, Qt.MouseButton.LeftButton)
+    return window.result.out
+
+
+def _is(name: str):
+    return lambda page: page == name
+
+
+@pytest.fixture
+def reviewing(qtbot, window, photos):
+    """The window showing the review grid of a sort where every image went to uncertain."""
+    out = _copy_everything_to_uncertain(qtbot, window, photos)
+    qtbot.mouseClick(window.summary.review_button, Qt.MouseButton.LeftButton)
+    assert window.stack.currentWidget() is window.review_page
+    return window, out
+
+
+def test_review_lists_uncertain_least_certain_first_with_reasons(reviewing):
+    window, _ = reviewing
+    page = window.review_page
+    items = page.model.items
+    assert len(items) == 12
+    tops = [max(item.scores) for item in items]
+    assert tops == sorted(tops)
+    text = page.model.index(0).data()
+    assert items[0].path.name in text
+    assert any(f"{name} 0." in text for name in ("cats", "dogs", "cars"))
+    assert page.folder_box.currentText() == "uncertain (12)"
+
+
+def test_keyboard_correction_fixes_output_and_queue(qtbot, reviewing):
+    window, out = reviewing
+    view = window.review_page.view
+    qtbot.keyClick(view, Qt.Key.Key_Right)  # arrows move: now the second image
+    item = window.review_page.selected_items()[0]
+    assert item is window.review_page.model.items[1]
+    qtbot.keyClick(view, Qt.Key.Key_1)  # toggles "cats"
+    qtbot.keyClick(view, Qt.Key.Key_3)  # toggles "cars"
+    assert item.pending == ["cats", "cars"]
+    with qtbot.waitSignal(window.corrections_saved, timeout=30_000):
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert (out / "cats" / item.path.name).is_file()
+    assert (out / "cars" / item.path.name).is_file()
+    assert not (out / "uncertain" / item.path.name).exists()
+    assert item.path.is_file()  # the source stays
+    queued = CorrectionQueue().list()
+    assert [(Path(c.source_path).name, c.labels) for c in queued] == [
+        (item.path.name, ["cats", "cars"])
+    ]
+    assert window.queue_label.text() == "1 correction waiting"
+    assert "✓ cats, cars" in window.review_page.model.index(1).data()
+
+
+def test_bulk_none_of_these_with_delete(qtbot, reviewing):
+    window, out = reviewing
+    view = window.review_page.view
+    qtbot.keyClick(view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)  # select two
+    chosen = window.review_page.selected_items()
+    assert len(chosen) == 2
+    with qtbot.waitSignal(window.corrections_saved, timeout=30_000):
+        qtbot.keyClick(view, Qt.Key.Key_Delete)
+    assert sorted(c.labels for c in CorrectionQueue().list()) == [[], []]
+    for item in chosen:  # "none of these" keeps it in uncertain
+        assert (out / "uncertain" / item.path.name).is_file()
+    assert window.queue_label.text() == "2 corrections waiting"
+
+
+def test_correction_dialog_with_a_new_category(qtbot, reviewing):
+    window, out = reviewing
+    view = window.review_page.view
+    qtbot.keyClick(view, Qt.Key.Key_Return)  # nothing pending: Enter opens the dialog
+    dialog = window.correction_dialog
+    assert dialog is not None and dialog.isVisible()
+    item = dialog.item
+    assert set(dialog.checks) == {"cats", "dogs", "cars"}
+    assert "(0." in dialog.checks["dogs"].text()  # the model's score beside each category
+    qtbot.keyClicks(dialog.new_category, "teapots")
+    qtbot.keyClick(dialog.new_category, Qt.Key.Key_Return)
+    assert dialog.isVisible()  # Enter in the field adds the category, it does not save
+    dialog.checks["dogs"].setChecked(True)
+    assert dialog.labels() == ["dogs", "teapots"]
+    with qtbot.waitSignal(window.corrections_saved, timeout=30_000):
+        qtbot.mouseClick(
+            dialog.buttons.button(dialog.buttons.StandardButton.Save), Qt.MouseButton.LeftButton
+        )
+    assert (out / "dogs" / item.path.name).is_file()
+    assert (out / "teapots" / item.path.name).is_file()
+    assert CorrectionQueue().list()[0].labels == ["dogs", "teapots"]
+
+
+def test_thumbnails_load_off_the_gui_thread(qtbot, reviewing):
+    window, _ = reviewing
+    first = window.review_page.model.items[0]
+    qtbot.waitUntil(lambda: window.thumbs.get(first.path) is not None, timeout=20_000)
+    image = window.thumbs.get(first.path)
+    assert max(image.width(), image.height()) <= window.thumbs.size
+
+
+def test_review_another_category(qtbot, reviewing):
+    window, _ = reviewing
+    box = window.review_page.folder_box
+    box.setCurrentIndex(box.findData(""))  # all images
+    assert len(window.review_page.model.items) == 12
+    box.setCurrentIndex(box.findData("cats"))
+    assert window.review_page.model.items == []
