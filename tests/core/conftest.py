@@ -1,78 +1,11 @@
-"""Helpers for the sorting tests: tiny real images, a fake scorer, a tiny real model, hashes."""
+"""Fixtures for the sorting tests (helpers live in sorting_helpers.py, importable by name)."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
-from sorter.core.jobs import CancelToken
-
-
-def make_image(path: Path, color: tuple[int, int, int] = (200, 30, 30), size=(24, 16), fmt=None):
-    """Write a small real image (format from the extension unless given)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", size, color).save(path, format=fmt)
-    return path
-
-
-def tree_hashes(root: Path, skip_state: bool = True) -> dict[str, str]:
-    """{relative path: sha256} of every file under root (Sorter's journal folder left out)."""
-    found = {}
-    for folder, dirs, files in os.walk(root):
-        if skip_state:
-            dirs[:] = [d for d in dirs if d != ".sorter"]
-        for name in files:
-            path = Path(folder, name)
-            found[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
-
-
-@dataclass
-class FakeModel:
-    """Stands in for LoadedModel: red images are 'cats', blue ones 'dogs', grey ones neither."""
-
-    path: Path
-    categories: list[str] = field(default_factory=lambda: ["cats", "dogs"])
-    default_threshold: float = 0.5
-    thresholds: dict[str, float] = field(default_factory=dict)
-    empty_category: str | None = None
-    device: str = "cpu"
-
-
-@dataclass
-class _Scored:
-    path: Path
-    scores: list[float] | None
-    error: str | None = None
-
-
-def fake_score(model, paths, *, batch_size=32, progress=None, cancel: CancelToken | None = None):
-    """Scores from the mean colour: red -> cats, blue -> dogs; unreadable files give an error."""
-    calls = fake_score.calls  # type: ignore[attr-defined]
-    calls.append([Path(p) for p in paths])
-    return _fake_iter(paths, cancel)
-
-
-fake_score.calls = []  # type: ignore[attr-defined]
-
-
-def _fake_iter(paths, cancel) -> Iterator[_Scored]:
-    for p in paths:
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        try:
-            with Image.open(p) as img:
-                r, _g, b = img.convert("RGB").resize((1, 1)).getpixel((0, 0))
-        except Exception as exc:
-            yield _Scored(Path(p), None, f"not a readable image ({type(exc).__name__})")
-            continue
-        yield _Scored(Path(p), [r / 255, b / 255])
+from sorting_helpers import FakeModel, fake_score, make_image, make_tiny_model
 
 
 @pytest.fixture
@@ -81,32 +14,6 @@ def fake_model(tmp_path) -> FakeModel:
     path.write_bytes(b"fake model for tests")
     fake_score.calls.clear()  # type: ignore[attr-defined]
     return FakeModel(path)
-
-
-def make_tiny_model(path: Path, categories=("cats", "dogs", "cars"), arch="resnet18") -> Path:
-    """A real Sorter model file with random weights: tiny input so scoring takes milliseconds."""
-    import torch
-
-    from sorter.core.model import save_model
-    from sorter.core.networks import build_network
-
-    torch.manual_seed(0)
-    meta = {
-        "arch": arch,
-        "builder": "fastai",
-        "categories": list(categories),
-        "activation": "sigmoid",
-        "n_outputs": len(categories),
-        "default_threshold": 0.5,
-        "thresholds": {},
-        "input_size": 32,
-        "resize_method": "squish",
-        "normalize": None,
-        "training": {"note": "random weights for tests"},
-    }
-    network = build_network(meta)
-    save_model(path, meta, network.state_dict())
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import make_image
+from sorting_helpers import make_image
 
 from sorter.core.errors import BadPathError
 from sorter.core.scan import scan

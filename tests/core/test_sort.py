@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import _Scored, fake_score, make_image, tree_hashes
+from sorting_helpers import _Scored, fake_score, make_image, tree_hashes
 
 from sorter.core.errors import BadPathError
 from sorter.core.report import REPORT_COLUMNS

@@ -6,7 +6,7 @@ import errno
 import os
 
 import pytest
-from conftest import fake_score, make_image, tree_hashes
+from sorting_helpers import fake_score, make_image, tree_hashes
 
 import sorter.core.safecopy as safecopy
 from sorter.core.errors import LockedError, OutOfSpaceError
