@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -193,5 +194,67 @@ def run_retrain(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- sorter resort -----------------------------------------------------------------------------
+
+SHOW_CHANGES = 20
+
+
 def _register_resort(sub: argparse._SubParsersAction) -> None:
-    pass
+    p = sub.add_parser(
+        "resort", help="score an earlier output again with a better model and fix its folders"
+    )
+    p.add_argument("out", type=Path, help="an output folder an earlier `sorter sort` wrote")
+    p.add_argument("--model", type=Path, help="model file (default: the current model)")
+    p.add_argument("--yes", action="store_true", help="apply the changes without asking")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_resort)
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def run_resort(args: argparse.Namespace) -> int:
+    from sorter.cli.console import ProgressBar
+    from sorter.core.model import load_model
+    from sorter.core.resort import apply_resort, plan_resort
+    from sorter.core.settings import load_settings
+
+    settings = load_settings()
+    model = load_model(args.model, device=args.device or settings.device)
+    bar = ProgressBar()
+    plan = plan_resort(
+        args.out, model, default_threshold=settings.default_threshold,
+        thresholds=settings.thresholds, progress=bar,
+    )  # fmt: skip
+    bar.close()
+    apply = bool(plan.changes) and (args.yes or (not args.json and _confirm("Apply them?")))
+    summary = apply_resort(plan, progress=bar) if apply else None
+    if args.json:
+        print(json.dumps({**plan.to_dict(), "applied": summary.to_dict() if summary else None}))
+        return 0
+    _print_plan(plan)
+    if summary is None:
+        if plan.changes:
+            print("Nothing was changed; run again with --yes to apply.")
+        return 0
+    print(f"Re-sorted {summary.changed} image(s): {summary.added} copies added, "
+          f"{summary.removed} removed.")  # fmt: skip
+    for path in summary.kept_changed:
+        print(f"Kept {path}: it was edited after sorting.")
+    for source, reason in summary.errors:
+        print(f"Could not re-sort {source}: {reason}")
+    return 1 if summary.errors else 0
+
+
+def _print_plan(plan) -> None:
+    print(plan.headline())
+    for change in plan.changes[:SHOW_CHANGES]:
+        print(f"  {change.describe()}")
+    if len(plan.changes) > SHOW_CHANGES:
+        print(f"  ... and {len(plan.changes) - SHOW_CHANGES} more")
+    for source, reason in plan.skipped:
+        print(f"Skipped {source}: {reason}")
