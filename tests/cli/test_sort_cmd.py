@@ -1,0 +1,156 @@
+"""`sorter sort` and `sorter undo` end to end with a tiny real model: output, exit codes, JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
+from sorting_helpers import make_image, make_tiny_model, tree_hashes
+
+from sorter.cli import main
+from sorter.core.journal import OutputLock
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory) -> Path:
+    return make_tiny_model(tmp_path_factory.mktemp("model") / "tiny.pth")
+
+
+@pytest.fixture
+def src(tmp_path) -> Path:
+    folder = tmp_path / "Photos"
+    for i in range(5):
+        make_image(folder / f"sub{i % 2}" / f"img{i}.jpg", (40 * i, 200 - 30 * i, 90))
+    make_image(folder / "sub1" / "img0.jpg", (1, 2, 3))  # same name, other content
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    return folder
+
+
+def sort(capsys, *args):
+    code = main(["sort", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_sort_prints_summary_and_writes_tree(capsys, src, model_file):
+    before = tree_hashes(src)
+    code, out, err = sort(capsys, src, "--model", model_file, "--batch-size", 2)
+    assert code == 0
+    assert "Using CPU" in err
+    assert "Scoring" in err and "Copying" in err  # the progress bar
+    assert "Sorted 7 images" in out and "unreadable: 1" in out and "images/s" in out
+    sorted_dir = src.with_name("Photos (sorted)")
+    files = tree_hashes(sorted_dir)
+    assert "sorter-report.csv" in files
+    assert len([f for f in files if f != "sorter-report.csv"]) >= 6  # every readable image
+    assert tree_hashes(src) == before
+
+
+def test_json_summary(capsys, src, model_file, tmp_path):
+    code, out, _ = sort(capsys, src, "--model", model_file, "--out", tmp_path / "o", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["images"] == 7 and data["unreadable"] == 1 and data["device"] == "CPU"
+    assert sum(data["per_category"].values()) + data["uncertain"] >= 6
+    assert data["out"] == str(tmp_path / "o")
+    assert any("broken.png" in e["source"] for e in data["errors"])
+
+
+def test_dry_run_writes_nothing(capsys, src, model_file, tmp_path):
+    code, out, _ = sort(capsys, src, "--model", model_file, "--out", tmp_path / "o", "--dry-run")
+    assert code == 0
+    assert "Dry run: nothing written" in out and "img3.jpg ->" in out
+    assert not (tmp_path / "o").exists()
+
+
+def test_threshold_zero_copies_into_every_category(capsys, src, model_file, tmp_path):
+    code, out, _ = sort(capsys, src, "--model", model_file, "--out", tmp_path / "o", "--json",
+                        "--threshold", "0")  # fmt: skip
+    assert code == 0
+    assert json.loads(out)["per_category"] == {"cats": 6, "dogs": 6, "cars": 6}
+
+
+def test_current_model_is_used_without_model_flag(capsys, src, model_file, tmp_path):
+    from sorter.core.settings import Settings, save_settings
+
+    save_settings(Settings(model_path=str(model_file)))
+    code, out, _ = sort(capsys, src, "--out", tmp_path / "o", "--json")
+    assert code == 0
+    assert set(json.loads(out)["per_category"]) <= {"cats", "dogs", "cars"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{tmp}/missing"], "does not exist"),
+        (["{src}", "--out", "{src}"], "is the source folder"),
+        (["{src}", "--out", "{tmp}"], "cannot hold the source"),
+        (["{src}", "--threshold", "2"], "between 0 and 1"),
+        (["{src}", "--move", "--link"], "not allowed with"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(capsys, src, model_file, tmp_path, args, message):
+    args = [a.format(tmp=tmp_path, src=src) for a in args] + ["--model", str(model_file)]
+    with_exit = pytest.raises(SystemExit) if "--threshold" in args or "--move" in args else None
+    if with_exit:
+        with with_exit as exc:
+            main(["sort", *args])
+        assert exc.value.code == 2
+        assert message in capsys.readouterr().err
+        return
+    code, _, err = sort(capsys, *args)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_corrupt_model_file_exit_2(capsys, src, tmp_path):
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"PK\x03\x04 not really a model")
+    code, _, err = sort(capsys, src, "--model", bad, "--out", tmp_path / "o")
+    assert code == 2 and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_model_for_another_architecture_exit_2(capsys, src, tmp_path, model_file):
+    from sorter.core.model import read_model_file, save_model
+
+    meta, weights = read_model_file(model_file)
+    wrong = tmp_path / "wrong.pth"
+    save_model(wrong, {**meta, "arch": "resnet34"}, weights)
+    code, _, err = sort(capsys, src, "--model", wrong, "--out", tmp_path / "o")
+    assert code == 2 and "Traceback" not in err
+    assert "resnet34" in err
+
+
+def test_locked_output_exit_2(capsys, src, model_file, tmp_path):
+    out_dir = tmp_path / "o"
+    out_dir.mkdir()
+    with OutputLock(out_dir):
+        code, _, err = sort(capsys, src, "--model", model_file, "--out", out_dir)
+    assert code == 2 and "Another Sorter run" in err
+
+
+def test_undo_command(capsys, src, model_file, tmp_path):
+    out_dir = tmp_path / "o"
+    assert sort(capsys, src, "--model", model_file, "--out", out_dir)[0] == 0
+    assert main(["undo", str(out_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["removed"] >= 6 and result["kept"] == []
+    assert set(tree_hashes(out_dir)) == {"sorter-report.csv"}
+    assert main(["undo", str(out_dir)]) == 2
+    assert "already undone" in capsys.readouterr().err
+
+
+def test_move_and_undo_via_cli(capsys, src, model_file, tmp_path):
+    before = tree_hashes(src)
+    out_dir = tmp_path / "o"
+    assert sort(capsys, src, "--model", model_file, "--out", out_dir, "--move")[0] == 0
+    assert set(tree_hashes(src)) == {"broken.png"}
+    assert main(["undo", str(out_dir)]) == 0
+    assert "put back 6 moved images" in capsys.readouterr().out
+    assert tree_hashes(src) == before
