@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 PRESIZE_RATIO = 460 / 224  # fastai's presizing: items resized large, then cropped on the batch
 LR_FIND_STEPS = 40
+# Below this many training images lr_find's curve is noise; fastai's fine_tune default is used.
+LR_FIND_MIN_IMAGES = 100
+DEFAULT_LR = 2e-3
 # lr_find on a few dozen images is noisy; its valley is kept inside the range that fine-tuning
 # a pretrained network usually wants.
 LR_RANGE = (2e-4, 1e-2)
@@ -94,12 +97,14 @@ def _fastai_callback(progress: ProgressCallback, cancel: CancelToken | None) -> 
                 progress(self.meter.report(self.done, msg))
 
         def after_epoch(self) -> None:
+            if self.stage.startswith("Finding"):
+                return  # lr_find's epochs are not training
             names = list(self.recorder.metric_names)[1:-1]  # without "epoch" and "time"
-            row = {n: float(v) for n, v in zip(names, self.recorder.log[1:], strict=False)}
-            row = {"stage": self.stage, "epoch": self.epoch + 1, **row}
+            values = self.recorder.log[1:]
+            row: dict[str, Any] = {"stage": self.stage, "epoch": self.epoch + 1}
+            row.update({n: float(v) for n, v in zip(names, values, strict=False)})
             log.info("%s", row)
-            if not self.stage.startswith("Finding"):
-                self.history.append(row)
+            self.history.append(row)
 
         def _check(self) -> None:
             if cancel is not None and cancel.cancelled:
@@ -182,7 +187,7 @@ def train_full(
         if device.type == "cuda":
             learn.to_fp16()
         with learn.no_bar(), learn.no_logging():
-            found, lr = _learning_rate(learn, callback, cancel)
+            lr, lr_note = _learning_rate(learn, callback, cancel)
             _fit(learn, callback, options.epoch_count, lr, pretrained)
         if cancel is not None:
             cancel.raise_if_cancelled()
@@ -194,7 +199,7 @@ def train_full(
     }
     state_dict = _checked_state_dict(learn.model, options.arch, len(data.categories))
     scores = _inference_scores(data, split.valid, options, preprocessing, state_dict, device)
-    notes = [f"Learning rate {lr:.2e} (lr_find valley {found:.2e})."]
+    notes = [lr_note]
     if not pretrained:
         notes.append(f"{options.arch} trained from scratch: no pretrained weights are installed.")
     return TrainOutcome(
@@ -202,17 +207,27 @@ def train_full(
     )
 
 
-def _learning_rate(learn: Any, callback: Any, cancel: CancelToken | None) -> tuple[float, float]:
-    """(lr_find's valley, the learning rate used)."""
+def _learning_rate(learn: Any, callback: Any, cancel: CancelToken | None) -> tuple[float, str]:
+    """The learning rate for fine-tuning, and a note saying where it came from."""
+    n_train = len(learn.dls.train_ds)
+    if n_train < LR_FIND_MIN_IMAGES:
+        why = f"{n_train} training images are too few for lr_find"
+        return DEFAULT_LR, f"Learning rate {DEFAULT_LR:.0e}, fastai's default ({why})."
     callback.stage = "Finding learning rate"
     steps = max(10, min(LR_FIND_STEPS, 4 * len(learn.dls.train)))
-    suggestion = learn.lr_find(num_it=steps, show_plot=False)
+    try:
+        found = float(learn.lr_find(num_it=steps, show_plot=False).valley)
+    except Exception as exc:  # a cancelled or diverged search leaves no curve to read
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        log.warning("lr_find failed (%s); using %s", exc, DEFAULT_LR)
+        found = DEFAULT_LR
     if cancel is not None:
         cancel.raise_if_cancelled()
-    lr = float(suggestion.valley)
-    if not np.isfinite(lr):
-        lr = 1e-3
-    return lr, float(min(max(lr, LR_RANGE[0]), LR_RANGE[1]))
+    if not np.isfinite(found):
+        found = DEFAULT_LR
+    lr = float(min(max(found, LR_RANGE[0]), LR_RANGE[1]))
+    return lr, f"Learning rate {lr:.2e} (lr_find valley {found:.2e})."
 
 
 def _fit(learn: Any, callback: Any, epochs: int, lr: float, pretrained: bool) -> None:
