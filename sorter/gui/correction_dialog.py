@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +24,34 @@ from sorter.gui.review_model import ReviewItem
 from sorter.gui.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
+
+
+class FittedImage(QLabel):
+    """Shows a picture as large as the space allows, never cropped or stretched."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Loading the image...", parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self._source: QPixmap | None = None
+
+    def set_image(self, pixmap: QPixmap) -> None:
+        self._source = pixmap
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._source is not None and not self._source.isNull():
+            self.setPixmap(
+                self._source.scaled(
+                    self.size(),
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
 
 
 class CorrectionDialog(QDialog):
@@ -39,16 +68,16 @@ class CorrectionDialog(QDialog):
         self.item = item
         self._large = large
         self.setWindowTitle(f"Correct {item.path.name}")
-        self.image_label = QLabel("Loading the image...")
-        self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image_label.setMinimumSize(large.size // 2, large.size // 2)
+        self.image_label = FittedImage()
+        self.image_label.setMinimumSize(large.size // 3, large.size // 3)
         self.checks: dict[str, QCheckBox] = {}
         self._checks_box = QVBoxLayout()
         current = item.pending if item.pending is not None else item.folders
         scores = item.score_map(categories)
         for i, name in enumerate(categories):
             key = f"&{i + 1} " if i < 9 else ""
-            self._add_check(name, f"{key}{name}   ({scores[name]:.2f})", name in current)
+            text = f"{key}{name.replace('&', '&&')}   ({scores[name]:.2f})"
+            self._add_check(name, text, name in current)
         self.new_category = QLineEdit()
         self.new_category.setPlaceholderText("new category...")
         self.new_category.installEventFilter(self)
@@ -107,7 +136,7 @@ class CorrectionDialog(QDialog):
         if name in self.checks:
             self.checks[name].setChecked(True)
         else:
-            self._add_check(name, f"{name}   (new)", True)
+            self._add_check(name, f"{name.replace('&', '&&')}   (new)", True)
         self.new_category.clear()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -130,7 +159,7 @@ class CorrectionDialog(QDialog):
         image = self._large.get(self.item.path)
         if image is None:
             return
-        self.image_label.setPixmap(QPixmap.fromImage(image))
+        self.image_label.set_image(QPixmap.fromImage(image))
 
     def _on_large_loaded(self, path: str) -> None:
         if path == str(self.item.path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -31,6 +32,8 @@ class ErrorDialog(QDialog):
         self.setWindowTitle(title)
         self.message_label = QLabel(error.message)
         self.message_label.setWordWrap(True)
+        self.message_label.setMinimumWidth(self.fontMetrics().averageCharWidth() * 50)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details_view = QPlainTextEdit(error.details)
         self.details_view.setReadOnly(True)
         self.details_view.setVisible(False)

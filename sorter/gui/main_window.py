@@ -45,6 +45,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
     model_failed = Signal()
     page_changed = Signal(str)
     corrections_saved = Signal(int)
+    retrain_done = Signal(object)
 
     def __init__(self, settings: Settings | None = None, model_path: str | None = None) -> None:
         super().__init__()

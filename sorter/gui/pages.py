@@ -191,6 +191,7 @@ class SummaryPage(QWidget):
             self._grid.addWidget(QLabel(f"<b>{name}</b>"), row, 0)
             self._grid.addWidget(QLabel(f"{count} image{'s' if count != 1 else ''}"), row, 1)
             self._grid.addWidget(button, row, 2)
+        self._grid.setColumnStretch(3, 1)
         total = sum(c for _, _, c in shown)
         self.title.setText(f"Done: {total} copies in {len(shown)} folders")
         self.detail.setText(detail)

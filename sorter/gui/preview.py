@@ -27,7 +27,6 @@ from sorter.gui.thumbnails import ThumbnailCache
 log = logging.getLogger(__name__)
 
 SAMPLES_PER_TILE = 4
-TILE_COLUMNS = 3
 
 
 class CategoryTile(QFrame):
@@ -131,8 +130,11 @@ class PreviewPage(QWidget):
         self.uncertain_label = QLabel()
         self._grid_host = QWidget()
         self._grid = QGridLayout(self._grid_host)
-        scroll = QScrollArea()
+        self.empty_label = QLabel()
+        self.empty_label.setWordWrap(True)
+        scroll = self._scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self._grid_host)
         self.back_button = QPushButton("Back")
         self.back_button.clicked.connect(self.back_requested)
@@ -149,6 +151,7 @@ class PreviewPage(QWidget):
         layout.addWidget(self.output_row)
         layout.addWidget(self.thresholds)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.empty_label)
         layout.addLayout(buttons)
 
     def show_result(self, result: ScoreResult, th: Thresholds) -> None:
@@ -158,10 +161,8 @@ class PreviewPage(QWidget):
             tile.deleteLater()
         self.tiles = {}
         names = [*result.categories, UNCERTAIN, UNREADABLE]
-        for i, name in enumerate(names):
-            tile = CategoryTile(name, self._cache)
-            self.tiles[name] = tile
-            self._grid.addWidget(tile, i // TILE_COLUMNS, i % TILE_COLUMNS)
+        for name in names:
+            self.tiles[name] = CategoryTile(name, self._cache)
         self.header.setText(
             f"<b>{len(result.scored)} images</b> found in <i>{result.src}</i>. "
             "Nothing has been copied yet: check the folders below, then copy."
@@ -186,6 +187,32 @@ class PreviewPage(QWidget):
             f"into {folders} folder{'s' if folders != 1 else ''}"
         )
         self.uncertain_label.setText(f"{counts[UNCERTAIN]} would go to uncertain")
+        empty = [n for n in self.result.categories if not counts.get(n)]
+        self.empty_label.setText(("No images for: " + ", ".join(empty)) if empty else "")
+        self._relayout()
+
+    def _relayout(self) -> None:
+        """Tiles with images (and uncertain), in as many columns as the width allows."""
+        for tile in self.tiles.values():
+            self._grid.removeWidget(tile)
+            tile.hide()
+        shown = [t for n, t in self.tiles.items() if t.count or n == UNCERTAIN]
+        for row in range(self._grid.rowCount()):
+            self._grid.setRowStretch(row, 0)
+        if not shown:
+            return
+        width = max(t.sizeHint().width() for t in shown) + self._grid.horizontalSpacing()
+        # The page width, not the viewport's: a hidden page's viewport has not been sized yet.
+        room = self.width() - 4 * self.fontMetrics().height()
+        columns = max(1, room // max(1, width))
+        for i, tile in enumerate(shown):
+            self._grid.addWidget(tile, i // columns, i % columns)
+            tile.show()
+        self._grid.setRowStretch(len(shown) // columns + 1, 1)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._relayout()
 
     def _on_thresholds_changed(self, th: Thresholds) -> None:
         self.refresh(th)
