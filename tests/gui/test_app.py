@@ -1,0 +1,105 @@
+"""Start-up paths: the self-test for the packaged exe, arguments, settings, model menu, queue."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import Qt
+
+from sorter.core.settings import load_settings
+from sorter.gui import app
+
+
+def test_window_module_imports_no_torch():
+    # The window must show before torch is imported; importing the GUI must not pull it in.
+    import subprocess
+
+    code = (
+        "import sys, sorter.gui.app, sorter.gui.main_window; "
+        "print(sorted(m for m in ('torch', 'fastai') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_self_test_passes_with_a_good_model(qtbot, tiny_model):
+    assert app.run_window_self_test(60, model_path=str(tiny_model)) == 0
+
+
+def test_self_test_fails_with_a_bad_model(qtbot, tmp_path):
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"nope")
+    assert app.run_window_self_test(60, model_path=str(bad)) == 1
+
+
+def test_arguments():
+    args = app.parse_args(["C:/Photos", "--model", "m.pth"])
+    assert (args.folder, args.model, args.screenshots, args.self_test) == (
+        "C:/Photos",
+        "m.pth",
+        None,
+        False,
+    )
+    assert app.parse_args(["--screenshots", "shots"]).screenshots == "shots"
+
+
+def test_settings_dialog_persists_device_and_preview(qtbot, window, monkeypatch):
+    from sorter.gui.settings_dialog import SettingsDialog
+
+    def fake_exec(dialog):
+        dialog.device_box.setCurrentIndex(dialog.device_box.findData("cpu"))
+        dialog.skip_preview.setChecked(True)
+        return True
+
+    monkeypatch.setattr(SettingsDialog, "exec", fake_exec)
+    with qtbot.waitSignal(window.model_ready, timeout=60_000):  # device changed: model reloads
+        window.open_settings()
+    saved = load_settings()
+    assert (saved.device, saved.skip_preview) == ("cpu", True)
+    assert window.home.skip_preview.isChecked()
+
+
+def test_import_weights_menu_makes_and_loads_a_model(qtbot, window, tmp_path, monkeypatch):
+    import torch
+    from gui_helpers import make_tiny_model
+
+    from sorter.core.networks import build_network
+    from sorter.gui import model_menu
+
+    meta_model = make_tiny_model(tmp_path / "src.pth", categories=("red", "blue"))
+    assert meta_model.is_file()
+    from sorter.core.model import read_model_file
+
+    meta, _ = read_model_file(meta_model)
+    weights = tmp_path / "learner_weights.pth"
+    torch.save(build_network(meta).state_dict(), weights, pickle_protocol=4)
+    out = tmp_path / "imported.pth"
+    monkeypatch.setattr(
+        model_menu.QFileDialog, "getOpenFileName", lambda *a, **k: (str(weights), "")
+    )
+    monkeypatch.setattr(model_menu.QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+
+    def fake_exec(dialog):
+        dialog.arch.setCurrentText("resnet18")
+        dialog.categories.setText("red, blue")
+        return True
+
+    monkeypatch.setattr(model_menu.WeightsDialog, "exec", fake_exec)
+    with qtbot.waitSignal(window.model_ready, timeout=60_000):
+        model_menu.import_weights_file(window)
+    assert out.is_file()
+    assert window.model.categories == ["red", "blue"]
+    assert load_settings().model_path == str(out)
+
+
+def test_queue_dialog_lists_corrections(qtbot, window, photos):
+    from sorter.core.corrections import CorrectionQueue
+
+    CorrectionQueue().add(next(photos.glob("*.png")), ["cats"])
+    window.refresh_queue()
+    assert window.queue_label.text() == "1 correction waiting"
+    qtbot.mouseClick(window.retrain_button, Qt.MouseButton.LeftButton)
+    dialog = window.queue_dialog
+    assert dialog.list.count() == 1 and "→  cats" in dialog.list.item(0).text()
+    assert dialog.retrain_button.isEnabled()
+    dialog.reject()
