@@ -14,11 +14,12 @@ import numpy as np
 
 from sorter import __version__, appdirs
 from sorter.core import retrain_eval as ev
+from sorter.core import retrain_quick
 from sorter.core import thresholds as th
 from sorter.core.corrections import CorrectionQueue
 from sorter.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from sorter.core.retrain_data import RetrainData, RetrainError, gather, training_summary
-from sorter.core.retrain_quick import FOLDS, PREPROCESSING, QuickFit, quick_fit
+from sorter.core.retrain_quick import PREPROCESSING, QuickFit, quick_fit
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def prepare(
     queue: CorrectionQueue | None = None,
     device: str = "auto",
     seed: int = 42,
-    folds: int = FOLDS,
+    folds: int | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> Candidate:
@@ -116,7 +117,7 @@ def prepare(
         if mode == "quick":
             fit = quick_fit(
                 data, meta, state_dict, torch_device,
-                seed=seed, folds=folds, progress=progress, cancel=cancel,
+                seed=seed, folds=folds or retrain_quick.FOLDS, progress=progress, cancel=cancel,
             )  # fmt: skip
             held = list(range(len(data.corrections))) if len(fit.correction_scores) else []
             new_meta = _quick_meta(meta, data, fit, base_path)
@@ -286,7 +287,7 @@ def retrain(
     queue: CorrectionQueue | None = None,
     device: str = "auto",
     seed: int = 42,
-    folds: int = FOLDS,
+    folds: int | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> RetrainResult:

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
+from retrain_helpers import (
+    BLUE,
+    GREEN,
+    RED,
+    YELLOW,
+    make_training_folder,
+    noisy_image,
+    train_tiny,
+)
 
 from sorter.cli import main
 from sorter.cli.queue_cmd import parse_labels
@@ -110,3 +122,86 @@ def test_models_list_and_use(capsys) -> None:
 def test_models_use_unknown(bad: str, capsys) -> None:
     assert main(["models", "use", bad]) == 2
     assert "no model version" in capsys.readouterr().err
+
+
+# ---- the whole loop: train, sort, correct through the CLI, retrain, re-sort ---------------------
+
+
+def _pngs(folder: Path) -> set[str]:
+    return {p.name for p in folder.glob("*.png")} if folder.is_dir() else set()
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("redblue")
+    return train_tiny(make_training_folder(root / "data"), root / "model.pth")
+
+
+@pytest.fixture
+def fast_retrain(monkeypatch) -> None:
+    """Two folds and fewer head epochs: the same code path in a fraction of the time."""
+    monkeypatch.setattr("sorter.core.retrain_quick.FOLDS", 2)
+    monkeypatch.setattr("sorter.core.retrain_quick.HEAD_EPOCHS", 15)
+
+
+@pytest.mark.slow
+def test_corrections_make_the_next_sort_right(
+    model: Path, tmp_path: Path, capsys, fast_retrain
+) -> None:
+    from sorter.core.model import load_model
+    from sorter.core.sort import sort_folder
+
+    photos = tmp_path / "photos"
+    yellows = [noisy_image(photos / f"yellow{i}.png", YELLOW, 50 + i) for i in range(8)]
+    noisy_image(photos / "red-new.png", RED, 70)
+    noisy_image(photos / "blue-new.png", BLUE, 71)
+    out = tmp_path / "sorted"
+    sort_folder(photos, out, model=load_model(model, device="cpu"))
+    assert not (out / "yellow").exists()  # the model has never heard of yellow
+
+    for path in yellows:
+        assert main(["queue", "add", str(path), "--labels", "yellow"]) == 0
+    capsys.readouterr()
+    assert main(["retrain", "--model", str(model)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    current = Path(lines[-1])  # the last line is the model now current
+    assert current.is_file() and current.parent.name == "v1"
+    assert any(line.startswith("Promoted v1") for line in lines)
+    assert "held-out corrections (8 images), cross-validated" in lines
+
+    assert main(["resort", str(out), "--yes"]) == 0
+    assert "image" in capsys.readouterr().out
+    assert _pngs(out / "yellow") == {p.name for p in yellows}
+    assert "red-new.png" in _pngs(out / "red") and "blue-new.png" in _pngs(out / "blue")
+    for folder in ("blue", "red", "uncertain"):
+        assert not _pngs(out / folder) & {p.name for p in yellows}
+    assert sorted(p.name for p in photos.iterdir()) == sorted(
+        [p.name for p in yellows] + ["red-new.png", "blue-new.png"]
+    )  # sources untouched
+
+
+@pytest.mark.slow
+def test_retrain_json(model: Path, tmp_path: Path, capsys, fast_retrain) -> None:
+    for i in range(4):
+        assert main(["queue", "add", str(noisy_image(tmp_path / f"g{i}.png", GREEN, i)),
+                     "--labels", "green"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["retrain", "--model", str(model), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["promoted"] is True and report["version"] == "v1"
+    assert report["current_model"] == load_settings().model_path
+    assert report["new_categories"] == ["green"] and report["corrections_used"] == 4
+
+
+def test_retrain_with_an_empty_queue_says_so(tmp_path: Path, capsys) -> None:
+    assert main(["retrain"]) == 2
+    assert "no corrections waiting" in capsys.readouterr().err
+
+
+def test_resort_of_a_plain_folder_says_so(tmp_path: Path, capsys) -> None:
+    model = tmp_path / "m.pth"
+    from sorting_helpers import make_tiny_model
+
+    make_tiny_model(model)
+    assert main(["resort", str(tmp_path), "--model", str(model)]) == 2
+    assert "not a sorted output" in capsys.readouterr().err

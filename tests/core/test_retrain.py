@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from retrain_helpers import BLUE, GREEN, RED, make_training_folder, noisy_image, train_tiny
 
 from sorter.core import retrain_eval as ev
 from sorter.core.corrections import CorrectionQueue
@@ -20,33 +20,6 @@ from sorter.core.retrain_data import folds, merged_categories, targets_for
 from sorter.core.retrain_full import holdout
 from sorter.core.settings import load_settings
 from sorter.core.versions import list_versions, read_model
-
-RED, BLUE, GREEN = (220, 30, 30), (30, 30, 220), (30, 200, 30)
-
-
-def noisy_image(path: Path, rgb: tuple[int, int, int], seed: int) -> Path:
-    """A small real photo-like image: one colour plus noise (so no two are identical)."""
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(np.array(rgb)[None, None, :] + rng.normal(0, 25, (40, 40, 3)), 0, 255)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels.astype(np.uint8)).save(path)
-    return path
-
-
-def make_training_folder(root: Path) -> Path:
-    for i in range(12):
-        noisy_image(root / "red" / f"r{i}.png", RED, i)
-        noisy_image(root / "blue" / f"b{i}.png", BLUE, 100 + i)
-    return root
-
-
-def train_tiny(data: Path, out: Path) -> Path:
-    """A real quick-trained model (the training module's API) at 32 px: seconds on a CPU."""
-    from sorter.core.train import TrainOptions, train
-    from sorter.core.train_data import load_training_data
-
-    train(load_training_data(data), out, TrainOptions(input_size=32, epochs=15))
-    return out
 
 
 @pytest.fixture(scope="session")
@@ -222,3 +195,17 @@ def test_cancel_stores_nothing(red_blue_model: Path, tmp_path: Path) -> None:
         retrain(red_blue_model, cancel=token)
     assert list_versions(include_default=False) == []
     assert queue.pending_count() == 3
+
+
+@pytest.mark.slow
+def test_full_mode_runs_the_training_modules_fine_tuning(red_blue_model: Path, tmp_path) -> None:
+    queue = CorrectionQueue()
+    for i in range(6):
+        queue.add(noisy_image(tmp_path / f"g{i}.png", GREEN, 900 + i), ["green"])
+    candidate = prepare(red_blue_model, "full")
+    assert candidate.meta["categories"] == ["blue", "red", "green"]
+    assert candidate.meta["training"]["mode"] == "retrain-full"
+    held = candidate.comparisons[0]
+    assert held.name == "held-out corrections" and held.images == 1  # 20% of 6, kept out
+    assert len(candidate.used_ids) == 5  # the held-out one stays queued for next time
+    assert candidate.comparisons[1].images > 0
