@@ -32,7 +32,8 @@ class ScanResult:
 
 
 def is_image_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+    # Windows ignores trailing dots and spaces ("a.jpg. " is a.jpg), so the test does too.
+    return os.path.splitext(name.rstrip(". "))[1].lower() in IMAGE_EXTENSIONS
 
 
 def _hidden_reason(entry: os.DirEntry[str]) -> str | None:
