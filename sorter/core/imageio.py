@@ -93,11 +93,16 @@ def open_image(path: str | os.PathLike[str], size_hint: int = 224) -> Image.Imag
     path = Path(path)
     _register_heif()
     try:
+        if path.is_dir():
+            raise ImageError("a folder, not an image")
         if path.stat().st_size == 0:
             raise ImageError("empty file (0 bytes)")
         img = _decode(path, size_hint)
         ImageOps.exif_transpose(img, in_place=True)
-        result = to_rgb(img)
+        try:
+            result = to_rgb(img)
+        except ValueError as exc:  # e.g. LAB images, which Pillow cannot turn into RGB
+            raise ImageError(f"unsupported colour mode {img.mode}") from exc
         if result is img and getattr(img, "n_frames", 1) > 1:
             result = img.copy()  # detached from the file, so its handle can close
         if result is not img:
@@ -107,6 +112,10 @@ def open_image(path: str | os.PathLike[str], size_hint: int = 224) -> Image.Imag
         raise
     except FileNotFoundError as exc:
         raise ImageError("file not found") from exc
+    except PermissionError as exc:
+        raise ImageError("permission denied (the file cannot be read)") from exc
+    except Image.DecompressionBombError as exc:  # raised by some formats while loading frames
+        raise ImageError(f"too large ({exc})") from exc
     except UnidentifiedImageError as exc:
         raise ImageError("not an image Sorter can read (unknown or damaged format)") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -13,43 +14,53 @@ from typing import Any
 import torch
 
 from sorter import appdirs
-from sorter.core.errors import ModelFileError, SorterError
+from sorter.core.errors import ModelFileError, OutOfSpaceError, SorterError
+from sorter.core.model_meta import IMAGENET_STATS, RESIZE_METHODS, check_meta
 from sorter.core.networks import build_network
 from sorter.core.safe_load import safe_torch_load
 from sorter.core.settings import load_settings
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "FORMAT",
+    "IMAGENET_STATS",
+    "RESIZE_METHODS",
+    "VERSION",
+    "LoadedModel",
+    "build_network",
+    "check_meta",
+    "current_model_path",
+    "default_model_path",
+    "device_label",
+    "load_model",
+    "pick_device",
+    "read_json_model",
+    "read_model_file",
+    "save_model",
+]
+
 FORMAT = "sorter-model"
 VERSION = 1
 DEVICES = ("auto", "cpu", "cuda")
-ACTIVATIONS = ("sigmoid", "softmax-groups")
-RESIZE_METHODS = ("crop", "squish", "pad")
-REQUIRED_META = (
-    "arch",
-    "builder",
-    "categories",
-    "activation",
-    "n_outputs",
-    "default_threshold",
-    "thresholds",
-    "input_size",
-    "resize_method",
-    "normalize",
-)
-IMAGENET_STATS = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 
 
 def save_model(path: str | os.PathLike[str], meta: dict[str, Any], state_dict: Any) -> None:
     """Write a sorter model file atomically: a temporary file in the same folder, then rename."""
     path = Path(path)
     check_meta(meta, path)
+    if not path.parent.is_dir():
+        raise ModelFileError(f"Could not write {path}: the folder {path.parent} does not exist.")
     tensors = {k: v.detach().cpu() for k, v in state_dict.items()}
     tmp = path.with_name(f".{path.name}.tmp")
     payload = {"format": FORMAT, "version": VERSION, "meta": meta, "state_dict": tensors}
     try:
         torch.save(payload, tmp, pickle_protocol=4)
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # torch's zip writer reports I/O errors as RuntimeError
+        if getattr(exc, "errno", None) == errno.ENOSPC:
+            raise OutOfSpaceError(f"The disk is full; {path} was not written.") from exc
+        raise ModelFileError(f"Could not write the model file {path}: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
     log.info("Saved model %s (%s, %d categories)", path, meta["arch"], len(meta["categories"]))
@@ -88,45 +99,6 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
         raise ModelFileError(f"{path} is an incomplete Sorter model (no metadata or weights).")
     check_meta(meta, path)
     return meta, state_dict
-
-
-def _meta_problem(meta: dict[str, Any]) -> str | None:
-    missing = [k for k in REQUIRED_META if k not in meta]
-    if missing:
-        return f"metadata lacks {', '.join(missing)}"
-    cats = meta["categories"]
-    if not isinstance(cats, list) or not cats or not all(isinstance(c, str) for c in cats):
-        return "categories must be a non-empty list of names"
-    if len(set(cats)) != len(cats):
-        return "category names repeat"
-    if meta["activation"] not in ACTIVATIONS:
-        return f"unknown activation {meta['activation']!r}"
-    if meta["resize_method"] not in RESIZE_METHODS:
-        return f"unknown resize method {meta['resize_method']!r}"
-    if meta["activation"] == "sigmoid" and meta["n_outputs"] != len(cats):
-        return f"{meta['n_outputs']} outputs for {len(cats)} categories"
-    if meta["activation"] == "softmax-groups":
-        return _groups_problem(meta)
-    return None
-
-
-def _groups_problem(meta: dict[str, Any]) -> str | None:
-    groups = meta.get("groups")
-    if not isinstance(groups, dict) or set(groups) != set(meta["categories"]):
-        return "softmax-groups needs groups with one list of class indices per category"
-    n = int(meta["n_outputs"])
-    for name, indices in groups.items():
-        if not indices or not all(isinstance(i, int) and 0 <= i < n for i in indices):
-            return f"group {name!r} needs class indices between 0 and {n - 1}"
-    return None
-
-
-def check_meta(meta: dict[str, Any], path: Path | None = None) -> None:
-    """Raise ModelFileError when meta lacks a required key or contradicts itself."""
-    problem = _meta_problem(meta)
-    if problem:
-        where = f"{path}: " if path else ""
-        raise ModelFileError(f"{where}not a usable Sorter model ({problem}).")
 
 
 def default_model_path() -> Path:
@@ -291,19 +263,20 @@ class LoadedModel:
 
     def scores(self, batch: torch.Tensor) -> torch.Tensor:
         """Preprocessed float NCHW batch (or raw uint8 NCHW) -> (N, C) scores in [0, 1], on CPU."""
-        if batch.dtype == torch.uint8:
-            batch = self.normalize_uint8(batch)
-        x = batch.to(self.device, non_blocking=True)
         cuda = self.device.type == "cuda"
-        if cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=cuda):
-            logits = self.network(x).float()
-        if self._groups is None:
-            out = torch.sigmoid(logits)
-        else:
-            out = torch.softmax(logits, dim=1) @ self._groups
-        return out.clamp_(0.0, 1.0).cpu()
+        with torch.inference_mode():
+            if batch.dtype == torch.uint8:
+                batch = self.normalize_uint8(batch)
+            x = batch.to(self.device, non_blocking=True)
+            if cuda:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast("cuda", torch.float16, enabled=cuda):
+                logits = self.network(x).float()
+            if self._groups is None:
+                out = torch.sigmoid(logits)
+            else:
+                out = torch.softmax(logits, dim=1) @ self._groups
+            return out.clamp_(0.0, 1.0).cpu()
 
 
 def load_model(path: str | os.PathLike[str] | None = None, device: str = "auto") -> LoadedModel:

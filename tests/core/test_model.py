@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -15,10 +16,11 @@ from torch import nn
 
 from sorter import appdirs
 from sorter.core import model as model_mod
-from sorter.core.errors import ModelFileError, SorterError
+from sorter.core.errors import ModelFileError, OutOfSpaceError, SorterError
 from sorter.core.model import (
     IMAGENET_STATS,
     LoadedModel,
+    check_meta,
     current_model_path,
     default_model_path,
     device_label,
@@ -88,13 +90,37 @@ def test_save_keeps_the_old_file_when_writing_fails(tmp_path, small_net, monkeyp
 
     def broken_save(*args, **kwargs):
         Path(args[1]).write_bytes(b"half")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(model_mod.torch, "save", broken_save)
-    with pytest.raises(OSError):
+    with pytest.raises(OutOfSpaceError, match="disk is full"):
         save_model(path, make_meta(), small_net.state_dict())
     assert path.read_bytes() == b"previous model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pth"]
+
+
+def test_save_into_a_missing_folder(tmp_path, small_net):
+    with pytest.raises(ModelFileError, match="Could not write"):
+        save_model(tmp_path / "no" / "m.pth", make_meta(), small_net.state_dict())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"input_size": "224"}, "input_size must be a whole number"),
+        ({"normalize": {"mean": [0.5], "std": [1, 1, 1]}}, "normalize must be null"),
+        ({"thresholds": {"cats": 1.5}}, "between 0 and 1"),
+        ({"default_threshold": None}, "between 0 and 1"),
+        ({"empty_category": "nothing"}, "empty_category 'nothing' is not one of"),
+        ({"categories": ["a", "a", "b"]}, "category names repeat"),
+        ({"activation": "relu"}, "unknown activation 'relu'"),
+        ({"resize_method": "zoom"}, "unknown resize method 'zoom'"),
+        ({"activation": "softmax-groups", "groups": {"cats": [1]}}, "one list of class indices"),
+    ],
+)
+def test_meta_values_are_checked(change, message):
+    with pytest.raises(ModelFileError, match=message):
+        check_meta(make_meta(**change))
 
 
 def test_save_refuses_inconsistent_meta(tmp_path, small_net):

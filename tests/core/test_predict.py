@@ -343,3 +343,13 @@ def test_many_images_in_memory_formats(tmp_path, colour_model):
     for i, (mode, ext) in enumerate([("RGB", "jpg"), ("L", "png"), ("RGBA", "webp"), ("P", "bmp")]):
         paths.append(save(Image.new(mode, (30, 20)), tmp_path / f"{i}.{ext}"))
     assert all(r.scores is not None for r in score_images(colour_model, paths))
+
+
+def test_a_folder_is_not_an_image(tmp_path):
+    with pytest.raises(ImageError, match="a folder"):
+        open_image(tmp_path)
+
+
+def test_lab_image(tmp_path):
+    out = open_image(save(Image.new("LAB", (4, 4), (255, 128, 128)), tmp_path / "lab.tif"))
+    assert out.mode == "RGB" and all(c > 240 for c in pixel(out))  # full L, neutral a, b
