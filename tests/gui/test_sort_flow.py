@@ -111,3 +111,37 @@ def test_drop_area_refuses_what_is_not_a_folder_or_image(window, tmp_path):
     note.write_text("hello", encoding="utf-8")
     assert drop_paths(window.home.drop_area, [note]) is False
     assert window.stack.currentWidget() is window.home
+
+
+def test_change_output_folder(qtbot, window, photos, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "Elsewhere"
+    elsewhere.mkdir()
+    scan_by_drop(qtbot, window, photos)
+    monkeypatch.setattr(
+        "sorter.gui.flow.QFileDialog.getExistingDirectory", lambda *a, **k: str(elsewhere)
+    )
+    qtbot.mouseClick(window.preview.output_row.change_button, Qt.MouseButton.LeftButton)
+    assert window.preview.output_row.label.text() == str(elsewhere)
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=lambda n: n == "SummaryPage"
+    ):
+        qtbot.mouseClick(window.preview.copy_button, Qt.MouseButton.LeftButton)
+    assert (elsewhere / "sorter-report.csv").is_file()
+    assert not photos.with_name("Holiday photos (sorted)").exists()
+
+
+def test_folder_given_before_the_model_is_ready(qtbot, tiny_model, photos):
+    from sorter.core.settings import Settings
+    from sorter.gui.main_window import MainWindow
+
+    win = MainWindow(settings=Settings(), model_path=str(tiny_model))
+    qtbot.addWidget(win)
+    win.open_sources([photos])  # as `sorter-gui FOLDER` does before the model has loaded
+    assert win.stack.currentWidget() is win.progress_page
+    assert "model" in win.progress_page.title.text()
+    with qtbot.waitSignal(
+        win.page_changed, timeout=60_000, check_params_cb=lambda n: n == "PreviewPage"
+    ):
+        win.start_loading_model()
+    assert len(win.result.scored) == 12
+    win.close()
