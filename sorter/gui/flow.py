@@ -69,6 +69,9 @@ class SortFlowMixin:
 
     def open_sources(self, paths: list[Path]) -> None:
         """Start step 1 for dropped or chosen folders/images (waits for the model if needed)."""
+        if self.scan_job is not None or self.copy_job is not None:
+            self.statusBar().showMessage("Finish or cancel the current job first.", 6000)
+            return
         paths = [Path(p) for p in paths]
         self.settings.add_recent(session.source_root(paths))
         save_settings(self.settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 from pathlib import Path
 
@@ -94,20 +95,23 @@ class CategoryTile(QFrame):
 
 def pick_samples(result: ScoreResult, decisions: list[list[str]]) -> dict[str, list[Path]]:
     """A few images per folder: the surest ones per category, the least sure for uncertain."""
-    ranked: dict[str, list[tuple[float, Path]]] = {}
-    for item, chosen in zip(result.scored, decisions, strict=True):
+    index = {name: i for i, name in enumerate(result.categories)}
+    members: dict[str, list[int]] = {}
+    for row, chosen in enumerate(decisions):
         for name in chosen:
-            if name == UNREADABLE:
-                key = 0.0
-            elif name == UNCERTAIN:
-                key = -max(item.scores, default=0.0)
-            else:
-                key = item.scores[result.categories.index(name)]
-            ranked.setdefault(name, []).append((key, item.path))
-    return {
-        name: [p for _, p in sorted(pairs, key=lambda kp: kp[0], reverse=True)[:SAMPLES_PER_TILE]]
-        for name, pairs in ranked.items()
-    }
+            members.setdefault(name, []).append(row)
+    scored = result.scored
+    samples = {}
+    for name, rows in members.items():
+        if name == UNREADABLE:
+            best = rows[:SAMPLES_PER_TILE]
+        elif name == UNCERTAIN:
+            best = heapq.nsmallest(SAMPLES_PER_TILE, rows, key=lambda r: max(scored[r].scores))
+        else:
+            col = index[name]
+            best = heapq.nlargest(SAMPLES_PER_TILE, rows, key=lambda r: scored[r].scores[col])
+        samples[name] = [scored[r].path for r in best]
+    return samples
 
 
 class PreviewPage(QWidget):
@@ -175,7 +179,7 @@ class PreviewPage(QWidget):
         if self.result is None:
             return
         decisions = self.result.decisions(th)
-        counts = self.result.counts(th)
+        counts = self.result.counts(th, decisions)
         samples = pick_samples(self.result, decisions)
         for name, tile in self.tiles.items():
             tile.set_content(counts.get(name, 0), samples.get(name, []))

@@ -54,9 +54,10 @@ class ScoreResult:
             out.append(chosen or [UNCERTAIN])
         return out
 
-    def counts(self, th: Thresholds) -> dict[str, int]:
+    def counts(self, th: Thresholds, decisions: list[list[str]] | None = None) -> dict[str, int]:
         """Images per folder, categories in model order, then uncertain and unreadable."""
-        tally = Counter(name for chosen in self.decisions(th) for name in chosen)
+        decisions = self.decisions(th) if decisions is None else decisions
+        tally = Counter(name for chosen in decisions for name in chosen)
         names = [*self.categories, UNCERTAIN, UNREADABLE]
         return {name: tally.get(name, 0) for name in names}
 
