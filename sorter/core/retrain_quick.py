@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from sorter.core import train_quick
-from sorter.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.networks import BODY_FEATURES, FASTAI_CUTS, build_network
 from sorter.core.retrain_data import (
     RetrainData,
@@ -183,19 +183,21 @@ def quick_fit(
     y_corr = torch.from_numpy(data.correction_targets())
     oof = np.zeros((len(data.corrections), n_out), dtype=np.float32)
     splits = make_folds(len(data.corrections), folds, seed)
+    # one head per fold plus the final one: a rate and an ETA per head trained
+    meter = RateMeter("Training (cross-validation, then the new model)", len(splits) + 1, "heads")
+    progress(meter.report(0))
     for number, held in enumerate(splits, start=1):
-        progress(Progress("Cross-validating", number - 1, len(splits), "folds"))
         taught = [i for i in range(len(data.corrections)) if i not in held]
         x = torch.cat([x_orig, x_corr[taught]])
         y = torch.cat([y_orig, y_corr[taught]])
         head = fit_head(x, y, arch=meta["arch"], warm=warm, seed=seed + number, cancel=cancel)
         oof[held] = train_quick.head_scores(head, x_corr[held]).numpy()
-    progress(Progress("Training the new model", 0, 1, "models"))
+        progress(meter.report(number))
     final = fit_head(
         torch.cat([x_orig, x_corr]), torch.cat([y_orig, y_corr]),
         arch=meta["arch"], warm=warm, seed=seed, cancel=cancel,
     )  # fmt: skip
-    progress(Progress("Training the new model", 1, 1, "models"))
+    progress(meter.report(len(splits) + 1))
     valid_scores = np.zeros((0, n_out), dtype=np.float32)
     if valid_ok:
         valid_scores = train_quick.head_scores(final, found.of([i.path for i in valid_ok])).numpy()
