@@ -53,9 +53,9 @@ def _windows_taskbar_id() -> None:
 def main(argv: list[str] | None = None) -> int:
     """`sorter-gui [FOLDER] [--model FILE] [--screenshots DIR] [--self-test]`."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    setup_logging()
-    if args.self_test:
+    if args.self_test:  # sets up logging itself, with the verdict on stderr
         return run_window_self_test(args.timeout, model_path=args.model)
+    setup_logging()
     app = make_app()
     if args.screenshots:
         from sorter.gui.screenshots import take_screenshots
@@ -94,7 +94,7 @@ def run_window_self_test(timeout_s: float = 120.0, model_path: str | None = None
         window.last_error.close()
     window.close()
     if outcome["ok"]:
-        log.warning("Self-test passed: %s", window.model_label.text())
+        log.info("Self-test passed: %s", window.model_label.text())
         return 0
     log.error("Self-test failed: the model was not ready within %.0f s", timeout_s)
     return 1
