@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sorter.core.errors import BadPathError, LockedError
+from sorter.core.errors import BadPathError, LockedError, OutOfSpaceError
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +101,21 @@ class Journal:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc).lower():  # SQLITE_FULL: "database or disk is full"
+                raise OutOfSpaceError(
+                    f"The disk holding {self.out} is full. Free some space and run the same "
+                    "command again to finish."
+                ) from exc
             raise
-        self.db.execute("COMMIT")
 
     # --- scores: kept so a resumed or repeated run does not compute them again
     def cached_scores(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import errno
 import logging
 import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from sorter.core.errors import OutOfSpaceError
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +103,21 @@ def write_report(summary: SortSummary) -> Path:
     """Write OUT/sorter-report.csv (temporary name, then rename) and return its path."""
     path = summary.out / REPORT_FILE
     tmp = path.with_name(f".{REPORT_FILE}.{os.getpid()}.part")
-    with open(tmp, "w", newline="", encoding="utf-8-sig") as f:  # BOM: Excel reads UTF-8 right
-        writer = csv.writer(f)
-        writer.writerow(REPORT_COLUMNS)
-        for outcome in summary.outcomes:
-            writer.writerow(outcome.row())
-    os.replace(tmp, path)  # the report is Sorter's own file, so replacing it is fine
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8-sig") as f:  # BOM: Excel reads UTF-8
+            writer = csv.writer(f)
+            writer.writerow(REPORT_COLUMNS)
+            for outcome in summary.outcomes:
+                writer.writerow(outcome.row())
+        os.replace(tmp, path)  # the report is Sorter's own file, so replacing it is fine
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise OutOfSpaceError(
+                f"The disk holding {summary.out} is full, so the report could not be written. "
+                "Free some space and run the same command again to finish."
+            ) from exc
+        raise
     summary.report_path = path
     log.info("Report written to %s", path)
     return path

@@ -28,7 +28,11 @@ def tree_hashes(root: Path, skip_state: bool = True) -> dict[str, str]:
             dirs[:] = [d for d in dirs if d != ".sorter"]
         for name in files:
             path = Path(folder, name)
-            found[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():  # links are recorded, not followed (they may loop)
+                found[rel] = "link:" + os.readlink(path)
+            else:
+                found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 
 
