@@ -1,0 +1,214 @@
+"""`sorter train` (teach Sorter categories from examples) and `sorter import-learner`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from sorter.cli.console import ProgressBar, format_duration
+from sorter.core.jobs import Cancelled
+
+log = logging.getLogger(__name__)
+
+ARCHS = ("mobilenet_v2", "resnet18", "resnet34", "resnet50")
+MAX_LISTED = 20
+EXIT_CANCELLED = 130
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _register_train(sub)
+    _register_import(sub)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError("must be at least 0 and below 1, e.g. 0.2")
+    return value
+
+
+def _register_train(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "train",
+        help="train a model from example images",
+        description="Train a model from example images: DATA is a folder with one sub-folder "
+        "of images per category, or a CSV file of 'file,labels' rows (labels separated by "
+        "spaces; several labels per image allowed) with --images naming the image folder.",
+    )
+    parser.add_argument("data", type=Path, metavar="DATA", help="category folders, or a CSV")
+    parser.add_argument("--images", type=Path, metavar="DIR", help="image folder of a CSV")
+    parser.add_argument("--out", type=Path, metavar="MODEL.pth", help="model file to write")
+    parser.add_argument(
+        "--mode",
+        choices=("quick", "full"),
+        default="quick",
+        help="quick: train only the last layers (seconds); full: fine-tune everything (slow)",
+    )
+    parser.add_argument("--epochs", type=_positive, metavar="N", help="default 40 quick, 4 full")
+    parser.add_argument("--arch", choices=ARCHS, default="mobilenet_v2")
+    parser.add_argument("--valid-pct", type=_share, default=0.2, metavar="SHARE")
+    parser.add_argument(
+        "--group",
+        metavar="REGEX",
+        help="keep images whose paths share this regex's first group (e.g. one object's "
+        r"photos, '(item\d+)_') on the same side of the validation split",
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--input-size", type=_positive, default=224, metavar="PX")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(func=run_train)
+
+
+def _register_import(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "import-learner",
+        help="turn a fastai learn.export() file into a Sorter model",
+        description="Read a fastai Learner saved with learn.export() and write a Sorter model "
+        "file. Unpickling a Learner runs code stored in the file, so Sorter only does it "
+        "with --trust, for files you made yourself or fully trust.",
+    )
+    parser.add_argument("export", type=Path, metavar="EXPORT.pkl")
+    parser.add_argument("--trust", action="store_true", help="I trust this file to run code")
+    parser.add_argument("--out", type=Path, metavar="MODEL.pth", help="model file to write")
+    parser.set_defaults(func=run_import)
+
+
+def default_out(name: str, folder: Path | None = None) -> Path:
+    """`<name>.pth` in `folder` (default: the current folder), numbered when taken."""
+    from sorter.core.names import numbered_name, safe_file_name
+
+    folder = folder or Path.cwd()
+    base = safe_file_name(f"{name or 'model'}.pth")
+    n = 1
+    while (folder / numbered_name(base, n)).exists():
+        n += 1
+    return folder / numbered_name(base, n)
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from sorter.core.train import TrainOptions
+
+    return TrainOptions(
+        mode=args.mode,
+        arch=args.arch,
+        epochs=args.epochs,
+        valid_pct=args.valid_pct,
+        seed=args.seed,
+        group=args.group,
+        input_size=args.input_size,
+        device=args.device,
+    )
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from sorter.core.train import train
+    from sorter.core.train_data import load_training_data
+
+    data = load_training_data(args.data, args.images)
+    out = args.out or default_out(args.data.stem if args.data.is_file() else args.data.name)
+    bar = ProgressBar()
+    try:
+        result = train(data, out, _options(args), progress=bar)
+    except (KeyboardInterrupt, Cancelled):
+        bar.close()
+        print("\nTraining stopped; no model was saved.", file=sys.stderr)
+        return EXIT_CANCELLED
+    bar.close()
+    if args.json:
+        print(json.dumps(_result_dict(result), indent=2, ensure_ascii=False))
+    else:
+        _print_result(result)
+    return 0
+
+
+def _result_dict(result: Any) -> dict[str, Any]:
+    return {
+        "model": str(result.model_path),
+        "report": str(result.report_json),
+        "plot": str(result.report_png) if result.report_png else None,
+        "seconds": round(result.seconds, 1),
+        "notes": result.notes,
+        "training": result.meta["training"],
+        "thresholds": result.meta["thresholds"],
+        "warnings": result.warnings,
+        "skipped": result.report["skipped"],
+    }
+
+
+def _print_result(result: Any) -> None:
+    for line in result.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    skipped = result.data.skipped
+    if skipped:
+        print(f"{len(skipped)} image(s) left out:", file=sys.stderr)
+        for path, reason in skipped[:MAX_LISTED]:
+            print(f"  {path}: {reason}", file=sys.stderr)
+        if len(skipped) > MAX_LISTED:
+            print(f"  ... and {len(skipped) - MAX_LISTED} more (see the report)", file=sys.stderr)
+    training = result.meta["training"]
+    if not training["pretrained"]:
+        print(f"note: {training['arch']} was trained from scratch (no pretrained weights).")
+    for note in result.notes:
+        print(f"note: {note}")
+    print(
+        f"Trained {training['mode']} {training['arch']} on {training['train_images']} images, "
+        f"validated on {training['valid_images']}, in {format_duration(result.seconds)}."
+    )
+    print(_category_table(result))
+    metrics = training["metrics"]
+    if metrics:
+        top1 = metrics["top1_accuracy"]
+        top1_text = f", best-category accuracy {top1:.1%}" if top1 is not None else ""
+        print(
+            f"Validation: all categories right on {metrics['exact_match']:.1%} of images"
+            f"{top1_text}; {metrics['uncertain']} would go to uncertain."
+        )
+    print(f"Model:  {result.model_path}")
+    print(f"Report: {result.report_json}")
+    print(f'Use it: sorter sort FOLDER --model "{result.model_path}"')
+
+
+def _category_table(result: Any) -> str:
+    counts = result.meta["training"]["image_counts"]
+    details = (result.report["evaluation"] or {}).get("categories", {})
+    width = max(len(name) for name in counts)
+    lines = [f"  {'category':<{width}}  images  threshold  precision  recall"]
+    for name, count in counts.items():
+        threshold = result.meta["thresholds"][name]
+        row = details.get(name)
+        scores = f"{row['precision']:9.2f}  {row['recall']:6.2f}" if row else ""
+        lines.append(f"  {name:<{width}}  {count:6d}  {threshold:9.2f}  {scores}")
+    return "\n".join(lines)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from sorter.core.import_learner import import_learner
+
+    if not args.trust:
+        print(
+            "sorter: not importing. A fastai export file is a Python pickle: opening it runs "
+            "code stored in the file, which can do anything your account can. If you made "
+            "this file yourself or fully trust where it came from, run again with --trust.",
+            file=sys.stderr,
+        )
+        return 2
+    out = args.out or default_out(args.export.stem, args.export.resolve().parent)
+    meta = import_learner(args.export, out)
+    print(f"Imported {meta['arch']} with {len(meta['categories'])} categories: ", end="")
+    print(", ".join(meta["categories"]))
+    norm = "ImageNet statistics" if meta["normalize"] else "no normalisation"
+    print(f"Input {meta['input_size']} px ({meta['resize_method']}), {norm}.")
+    print(f"Model: {out.resolve()}")
+    return 0
