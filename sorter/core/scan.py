@@ -53,7 +53,7 @@ def _hidden_reason(entry: os.DirEntry[str]) -> str | None:
 
 def check_paths(src: str | os.PathLike[str], out: str | os.PathLike[str] | None) -> Path:
     """Resolve SRC and refuse unusable SRC/OUT pairs with a clear BadPathError."""
-    src_path = Path(src).expanduser()
+    src_path = Path(os.path.abspath(Path(src).expanduser()))  # resumable from any cwd
     if not src_path.exists():
         raise BadPathError(f"The folder {src_path} does not exist.")
     if not src_path.is_dir():

@@ -162,7 +162,9 @@ def sort_folder(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     started = time.perf_counter()
-    out_path = Path(out).expanduser() if out is not None else default_out(src)
+    out_path = (
+        Path(os.path.abspath(Path(out).expanduser())) if out is not None else default_out(src)
+    )
     check_paths(src, out_path)
     score = score or default_score()
     key = model_key(model)

@@ -42,7 +42,7 @@ def undo_run(out: str | os.PathLike[str], run_id: int | None = None) -> UndoSumm
         BadPathError: OUT has no journal, or no such run to undo.
         LockedError: a run is writing into OUT right now.
     """
-    out_path = Path(out).expanduser()
+    out_path = Path(os.path.abspath(Path(out).expanduser()))
     if not (state_dir(out_path) / "journal.sqlite").is_file():
         raise BadPathError(f"{out_path} holds no Sorter journal, so there is nothing to undo.")
     with OutputLock(out_path), Journal(out_path) as journal:

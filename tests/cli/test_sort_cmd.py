@@ -154,3 +154,20 @@ def test_move_and_undo_via_cli(capsys, src, model_file, tmp_path):
     assert main(["undo", str(out_dir)]) == 0
     assert "put back 6 moved images" in capsys.readouterr().out
     assert tree_hashes(src) == before
+
+
+def test_first_ctrl_c_asks_to_stop_second_stops_now(capsys):
+    import os
+    import signal
+
+    from sorter.cli.sort_cmd import ctrl_c_cancels
+    from sorter.core.jobs import CancelToken
+
+    cancel = CancelToken()
+    with ctrl_c_cancels(cancel):
+        os.kill(os.getpid(), signal.SIGINT)
+        assert cancel.cancelled
+        assert "Stopping after the current image" in capsys.readouterr().err
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
