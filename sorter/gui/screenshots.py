@@ -115,6 +115,8 @@ def _after_preview(window: Any, folder: Path) -> None:
     settle(window)
     save(window, folder, "4-summary")
     window.open_review()
+    if not window.review_page.model.items:  # nothing uncertain: show every image instead
+        window.open_review("")
     settle(window)
     save(window, folder, "5-review")
     if window.review_page.model.items:

@@ -122,3 +122,19 @@ def test_retrain_runs_in_background_and_shows_before_after(qtbot, window, photos
     if result.promoted:  # a better model becomes current and is loaded
         qtbot.waitSignal(window.model_ready, timeout=60_000)
         assert load_settings().model_path == str(result.current_model)
+
+
+def test_screenshots_of_every_state(qtbot, tiny_model, tmp_path):
+    from PySide6.QtGui import QImage
+
+    from sorter.gui.screenshots import take_screenshots
+
+    assert take_screenshots(tmp_path / "shots", model_path=str(tiny_model)) == 0
+    names = sorted(p.stem for p in (tmp_path / "shots").glob("*.png"))
+    assert names == [
+        "1-empty", "2-scanning", "3-preview", "3-preview-dark", "4-summary", "5-review",
+        "6-correction", "7-error",
+    ]  # fmt: skip
+    for name in names:
+        image = QImage(str(tmp_path / "shots" / f"{name}.png"))
+        assert image.width() > 100 and image.height() > 50
