@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sorter.core.decide import UNCERTAIN
 from sorter.core.errors import OutOfSpaceError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
-from sorter.core.journal import DONE, PENDING, Journal, OpRow, OutputLock
+from sorter.core.journal import DONE, PENDING, Journal, OpRow, OutputLock, make_folder
 from sorter.core.report import (
     ALREADY_THERE,
     COPIED,
@@ -24,7 +24,14 @@ from sorter.core.report import (
     count_outcomes,
     write_report,
 )
-from sorter.core.safecopy import IDENTICAL, file_sha256, place_file, remove_temp_files, same_content
+from sorter.core.safecopy import (
+    IDENTICAL,
+    file_sha256,
+    is_disk_full,
+    place_file,
+    remove_temp_files,
+    same_content,
+)
 
 if TYPE_CHECKING:
     from sorter.core.sort import PlanItem, SortPlan
@@ -71,7 +78,7 @@ def apply_plan(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if journal is None:
-        plan.out.mkdir(parents=True, exist_ok=True)
+        make_folder(plan.out)
         with OutputLock(plan.out), Journal(plan.out) as own:
             return _apply(plan, mode, own, signature, progress, cancel)
     return _apply(plan, mode, journal, signature, progress, cancel)
@@ -132,6 +139,11 @@ def _apply_item(run: _Run, seq: int, item: PlanItem) -> ImageOutcome:
     except OutOfSpaceError:
         raise
     except OSError as exc:
+        if is_disk_full(exc):  # e.g. creating a folder: every later image would fail the same
+            raise OutOfSpaceError(
+                f"The disk holding {run.plan.out} is full. Free some space and run the same "
+                "command again to finish."
+            ) from exc
         log.warning("Could not place %s: %s", item.source, exc)
         outcome.status, outcome.error = FAILED, _reason(exc)
         outcome.destinations = [Path(op.dest) for op in ops]

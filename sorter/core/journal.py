@@ -70,13 +70,23 @@ def state_dir(out: Path) -> Path:
     return Path(out) / STATE_DIR
 
 
+def make_folder(path: Path) -> None:
+    """mkdir -p, with a readable BadPathError when the place cannot be written."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise BadPathError(f"{path} exists and is not a folder.") from exc
+    except OSError as exc:
+        raise BadPathError(f"Cannot create the folder {path}: {exc.strerror or exc}.") from exc
+
+
 class Journal:
     """One SQLite file per output folder; every write is committed (and synced) at once."""
 
     def __init__(self, out: str | os.PathLike[str]) -> None:
         self.out = Path(out)
         folder = state_dir(self.out)
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
         self.path = folder / JOURNAL_FILE
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
@@ -292,7 +302,7 @@ class OutputLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         if not _try_lock(fd):
             os.lseek(fd, 0, os.SEEK_SET)

@@ -10,8 +10,8 @@ from pathlib import PureWindowsPath
 
 from sorter.core.decide import UNCERTAIN, UNREADABLE
 
-# Folders Sorter itself writes into OUT; a category may never take one of these names.
-RESERVED_FOLDERS = (UNCERTAIN, UNREADABLE)
+# Names Sorter itself uses in OUT; a category folder may never take one of them.
+RESERVED_FOLDERS = (UNCERTAIN, UNREADABLE, "sorter-report.csv")
 MAX_FOLDER_CHARS = 64
 WINDOWS_MAX_PATH = 260
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
@@ -35,7 +35,8 @@ def safe_folder_name(name: str, max_chars: int = MAX_FOLDER_CHARS) -> str:
     and the result holds at most `max_chars` characters. An empty result becomes "category".
     """
     text = unicodedata.normalize("NFC", str(name))
-    text = _FORBIDDEN.sub("_", text).strip()
+    # No leading dot either: a hidden folder would vanish from view (and ".sorter" is ours).
+    text = _FORBIDDEN.sub("_", text).strip().lstrip(". ")
     text = text[:max_chars].rstrip(". ") or "category"  # "", "." and ".." all end here
     if is_device_name(text):
         stem, dot, rest = text.partition(".")

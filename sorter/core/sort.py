@@ -16,7 +16,7 @@ from sorter.core.apply import MODES, apply_plan
 from sorter.core.decide import UNCERTAIN, decide, top_scores
 from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.journal import Journal, OutputLock
+from sorter.core.journal import Journal, OutputLock, make_folder
 from sorter.core.names import unique_folder_names
 from sorter.core.report import PLANNED, SKIPPED, UNREADABLE, ImageOutcome, SortSummary
 from sorter.core.report import count_outcomes as _count
@@ -174,7 +174,7 @@ def sort_folder(
         scored, _ = score_with_journal(None, model, found.images, **job)
         plan = _plan(found, out_path, scored, model, default_threshold, thresholds)
         return dry_run_summary(plan, _device_label(model), started)
-    out_path.mkdir(parents=True, exist_ok=True)
+    make_folder(out_path)
     signature = job_signature(Path(src), out_path, mode, key, default_threshold, thresholds)
     with OutputLock(out_path), Journal(out_path) as journal:
         run_id = journal.find_unfinished(signature)

@@ -37,6 +37,8 @@ WINDOWS_BAD = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
         ("...", "category"),
         ("..", "category"),
         ("Küche & Café", "Küche & Café"),
+        (".sorter", "sorter"),
+        (". hidden", "hidden"),
     ],
 )
 def test_safe_folder_name(name, expected):
@@ -70,6 +72,7 @@ def test_unique_folder_names_case_insensitive_and_never_reserved():
     assert "uncertain" not in lowered and "unreadable" not in lowered
     assert folders["uncertain"] == "uncertain (2)"
     assert folders["a:b"] == "a_b" and folders["a?b"] == "a_b (2)"
+    assert unique_folder_names(["Sorter-Report.CSV"])["Sorter-Report.CSV"] != "Sorter-Report.CSV"
 
 
 def test_unique_folder_names_keeps_order_and_long_names_unique():

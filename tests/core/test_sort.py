@@ -162,3 +162,27 @@ def test_plan_drops_empty_category_when_a_real_one_passes(tmp_path):
     scored = [_Scored(tmp_path / "a.jpg", [0.9, 0.8]), _Scored(tmp_path / "b.jpg", [0.1, 0.8])]
     plan = plan_sort(tmp_path, tmp_path / "o", scored, ["cats", "empty"], 0.5, None, "empty")
     assert [i.folders for i in plan.items] == [["cats"], ["empty"]]
+
+
+def test_output_that_cannot_be_created_is_a_clear_error(photos, fake_model, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(BadPathError, match="Cannot create the folder"):
+        run(photos, blocker / "out", fake_model)
+
+
+def test_disk_full_while_creating_a_folder(photos, fake_model, tmp_path, monkeypatch):
+    import errno
+
+    from sorter.core.errors import OutOfSpaceError
+
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if self.name == "dogs":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    with pytest.raises(OutOfSpaceError):
+        run(photos, tmp_path / "out", fake_model)
