@@ -13,6 +13,7 @@ from sorter.core.settings import save_settings
 from sorter.gui import session
 from sorter.gui.correcting import save_corrections
 from sorter.gui.correction_dialog import CorrectionDialog
+from sorter.gui.pages import DEFAULT_OUT_TEXT
 from sorter.gui.review_model import ReviewItem, ReviewSet, review_set_from
 from sorter.gui.worker import Job, JobError
 
@@ -156,7 +157,7 @@ class SortFlowMixin:
         job = Job(session.copy_images, plan)
         job.signals.progressed.connect(self.progress_page.show_progress)
         job.signals.finished.connect(self._on_copy_job_finished)
-        job.signals.failed.connect(self._on_job_failed)
+        job.signals.failed.connect(self._on_copy_job_failed)
         job.signals.cancelled.connect(self._on_copy_job_cancelled)
         self.copy_job = self.io_runner.start(job)
 
@@ -165,8 +166,16 @@ class SortFlowMixin:
         self.statusBar().showMessage("Copy stopped: the copies made so far are complete.", 8000)
         self.show_page(self.preview)
 
+    def _on_copy_job_failed(self, error: JobError) -> None:
+        # Back to the preview: the scores are kept, so the user can fix the cause and copy again.
+        self.copy_job = None
+        self.show_page(self.preview if self.result is not None else self.home)
+        self.report_error(error)
+
     def _on_copy_job_finished(self, summary: Any) -> None:
         self.copy_job = None
+        self.out_override = None  # the next folder gets its own "(sorted)" folder again
+        self.home.output_row.set_text(DEFAULT_OUT_TEXT)
         folders = session.summary_folders(self.plan, summary)
         self.summary.show_summary(self.result.out, folders, summary_detail(summary))
         self.review_set = review_set_from(self.result, self.copied_decisions)

@@ -24,6 +24,8 @@ from sorter.gui.drop_area import DropArea
 
 log = logging.getLogger(__name__)
 
+DEFAULT_OUT_TEXT = "a new folder beside yours, named “<your folder> (sorted)”"
+
 
 def big_label(text: str = "", scale: float = 1.4) -> QLabel:
     label = QLabel(text)
@@ -68,7 +70,7 @@ class HomePage(QWidget):
         super().__init__(parent)
         self.drop_area = DropArea()
         self.output_row = OutputRow()
-        self.output_row.set_text("a new folder beside yours, named “<your folder> (sorted)”")
+        self.output_row.set_text(DEFAULT_OUT_TEXT)
         self.skip_preview = QCheckBox("Copy straight away (skip the preview)")
         self.recent_label = QLabel()
         self.recent_label.setWordWrap(True)

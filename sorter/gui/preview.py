@@ -72,6 +72,10 @@ class CategoryTile(QFrame):
         self._show_thumbs()
 
     def _show_thumbs(self) -> None:
+        if self.name == UNREADABLE:  # no picture to show: name the files instead
+            names = [Path(p).name for p in self._samples]
+            self.thumbs[0].setText("\n".join(names))
+            return
         side = self._cache.size // 2
         for i, label in enumerate(self.thumbs):
             path = self._samples[i] if i < len(self._samples) else None

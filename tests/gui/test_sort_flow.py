@@ -145,3 +145,12 @@ def test_folder_given_before_the_model_is_ready(qtbot, tiny_model, photos):
         win.start_loading_model()
     assert len(win.result.scored) == 12
     win.close()
+
+
+def test_unreadable_image_gets_its_own_tile_and_is_not_copied(qtbot, window, photos):
+    (photos / "broken.jpg").write_bytes(b"not really a jpeg")
+    scan_by_drop(qtbot, window, photos)
+    tile = window.preview.tiles["unreadable"]
+    assert tile.count == 1
+    assert tile.thumbs[0].text() == "broken.jpg"
+    assert "Copy 12 images into" in window.preview.copy_button.text()
