@@ -9,6 +9,7 @@ from sorter.core.errors import ModelFileError
 
 ACTIVATIONS = ("sigmoid", "softmax-groups")
 RESIZE_METHODS = ("crop", "squish", "pad")
+PAD_MODES = ("reflection", "zeros", "border")  # optional meta["pad_mode"], fastai's PadMode names
 REQUIRED_META = (
     "arch",
     "builder",
@@ -77,6 +78,8 @@ def _values_problem(meta: dict[str, Any]) -> str | None:
     ]
     if not all(_is_number(v) and 0 <= v <= 1 for v in values):
         return "thresholds must be numbers between 0 and 1"
+    if meta.get("pad_mode") not in (None, *PAD_MODES):
+        return f"unknown pad_mode {meta['pad_mode']!r} (reflection, zeros or border)"
     empty = meta.get("empty_category")
     if empty is not None and empty not in meta["categories"]:
         return f"empty_category {empty!r} is not one of the categories"

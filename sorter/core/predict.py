@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["ScoredImage", "open_image", "preprocess", "resize_like_fastai", "score_images"]
 
-_PAD_MODE = "reflect"  # fastai's Resize pads by reflection unless told otherwise
+# fastai's PadMode names -> torchvision's padding modes; fastai's Resize default is reflection.
+PAD_MODES = {"reflection": "reflect", "zeros": "constant", "border": "edge"}
 
 
 @dataclass
@@ -36,20 +37,25 @@ class ScoredImage:
     error: str | None = None
 
 
-def resize_like_fastai(img: Image.Image, size: int, method: str) -> Image.Image:
-    """fastai's Resize(size, method) as applied to validation images (centred), bilinear."""
+def resize_like_fastai(
+    img: Image.Image, size: int, method: str, pad_mode: str = "reflection"
+) -> Image.Image:
+    """fastai's Resize(size, method, pad_mode) on a validation image: centred, bilinear."""
     w, h = img.size
+    mode = PAD_MODES[pad_mode]
     if method == "squish":
-        return _crop_pad(img, (w, h), (0, 0), size)
+        return _crop_pad(img, (w, h), (0, 0), size, mode)
     # crop keeps the largest centred square-ratio window; pad grows the short side instead.
     fits = (w / size < h / size) if method == "crop" else (w / size > h / size)
     m = w / size if fits else h / size
     cut = (int(m * size), int(m * size))
     top_left = (int(0.5 * (w - cut[0])), int(0.5 * (h - cut[1])))
-    return _crop_pad(img, cut, top_left, size)
+    return _crop_pad(img, cut, top_left, size, mode)
 
 
-def _crop_pad(img: Image.Image, sz: tuple[int, int], tl: tuple[int, int], size: int) -> Image.Image:
+def _crop_pad(
+    img: Image.Image, sz: tuple[int, int], tl: tuple[int, int], size: int, pad_mode: str
+) -> Image.Image:
     # Same steps and rounding as fastai's Image._do_crop_pad, so pixels match exactly.
     orig = img.size
     end = (tl[0] + sz[0], tl[1] + sz[1])
@@ -61,14 +67,15 @@ def _crop_pad(img: Image.Image, sz: tuple[int, int], tl: tuple[int, int], size: 
         if any(pad) or any(far):
             from torchvision.transforms.functional import pad as tv_pad
 
-            img = tv_pad(img, [*pad, *far], padding_mode=_PAD_MODE)
+            img = tv_pad(img, [*pad, *far], padding_mode=pad_mode)
     return img.resize((size, size), Image.Resampling.BILINEAR)
 
 
 def to_uint8_tensor(img: Image.Image, meta: dict[str, Any]) -> torch.Tensor:
     """Resized CHW uint8 tensor of an RGB image: preprocessing before the float conversion."""
     size = int(meta["input_size"])
-    resized = resize_like_fastai(img, size, meta["resize_method"])
+    pad_mode = meta.get("pad_mode") or "reflection"
+    resized = resize_like_fastai(img, size, meta["resize_method"], pad_mode)
     array = np.asarray(resized, dtype=np.uint8)
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
 

@@ -135,18 +135,23 @@ def test_scores_equal_learn_predict(image_folder, tmp_path, arch, method, normal
     assert spread.std(dim=0).min() > 0.01 and 0.02 < spread.mean() < 0.98
 
 
-@pytest.mark.parametrize("method", ["crop", "squish", "pad"])
-def test_preprocessing_equals_fastai_valid_transform(image_folder, method):
+@pytest.mark.parametrize(
+    ("method", "pad_mode"),
+    [("crop", None), ("squish", None), ("pad", None), ("pad", "zeros"), ("pad", "border")],
+)
+def test_preprocessing_equals_fastai_valid_transform(image_folder, method, pad_mode):
     files = sorted(image_folder.glob("img*.png"))
     block = fv.DataBlock(
         blocks=(fv.ImageBlock, fv.MultiCategoryBlock),
         get_items=lambda _: files,
         get_y=lambda f: ["a"],
-        item_tfms=fv.Resize(48, method=method),
+        item_tfms=fv.Resize(48, method=method, pad_mode=pad_mode or "reflection"),
         batch_tfms=[fv.Normalize.from_stats(*fv.imagenet_stats)],
     )
     dls = block.dataloaders(image_folder, bs=len(files), num_workers=0)
     (expected,) = dls.test_dl(files, bs=len(files)).one_batch()
     meta = {"input_size": 48, "resize_method": method, "normalize": dict(IMAGENET_STATS)}
+    if pad_mode:
+        meta["pad_mode"] = pad_mode
     ours = torch.stack([preprocess(open_image(f), meta) for f in files])
     assert torch.allclose(ours, torch.as_tensor(expected), atol=1e-5)

@@ -115,6 +115,7 @@ def test_save_into_a_missing_folder(tmp_path, small_net):
         ({"categories": ["a", "a", "b"]}, "category names repeat"),
         ({"activation": "relu"}, "unknown activation 'relu'"),
         ({"resize_method": "zoom"}, "unknown resize method 'zoom'"),
+        ({"pad_mode": "mirror"}, "unknown pad_mode 'mirror'"),
         ({"activation": "softmax-groups", "groups": {"cats": [1]}}, "one list of class indices"),
     ],
 )
