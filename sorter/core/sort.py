@@ -162,9 +162,7 @@ def sort_folder(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     started = time.perf_counter()
-    out_path = (
-        Path(os.path.abspath(Path(out).expanduser())) if out is not None else default_out(src)
-    )
+    out_path = _absolute(out) if out is not None else default_out(src)
     check_paths(src, out_path)
     score = score or default_score()
     key = model_key(model)
@@ -178,19 +176,22 @@ def sort_folder(
     signature = job_signature(Path(src), out_path, mode, key, default_threshold, thresholds)
     with OutputLock(out_path), Journal(out_path) as journal:
         run_id = journal.find_unfinished(signature)
-        if run_id is not None:
+        if run_id is not None:  # the same command was interrupted: finish its recorded plan
             plan, reused = stored_plan(journal, run_id, out_path)
         else:
             found = scan(src, out_path)
             scored, reused = score_with_journal(journal, model, found.images, **job)
             plan = _plan(found, out_path, scored, model, default_threshold, thresholds)
-        summary = apply_plan(
-            plan, mode=mode, journal=journal, signature=signature, progress=progress, cancel=cancel
-        )
+        summary = apply_plan(plan, mode=mode, journal=journal, signature=signature,
+                             progress=progress, cancel=cancel)  # fmt: skip
     summary.scores_reused = reused
     summary.device = _device_label(model)
     _finish_timing(summary, started)
     return summary
+
+
+def _absolute(path: str | os.PathLike[str]) -> Path:
+    return Path(os.path.abspath(Path(path).expanduser()))
 
 
 def stored_plan(journal: Journal, run_id: int, out: Path) -> tuple[SortPlan, int]:
