@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 from typing import Any
@@ -241,7 +242,7 @@ def summary_detail(summary: Any) -> str:
         parts.append(f"{summary.images_per_s:.1f} images/s")
     text = "  ·  ".join(parts)
     if summary.report_path:
-        text += f"<br>Report: {summary.report_path}"
+        text += f"<br>Report: {html.escape(str(summary.report_path))}"
     return text
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -11,6 +12,7 @@ from PySide6.QtGui import QImage
 log = logging.getLogger(__name__)
 
 THUMB_SIZE = 160
+MAX_CACHED = 1500  # about 115 MB of 160 px thumbnails; older ones are decoded again if needed
 
 
 def load_thumbnail(path: Path, size: int) -> QImage:
@@ -50,12 +52,15 @@ class ThumbnailCache(QObject):
 
     loaded = Signal(str)  # the path whose thumbnail is now in the cache
 
-    def __init__(self, parent: QObject | None = None, size: int = THUMB_SIZE) -> None:
+    def __init__(
+        self, parent: QObject | None = None, size: int = THUMB_SIZE, max_cached: int = MAX_CACHED
+    ) -> None:
         super().__init__(parent)
         self.size = size
+        self.max_cached = max_cached
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
-        self._images: dict[str, QImage] = {}
+        self._images: OrderedDict[str, QImage] = OrderedDict()
         self._pending: set[str] = set()
         self._failed: set[str] = set()
         self._signals = _LoaderSignals(self)
@@ -66,7 +71,9 @@ class ThumbnailCache(QObject):
         """The cached thumbnail, or None after queueing a load (once per path)."""
         key = str(path)
         image = self._images.get(key)
-        if image is None and key not in self._pending and key not in self._failed:
+        if image is not None:
+            self._images.move_to_end(key)  # recently shown: evicted last
+        elif key not in self._pending and key not in self._failed:
             self._pending.add(key)
             self.pool.start(_LoadTask(key, self.size, self._signals))
         return image
@@ -80,6 +87,8 @@ class ThumbnailCache(QObject):
     def _on_loader_loaded(self, path: str, image: QImage) -> None:
         self._pending.discard(path)
         self._images[path] = image
+        while len(self._images) > self.max_cached:
+            self._images.popitem(last=False)
         self.loaded.emit(path)
 
     def _on_loader_failed(self, path: str) -> None:
