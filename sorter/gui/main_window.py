@@ -204,6 +204,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.io_runner.cancel_all()
         self.thumbs.pool.clear()
         self.large_images.pool.clear()
+        self.hide()  # a model still loading cannot be interrupted: do not look frozen meanwhile
         for runner in (self.runner, self.io_runner):
             runner.wait(10_000)
         self.thumbs.pool.waitForDone(5_000)
