@@ -67,9 +67,10 @@ def undo_run(out: str | os.PathLike[str], run_id: int | None = None) -> UndoSumm
 def _pick_run(journal: Journal, run_id: int | None, out: Path) -> int:
     runs = {r.id: r for r in journal.runs()}
     if run_id is None:
-        candidates = [r.id for r in runs.values() if r.state != UNDONE]
+        # The latest run that wrote something: a re-run that found everything there is skipped.
+        candidates = [r.id for r in runs.values() if r.state != UNDONE and _wrote(journal, r.id)]
         if not candidates:
-            raise BadPathError(f"Every Sorter run in {out} is already undone.")
+            raise BadPathError(f"Nothing to undo in {out}: every run is undone or wrote nothing.")
         return max(candidates)
     if run_id not in runs:
         known = ", ".join(str(i) for i in runs) or "none"
@@ -77,6 +78,11 @@ def _pick_run(journal: Journal, run_id: int | None, out: Path) -> int:
     if runs[run_id].state == UNDONE:
         raise BadPathError(f"Run {run_id} in {out} is already undone.")
     return run_id
+
+
+def _wrote(journal: Journal, run_id: int) -> bool:
+    made = any(op.kind != IDENTICAL and op.state == DONE for op in journal.ops(run_id).values())
+    return made or bool(journal.moves(run_id))
 
 
 def _remove(path: Path, sha: str, summary: UndoSummary) -> None:

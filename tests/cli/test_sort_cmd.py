@@ -143,7 +143,7 @@ def test_undo_command(capsys, src, model_file, tmp_path):
     assert result["removed"] >= 6 and result["kept"] == []
     assert set(tree_hashes(out_dir)) == {"sorter-report.csv"}
     assert main(["undo", str(out_dir)]) == 2
-    assert "already undone" in capsys.readouterr().err
+    assert "Nothing to undo" in capsys.readouterr().err
 
 
 def test_move_and_undo_via_cli(capsys, src, model_file, tmp_path):

@@ -119,3 +119,14 @@ def test_undo_without_journal_is_refused(tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(BadPathError, match="no Sorter journal"):
         undo_run(tmp_path / "plain")
+
+
+def test_undo_skips_a_rerun_that_wrote_nothing(photos, fake_model, tmp_path):
+    out = tmp_path / "out"
+    first = run(photos, out, fake_model)
+    second = run(photos, out, fake_model)  # everything already there: wrote nothing
+    assert second.copied == 0
+    result = undo_run(out)
+    assert result.run_id == first.run_id and result.removed == 7
+    with pytest.raises(BadPathError, match="Nothing to undo"):
+        undo_run(out)
