@@ -121,3 +121,26 @@ def test_file_links_to_included_files_are_not_doubled(tmp_path):
     reasons = {p.name: r for p, r in result.skipped}
     assert "already included" in reasons["alias.jpg"]
     assert reasons["broken.jpg"] == "broken link"
+
+
+def test_windows_hidden_attribute_is_honoured():
+    from types import SimpleNamespace
+
+    from sorter.core.scan import _hidden_reason
+
+    def entry(name, attrs):
+        st = SimpleNamespace(st_file_attributes=attrs)
+        return SimpleNamespace(name=name, stat=lambda follow_symlinks=False: st)
+
+    assert _hidden_reason(entry("photo.jpg", 0)) is None
+    assert "Windows attribute" in _hidden_reason(entry("photo.jpg", 2))  # FILE_ATTRIBUTE_HIDDEN
+    assert "Windows attribute" in _hidden_reason(entry("photo.jpg", 4))  # FILE_ATTRIBUTE_SYSTEM
+    assert _hidden_reason(entry("Thumbs.db", 0)) == "system file"
+
+
+def test_names_ending_in_dots_or_spaces_count_by_extension(tmp_path):
+    src = tmp_path / "src"
+    make_image(src / "a.jpg. ", fmt="JPEG")
+    make_image(src / "b.png  ", fmt="PNG")
+    (src / "notes.txt.").write_text("x")
+    assert sorted(p.name for p in scan(src).images) == ["a.jpg. ", "b.png  "]
