@@ -8,10 +8,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
-    QFormLayout,
-    QGroupBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -23,6 +23,7 @@ from sorter.gui.session import Thresholds
 log = logging.getLogger(__name__)
 
 STEPS = 100  # slider positions between 0 and 1
+ADVANCED_COLUMNS = 3
 
 
 class CategoryThresholdRow(QWidget):
@@ -33,7 +34,8 @@ class CategoryThresholdRow(QWidget):
     def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.name = name
-        self.own = QCheckBox("own threshold")
+        self.own = QCheckBox("own")
+        self.own.setToolTip("Tick to give this category its own threshold instead of the slider's")
         self.spin = QDoubleSpinBox()
         self.spin.setRange(0.0, 1.0)
         self.spin.setSingleStep(0.01)
@@ -69,9 +71,13 @@ class ThresholdPanel(QWidget):
         self.advanced_button.setText("Advanced")
         self.advanced_button.setCheckable(True)
         self.advanced_button.toggled.connect(self._on_advanced_button_toggled)
-        self.advanced = QGroupBox("Threshold per category")
+        self._grid_host = QWidget()
+        self._grid = QGridLayout(self._grid_host)
+        self.advanced = QScrollArea()  # many categories must not push the tiles off the window
+        self.advanced.setWidgetResizable(True)
+        self.advanced.setWidget(self._grid_host)
+        self.advanced.setMaximumHeight(self.fontMetrics().height() * 11)
         self.advanced.setVisible(False)
-        self._form = QFormLayout(self.advanced)
         self.rows: dict[str, CategoryThresholdRow] = {}
         top = QHBoxLayout()
         top.addWidget(QLabel("Confidence needed:"))
@@ -88,15 +94,19 @@ class ThresholdPanel(QWidget):
     def set_categories(self, categories: list[str], th: Thresholds) -> None:
         """Rebuild the per-category rows and show `th` without emitting `changed`."""
         self._updating = True
-        while self._form.rowCount():
-            self._form.removeRow(0)
+        while self._grid.count():
+            self._grid.takeAt(0).widget().deleteLater()
         self.rows = {}
-        for name in categories:
+        for i, name in enumerate(categories):
             row = CategoryThresholdRow(name)
             row.own.setChecked(name in th.own)
             row.spin.setValue(th.for_category(name))
             row.changed.connect(self._emit)
-            self._form.addRow(name, row)
+            label = QLabel(name)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            line, column = divmod(i, ADVANCED_COLUMNS)
+            self._grid.addWidget(label, line, 2 * column)
+            self._grid.addWidget(row, line, 2 * column + 1)
             self.rows[name] = row
         self.slider.setValue(round(th.default * STEPS))
         self._show_value()
