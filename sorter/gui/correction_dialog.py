@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -116,7 +117,7 @@ class CorrectionDialog(QDialog):
         body.addWidget(scroll, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(body, 1)
-        layout.addWidget(QLabel(f"<small>{self.item.path}</small>"))
+        layout.addWidget(QLabel(f"<small>{html.escape(str(self.item.path))}</small>"))
         layout.addWidget(self.buttons)
 
     def labels(self) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 
@@ -190,7 +191,7 @@ class SummaryPage(QWidget):
             button = QPushButton("Open folder")
             button.clicked.connect(lambda _=False, p=path: open_folder(p))
             self.folder_buttons[name] = button
-            self._grid.addWidget(QLabel(f"<b>{name}</b>"), row, 0)
+            self._grid.addWidget(QLabel(f"<b>{html.escape(name)}</b>"), row, 0)
             self._grid.addWidget(QLabel(f"{count} image{'s' if count != 1 else ''}"), row, 1)
             self._grid.addWidget(button, row, 2)
         self._grid.setColumnStretch(3, 1)

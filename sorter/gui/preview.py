@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import html
 import logging
 from pathlib import Path
 
@@ -172,7 +173,7 @@ class PreviewPage(QWidget):
         for name in names:
             self.tiles[name] = CategoryTile(name, self._cache)
         self.header.setText(
-            f"<b>{len(result.scored)} images</b> found in <i>{result.src}</i>. "
+            f"<b>{len(result.scored)} images</b> found in <i>{html.escape(str(result.src))}</i>. "
             "Nothing has been copied yet: check the folders below, then copy."
         )
         self.thresholds.set_categories(result.categories, th)
