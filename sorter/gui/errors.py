@@ -32,6 +32,7 @@ class ErrorDialog(QDialog):
         self.setWindowTitle(title)
         self.message_label = QLabel(error.message)
         self.message_label.setWordWrap(True)
+        self.message_label.setTextFormat(Qt.TextFormat.PlainText)
         self.message_label.setMinimumWidth(self.fontMetrics().averageCharWidth() * 50)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details_view = QPlainTextEdit(error.details)
