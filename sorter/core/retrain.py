@@ -18,7 +18,13 @@ from sorter.core import retrain_quick
 from sorter.core import thresholds as th
 from sorter.core.corrections import CorrectionQueue
 from sorter.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
-from sorter.core.retrain_data import RetrainData, RetrainError, gather, training_summary
+from sorter.core.retrain_data import (
+    RetrainData,
+    RetrainError,
+    gather,
+    training_summary,
+    unseen_categories,
+)
 from sorter.core.retrain_quick import PREPROCESSING, QuickFit, quick_fit
 
 log = logging.getLogger(__name__)
@@ -131,9 +137,11 @@ def prepare(
         if cancel is not None:
             cancel.raise_if_cancelled()
         comparisons = _compare(base_path, torch_device, data, fit, held, new_meta, progress)
-    better, reason = ev.verdict(comparisons)
-    new_meta["training"]["metrics"] = _headline(comparisons)
+    warm = mode == "quick" and data.original is None and meta["builder"] == "fastai"
     held_set = set(held) if mode == "full" else set()
+    forgotten = [] if warm else unseen_categories(data, held_set)
+    better, reason = ev.verdict(comparisons, forgotten)
+    new_meta["training"]["metrics"] = _headline(comparisons)
     used = [
         c.id
         for i, c in enumerate(data.corrections)

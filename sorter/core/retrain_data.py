@@ -174,6 +174,13 @@ def folds(n: int, k: int, seed: int) -> list[list[int]]:
     return [sorted(order[i::k]) for i in range(k)]
 
 
+def unseen_categories(data: RetrainData, held: set[int]) -> list[str]:
+    """Base categories with no positive example among the images a candidate learns from."""
+    seen = {label for item in original_items(data, "train") for label in item.labels}
+    seen |= {lab for i, c in enumerate(data.corrections) if i not in held for lab in c.labels}
+    return [c for c in data.base_categories if c not in seen]
+
+
 def original_items(data: RetrainData, which: str) -> list[TrainItem]:
     if data.original is None:
         return []

@@ -46,13 +46,17 @@ class Comparison:
 
     @property
     def worse(self) -> bool:
-        """True when the new model is measurably worse here."""
+        """True when the new model is measurably worse here.
+
+        Exact match (an image in exactly its right folders) comes first; a lower
+        accuracy_multi is forgiven only when exact match clearly improves, because a model
+        that sends everything to uncertain scores well on accuracy_multi alone.
+        """
         if self.images == 0:
             return False
-        return (
-            self.new.accuracy_multi < self.old.accuracy_multi - TOLERANCE
-            or self.new.exact_match < self.old.exact_match - TOLERANCE
-        )
+        exact_gain = self.new.exact_match - self.old.exact_match
+        multi_gain = self.new.accuracy_multi - self.old.accuracy_multi
+        return exact_gain < -TOLERANCE or (multi_gain < -TOLERANCE and exact_gain <= TOLERANCE)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,15 +104,27 @@ def compare(
 
     Categories the old model does not know must score 0 in `old_scores` (never chosen).
     """
-    old = measure(
-        old_scores, targets, categories, {**dict.fromkeys(categories, 1.1), **old_thresholds}
-    )
+    never = dict.fromkeys(categories, 1.1)  # a category the old model lacks is never chosen
+    old = measure(old_scores, targets, categories, {**never, **old_thresholds})
     new = measure(new_scores, targets, categories, new_thresholds)
     return Comparison(name, len(targets), old, new, note)
 
 
-def verdict(comparisons: Sequence[Comparison]) -> tuple[bool, str]:
-    """(not worse, why): the new model must not be worse on any evaluation set."""
+def verdict(comparisons: Sequence[Comparison], forgotten: Sequence[str] = ()) -> tuple[bool, str]:
+    """(not worse, why): the new model must not be worse on any evaluation set.
+
+    `forgotten` are categories the old model knew and the new one had no example of: no
+    evaluation can vouch for them, so the new model is not promoted on its own.
+    """
+    if forgotten:
+        names = ", ".join(forgotten[:5]) + (
+            f" and {len(forgotten) - 5} more" if len(forgotten) > 5 else ""
+        )
+        return False, (
+            f"the new model would forget {len(forgotten)} categor"
+            f"{'y' if len(forgotten) == 1 else 'ies'} that no training image or correction shows"
+            f" ({names}); correct some images of them, or promote anyway with --yes"
+        )
     measured = [c for c in comparisons if c.images]
     if not measured:
         return False, "there were no images to evaluate the new model on"
@@ -123,10 +139,10 @@ def verdict(comparisons: Sequence[Comparison]) -> tuple[bool, str]:
     return True, "the new model is not worse on " + " and ".join(c.name for c in measured)
 
 
-def _fmt(value: float) -> str:
-    return (
-        "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
-    )
+def _fmt(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value:.3f}"
 
 
 def table(comparisons: Sequence[Comparison]) -> list[str]:

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 FOLDS = 5
 HEAD_EPOCHS = 40
+MIN_STEPS = 200  # optimizer steps a fresh head needs, however few the images
+MAX_EPOCHS = 200
+BATCH = 32
 WARM_EPOCHS = 20  # a head that already knows the old categories needs fewer, gentler epochs
 WARM_LR = 1e-3
 PREPROCESSING = ("input_size", "resize_method", "normalize")
@@ -119,10 +122,13 @@ def fit_head(
     if warm is not None:
         return _warm_fit(warm, x, y, seed, cancel)
     empty = x[:0]
+    steps_per_epoch = max(1, -(-len(x) // BATCH))
+    # a few corrections make one batch per epoch: train long enough to learn them anyway
+    epochs = max(HEAD_EPOCHS, min(MAX_EPOCHS, -(-MIN_STEPS // steps_per_epoch)))
     result = train_quick.train_head(
         x, y, empty, y[:0],
         n_features=BODY_FEATURES[arch],
-        settings=train_quick.HeadSettings(epochs=HEAD_EPOCHS),
+        settings=train_quick.HeadSettings(epochs=epochs, batch_size=BATCH),
         seed=seed,
         cancel=cancel,
     )  # fmt: skip

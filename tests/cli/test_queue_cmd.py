@@ -142,6 +142,7 @@ def fast_retrain(monkeypatch) -> None:
     """Two folds and fewer head epochs: the same code path in a fraction of the time."""
     monkeypatch.setattr("sorter.core.retrain_quick.FOLDS", 2)
     monkeypatch.setattr("sorter.core.retrain_quick.HEAD_EPOCHS", 15)
+    monkeypatch.setattr("sorter.core.retrain_quick.MIN_STEPS", 30)
 
 
 @pytest.mark.slow

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from retrain_helpers import BLUE, GREEN, RED, make_training_folder, noisy_image, train_tiny
+from retrain_helpers import (
+    BLUE,
+    GREEN,
+    RED,
+    YELLOW,
+    make_training_folder,
+    noisy_image,
+    train_tiny,
+)
 
 from sorter.core import retrain_eval as ev
 from sorter.core.corrections import CorrectionQueue
@@ -32,6 +40,7 @@ def red_blue_model(tmp_path_factory) -> Path:
 def fast_heads(monkeypatch):
     """Fewer head epochs: the same code path, a quarter of the time."""
     monkeypatch.setattr("sorter.core.retrain_quick.HEAD_EPOCHS", 15)
+    monkeypatch.setattr("sorter.core.retrain_quick.MIN_STEPS", 30)
     monkeypatch.setattr("sorter.core.retrain_quick.WARM_EPOCHS", 10)
 
 
@@ -98,6 +107,27 @@ def test_compare_and_verdict() -> None:
         line.split()[:1] == ["accuracy_multi"] and line.split()[1:] == ["0.000", "1.000"]
         for line in lines
     )
+
+
+def _side(multi: float, exact: float) -> ev.SideMetrics:
+    return ev.SideMetrics(multi, exact, 0)
+
+
+def test_exact_match_comes_first() -> None:
+    def worse(old, new) -> bool:
+        return ev.Comparison("x", 10, _side(*old), _side(*new)).worse
+
+    assert worse((0.9, 0.5), (0.9, 0.4))  # fewer images exactly right
+    assert worse((0.9, 0.5), (0.8, 0.5))  # same exact, more wrong decisions
+    assert not worse((0.94, 0.0), (0.88, 0.6))  # "all uncertain" loses to a useful model
+    assert not worse((0.9, 0.5), (0.895, 0.495))  # within the tolerance
+    assert not ev.Comparison("x", 0, _side(1, 1), _side(0, 0)).worse  # nothing measured
+
+
+def test_forgotten_categories_block_promotion() -> None:
+    comp = ev.Comparison("x", 10, _side(0.5, 0.1), _side(0.9, 0.9))
+    ok, why = ev.verdict([comp], forgotten=["birds", "fish"])
+    assert not ok and "forget 2 categories" in why and "(birds, fish)" in why
 
 
 def test_uncertain_counts_use_each_models_thresholds() -> None:
@@ -183,6 +213,20 @@ def test_without_the_original_data_it_starts_from_the_current_weights(
     assert "blue" in decided(current, noisy_image(tmp_path / "b.png", BLUE, 700))
     assert "green" in decided(current, noisy_image(tmp_path / "g.png", GREEN, 701))
     assert decided(current, noisy_image(tmp_path / "r.png", RED, 702)) == ["red"]
+
+
+@pytest.mark.slow
+def test_from_the_default_model_a_few_corrections_are_not_enough(tmp_path, fast_heads) -> None:
+    queue = CorrectionQueue()
+    for i in range(3):
+        queue.add(noisy_image(tmp_path / f"y{i}.png", YELLOW, i), ["yellow things"])
+        queue.add(noisy_image(tmp_path / f"r{i}.png", RED, 10 + i), ["food & drink"])
+    result = retrain(folds=2)  # the embedded default: no training data, a torchvision head
+    assert not result.promoted
+    assert "would forget" in result.message and "animals" in result.message
+    assert result.candidate.meta["builder"] == "fastai"
+    assert result.candidate.meta["categories"][-1] == "yellow things"
+    assert load_settings().model_path is None
 
 
 def test_cancel_stores_nothing(red_blue_model: Path, tmp_path: Path) -> None:
