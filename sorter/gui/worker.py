@@ -82,7 +82,7 @@ class Job(QRunnable):
                 self.signals.finished.emit(result)
 
     def _report(self, progress: Progress) -> None:
-        self.cancel_token.raise_if_cancelled()
+        # Only reports: stopping is the core's job (it checks the token where stopping is safe).
         self.signals.progressed.emit(progress)
 
 
