@@ -82,6 +82,20 @@ def _decode(path: Path, size_hint: int) -> Image.Image:
     return img
 
 
+def _upright_rgb(img: Image.Image) -> Image.Image:
+    try:
+        ImageOps.exif_transpose(img, in_place=True)
+    except Exception:  # a damaged EXIF block should not cost the picture itself
+        log.debug("Ignoring unreadable EXIF orientation", exc_info=True)
+    try:
+        result = to_rgb(img)
+    except ValueError as exc:  # a mode Pillow cannot turn into RGB
+        raise ImageError(f"unsupported colour mode {img.mode}") from exc
+    if result is img and getattr(img, "n_frames", 1) > 1:
+        result = img.copy()  # detached from the file, so its handle can close
+    return result
+
+
 def open_image(path: str | os.PathLike[str], size_hint: int = 224) -> Image.Image:
     """An RGB image, EXIF orientation applied, transparency on white, first frame only.
 
@@ -98,13 +112,11 @@ def open_image(path: str | os.PathLike[str], size_hint: int = 224) -> Image.Imag
         if path.stat().st_size == 0:
             raise ImageError("empty file (0 bytes)")
         img = _decode(path, size_hint)
-        ImageOps.exif_transpose(img, in_place=True)
         try:
-            result = to_rgb(img)
-        except ValueError as exc:  # e.g. LAB images, which Pillow cannot turn into RGB
-            raise ImageError(f"unsupported colour mode {img.mode}") from exc
-        if result is img and getattr(img, "n_frames", 1) > 1:
-            result = img.copy()  # detached from the file, so its handle can close
+            result = _upright_rgb(img)
+        except BaseException:
+            img.close()
+            raise
         if result is not img:
             img.close()  # multi-frame files keep their handle open otherwise
         return result

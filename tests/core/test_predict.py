@@ -353,3 +353,11 @@ def test_a_folder_is_not_an_image(tmp_path):
 def test_lab_image(tmp_path):
     out = open_image(save(Image.new("LAB", (4, 4), (255, 128, 128)), tmp_path / "lab.tif"))
     assert out.mode == "RGB" and all(c > 240 for c in pixel(out))  # full L, neutral a, b
+
+
+def test_damaged_exif_keeps_the_picture(tmp_path):
+    path = save(
+        Image.new("RGB", (16, 8), RED), tmp_path / "exif.jpg", exif=b"Exif\x00\x00MM\x00*junk"
+    )
+    out = open_image(path)
+    assert out.size == (16, 8)
