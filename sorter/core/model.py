@@ -118,13 +118,24 @@ def pick_device(choice: str = "auto") -> torch.device:
         raise SorterError(f"Unknown device {choice!r}; choose one of {', '.join(DEVICES)}.")
     if choice == "cpu":
         return torch.device("cpu")
-    if torch.cuda.is_available():
+    problem = _cuda_problem()
+    if problem is None:
         return torch.device("cuda")
     if choice == "cuda":
-        raise SorterError(
-            "No usable NVIDIA GPU was found (CUDA unavailable); use --device cpu or auto."
-        )
+        raise SorterError(f"No usable NVIDIA GPU was found ({problem}); use --device cpu or auto.")
+    log.info("No usable GPU (%s); using the CPU", problem)
     return torch.device("cpu")
+
+
+def _cuda_problem() -> str | None:
+    """None when CUDA works, else why not (unavailable, or a GPU this torch build cannot use)."""
+    if not torch.cuda.is_available():
+        return "CUDA unavailable"
+    try:
+        torch.zeros(1, device="cuda").add_(1)  # fails early on GPUs too old for this build
+    except (RuntimeError, AssertionError) as exc:
+        return f"CUDA error: {exc}"
+    return None
 
 
 def device_label(device: torch.device | str) -> str:

@@ -265,9 +265,22 @@ def test_pick_device_without_gpu(monkeypatch):
 
 
 def test_pick_device_prefers_gpu_when_present(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(model_mod, "_cuda_problem", lambda: None)
     assert pick_device("auto").type == "cuda"
+    assert pick_device("cuda").type == "cuda"
     assert pick_device("cpu").type == "cpu"
+
+
+def test_pick_device_with_a_gpu_that_fails(monkeypatch):
+    # CUDA says it is available, but the first real use fails (e.g. a GPU too old for the build).
+    def failing_zeros(*args, **kwargs):
+        raise RuntimeError("no kernel image is available for execution on the device")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch, "zeros", failing_zeros)
+    with pytest.raises(SorterError, match=r"No usable NVIDIA GPU \(CUDA error: no kernel image"):
+        pick_device("cuda")
+    assert pick_device("auto").type == "cpu"
 
 
 def test_device_label(monkeypatch):
