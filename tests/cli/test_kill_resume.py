@@ -79,10 +79,11 @@ def test_kill_9_at_random_points_then_resume(tmp_path, mode):
     out = tmp_path / "out"
     rng = random.Random(SEED + len(mode))
     journal = out / STATE_DIR / JOURNAL_FILE
-    # copy: one kill while scoring, then after k files are placed; move: two placed-file points
+    # copy: one kill while scoring, then two after k files are placed; move (slower to set up,
+    # and crash points inside it are covered in-process too): one placed-file point
     delay = rng.uniform(0.0, 0.3)
     points = [lambda: journal.exists() and time.sleep(delay) is None] if mode == "copy" else []
-    for k in sorted(rng.sample(range(1, total), 2)):
+    for k in sorted(rng.sample(range(1, total), 2 if mode == "copy" else 1)):
         points.append(lambda k=k: placed_files(out) >= k)
     killed = [run_and_kill(sort_command(src, out, model, *extra), tmp_path, p) for p in points]
     assert sum(killed) >= len(points) - 1, f"too few kills landed mid-run: {killed}"
