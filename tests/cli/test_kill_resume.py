@@ -86,7 +86,7 @@ def test_kill_9_at_random_points_then_resume(tmp_path, mode):
     for k in sorted(rng.sample(range(1, total), 2 if mode == "copy" else 1)):
         points.append(lambda k=k: placed_files(out) >= k)
     killed = [run_and_kill(sort_command(src, out, model, *extra), tmp_path, p) for p in points]
-    assert sum(killed) >= len(points) - 1, f"too few kills landed mid-run: {killed}"
+    assert sum(killed) >= max(1, len(points) - 1), f"too few kills landed mid-run: {killed}"
     final = subprocess.run(sort_command(src, out, model, *extra), cwd=tmp_path, env=env(),
                            capture_output=True, text=True, timeout=300)  # fmt: skip
     assert final.returncode == 0, final.stderr
