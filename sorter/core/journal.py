@@ -145,7 +145,10 @@ class Journal:
     ) -> None:
         rows = []
         for path, scores, error in items:
-            size, mtime = _identity(path)
+            identity = _identity(path)
+            if identity is None:
+                continue  # gone since it was scored: nothing worth keeping
+            size, mtime = identity
             text = json.dumps(scores) if scores is not None else None
             rows.append((model_key, str(path), size, mtime, text, error))
         with self._tx() as db:
@@ -284,8 +287,12 @@ def _maybe_json(text: str | None) -> object:
     return json.loads(text) if text is not None else None
 
 
-def _identity(path: Path) -> tuple[int, int]:
-    st = os.stat(path)
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(size, mtime) of a file, the version its cached scores belong to; None if unreadable."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
     return st.st_size, st.st_mtime_ns
 
 

@@ -85,3 +85,12 @@ def test_lock_of_a_killed_process_does_not_block(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_scores_of_a_vanished_file_are_ignored(tmp_path):
+    image = make_image(tmp_path / "a.jpg")
+    with Journal(tmp_path / "out") as journal:
+        journal.save_scores("m", [(image, [0.5], None)])
+        image.unlink()
+        assert journal.cached_scores("m", [image]) == {}
+        journal.save_scores("m", [(image, [0.5], None)])  # no crash
