@@ -186,3 +186,15 @@ def test_disk_full_while_creating_a_folder(photos, fake_model, tmp_path, monkeyp
     monkeypatch.setattr(Path, "mkdir", mkdir)
     with pytest.raises(OutOfSpaceError):
         run(photos, tmp_path / "out", fake_model)
+
+
+def test_source_deleted_between_scoring_and_copying_is_reported(photos, fake_model, tmp_path):
+    def score_then_delete(model, paths, **kw):
+        yield from fake_score(model, paths, **kw)
+        (photos / "red.jpg").unlink()  # the user deletes it while Sorter works
+
+    summary = sort_folder(photos, tmp_path / "out", model=fake_model, score=score_then_delete)
+    assert summary.failed == 1
+    failed = [o for o in summary.outcomes if o.status == "failed"]
+    assert failed[0].source.name == "red.jpg" and "No such file" in failed[0].error
+    assert (tmp_path / "out" / "dogs" / "blue.png").exists()
