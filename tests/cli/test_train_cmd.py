@@ -1,0 +1,84 @@
+"""`sorter train` and `sorter import-learner` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from sorter.cli import main
+from sorter.cli.train_cmd import default_out
+
+
+def _tree(root: Path, names=("red", "blue"), per_class: int = 6) -> Path:
+    colors = {"red": (220, 20, 20), "blue": (20, 20, 220)}
+    for name in names:
+        for i in range(per_class):
+            path = root / name / f"{name}{i}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shade = 10 * i
+            color = tuple(max(0, c - shade) for c in colors[name])
+            Image.new("RGB", (40, 40), color).save(path)
+    return root
+
+
+@pytest.mark.slow
+def test_train_folder_prints_summary_and_writes_model(tmp_path, capsys):
+    data = _tree(tmp_path / "colours")
+    out = tmp_path / "m.pth"
+    code = main(["train", str(data), "--out", str(out), "--input-size", "64", "--epochs", "8"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert out.is_file() and (tmp_path / "m.report.json").is_file()
+    assert f"Model:  {out.resolve()}" in printed.out
+    assert "red" in printed.out and "threshold" in printed.out
+
+
+@pytest.mark.slow
+def test_train_csv_with_json_output(tmp_path, capsys):
+    images = _tree(tmp_path / "imgs")
+    rows = [f"{p.relative_to(images).as_posix()},{p.parent.name}" for p in images.rglob("*.png")]
+    csv_file = tmp_path / "labels.csv"
+    csv_file.write_text("file,labels\n" + "\n".join(rows) + "\nghost.png,red\n")
+    out = tmp_path / "csv.pth"
+    args = ["train", str(csv_file), "--images", str(images), "--out", str(out), "--json"]
+    code = main([*args, "--input-size", "64", "--epochs", "5"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    result = json.loads(printed.out)
+    assert result["model"] == str(out.resolve())
+    assert result["training"]["image_counts"] == {"blue": 6, "red": 6}
+    assert result["skipped"][0]["path"].endswith("ghost.png")
+
+
+def test_bad_training_data_is_one_clear_line(tmp_path, capsys):
+    data = _tree(tmp_path / "one", names=("red",))
+    assert main(["train", str(data), "--out", str(tmp_path / "x.pth")]) == 2
+    err = capsys.readouterr().err
+    assert "Only one category" in err and "Traceback" not in err
+    assert main(["train", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    taken = tmp_path / "taken.pth"
+    taken.write_bytes(b"mine")
+    assert main(["train", str(_tree(tmp_path / "two")), "--out", str(taken)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert taken.read_bytes() == b"mine"
+
+
+def test_import_learner_refuses_without_trust(tmp_path, capsys):
+    export = tmp_path / "export.pkl"
+    export.write_bytes(b"\x80\x02 pretend pickle")
+    assert main(["import-learner", str(export)]) == 2
+    err = capsys.readouterr().err
+    assert "--trust" in err and "runs code" in err
+    assert list(tmp_path.iterdir()) == [export]
+
+
+def test_default_out_is_numbered_in_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = default_out("furniture")
+    assert first == tmp_path / "furniture.pth"
+    first.write_bytes(b"x")
+    assert default_out("furniture") == tmp_path / "furniture (2).pth"
