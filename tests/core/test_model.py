@@ -278,7 +278,8 @@ def test_pick_device_with_a_gpu_that_fails(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch, "zeros", failing_zeros)
-    with pytest.raises(SorterError, match=r"No usable NVIDIA GPU \(CUDA error: no kernel image"):
+    expected = r"No usable NVIDIA GPU was found \(CUDA error: no kernel image"
+    with pytest.raises(SorterError, match=expected):
         pick_device("cuda")
     assert pick_device("auto").type == "cpu"
 
