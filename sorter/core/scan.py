@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sorter.core.errors import BadPathError
+from sorter.core.names import long_path
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +121,13 @@ def _scan_one(
 ) -> list[Path]:
     """Sort one folder's entries into result; return its subfolders to visit."""
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        entries = sorted(os.scandir(long_path(folder)), key=lambda e: e.name)
     except OSError as exc:
         result.skipped.append((folder, f"folder cannot be read: {exc.strerror or exc}"))
         return []
     subfolders = []
     for entry in entries:
-        path = Path(entry.path)
+        path = folder / entry.name  # without the long-path prefix scandir may have been given
         reason = _hidden_reason(entry)
         if reason:
             result.skipped.append((path, reason))
