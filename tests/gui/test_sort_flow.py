@@ -154,3 +154,18 @@ def test_unreadable_image_gets_its_own_tile_and_is_not_copied(qtbot, window, pho
     assert tile.count == 1
     assert tile.thumbs[0].text() == "broken.jpg"
     assert "Copy 12 images into" in window.preview.copy_button.text()
+
+
+def test_drop_two_folders_and_a_loose_image(qtbot, window, tmp_path):
+    from gui_helpers import make_photos
+
+    first = make_photos(tmp_path / "Trip" / "Day 1", 3)
+    second = make_photos(tmp_path / "Trip" / "Day 2", 4)
+    loose = make_photos(tmp_path / "Trip" / "Extra", 1) / "photo_000.png"
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=lambda n: n == "PreviewPage"
+    ):
+        assert drop_paths(window.home.drop_area, [first, second, loose])
+    assert len(window.result.scored) == 8
+    assert window.result.src == tmp_path / "Trip"
+    assert window.result.out == tmp_path / "Trip (sorted)"
