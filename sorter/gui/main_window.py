@@ -95,6 +95,8 @@ class MainWindow(SortFlowMixin, QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._add_action(file_menu, "&Choose folder...", self.choose_folder, QKeySequence.Open)
+        self.recent_menu = file_menu.addMenu("&Recent folders")
+        self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
         self._add_action(file_menu, "Open &model...", self.choose_model_file)
         self._add_import_actions(file_menu)
         file_menu.addSeparator()
@@ -112,6 +114,13 @@ class MainWindow(SortFlowMixin, QMainWindow):
         action.triggered.connect(lambda _=False: slot())
         menu.addAction(action)
         return action
+
+    def _on_recent_menu_about_to_show(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.settings.recent_folders:
+            action = self.recent_menu.addAction(folder.replace("&", "&&"))
+            action.triggered.connect(lambda _=False, f=folder: self.open_sources([Path(f)]))
+        self.recent_menu.setEnabled(bool(self.settings.recent_folders))
 
     def _add_import_actions(self, menu) -> None:
         from sorter.gui.model_menu import import_actions

@@ -138,3 +138,15 @@ def test_screenshots_of_every_state(qtbot, tiny_model, tmp_path):
     for name in names:
         image = QImage(str(tmp_path / "shots" / f"{name}.png"))
         assert image.width() > 100 and image.height() > 50
+
+
+def test_recent_folders_menu_reopens_a_folder(qtbot, window, photos):
+    window.settings.add_recent(photos)
+    window.recent_menu.aboutToShow.emit()
+    actions = window.recent_menu.actions()
+    assert [a.text() for a in actions] == [str(photos)]
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=lambda n: n == "PreviewPage"
+    ):
+        actions[0].trigger()
+    assert len(window.result.scored) == 12
