@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _compat_pickle
 import logging
 import pickle
 import zipfile
@@ -22,6 +23,12 @@ _ALLOWED_GLOBALS = frozenset(
         ("torch._utils", "_rebuild_parameter"),
         ("torch._utils", "_rebuild_parameter_with_state"),
         ("torch", "Size"),
+        # Plain data as protocol 2 writes it (older torch files): constructors without side effects.
+        ("_codecs", "encode"),
+        ("builtins", "set"),
+        ("builtins", "frozenset"),
+        ("builtins", "complex"),
+        ("builtins", "bytearray"),
     }
 )
 
@@ -49,6 +56,10 @@ class RestrictedUnpickler(pickle.Unpickler):
     """An Unpickler whose find_class admits only tensors, storages, dtypes and OrderedDict."""
 
     def find_class(self, module: str, name: str) -> Any:
+        # Protocol 2 names Python 2 modules (__builtin__.set); check what they stand for today.
+        if (module, name) in _compat_pickle.NAME_MAPPING:
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         if (module, name) in _ALLOWED_GLOBALS:
             return super().find_class(module, name)
         value = _allowed_torch_attr(module, name)

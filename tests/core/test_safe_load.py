@@ -40,12 +40,12 @@ class EvalsMarker:
 
 
 @pytest.mark.parametrize("payload_cls", [WritesMarker, EvalsMarker])
-@pytest.mark.parametrize("zip_format", [True, False])
-def test_malicious_file_is_refused_and_never_runs(tmp_path, payload_cls, zip_format):
+@pytest.mark.parametrize(("zip_format", "protocol"), [(True, 4), (False, 4), (False, 2)])
+def test_malicious_file_is_refused_and_never_runs(tmp_path, payload_cls, zip_format, protocol):
     marker = tmp_path / "pwned"
     bad = tmp_path / "evil.pth"
     payload = {"format": "sorter-model", "state_dict": small_state_dict(), "x": payload_cls(marker)}
-    torch.save(payload, bad, _use_new_zipfile_serialization=zip_format, pickle_protocol=4)
+    torch.save(payload, bad, _use_new_zipfile_serialization=zip_format, pickle_protocol=protocol)
     # The file really is dangerous: plain pickle-based torch.load runs it.
     if payload_cls is WritesMarker and zip_format:
         torch.load(bad, weights_only=False)
@@ -94,6 +94,15 @@ def test_parameters_dtypes_and_plain_data_load(tmp_path):
     assert loaded["half"].dtype == torch.float16
     assert loaded["dtype"] is torch.bfloat16
     assert loaded["meta"] == data["meta"]
+
+
+def test_protocol_2_plain_data_loads(tmp_path):
+    path = tmp_path / "old.pth"
+    data = {"bytes": b"\x00\xff", "set": {1, 2}, "frozen": frozenset({3}), "w": torch.ones(2)}
+    torch.save(data, path, pickle_protocol=2, _use_new_zipfile_serialization=False)
+    loaded = safe_torch_load(path)
+    assert loaded["bytes"] == b"\x00\xff" and loaded["set"] == {1, 2}
+    assert loaded["frozen"] == frozenset({3}) and torch.equal(loaded["w"], torch.ones(2))
 
 
 def test_torchscript_archive_is_refused(tmp_path):
