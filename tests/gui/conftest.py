@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from gui_helpers import make_photos, make_tiny_model
 
 from sorter.core.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def restore_sorter_logging():
+    """The self-test sets up Sorter's logging (file + stderr); later tests get it back as it was."""
+    logger = logging.getLogger("sorter")
+    handlers, level = list(logger.handlers), logger.level
+    configured = getattr(logger, "_sorter_configured", False)
+    yield
+    for handler in logger.handlers:
+        if handler not in handlers:
+            handler.close()
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger._sorter_configured = configured  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
