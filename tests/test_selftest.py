@@ -181,3 +181,23 @@ def test_console_echo_survives_no_stdout_and_narrow_encodings(monkeypatch) -> No
     selftest.console_echo("Sörter")
     narrow.seek(0)
     assert narrow.read() == "S?rter\n"
+
+
+def test_selftest_module_stays_qt_free() -> None:
+    import ast
+
+    tree = ast.parse(Path(selftest.__file__).read_text(encoding="utf-8"))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not {n for n in names if n.startswith(("PySide6", "sorter.gui", "shiboken6"))}
+
+
+@pytest.mark.slow
+def test_core_checks_pass_with_the_real_default_model_and_samples(monkeypatch) -> None:
+    """The real thing from source: default model, real sort_folder, bundled samples."""
+    monkeypatch.setattr(selftest, "check_training_libraries", lambda: "skipped here (slow)")
+    lines: list[str] = []
+    results = selftest.CoreChecks("cpu").run(lines.append)
+    assert all(r.ok for r in results), "\n".join(lines)
+    sort_line = next(line for line in lines if line.startswith("[ok] sort samples"))
+    assert "copied" in sort_line
