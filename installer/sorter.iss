@@ -1,4 +1,4 @@
-; Inno Setup 6 script for Sorter: a per-user install (no admin rights) of the PyInstaller folder.
+; Inno Setup 6.3+ script for Sorter: a per-user install (no admin rights) of the PyInstaller folder.
 ;
 ; Build (from the repository root, after `pyinstaller build.spec --noconfirm`):
 ;   iscc /DAppVersion=0.1.0 /DVariant=cuda installer\sorter.iss
@@ -66,11 +66,12 @@ Name: "english"; MessagesFile: "compiler:Default.isl"
 [CustomMessages]
 english.ContextMenuTask=Add "Sort with Sorter" to the right-click menu of folders
 english.ContextMenuVerb=Sort with Sorter
+english.ExplorerGroup=Windows Explorer:
 english.DeleteUserData=Also delete your Sorter settings, your own trained models and the correction queue?%n%nSorted photos and their folders are never touched. Choose No to keep everything for a later install.
 
 [Tasks]
 Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"; Flags: unchecked
-Name: "contextmenu"; Description: "{cm:ContextMenuTask}"; GroupDescription: "{cm:AdditionalIcons}"
+Name: "contextmenu"; Description: "{cm:ContextMenuTask}"; GroupDescription: "{cm:ExplorerGroup}"
 
 [InstallDelete]
 ; An upgrade must not keep libraries the new version no longer ships (PyInstaller's _internal).
