@@ -171,3 +171,16 @@ def test_hidden_imports_and_excludes(project, monkeypatch) -> None:
     assert "fastai.callback.wandb" not in analysis["hiddenimports"]
     assert {"spacy", "tkinter", "IPython", "triton"} <= set(analysis["excludes"])
     assert [m[0] for m in ns["a"].pure] == ["pandas.core"]
+
+
+def test_installer_and_workflow_use_the_names_the_spec_builds(project, monkeypatch) -> None:
+    run_spec(project, monkeypatch, platform="win32")
+    gui, cli = (f"{name}.exe" for name in sorted(_exes()))  # "Sorter" sorts before "sorter-cli"
+    iss = (ROOT / "installer" / "sorter.iss").read_text(encoding="utf-8")
+    assert f'#define GuiExe "{gui}"' in iss
+    assert "PrivilegesRequired=lowest" in iss
+    for key in ("Directory\\shell\\{#VerbKey}", "Directory\\Background\\shell\\{#VerbKey}"):
+        assert f'Root: HKCU; Subkey: "Software\\Classes\\{key}\\command"' in iss
+    workflow = (ROOT / ".github" / "workflows" / "windows.yml").read_text(encoding="utf-8")
+    assert f"dist\\Sorter\\{cli} self-test" in workflow and f"dist\\Sorter\\{gui}" in workflow
+    assert "download.pytorch.org/whl/cu" in workflow and "download.pytorch.org/whl/cpu" in workflow
