@@ -28,6 +28,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
+    echo "frozen-smoke: installing the build extra (pyinstaller) into $PYTHON's environment"
+    "$PYTHON" -m pip install --quiet "pyinstaller>=6.10"  # the `build` extra of pyproject.toml
+fi
+
 free_gb=$(df -Pk "$WORK" | awk 'NR==2 {print int($4 / 1048576)}')
 if (( free_gb < 10 )); then
     echo "frozen-smoke: FAILED: only ${free_gb} GB free under $WORK, the build needs about 10 GB"
