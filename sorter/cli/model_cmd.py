@@ -10,6 +10,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+_ACTIVATION_WORDS = {
+    "sigmoid": "sigmoid (multi-label: each category scored on its own)",
+    "softmax-groups": "softmax-groups (a category's score = sum of its classes' probabilities)",
+}
 ARCH_CHOICES = ("mobilenet_v2", "resnet18", "resnet34", "resnet50")  # = networks.ARCHS
 
 
@@ -59,7 +63,7 @@ def describe(path: Path, meta: dict[str, Any]) -> list[str]:
     lines = [
         f"Model:        {path}",
         f"Network:      {meta['arch']} ({meta['builder']}), {meta['n_outputs']} outputs",
-        f"Scores:       {meta['activation']}",
+        f"Scores:       {_ACTIVATION_WORDS.get(meta['activation'], meta['activation'])}",
         f"Input:        {_preprocessing_line(meta)}",
         f"Threshold:    {default} by default",
         f"Categories:   {len(meta['categories'])}",

@@ -55,7 +55,7 @@ def test_import_weights_then_info(resnet18_weights, tmp_path, capsys):
 
     assert main(["info", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "resnet18 (fastai)" in text and "squish" in text
+    assert "resnet18 (fastai)" in text and "squish" in text and "multi-label" in text
     assert "  - dogs: threshold 0.5" in text and "imported_from" in text
 
 
@@ -91,6 +91,18 @@ def test_import_mismatch_is_one_clear_line(
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--categories", "a,a,b"], "distinct"),
+        (["--categories", "a,b,c", "--out", "/nonexistent-folder/m.pth"], "does not exist"),
+    ],
+)
+def test_import_bad_arguments(resnet18_weights, capsys, extra, message):
+    assert main(["import-weights", str(resnet18_weights), "--arch", "resnet18", *extra]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_import_refuses_an_unsafe_file(tmp_path, capsys):
