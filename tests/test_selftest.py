@@ -142,12 +142,13 @@ def test_subprocess_window_check_passes_env_and_echoes_output(monkeypatch) -> No
     monkeypatch.setattr(selftest, "gui_command", lambda: [sys.executable, "-c", child])
     lines: list[str] = []
     assert selftest.subprocess_window_check(lines.append)(30) == 0
-    assert "  | window ok ö ['--self-test']" in lines
+    assert "  | window ok ö ['--self-test', '--timeout', '30']" in lines
 
 
 def test_subprocess_window_check_times_out(monkeypatch) -> None:
     sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
     monkeypatch.setattr(selftest, "gui_command", lambda: sleeper)
+    monkeypatch.setattr(selftest, "PROCESS_GRACE_S", 0.0)
     with pytest.raises(selftest.SelfTestFailure, match="did not close within"):
         selftest.subprocess_window_check(lambda line: None)(0.5)
 
