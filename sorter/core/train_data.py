@@ -208,11 +208,12 @@ def check(data: TrainData) -> None:
         raise TrainingDataError("A category name is empty; give every category a name.")
     folders = unique_folder_names(data.categories)
     for name, folder in folders.items():
-        if folder != name:
-            data.warnings.append(
-                f"The category '{name}' will be sorted into the folder '{folder}' (Windows does "
-                "not accept the name as it is, or it clashes with another folder)."
-            )
+        warning = (
+            f"The category '{name}' will be sorted into the folder '{folder}' (Windows does "
+            "not accept the name as it is, or it clashes with another folder)."
+        )
+        if folder != name and warning not in data.warnings:  # check() may run twice
+            data.warnings.append(warning)
 
 
 @dataclass
