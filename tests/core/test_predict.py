@@ -355,6 +355,7 @@ def test_lab_image(tmp_path):
     assert out.mode == "RGB" and all(c > 240 for c in pixel(out))  # full L, neutral a, b
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
 def test_damaged_exif_keeps_the_picture(tmp_path):
     path = save(
         Image.new("RGB", (16, 8), RED), tmp_path / "exif.jpg", exif=b"Exif\x00\x00MM\x00*junk"
