@@ -53,8 +53,13 @@ def _windows_taskbar_id() -> None:
 def main(argv: list[str] | None = None) -> int:
     """`sorter-gui [FOLDER] [--model FILE] [--screenshots DIR] [--self-test]`."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.self_test:  # sets up logging itself, with the verdict on stderr
-        return run_window_self_test(args.timeout, model_path=args.model)
+    if args.self_test:  # the core checks (Qt-free) plus this window, one line per check
+        from sorter.selftest import run_self_test
+
+        def window_check(timeout_s: float) -> int:
+            return run_window_self_test(timeout_s, model_path=args.model)
+
+        return run_self_test(window_check, timeout_s=args.timeout)
     setup_logging()
     app = make_app()
     if args.screenshots:
