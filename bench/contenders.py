@@ -116,23 +116,32 @@ def decode_cpu_s(model: Any, files: Sequence[Path]) -> float:
     return sum(_cpu_seconds(lambda p=p: decode_one(model, p)) for p in files) / len(files)
 
 
+def _pipeline_forward(model: Any) -> Callable[[torch.Tensor], Any]:
+    """The call the predictor makes on one decoded batch (its own helper when it has one)."""
+    from sorter.core import predict
+
+    helper = getattr(predict, "forward_scores", None)
+    return (lambda batch: helper(model, batch)) if helper else model.scores
+
+
 def forward_cost(model: Any, files: Sequence[Path], reps: int = 3) -> dict[str, float]:
     """Per image: CPU-seconds of a batch-32 forward on one thread (CPU) or GPU wall seconds."""
     tensors = [decode_one(model, files[i % len(files)]) for i in range(FORWARD_BATCH)]
     batch = torch.stack(tensors)
+    forward = _pipeline_forward(model)
     if model.device.type == "cuda":
-        model.scores(batch)  # warm-up: cuDNN picks its kernels
+        forward(batch)  # warm-up: cuDNN picks its kernels
         torch.cuda.synchronize()
         start = time.perf_counter()
         for _ in range(reps):
-            model.scores(batch)
+            forward(batch)
         torch.cuda.synchronize()
         return {"gpu_wall_s": (time.perf_counter() - start) / reps / FORWARD_BATCH}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread: its CPU time is the work itself, no spinning
     try:
-        model.scores(batch)
-        cpu = min(_cpu_seconds(lambda: model.scores(batch)) for _ in range(reps))
+        forward(batch)
+        cpu = min(_cpu_seconds(lambda: forward(batch)) for _ in range(reps))
     finally:
         torch.set_num_threads(threads)
     return {"cpu_s": cpu / FORWARD_BATCH}
@@ -192,12 +201,17 @@ _RATE = re.compile(r"([\d.]+)\s*(?:images|img)/s")
 
 
 def run_sorter_sort(
-    src: Path, out: Path, extra: Sequence[str] = (), env: dict[str, str] | None = None
+    src: Path,
+    out: Path,
+    extra: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    cmd: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Wall time of the whole `sorter sort` process (start, model load, sort, copy, report)."""
     if out.exists():
         shutil.rmtree(out)
-    result = run_measured([*sorter_cmd(), "sort", str(src), "--out", str(out), *extra], env=env)
+    cmd = list(cmd or sorter_cmd())
+    result = run_measured([*cmd, "sort", str(src), "--out", str(out), *extra], env=env)
     if result["returncode"] != 0:
         raise RuntimeError(
             f"sorter sort failed ({result['returncode']}): {result['stderr'][-2000:]}"

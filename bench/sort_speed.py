@@ -21,6 +21,7 @@ from typing import Any
 
 import contenders as c
 import report
+import variants
 from common import (
     BIG_MP,
     OUT_DIR,
@@ -53,7 +54,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--work", type=Path, default=Path("/tmp/sorter_bench"), help="scratch folder")
     p.add_argument("--json", type=Path, default=OUT_DIR / "sort_speed.json")
-    p.add_argument("--skip", default="", help="comma list of: memory, profile, startup")
+    p.add_argument("--skip", default="", help="comma list of: memory, profile, startup, variants")
+    p.add_argument("--compare-ref", help="also time `sorter sort` as of this git commit")
     args = p.parse_args(argv)
     args.count = args.count or (4 if args.quick else 60)
     args.repeats = args.repeats or (1 if args.quick else 3)
@@ -104,6 +106,12 @@ def one_repeat(files: list[Path], model: Any, learn: Any, ctx: dict[str, Any]) -
     copied = summary.get("copied") or summary.get("copies")
     copies = copied / n if isinstance(copied, int | float) and copied else 1.0
     bound = c.bound(model, files, ctx["threads"], copies)
+    variants = {}
+    for v in ctx["variants"]:
+        got = c.run_sorter_sort(
+            files[0].parent, ctx["work"] / "sorted", ctx["extra"], v["env"], v["cmd"]
+        )
+        variants[v["name"]] = (got["wall_s"], _sorter_summary(got).get("images_per_s"))
     get_preds_s, preds = c.run_get_preds(learn, files)
     loop_s = c.run_predict_loop(learn, files)
     return {
@@ -112,6 +120,7 @@ def one_repeat(files: list[Path], model: Any, learn: Any, ctx: dict[str, Any]) -
         "sorter_cpu_s": run["cpu_s"],
         "sorter_peak_rss_mib": run["peak_rss_mib"],
         "sorter_summary": summary,
+        "variants": variants,
         "bound": bound,
         "get_preds_s": get_preds_s,
         "loop_s": loop_s,
@@ -139,10 +148,21 @@ def bench_set(name: str, files: list[Path], model: Any, learn: Any, ctx: dict) -
             "summary": reps[-1]["sorter_summary"],
         },
         "bound": report.bound_summary([r["bound"] for r in reps]),
+        "variants": {v["name"]: _variant_block(v, reps, n) for v in ctx["variants"]},
         "same_weights_check": c.top1_agreement(model, files, reps[-1]["preds"]),
     }
     result["ratios"] = report.ratios(result)
     return result
+
+
+def _variant_block(variant: dict[str, Any], reps: list[dict], n: int) -> dict[str, Any]:
+    runs = [r["variants"][variant["name"]] for r in reps]
+    printed = [p for _, p in runs if p]
+    return {
+        "what": variant["what"],
+        "images_per_s": summarize([n / wall for wall, _ in runs]),
+        "printed_images_per_s": summarize(printed) if printed else None,
+    }
 
 
 def fastai_description(model: Any) -> str:
@@ -187,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     learn = c.fastai_learner(model, next(iter(sets.values())))
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     ctx = {"work": args.work, "threads": args.threads, "repeats": args.repeats, "env": env}
+    ctx["variants"] = [] if "variants" in args.skip else variants.sorter_variants(args, env)
     ctx.update(extra=sorter_extra_args(args), sets=sets)
     data: dict[str, Any] = {
         "command": " ".join([".venv/bin/python", "bench/sort_speed.py", *(argv or sys.argv[1:])]),
