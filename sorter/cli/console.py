@@ -12,14 +12,14 @@ from sorter.core.jobs import Progress
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "--:--"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 class ProgressBar:
-    """A Progress callback that draws one self-updating line on stderr (plain lines if not a tty)."""
+    """A Progress callback drawing one self-updating line on stderr (plain lines off a tty)."""
 
     def __init__(self, stream: TextIO | None = None, width: int = 28, min_interval: float = 0.1):
         self.stream = stream or sys.stderr
