@@ -10,7 +10,7 @@ regression (standardised features, C chosen by 5-fold cross-validation on the tr
 the same frozen MobileNetV2 features quick mode trains its head on.
 
     apt-get install -y tuxpaint-stamps-default
-    .venv/bin/python bench/train_quality.py [--full-epochs 3] [--skip-full]
+    .venv/bin/python bench/train_quality.py [--full-epochs 3] [--only quick baseline speed full]
 
 Prints accuracy and seconds per contender and writes bench/out/train_quality.json.
 """
@@ -32,6 +32,7 @@ from sorter.core.train import TrainOptions, train
 from sorter.core.train_data import TrainData, from_items, split_data
 
 STAMPS = Path("/usr/share/tuxpaint/stamps")
+PARTS = ("quick", "baseline", "speed", "full")
 
 
 def photo_stamps(min_per_category: int) -> TrainData:
@@ -122,7 +123,13 @@ def main() -> int:
     parser.add_argument("--min-per-category", type=int, default=15)
     parser.add_argument("--full-epochs", type=int, default=3)
     parser.add_argument("--speed-images", type=int, default=500)
-    parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="run only these parts (the JSON is named after them)",
+    )
     args = parser.parse_args()
     data = photo_stamps(args.min_per_category)
     split = split_data(data, args.valid_pct, args.seed)
@@ -132,16 +139,21 @@ def main() -> int:
     options = {"seed": args.seed, "valid_pct": args.valid_pct}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        figures["quick"] = run_sorter(data, TrainOptions(mode="quick", **options), folder, "quick")
-        figures["baseline"] = run_baseline(data, args.seed, args.valid_pct)
-        speed = every_stamp(args.speed_images)
-        result = run_sorter(speed, TrainOptions(mode="quick", **options), folder, "quick-500")
-        figures["quick_speed"] = {"images": len(speed.items), **result}
-        if not args.skip_full:
+        if "quick" in args.only:
+            quick = TrainOptions(mode="quick", **options)
+            figures["quick"] = run_sorter(data, quick, folder, "quick")
+        if "baseline" in args.only:
+            figures["baseline"] = run_baseline(data, args.seed, args.valid_pct)
+        if "speed" in args.only:
+            speed = every_stamp(args.speed_images)
+            result = run_sorter(speed, TrainOptions(mode="quick", **options), folder, "quick-500")
+            figures["quick_speed"] = {"images": len(speed.items), **result}
+        if "full" in args.only:
             full = TrainOptions(mode="full", epochs=args.full_epochs, **options)
             figures["full"] = run_sorter(data, full, folder, "full")
     figures["load_average_after"] = machine()["load_average_1_5_15"]
-    path = write_json(figures, OUT_DIR / "train_quality.json")
+    suffix = "" if set(args.only) == set(PARTS) else "_" + "_".join(args.only)
+    path = write_json(figures, OUT_DIR / f"train_quality{suffix}.json")
     print(f"wrote {path}")
     return 0
 

@@ -6,6 +6,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from sorter.core.train_backbone import (
     find_pretrained_weights,
     pretrained_body,
 )
-from sorter.core.train_data import TrainData, TrainOutcome, check, split_data, without
+from sorter.core.train_data import Split, TrainData, TrainOutcome, check, split_data, without
 from sorter.core.train_report import evaluate, write_report
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class TrainOptions:
     batch_size: int = 32
     default_threshold: float = 0.5
     device: str = "auto"
+    mirror: bool = True  # quick mode: also learn from mirrored training images
 
     @property
     def epoch_count(self) -> int:
@@ -150,30 +152,18 @@ def _train_quick(
         "normalize": IMAGENET_STATS,
     }
     body = pretrained_body(options.arch, weights)
-    paths = [item.path for item in data.items]
     started = time.perf_counter()
-    features, bad = train_quick.extract_features(
-        paths, body, pre, device, batch_size=options.batch_size, progress=progress, cancel=cancel
-    )
-    if bad:
-        data = without(data, bad)
-        check(data)
-    split = split_data(data, options.valid_pct, options.seed, options.group)
-    y = torch.from_numpy(data.targets())
-    settings = train_quick.HeadSettings(epochs=options.epoch_count)
+    data, split, sets = _quick_features(data, options, body, pre, device, progress, cancel)
     feature_seconds = time.perf_counter() - started
     result = train_quick.train_head(
-        features[split.train],
-        y[split.train],
-        features[split.valid],
-        y[split.valid],
+        *sets,
         n_features=BODY_FEATURES[options.arch],
-        settings=settings,
+        settings=train_quick.HeadSettings(epochs=options.epoch_count),
         seed=options.seed,
         progress=progress,
         cancel=cancel,
     )
-    scores = train_quick.head_scores(result.head, features[split.valid]).numpy()
+    scores = train_quick.head_scores(result.head, sets[2]).numpy()
     head_seconds = time.perf_counter() - started - feature_seconds
     return TrainOutcome(
         data=data,
@@ -184,11 +174,46 @@ def _train_quick(
         epochs=len(result.history),
         history=result.history,
         notes=[
-            f"Features of {len(paths)} images in {feature_seconds:.1f} s; head trained in "
+            f"Features of {len(data.items)} images in {feature_seconds:.1f} s; head trained in "
             f"{head_seconds:.1f} s (best validation loss at epoch {result.best_epoch} of "
             f"{len(result.history)})."
         ],
     )
+
+
+def _quick_features(
+    data: TrainData,
+    options: TrainOptions,
+    body: torch.nn.Module,
+    pre: dict[str, Any],
+    device: torch.device,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> tuple[TrainData, Split, tuple[torch.Tensor, ...]]:
+    """(data without unreadable images, split, (x_train, y_train, x_valid, y_valid)).
+
+    With options.mirror the training part gets each image's mirror image too.
+    """
+    extract = partial(
+        train_quick.extract_features,
+        body=body,
+        meta=pre,
+        device=device,
+        batch_size=options.batch_size,
+        progress=progress,
+        cancel=cancel,
+    )
+    features, bad = extract([item.path for item in data.items])
+    if bad:
+        data = without(data, bad)
+        check(data)
+    split = split_data(data, options.valid_pct, options.seed, options.group)
+    y = torch.from_numpy(data.targets())
+    x_train, y_train = features[split.train], y[split.train]
+    if options.mirror:
+        mirrored, _ = extract([data.items[i].path for i in split.train], mirror=True)
+        x_train, y_train = torch.cat([x_train, mirrored]), torch.cat([y_train, y_train])
+    return data, split, (x_train, y_train, features[split.valid], y[split.valid])
 
 
 def _finish(

@@ -44,10 +44,13 @@ class HeadResult:
     best_epoch: int = 0
 
 
-def _decode(path: Path, meta: dict[str, Any]) -> tuple[torch.Tensor | None, str | None]:
+def _decode(
+    path: Path, meta: dict[str, Any], mirror: bool = False
+) -> tuple[torch.Tensor | None, str | None]:
     try:
         img = open_image(path, size_hint=int(meta["input_size"]))
-        return to_uint8_tensor(img, meta), None
+        pixels = to_uint8_tensor(img, meta)
+        return (pixels.flip(-1) if mirror else pixels), None
     except ImageError as exc:
         return None, str(exc)
     except Exception as exc:  # one odd file must not stop training on the others
@@ -72,28 +75,31 @@ def extract_features(
     device: torch.device,
     *,
     batch_size: int = 32,
+    mirror: bool = False,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> tuple[torch.Tensor, dict[Path, str]]:
     """Pooled body features of every readable image, preprocessed exactly as inference does.
 
+    `mirror` flips each image left to right first: cheap extra training examples.
+
     Returns (features (N_readable, 2 * channels) on CPU in input order, {path: why unreadable}).
     """
     body = body.eval().to(device)
     pool = AdaptiveConcatPool2d()
-    meter = RateMeter("Reading images", len(paths))
+    meter = RateMeter("Reading mirrored images" if mirror else "Reading images", len(paths))
     rows: list[torch.Tensor] = []
     bad: dict[Path, str] = {}
     chunks = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
     cuda = device.type == "cuda"
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as workers:
-        ahead = [workers.submit(_decode, p, meta) for p in chunks[0]] if chunks else []
+        ahead = [workers.submit(_decode, p, meta, mirror) for p in chunks[0]] if chunks else []
         for number, chunk in enumerate(chunks):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             decoded = [f.result() for f in ahead]
             if number + 1 < len(chunks):  # decode the next batch while this one runs
-                ahead = [workers.submit(_decode, p, meta) for p in chunks[number + 1]]
+                ahead = [workers.submit(_decode, p, meta, mirror) for p in chunks[number + 1]]
             good = [t for t, _ in decoded if t is not None]
             bad.update({p: e for p, (t, e) in zip(chunk, decoded, strict=True) if t is None})
             if good:
@@ -187,6 +193,9 @@ def _train_head(
             stale += 1
             if len(x_valid) and stale >= settings.patience:
                 log.info("Stopping at epoch %d: no better validation loss for %d", epoch, stale)
+                # Done early: the bar completes rather than stalling at this epoch.
+                note = f"stopped early at epoch {epoch}, best {result.best_epoch}"
+                progress(meter.report(settings.epochs, note))
                 break
     if best_state is not None:
         trainable.load_state_dict(best_state)
