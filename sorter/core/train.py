@@ -47,7 +47,7 @@ class TrainOptions:
     batch_size: int = 32
     default_threshold: float = 0.5
     device: str = "auto"
-    mirror: bool = True  # quick mode: also learn from mirrored training images
+    mirror: bool = False  # quick mode: also learn from mirrored training images (2x features)
 
     @property
     def epoch_count(self) -> int:

@@ -64,7 +64,8 @@ def test_quick_training_from_folders_learns_and_writes_model_and_report(tmp_path
     (data_root / "red" / "broken.png").write_bytes(b"not really a png")
     out = tmp_path / "models" / "colours.pth"
     reports = []
-    result = train(load_folder(data_root), out, TrainOptions(**SMALL), progress=reports.append)
+    options = TrainOptions(mirror=True, **SMALL)
+    result = train(load_folder(data_root), out, options, progress=reports.append)
     assert result.model_path == out.resolve() and out.is_file()
     assert {r.stage for r in reports} >= {"Reading images", "Reading mirrored images"}
     assert reports[-1].stage == "Training head" and reports[-1].eta_s == 0
