@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ FORWARD_BATCH = 32
 
 
 def fastai_learner(model: Any, files: Sequence[Path]) -> Any:
-    """A fastai Learner around model.network with the model file's own valid transforms.
+    """A fastai Learner around a copy of model.network with the model file's valid transforms.
 
     Resize(input_size, method) as item transform and Normalize(mean, std) as batch transform are
     exactly what fastai training would have used; the loss (hence the activation fastai applies in
@@ -57,7 +59,8 @@ def fastai_learner(model: Any, files: Sequence[Path]) -> Any:
     )
     dls = block.dataloaders(list(files[:2]), bs=FORWARD_BATCH, num_workers=0, device=model.device)
     loss = CrossEntropyLossFlat() if softmax else BCEWithLogitsLossFlat()
-    return Learner(dls, model.network, loss_func=loss)
+    # A copy, so the layout Sorter's predictor gives its own network never reaches fastai.
+    return Learner(dls, copy.deepcopy(model.network), loss_func=loss)
 
 
 def run_predict_loop(learn: Any, files: Sequence[Path]) -> float:
@@ -124,6 +127,14 @@ def _pipeline_forward(model: Any) -> Callable[[torch.Tensor], Any]:
     return (lambda batch: helper(model, batch)) if helper else model.scores
 
 
+def _pipeline_state(model: Any) -> AbstractContextManager[Any]:
+    """The set-up score_images puts the network in on the CPU (layout), when it has one."""
+    from sorter.core import predict
+
+    setup = getattr(predict, "_cpu_forward_pool", None)
+    return setup(model) if setup and model.device.type == "cpu" else nullcontext()
+
+
 def forward_cost(model: Any, files: Sequence[Path], reps: int = 3) -> dict[str, float]:
     """Per image: CPU-seconds of a batch-32 forward on one thread (CPU) or GPU wall seconds."""
     tensors = [decode_one(model, files[i % len(files)]) for i in range(FORWARD_BATCH)]
@@ -138,12 +149,13 @@ def forward_cost(model: Any, files: Sequence[Path], reps: int = 3) -> dict[str, 
         torch.cuda.synchronize()
         return {"gpu_wall_s": (time.perf_counter() - start) / reps / FORWARD_BATCH}
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread: its CPU time is the work itself, no spinning
-    try:
-        forward(batch)
-        cpu = min(_cpu_seconds(lambda: forward(batch)) for _ in range(reps))
-    finally:
-        torch.set_num_threads(threads)
+    with _pipeline_state(model):
+        torch.set_num_threads(1)  # one thread: its CPU time is the work itself, no spinning
+        try:
+            forward(batch)
+            cpu = min(_cpu_seconds(lambda: forward(batch)) for _ in range(reps))
+        finally:
+            torch.set_num_threads(threads)
     return {"cpu_s": cpu / FORWARD_BATCH}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -52,12 +53,18 @@ def _stage(stack: str) -> str:
     return "other"
 
 
+def _thread_id(stack: str) -> str:
+    # py-spy names a thread "thread (ID)" or "thread (ID): NAME", so compare the ID only.
+    found = re.match(r"thread \((\w+)\)", stack)
+    return found.group(1) if found else stack.split(";", 1)[0]
+
+
 def _main_thread(lines: list[tuple[str, int]]) -> str:
-    # The thread that imports the CLI module is the main one; the others are decode workers.
+    # The thread that runs the CLI module is the main one; the others are decode workers.
     for stack, _ in lines:
-        if "sorter/cli" in stack or "console_script" in stack or "<module> (sorter" in stack:
-            return stack.split(";", 1)[0]
-    return lines[0][0].split(";", 1)[0] if lines else ""
+        if "sorter/cli" in stack or "<module> (sorter" in stack:
+            return _thread_id(stack)
+    return _thread_id(lines[0][0]) if lines else ""
 
 
 def summarize_raw(text: str) -> dict[str, Any]:
@@ -73,8 +80,7 @@ def summarize_raw(text: str) -> dict[str, Any]:
     leaves: Counter[str] = Counter()
     for stack, count in lines:
         stage = _stage(stack)
-        thread = stack.split(";", 1)[0]
-        (main_stages if thread == main else worker_stages)[stage] += count
+        (main_stages if _thread_id(stack) == main else worker_stages)[stage] += count
         if stage != "waiting":
             leaves[stack.rsplit(";", 1)[-1]] += count
     main_total = sum(main_stages.values()) or 1

@@ -45,7 +45,7 @@ def sorter_variants(args: argparse.Namespace, env: dict[str, str]) -> list[dict[
             {
                 "name": f"at_{sha}",
                 "what": f"sorter sort as of commit {sha} (PYTHONPATH={dest})",
-                "cmd": [sys.executable, "-c", _CLI],
+                "cmd": [sys.executable, "-P", "-c", _CLI],  # -P: the cwd must not shadow PYTHONPATH
                 "env": {**env, "PYTHONPATH": str(dest)},
             }
         )
