@@ -7,6 +7,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,10 @@ from sorter.core.model import LoadedModel
 log = logging.getLogger(__name__)
 
 __all__ = ["ScoredImage", "open_image", "preprocess", "resize_like_fastai", "score_images"]
+
+# On the CPU the network sees at most this many images at once: a small batch keeps MobileNetV2's
+# activations in cache, about a third of the CPU time per image of a 32-image pass.
+CPU_CHUNK = 8
 
 # fastai's PadMode names -> torchvision's padding modes; fastai's Resize default is reflection.
 PAD_MODES = {"reflection": "reflect", "zeros": "constant", "border": "edge"}
@@ -105,14 +110,48 @@ def _decode(path: Path, meta: dict[str, Any]) -> _Decoded:
         return path, None, f"could not be read ({type(exc).__name__}: {exc})"
 
 
-def _score_batch(model: LoadedModel, decoded: list[_Decoded]) -> list[ScoredImage]:
+def forward_scores(
+    model: LoadedModel, batch: torch.Tensor, pool: ThreadPoolExecutor | None = None
+) -> torch.Tensor:
+    """Scores of a decoded uint8 NCHW batch: pinned for the GPU, channels_last chunks on the CPU.
+
+    On the CPU, chunks of CPU_CHUNK images run side by side on `pool` (one per core) when given.
+    """
+    if model.device.type == "cuda":
+        return model.scores(batch.pin_memory())  # lets the copy to the GPU run asynchronously
+    batch = batch.contiguous(memory_format=torch.channels_last)
+    chunks = [batch[i : i + CPU_CHUNK] for i in range(0, len(batch), CPU_CHUNK)]
+    return torch.cat(list(pool.map(model.scores, chunks) if pool else map(model.scores, chunks)))
+
+
+@contextmanager
+def _cpu_forward_pool(model: LoadedModel) -> Iterator[ThreadPoolExecutor | None]:
+    """On the CPU: one torch thread per forward, one forward per core, restored afterwards.
+
+    torch's own OpenMP threads would share the cores with the decode threads; their spin-waits
+    then cost more than they give (bench/sort_speed.py). Whole chunks side by side do not wait.
+    """
+    if model.device.type != "cpu":
+        yield None
+        return
+    before = torch.get_num_threads()
+    model.network.to(memory_format=torch.channels_last)  # oneDNN's fastest layout on the CPU
+    torch.set_num_threads(1)
+    pool = ThreadPoolExecutor(max_workers=max(1, before), thread_name_prefix="forward")
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True)
+        torch.set_num_threads(before)
+
+
+def _score_batch(
+    model: LoadedModel, decoded: list[_Decoded], forward_pool: ThreadPoolExecutor | None = None
+) -> list[ScoredImage]:
     good = [t for _, t, _ in decoded if t is not None]
     rows: list[list[float]] = []
     if good:
-        batch = torch.stack(good)
-        if model.device.type == "cuda":
-            batch = batch.pin_memory()  # lets the copy to the GPU run asynchronously
-        rows = model.scores(batch).tolist()
+        rows = forward_scores(model, torch.stack(good), forward_pool).tolist()
     found = iter(rows)
     return [
         ScoredImage(path, next(found) if tensor is not None else None, error)
@@ -146,6 +185,8 @@ def score_images(
     pool = ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1)
     pending: deque[Future[_Decoded]] = deque()
     done = 0
+    cleanup = ExitStack()
+    forward_pool = cleanup.enter_context(_cpu_forward_pool(model))
     try:
         while True:
             _fill(pool, source, pending, lookahead, model.meta)
@@ -155,11 +196,12 @@ def score_images(
                 cancel.raise_if_cancelled()
             decoded = [pending.popleft().result() for _ in range(min(batch_size, len(pending)))]
             _fill(pool, source, pending, lookahead, model.meta)  # decode next while we compute
-            yield from _score_batch(model, decoded)
+            yield from _score_batch(model, decoded, forward_pool)
             done += len(decoded)
             progress(meter.report(done))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        cleanup.close()
 
 
 def _fill(

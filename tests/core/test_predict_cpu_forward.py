@@ -1,0 +1,79 @@
+"""The CPU forward path: channels_last chunks side by side give exactly one whole pass's scores."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from sorter.core.model import LoadedModel
+from sorter.core.predict import CPU_CHUNK, forward_scores, score_images
+
+META = {
+    "arch": "resnet18",
+    "builder": "fastai",
+    "categories": ["a", "b", "c"],
+    "activation": "sigmoid",
+    "n_outputs": 3,
+    "default_threshold": 0.5,
+    "thresholds": {},
+    "input_size": 16,
+    "resize_method": "squish",
+    "normalize": {"mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.3]},
+}
+
+
+def tiny_model() -> LoadedModel:
+    torch.manual_seed(0)
+    network = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 3, stride=2, groups=8),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, 3),
+    ).eval()
+    return LoadedModel(Path("tiny.pth"), dict(META), network, torch.device("cpu"))
+
+
+def test_chunked_forward_equals_one_whole_pass():
+    model = tiny_model()
+    n = 2 * CPU_CHUNK + 3  # a last chunk that is not full
+    batch = torch.randint(0, 256, (n, 3, 16, 16), dtype=torch.uint8)
+    whole = model.scores(batch)
+    with ThreadPoolExecutor(2) as pool:
+        side_by_side = forward_scores(model, batch, pool)
+    one_by_one = forward_scores(model, batch)
+    for chunked in (side_by_side, one_by_one):
+        assert chunked.shape == (n, 3)
+        assert torch.allclose(chunked, whole, atol=1e-5)
+
+
+def test_scoring_on_cpu_uses_channels_last_and_keeps_order(tmp_path):
+    model = tiny_model()
+    rng = np.random.default_rng(1)
+    paths = []
+    for i in range(CPU_CHUNK + 2):
+        path = tmp_path / f"{i}.png"
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(path)
+        paths.append(path)
+    expected = [model.scores(_one(model, p)).squeeze(0) for p in paths]
+    threads = torch.get_num_threads()
+    got = list(score_images(model, paths, batch_size=len(paths), threads=2))
+    assert torch.get_num_threads() == threads  # torch's thread count is given back
+    assert [s.path for s in got] == paths
+    for scored, want in zip(got, expected, strict=True):
+        assert torch.allclose(torch.tensor(scored.scores), want, atol=1e-5)
+    weight = model.network[0].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def _one(model: LoadedModel, path: Path) -> torch.Tensor:
+    from sorter.core.predict import open_image, preprocess
+
+    return preprocess(open_image(path), model.meta).unsqueeze(0)
