@@ -54,7 +54,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--work", type=Path, default=Path("/tmp/sorter_bench"), help="scratch folder")
     p.add_argument("--json", type=Path, default=OUT_DIR / "sort_speed.json")
-    p.add_argument("--skip", default="", help="comma list of: memory, profile, startup, variants")
+    skippable = "memory, profile, startup, variants, passive"
+    p.add_argument("--skip", default="", help=f"comma list of: {skippable}")
     p.add_argument("--compare-ref", help="also time `sorter sort` as of this git commit")
     args = p.parse_args(argv)
     args.count = args.count or (4 if args.quick else 60)

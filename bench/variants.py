@@ -30,15 +30,17 @@ def export_ref(ref: str, work: Path) -> tuple[str, Path]:
 
 
 def sorter_variants(args: argparse.Namespace, env: dict[str, str]) -> list[dict[str, Any]]:
-    """The variants to time: OMP passive waiting always, an older commit when asked."""
-    found = [
-        {
-            "name": "omp_passive",
-            "what": "same command, env OMP_WAIT_POLICY=PASSIVE (idle torch threads sleep at once)",
-            "cmd": sorter_cmd(),
-            "env": {**env, "OMP_WAIT_POLICY": "PASSIVE"},
-        }
-    ]
+    """The variants to time: OMP passive waiting (unless skipped), an older commit when asked."""
+    found = []
+    if "passive" not in args.skip:
+        found.append(
+            {
+                "name": "omp_passive",
+                "what": "same command, env OMP_WAIT_POLICY=PASSIVE (idle OpenMP threads sleep)",
+                "cmd": sorter_cmd(),
+                "env": {**env, "OMP_WAIT_POLICY": "PASSIVE"},
+            }
+        )
     if args.compare_ref:
         sha, dest = export_ref(args.compare_ref, args.work)
         found.append(
