@@ -11,6 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from sorter.core.jobs import CancelToken
+from sorter.core.predict import ScoredImage
 
 
 def make_image(path: Path, color: tuple[int, int, int] = (200, 30, 30), size=(24, 16), fmt=None):
@@ -48,13 +49,6 @@ class FakeModel:
     device: str = "cpu"
 
 
-@dataclass
-class _Scored:
-    path: Path
-    scores: list[float] | None
-    error: str | None = None
-
-
 def fake_score(model, paths, *, batch_size=32, progress=None, cancel: CancelToken | None = None):
     """Scores from the mean colour: red -> cats, blue -> dogs; unreadable files give an error."""
     calls = fake_score.calls  # type: ignore[attr-defined]
@@ -65,7 +59,7 @@ def fake_score(model, paths, *, batch_size=32, progress=None, cancel: CancelToke
 fake_score.calls = []  # type: ignore[attr-defined]
 
 
-def _fake_iter(paths, cancel) -> Iterator[_Scored]:
+def _fake_iter(paths, cancel) -> Iterator[ScoredImage]:
     for p in paths:
         if cancel is not None:
             cancel.raise_if_cancelled()
@@ -73,9 +67,9 @@ def _fake_iter(paths, cancel) -> Iterator[_Scored]:
             with Image.open(p) as img:
                 r, _g, b = img.convert("RGB").resize((1, 1)).getpixel((0, 0))
         except Exception as exc:
-            yield _Scored(Path(p), None, f"not a readable image ({type(exc).__name__})")
+            yield ScoredImage(Path(p), None, f"not a readable image ({type(exc).__name__})")
             continue
-        yield _Scored(Path(p), [r / 255, b / 255])
+        yield ScoredImage(Path(p), [r / 255, b / 255])
 
 
 def make_tiny_model(path: Path, categories=("cats", "dogs", "cars"), arch="resnet18") -> Path:

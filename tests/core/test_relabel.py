@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from sorter.core.errors import BadPathError
+from sorter.core.predict import ScoredImage
 from sorter.core.relabel import relabel, target_folders
 from sorter.core.safecopy import file_sha256
 from sorter.core.sort import sort_folder
@@ -30,16 +31,9 @@ class FakeModel:
     device: str = "cpu"
 
 
-@dataclass
-class _Scored:
-    path: Path
-    scores: list[float] | None
-    error: str | None = None
-
-
 def fake_score(model, paths, **_):
     for path in paths:
-        yield _Scored(Path(path), SCORES[Path(path).name])
+        yield ScoredImage(Path(path), SCORES[Path(path).name])
 
 
 def _sorted_output(tmp_path: Path, mode: str = "copy") -> tuple[Path, Path]:

@@ -10,6 +10,7 @@ from PIL import Image
 
 from sorter.core.errors import BadPathError
 from sorter.core.jobs import Cancelled, CancelToken
+from sorter.core.predict import ScoredImage
 from sorter.core.resort import apply_resort, plan_resort, recorded_images
 from sorter.core.safecopy import file_sha256
 from sorter.core.sort import sort_folder
@@ -31,19 +32,12 @@ class FakeModel:
     device: str = "cpu"
 
 
-@dataclass
-class _Scored:
-    path: Path
-    scores: list[float] | None
-    error: str | None = None
-
-
 def fake_score(model, paths, **kwargs):
     cancel = kwargs.get("cancel")
     for path in paths:
         if cancel is not None:
             cancel.raise_if_cancelled()
-        yield _Scored(Path(path), model.scores[Path(path).name])
+        yield ScoredImage(Path(path), model.scores[Path(path).name])
 
 
 def _tree(out: Path) -> set[str]:

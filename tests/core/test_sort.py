@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from sorting_helpers import _Scored, fake_score, make_image, tree_hashes
+from sorting_helpers import fake_score, make_image, tree_hashes
 
 from sorter.core.errors import BadPathError
+from sorter.core.predict import ScoredImage
 from sorter.core.report import REPORT_COLUMNS
 from sorter.core.sort import default_out, plan_sort, sort_folder
 
@@ -146,8 +147,11 @@ def test_src_equal_out_refused(photos, fake_model):
 
 
 def test_plan_is_pure_and_redecides_from_scores(tmp_path):
-    scored = [_Scored(tmp_path / "a.jpg", [0.9, 0.2]), _Scored(tmp_path / "b.jpg", [0.4, 0.45])]
-    scored.append(_Scored(tmp_path / "c.jpg", None, "truncated"))
+    scored = [
+        ScoredImage(tmp_path / "a.jpg", [0.9, 0.2]),
+        ScoredImage(tmp_path / "b.jpg", [0.4, 0.45]),
+    ]
+    scored.append(ScoredImage(tmp_path / "c.jpg", None, "truncated"))
     plan = plan_sort(tmp_path, tmp_path / "out", scored, ["Cats?", "CON"], 0.5)
     assert not (tmp_path / "out").exists()
     assert [i.folders for i in plan.items] == [["Cats_"], ["uncertain"], []]
@@ -159,7 +163,10 @@ def test_plan_is_pure_and_redecides_from_scores(tmp_path):
 
 
 def test_plan_drops_empty_category_when_a_real_one_passes(tmp_path):
-    scored = [_Scored(tmp_path / "a.jpg", [0.9, 0.8]), _Scored(tmp_path / "b.jpg", [0.1, 0.8])]
+    scored = [
+        ScoredImage(tmp_path / "a.jpg", [0.9, 0.8]),
+        ScoredImage(tmp_path / "b.jpg", [0.1, 0.8]),
+    ]
     plan = plan_sort(tmp_path, tmp_path / "o", scored, ["cats", "empty"], 0.5, None, "empty")
     assert [i.folders for i in plan.items] == [["cats"], ["empty"]]
 
