@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from model_helpers import make_tiny_model  # noqa: F401 (shared; imported from here by tests)
 from PIL import Image
 
 from sorter.core.jobs import CancelToken
@@ -70,29 +71,3 @@ def _fake_iter(paths, cancel) -> Iterator[ScoredImage]:
             yield ScoredImage(Path(p), None, f"not a readable image ({type(exc).__name__})")
             continue
         yield ScoredImage(Path(p), [r / 255, b / 255])
-
-
-def make_tiny_model(path: Path, categories=("cats", "dogs", "cars"), arch="resnet18") -> Path:
-    """A real Sorter model file with random weights: tiny input so scoring takes milliseconds."""
-    import torch
-
-    from sorter.core.model import save_model
-    from sorter.core.networks import build_network
-
-    torch.manual_seed(0)
-    meta = {
-        "arch": arch,
-        "builder": "fastai",
-        "categories": list(categories),
-        "activation": "sigmoid",
-        "n_outputs": len(categories),
-        "default_threshold": 0.5,
-        "thresholds": {},
-        "input_size": 32,
-        "resize_method": "squish",
-        "normalize": None,
-        "training": {"note": "random weights for tests"},
-    }
-    network = build_network(meta)
-    save_model(path, meta, network.state_dict())
-    return path

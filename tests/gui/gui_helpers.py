@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from model_helpers import make_tiny_model  # noqa: F401 (shared; imported from here by tests)
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
@@ -11,31 +12,6 @@ from PySide6.QtWidgets import QApplication
 
 NO_KEYS = Qt.KeyboardModifier.NoModifier
 COLOURS = [(220, 20, 20), (20, 20, 220), (120, 120, 120), (200, 10, 200), (20, 200, 20)]
-
-
-def make_tiny_model(path: Path, categories=("cats", "dogs", "cars")) -> Path:
-    """A real Sorter model file (fastai resnet18 layout, random weights, 32 px input)."""
-    import torch
-
-    from sorter.core.model import save_model
-    from sorter.core.networks import build_network
-
-    torch.manual_seed(0)
-    meta = {
-        "arch": "resnet18",
-        "builder": "fastai",
-        "categories": list(categories),
-        "activation": "sigmoid",
-        "n_outputs": len(categories),
-        "default_threshold": 0.5,
-        "thresholds": {},
-        "input_size": 32,
-        "resize_method": "squish",
-        "normalize": None,
-        "training": {"note": "random weights for GUI tests"},
-    }
-    save_model(path, meta, build_network(meta).state_dict())
-    return path
 
 
 def make_photos(folder: Path, count: int) -> Path:

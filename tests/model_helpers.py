@@ -1,0 +1,30 @@
+"""A tiny real Sorter model for tests of every layer (core, CLI, GUI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def make_tiny_model(path: Path, categories=("cats", "dogs", "cars"), arch="resnet18") -> Path:
+    """A real Sorter model file (fastai layout, random weights, 32 px input): scores in ms."""
+    import torch
+
+    from sorter.core.model import save_model
+    from sorter.core.networks import build_network
+
+    torch.manual_seed(0)
+    meta = {
+        "arch": arch,
+        "builder": "fastai",
+        "categories": list(categories),
+        "activation": "sigmoid",
+        "n_outputs": len(categories),
+        "default_threshold": 0.5,
+        "thresholds": {},
+        "input_size": 32,
+        "resize_method": "squish",
+        "normalize": None,
+        "training": {"note": "random weights for tests"},
+    }
+    save_model(path, meta, build_network(meta).state_dict())
+    return path
