@@ -1,4 +1,4 @@
-"""Build the networks a model file describes, in plain torch (sorting never imports fastai)."""
+"""Build the networks a model file describes in plain torch: no fastai, no torchvision import."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torchvision
 from torch import nn
 
+from sorter.core.archs import CONSTRUCTORS
 from sorter.core.errors import ModelFileError
 
 log = logging.getLogger(__name__)
@@ -48,15 +48,17 @@ class Flatten(nn.Module):
         return x.view(x.size(0), -1)
 
 
-def _torchvision_constructor(arch: str) -> Callable[..., nn.Module]:
+def _constructor(arch: str) -> Callable[..., nn.Module]:
+    # Local copies of torchvision's layouts (sorter.core.archs): importing torchvision costs
+    # seconds of start-up and sorting needs none of it.
     if arch not in ARCHS:
         raise ModelFileError(f"Unknown architecture {arch!r}; Sorter knows {', '.join(ARCHS)}.")
-    return getattr(torchvision.models, arch)
+    return CONSTRUCTORS[arch]
 
 
 def fastai_body(arch: str) -> nn.Sequential:
-    """The body fastai's create_body cuts from a torchvision network (no pretrained weights)."""
-    network = _torchvision_constructor(arch)(weights=None)
+    """The body fastai's create_body cuts from a torchvision-layout network (random weights)."""
+    network = _constructor(arch)()
     return nn.Sequential(*list(network.children())[: FASTAI_CUTS[arch]])
 
 
@@ -94,8 +96,8 @@ def fastai_network(arch: str, n_out: int) -> nn.Sequential:
 
 
 def torchvision_network(arch: str, n_out: int) -> nn.Module:
-    """The plain torchvision network with its own classifier of n_out outputs."""
-    return _torchvision_constructor(arch)(weights=None, num_classes=n_out)
+    """The plain torchvision-layout network with its own classifier of n_out outputs."""
+    return _constructor(arch)(num_classes=n_out)
 
 
 def build_network(meta: dict[str, Any]) -> nn.Module:
