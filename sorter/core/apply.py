@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,11 +27,14 @@ from sorter.core.report import (
 )
 from sorter.core.safecopy import (
     IDENTICAL,
+    Staged,
+    commit_staged,
+    discard_staged,
     file_sha256,
     is_disk_full,
-    place_file,
     remove_temp_files,
     same_content,
+    stage_file,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +43,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODES = ("copy", "link", "move")
+# Reading, writing and fsyncing copies mostly waits on the disk, so a few threads overlap it
+# even on 2 cores; names and the journal stay on the calling thread.
+COPY_WORKERS = min(8, 2 * (os.cpu_count() or 1))
+# Images staged ahead of the one being committed: bounds memory and temporary files.
+STAGE_AHEAD = 2 * COPY_WORKERS
 
 
 @dataclass
@@ -53,6 +62,7 @@ class _Run:
     moves: dict[int, tuple[str, str, str]]
     summary: SortSummary
     known_folders: set[str] = field(default_factory=set)
+    stager: _Stager | None = None
 
 
 def apply_plan(
@@ -112,11 +122,18 @@ def _apply(
     for folder in {f for item in plan.items for f in item.folders}:
         remove_temp_files(plan.out / folder)  # leftovers of a killed run
     meter = RateMeter("Copying", total=len(plan.items), unit="images")
-    for seq, item in enumerate(plan.items):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        summary.outcomes.append(_apply_item(run, seq, item))
-        progress(meter.report(seq + 1))
+    with ThreadPoolExecutor(COPY_WORKERS, thread_name_prefix="sorter-copy") as pool:
+        run.stager = _Stager(run, pool)
+        try:
+            for seq, item in enumerate(plan.items):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                run.stager.fill(seq)
+                summary.outcomes.append(_apply_item(run, seq, item))
+                run.stager.drop(seq)
+                progress(meter.report(seq + 1))
+        finally:
+            run.stager.close()
     summary.outcomes += [ImageOutcome(p, [], [], [], SKIPPED, why) for p, why in plan.skipped]
     count_outcomes(summary, UNCERTAIN)
     write_report(summary)
@@ -180,11 +197,12 @@ def _place_one(run: _Run, seq: int, source: Path, folder: str) -> OpRow:
         finished = _finish_pending(run, seq, source, op)
         if finished is not None:
             return finished
-    _note_folder(run, folder)
-    placed = place_file(
-        source,
-        run.plan.out / folder,
-        link=run.mode in ("link", "move"),
+    staged = run.stager.take(seq, folder) if run.stager is not None else None
+    if staged is None:  # not staged ahead (resumed after a crash): stage it here
+        _note_folder(run, folder)
+        staged = stage_file(source, run.plan.out / folder, link=run.mode in ("link", "move"))
+    placed = commit_staged(
+        staged,
         before_write=lambda dest: run.journal.op_pending(run.run_id, seq, folder, _rel(run, dest)),
     )
     rel = _rel(run, placed.dest)
@@ -239,3 +257,71 @@ def _remove_source(run: _Run, seq: int, source: Path, copy_hashes: set[str | Non
 
 def _rel(run: _Run, dest: Path) -> str:
     return Path(os.path.relpath(dest, run.plan.out)).as_posix()
+
+
+class _Stager:
+    """Stages the copies of the next images on a thread pool, in plan order, so the calling
+    thread only has to name them (commit_staged) and journal them in order."""
+
+    def __init__(self, run: _Run, pool: ThreadPoolExecutor) -> None:
+        self.run, self.pool = run, pool
+        self.futures: dict[tuple[int, str], Future[Staged]] = {}
+        self.next_seq = 0
+
+    def fill(self, seq: int) -> None:
+        """Start staging every image up to STAGE_AHEAD past seq."""
+        items = self.run.plan.items
+        while self.next_seq < min(len(items), seq + STAGE_AHEAD):
+            self._submit(self.next_seq, items[self.next_seq])
+            self.next_seq += 1
+
+    def _submit(self, seq: int, item: PlanItem) -> None:
+        if item.scores is None:
+            return
+        link = self.run.mode in ("link", "move")
+        for folder in item.folders:
+            if (seq, folder) in self.run.ops:  # done, or pending after a crash: decided in order
+                continue
+            try:
+                _note_folder(self.run, folder)  # here: the journal is the calling thread's
+            except OSError as exc:  # reported when this image's turn comes, as before
+                failed: Future[Staged] = Future()
+                failed.set_exception(exc)
+                self.futures[(seq, folder)] = failed
+                continue
+            job = self.pool.submit(stage_file, item.source, self.run.plan.out / folder, link=link)
+            self.futures[(seq, folder)] = job
+
+    def take(self, seq: int, folder: str) -> Staged | None:
+        """This copy's staged content (None if it was not staged ahead).
+
+        Raises:
+            OSError, OutOfSpaceError: what staging raised.
+        """
+        future = self.futures.pop((seq, folder), None)
+        return None if future is None else future.result()
+
+    def drop(self, seq: int) -> None:
+        """Remove what was staged for image seq but not used (an earlier copy of it failed)."""
+        for key in [k for k in self.futures if k[0] == seq]:
+            _discard(self.futures.pop(key))
+
+    def close(self) -> None:
+        """Stop staging and remove every temporary file not committed (cancel, error, the end)."""
+        for future in self.futures.values():
+            future.cancel()
+        for future in self.futures.values():
+            _discard(future)
+        self.futures.clear()
+
+
+def _discard(future: Future[Staged]) -> None:
+    """Wait for a staging job and remove its temporary file; its error no longer matters."""
+    if future.cancelled():
+        return
+    try:
+        staged = future.result()
+    except BaseException as exc:  # staging removed its own partial file already
+        log.debug("Dropped a staged copy that had failed: %s", exc)
+        return
+    discard_staged(staged)

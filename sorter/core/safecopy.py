@@ -117,14 +117,146 @@ def choose_name(
 
     Returns (path, identical): identical is True when that path already holds the same content.
     """
+    return _free_name(source, folder, name, source_sha, None)
+
+
+def _fingerprint(path: Path) -> tuple[int, ...] | None:
+    """What changes whenever a file is replaced or rewritten (None if it is gone)."""
+    try:
+        st = os.stat(_p(path))
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _free_name(
+    source: Path,
+    folder: Path,
+    name: str | None,
+    source_sha: str | None,
+    known: tuple[Path, tuple[int, ...] | None] | None,
+) -> tuple[Path, bool]:
+    """choose_name, trusting `known` (a file found identical, and its fingerprint then) if the
+    file is still untouched, so a second look does not hash it again."""
     base = safe_file_name(name or source.name)
     for n in range(1, MAX_NUMBER):
         candidate = folder / numbered_name(base, n)
         if not os.path.lexists(_p(candidate)):
             return candidate, False
+        if known is not None and known[0] == candidate and known[1] == _fingerprint(candidate):
+            return candidate, True
         if same_content(source, candidate, source_sha):
             return candidate, True
     raise OSError(errno.EEXIST, f"more than {MAX_NUMBER} files named like {base}", str(folder))
+
+
+@dataclass(frozen=True)
+class Staged:
+    """Content made ready in its destination folder under a temporary name, not yet named.
+
+    `tmp` is None when the same content was found already there (status IDENTICAL, nothing
+    written); `seen` is then that file and its fingerprint.
+    """
+
+    source: Path
+    folder: Path
+    name: str | None
+    link: bool
+    tmp: str | None
+    status: str
+    sha256: str
+    size: int
+    seen: tuple[Path, tuple[int, ...] | None] | None = None
+
+
+def _out_of_space(folder: Path) -> OutOfSpaceError:
+    return OutOfSpaceError(
+        f"The disk holding {folder} is full; nothing partial was left. Free some space "
+        "and run the same command again to finish."
+    )
+
+
+def stage_file(
+    source: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    link: bool = False,
+    source_sha: str | None = None,
+    skip_identical: bool = True,
+) -> Staged:
+    """The slow half of place_file: copy (or hard-link) source into a flushed temporary file in
+    folder. Safe to run on a worker thread: it chooses no final name and only reads the folder.
+
+    With `skip_identical`, a look at the name place_file would pick comes first: when that file
+    already holds the same content nothing is written.
+
+    Raises:
+        OutOfSpaceError: the disk is full (no partial file is left).
+        OSError: the source cannot be read or the folder cannot be written.
+    """
+    source, folder = Path(source), Path(folder)
+    os.makedirs(_p(folder), exist_ok=True)
+    if skip_identical:
+        dest, identical = choose_name(source, folder, name, source_sha)
+        if identical:
+            seen = (dest, _fingerprint(dest))
+            sha = source_sha or file_sha256(dest)
+            return Staged(source, folder, name, link, None, IDENTICAL, sha, 0, seen)
+    tmp = _p(folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}")
+    try:
+        status, sha = _link_or_copy(source, tmp, link)
+        sha = sha or source_sha or file_sha256(tmp)
+        size = os.stat(tmp).st_size
+    except BaseException as exc:
+        _remove_quietly(tmp)
+        if isinstance(exc, OSError) and is_disk_full(exc):
+            raise _out_of_space(folder) from exc
+        raise
+    return Staged(source, folder, name, link, tmp, status, sha, size)
+
+
+def discard_staged(staged: Staged) -> None:
+    """Remove a staged temporary file that will not be committed."""
+    if staged.tmp is not None:
+        _remove_quietly(staged.tmp)
+
+
+def commit_staged(staged: Staged, *, before_write: Callable[[Path], None] | None = None) -> Placed:
+    """The quick half of place_file: give staged content the first free final name.
+
+    Decides names, so commits into one folder must run one at a time, in the order wanted.
+    Same content already at that name: the temporary file is dropped (IDENTICAL).
+    `before_write(dest)` runs once the name is chosen, before the name is given.
+
+    Raises:
+        OutOfSpaceError: the disk is full (no partial file is left).
+        OSError: the folder cannot be written (the temporary file is removed).
+    """
+    try:
+        dest, identical = _free_name(
+            staged.source, staged.folder, staged.name, staged.sha256, staged.seen
+        )
+    except BaseException:
+        discard_staged(staged)
+        raise
+    if identical:
+        discard_staged(staged)
+        return Placed(dest, IDENTICAL, staged.sha256, os.stat(_p(dest)).st_size)
+    if staged.tmp is None:  # the identical file seen while staging is gone: copy after all
+        staged = stage_file(
+            staged.source, staged.folder, name=staged.name, link=staged.link, skip_identical=False
+        )
+    try:
+        if before_write is not None:
+            before_write(dest)
+        _commit_name(staged.tmp, dest)
+    except BaseException as exc:
+        discard_staged(staged)
+        if isinstance(exc, OSError) and is_disk_full(exc):
+            raise _out_of_space(staged.folder) from exc
+        raise
+    return Placed(dest, staged.status, staged.sha256, staged.size)
 
 
 def place_file(
@@ -136,40 +268,20 @@ def place_file(
     source_sha: str | None = None,
     before_write: Callable[[Path], None] | None = None,
 ) -> Placed:
-    """Put a copy (or a hard link) of source into folder safely.
+    """Put a copy (or a hard link) of source into folder safely: stage_file then commit_staged.
 
     The content is written under a temporary name in the same folder, flushed, then given a free
     final name: nothing is ever overwritten, a file with the same name and the same content
     already there is kept (status IDENTICAL, nothing written), a different one makes the new
     file "name (2).ext". File times are kept. `before_write(dest)` runs once the final name is
-    chosen and before anything is written (the journal records its intent there).
+    chosen and before that name is given (the journal records its intent there).
 
     Raises:
         OutOfSpaceError: the disk is full (no partial file is left).
         OSError: the source cannot be read or the folder cannot be written.
     """
-    source, folder = Path(source), Path(folder)
-    os.makedirs(_p(folder), exist_ok=True)
-    dest, identical = choose_name(source, folder, name, source_sha)
-    if identical:
-        sha = source_sha or file_sha256(dest)
-        return Placed(dest, IDENTICAL, sha, os.stat(_p(dest)).st_size)
-    if before_write is not None:
-        before_write(dest)
-    tmp = _p(folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}")
-    try:
-        status, sha = _link_or_copy(source, tmp, link)
-        _commit_name(tmp, dest)
-    except BaseException as exc:
-        _remove_quietly(tmp)
-        if isinstance(exc, OSError) and is_disk_full(exc):
-            raise OutOfSpaceError(
-                f"The disk holding {folder} is full; nothing partial was left. Free some space "
-                "and run the same command again to finish."
-            ) from exc
-        raise
-    sha = sha or source_sha or file_sha256(dest)
-    return Placed(dest, status, sha, os.stat(_p(dest)).st_size)
+    staged = stage_file(source, folder, name=name, link=link, source_sha=source_sha)
+    return commit_staged(staged, before_write=before_write)
 
 
 def _remove_quietly(path: str) -> None:
