@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from sorter.core.cpu_forward import CPU_CHUNK, chunked, cpu_forward_pool
 from sorter.core.errors import ImageError
 from sorter.core.imageio import open_image
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
@@ -23,11 +24,15 @@ from sorter.core.model import LoadedModel
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ScoredImage", "open_image", "preprocess", "resize_like_fastai", "score_images"]
+__all__ = [
+    "CPU_CHUNK",
+    "ScoredImage",
+    "open_image",
+    "preprocess",
+    "resize_like_fastai",
+    "score_images",
+]
 
-# On the CPU the network sees at most this many images at once: a small batch keeps MobileNetV2's
-# activations in cache, about a third of the CPU time per image of a 32-image pass.
-CPU_CHUNK = 8
 
 # fastai's PadMode names -> torchvision's padding modes; fastai's Resize default is reflection.
 PAD_MODES = {"reflection": "reflect", "zeros": "constant", "border": "edge"}
@@ -117,47 +122,40 @@ def _decode(path: Path, meta: dict[str, Any]) -> _Decoded:
 
 
 def forward_scores(
-    model: LoadedModel, batch: torch.Tensor, pool: ThreadPoolExecutor | None = None
+    model: LoadedModel,
+    batch: torch.Tensor,
+    pool: ThreadPoolExecutor | None = None,
+    workers: int = 1,
 ) -> torch.Tensor:
     """Scores of a decoded uint8 NCHW batch: pinned for the GPU, channels_last chunks on the CPU.
 
-    On the CPU, chunks of CPU_CHUNK images run side by side on `pool` (one per core) when given.
+    On the CPU, even chunks of at most CPU_CHUNK images run side by side on `pool` when given
+    (`workers` = its size).
     """
     if model.device.type == "cuda":
         return model.scores(batch.pin_memory())  # lets the copy to the GPU run asynchronously
-    batch = batch.contiguous(memory_format=torch.channels_last)
-    chunks = [batch[i : i + CPU_CHUNK] for i in range(0, len(batch), CPU_CHUNK)]
-    return torch.cat(list(pool.map(model.scores, chunks) if pool else map(model.scores, chunks)))
+    return chunked(model.scores, batch, pool, workers)
 
 
 @contextmanager
-def _cpu_forward_pool(model: LoadedModel) -> Iterator[ThreadPoolExecutor | None]:
-    """On the CPU: one torch thread per forward, one forward per core, restored afterwards.
-
-    torch's own OpenMP threads would share the cores with the decode threads; their spin-waits
-    then cost more than they give (bench/sort_speed.py). Whole chunks side by side do not wait.
-    """
+def _cpu_forward_pool(model: LoadedModel) -> Iterator[tuple[ThreadPoolExecutor, int] | None]:
+    """On the CPU: (pool, workers) of cpu_forward.cpu_forward_pool for the network; else None."""
     if model.device.type != "cpu":
         yield None
         return
-    before = torch.get_num_threads()
-    model.network.to(memory_format=torch.channels_last)  # oneDNN's fastest layout on the CPU
-    torch.set_num_threads(1)
-    pool = ThreadPoolExecutor(max_workers=max(1, before), thread_name_prefix="forward")
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True)
-        torch.set_num_threads(before)
+    with cpu_forward_pool(model.network) as forward:
+        yield forward
 
 
 def _score_batch(
-    model: LoadedModel, decoded: list[_Decoded], forward_pool: ThreadPoolExecutor | None = None
+    model: LoadedModel,
+    decoded: list[_Decoded],
+    forward: tuple[ThreadPoolExecutor, int] | None = None,
 ) -> list[ScoredImage]:
     good = [t for _, t, _ in decoded if t is not None]
     rows: list[list[float]] = []
     if good:
-        rows = forward_scores(model, torch.stack(good), forward_pool).tolist()
+        rows = forward_scores(model, torch.stack(good), *(forward or ())).tolist()
     found = iter(rows)
     return [
         ScoredImage(path, next(found) if tensor is not None else None, error)

@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from sorter.core.cpu_forward import chunked, cpu_forward_pool
 from sorter.core.errors import ImageError
 from sorter.core.imageio import open_image
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
@@ -81,18 +82,27 @@ def extract_features(
 ) -> tuple[torch.Tensor, dict[Path, str]]:
     """Pooled body features of every readable image, preprocessed exactly as inference does.
 
-    `mirror` flips each image left to right first: cheap extra training examples.
+    `mirror` flips each image left to right first: cheap extra training examples. Threads decode
+    the next batch while the network runs on this one (on the CPU in small chunks, one per core).
 
     Returns (features (N_readable, 2 * channels) on CPU in input order, {path: why unreadable}).
     """
     body = body.eval().to(device)
     pool = AdaptiveConcatPool2d()
+    cuda = device.type == "cuda"
+
+    def features_of(pixels: torch.Tensor) -> torch.Tensor:
+        x = _normalize(pixels, meta, device)
+        with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=cuda):
+            return pool(body(x)).flatten(1).float().cpu()
+
     meter = RateMeter("Reading mirrored images" if mirror else "Reading images", len(paths))
     rows: list[torch.Tensor] = []
     bad: dict[Path, str] = {}
     chunks = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
-    cuda = device.type == "cuda"
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as workers:
+    with ExitStack() as stack:
+        workers = stack.enter_context(ThreadPoolExecutor(max_workers=os.cpu_count() or 1))
+        forward = stack.enter_context(cpu_forward_pool(body)) if not cuda else (None, 1)
         ahead = [workers.submit(_decode, p, meta, mirror) for p in chunks[0]] if chunks else []
         for number, chunk in enumerate(chunks):
             if cancel is not None:
@@ -103,9 +113,8 @@ def extract_features(
             good = [t for t, _ in decoded if t is not None]
             bad.update({p: e for p, (t, e) in zip(chunk, decoded, strict=True) if t is None})
             if good:
-                x = _normalize(torch.stack(good), meta, device)
-                with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=cuda):
-                    rows.append(pool(body(x)).flatten(1).float().cpu())
+                batch = torch.stack(good)
+                rows.append(features_of(batch) if cuda else chunked(features_of, batch, *forward))
             progress(meter.report(min(len(paths), (number + 1) * batch_size)))
     width = 2 * BODY_FEATURES.get(meta.get("arch", ""), 0)
     features = torch.cat(rows) if rows else torch.zeros(0, width)
