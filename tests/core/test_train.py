@@ -116,7 +116,7 @@ def test_quick_training_from_csv_with_unlabelled_images(tmp_path):
 def test_full_training_fine_tunes_with_fastai(tmp_path):
     data_root = make_tree(tmp_path / "data", per_class=8)
     reports = []
-    options = TrainOptions(mode="full", epochs=1, **SMALL)
+    options = TrainOptions(mode="full", epochs=2, **SMALL)
     result = train(load_folder(data_root), tmp_path / "full.pth", options, progress=reports.append)
     stages = {r.stage for r in reports}
     assert {"Checking images", "Fine-tuning (new head)", "Fine-tuning (all layers)"} <= stages
@@ -124,10 +124,16 @@ def test_full_training_fine_tunes_with_fastai(tmp_path):
     assert any(r.eta_s is not None and r.unit == "batches" for r in reports)
     meta = result.meta
     assert meta["training"]["mode"] == "full" and meta["normalize"] is not None
-    assert [row["stage"] for row in result.report["history"]] == [
+    history = result.report["history"]
+    assert [row["stage"] for row in history] == [
         "Fine-tuning (new head)",
         "Fine-tuning (all layers)",
+        "Fine-tuning (all layers)",
     ]
+    # The kept epoch is the unfrozen epoch with the lowest validation loss.
+    losses = [row["valid_loss"] for row in history[1:]]
+    kept = losses.index(min(losses)) + 1
+    assert f"Kept fine-tuning epoch {kept} of 2" in " ".join(result.notes)
     assert held_out_accuracy(result.model_path, tmp_path) >= 0.75
 
 
