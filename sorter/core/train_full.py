@@ -20,6 +20,7 @@ from sorter.core.networks import fastai_network
 from sorter.core.predict import score_images
 from sorter.core.train_backbone import fastai_local_arch
 from sorter.core.train_data import TrainData, TrainItem, TrainOutcome, check, split_data, without
+from sorter.core.train_finetune import keep_best_callback, quick_head
 
 if TYPE_CHECKING:
     from sorter.core.train import TrainOptions
@@ -187,12 +188,22 @@ def train_full(
         # channels_last is oneDNN's and the tensor cores' fastest layout (on this project's 2-core
         # CPU a MobileNetV2 training step took 58 ms per image instead of 95); fp16 on CUDA.
         learn.to_channelslast(use_amp=device.type == "cuda")
+        if pretrained:
+            head = quick_head(
+                data, split, options.arch, weights, options.input_size, device,
+                seed=options.seed, progress=progress, cancel=cancel,
+            )  # fmt: skip
+            learn.model[1].load_state_dict(head.state_dict())
         with learn.no_bar(), learn.no_logging():
             lr, lr_note = _learning_rate(learn, callback, cancel)
-            best = _keep_best(learn, len(split.valid))
+            best = keep_best_callback(learn) if split.valid else None
+            if best is not None:
+                best.start()
             _fit(learn, callback, options.epoch_count, lr, pretrained)
         if cancel is not None:
             cancel.raise_if_cancelled()
+        if best is not None:
+            best.restore()
         history = callback.history
     preprocessing = {
         "input_size": options.input_size,
@@ -202,11 +213,10 @@ def train_full(
     state_dict = _checked_state_dict(learn.model, options.arch, len(data.categories))
     scores = _inference_scores(data, split.valid, options, preprocessing, state_dict, device)
     notes = [lr_note]
-    if best is not None and best.best_epoch is not None:
-        notes.append(
-            f"Kept fine-tuning epoch {best.best_epoch + 1} of {options.epoch_count}, the one with "
-            "the lowest validation loss."
-        )
+    if pretrained:
+        notes.append("Started from a head trained on frozen features, as quick mode trains it.")
+    if best is not None:
+        notes.append(_kept_note(best.best_epoch, best.epochs_seen))
     if not pretrained:
         notes.append(f"{options.arch} trained from scratch: no pretrained weights are installed.")
     return TrainOutcome(
@@ -237,37 +247,12 @@ def _learning_rate(learn: Any, callback: Any, cancel: CancelToken | None) -> tup
     return lr, f"Learning rate {lr:.2e} (lr_find valley {found:.2e})."
 
 
-def _keep_best(learn: Any, n_valid: int) -> Any:
-    """A callback that ends the (unfrozen) fit on its lowest-validation-loss epoch, or None.
-
-    More epochs then cannot leave a worse model than fewer did. Without a validation set there
-    is nothing to choose by.
-    """
-    if n_valid == 0:
-        return None
-    from fastai.callback.tracker import SaveModelCallback
-
-    class KeepBest(SaveModelCallback):
-        """SaveModelCallback that remembers the epoch it kept and loads only what it saved."""
-
-        best_epoch: int | None = None
-
-        def before_fit(self) -> None:
-            super().before_fit()
-            self.best_epoch = None
-
-        def after_epoch(self) -> None:
-            super().after_epoch()
-            if self.new_best:
-                self.best_epoch = self.epoch
-
-        def after_fit(self, **kwargs: Any) -> None:
-            if self.best_epoch is not None:  # a fit cancelled in its first epoch saved nothing
-                super().after_fit(**kwargs)
-
-    best = KeepBest(monitor="valid_loss", fname="best")
-    learn.add_cb(best)
-    return best
+def _kept_note(best_epoch: int | None, epochs: int) -> str:
+    if not best_epoch:
+        return (
+            f"Kept the starting weights: none of the {epochs} epochs lowered the validation loss."
+        )
+    return f"Kept the weights after epoch {best_epoch} of {epochs} (lowest validation loss)."
 
 
 def _fit(learn: Any, callback: Any, epochs: int, lr: float, pretrained: bool) -> None:
