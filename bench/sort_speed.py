@@ -41,6 +41,9 @@ from common import (
 log = logging.getLogger(__name__)
 
 SETS = ("12mp", "camera", "vga")
+# Files per set. The issue asks for at least 60; 120 lets the first batch's one-off costs (oneDNN
+# building its kernels, the first 32 decodes before the network can start) weigh half as much.
+DEFAULT_COUNT = 120
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -48,7 +51,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="few images, one repeat: a smoke run")
     p.add_argument("--sources", type=Path, nargs="*", help="folders of camera JPEGs")
     p.add_argument("--sets", default=",".join(SETS), help=f"comma list of {', '.join(SETS)}")
-    p.add_argument("--count", type=int, help="files per set (default 60, quick 4)")
+    p.add_argument("--count", type=int, help="files per set (default 120, quick 4)")
     p.add_argument("--repeats", type=int, help="runs per contender (default 3, quick 1)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -58,7 +61,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--skip", default="", help=f"comma list of: {skippable}")
     p.add_argument("--compare-ref", help="also time `sorter sort` as of this git commit")
     args = p.parse_args(argv)
-    args.count = args.count or (4 if args.quick else 60)
+    args.count = args.count or (4 if args.quick else DEFAULT_COUNT)
     args.repeats = args.repeats or (1 if args.quick else 3)
     args.skip = {s for s in args.skip.split(",") if s}
     return args
