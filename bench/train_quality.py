@@ -73,6 +73,7 @@ def run_sorter(data: TrainData, options: TrainOptions, folder: Path, name: str) 
         "cpu_seconds": round(cpu, 1),
         "metrics": metrics,
         "notes": result.notes,
+        "history": result.report.get("history", []),
     }
 
 

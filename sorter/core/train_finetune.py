@@ -33,7 +33,7 @@ def quick_head(
 ) -> nn.Sequential:
     """fastai's head trained on frozen features of the training part, as quick mode trains it.
 
-    Fine-tuning a whole network from a random head first spends its few steps (ten a epoch on
+    Fine-tuning a whole network from a random head first spends its few steps (ten an epoch on
     300 images) repairing the head; starting from a trained one ("linear probe, then fine-tune")
     leaves them for the body, and quick mode's result is where full mode begins.
     """
@@ -72,10 +72,12 @@ def keep_best_callback(learn: Any) -> Any:
             self.state: dict[str, torch.Tensor] | None = None
             self.epochs_seen = 0
             self.best_epoch: int | None = None  # 0: the starting weights
+            self.start_loss = float("nan")
 
         def start(self) -> None:
             loss = validation_loss(self.learn)
             self.best, self.state, self.best_epoch = loss, _snapshot(self.learn.model), 0
+            self.start_loss = loss
 
         def after_epoch(self) -> None:
             super().after_epoch()

@@ -32,6 +32,7 @@ LR_FIND_STEPS = 40
 # Below this many training images lr_find's curve is noise; fastai's fine_tune default is used.
 LR_FIND_MIN_IMAGES = 100
 DEFAULT_LR = 2e-3
+LR_MULT = 100  # fine_tune's spread: the earliest layers train at lr / LR_MULT
 # lr_find on a few dozen images is noisy; its valley is kept inside the range that fine-tuning
 # a pretrained network usually wants.
 LR_RANGE = (2e-4, 1e-2)
@@ -194,6 +195,7 @@ def train_full(
                 seed=options.seed, progress=progress, cancel=cancel,
             )  # fmt: skip
             learn.model[1].load_state_dict(head.state_dict())
+            learn.unfreeze()  # the head is trained: lr_find and fit see the whole network
         with learn.no_bar(), learn.no_logging():
             lr, lr_note = _learning_rate(learn, callback, cancel)
             best = keep_best_callback(learn) if split.valid else None
@@ -216,7 +218,7 @@ def train_full(
     if pretrained:
         notes.append("Started from a head trained on frozen features, as quick mode trains it.")
     if best is not None:
-        notes.append(_kept_note(best.best_epoch, best.epochs_seen))
+        notes.append(_kept_note(best))
     if not pretrained:
         notes.append(f"{options.arch} trained from scratch: no pretrained weights are installed.")
     return TrainOutcome(
@@ -247,19 +249,23 @@ def _learning_rate(learn: Any, callback: Any, cancel: CancelToken | None) -> tup
     return lr, f"Learning rate {lr:.2e} (lr_find valley {found:.2e})."
 
 
-def _kept_note(best_epoch: int | None, epochs: int) -> str:
-    if not best_epoch:
-        return (
-            f"Kept the starting weights: none of the {epochs} epochs lowered the validation loss."
-        )
-    return f"Kept the weights after epoch {best_epoch} of {epochs} (lowest validation loss)."
+def _kept_note(best: Any) -> str:
+    start = f"validation loss {best.start_loss:.3f} at the start"
+    if not best.best_epoch:
+        return f"Kept the starting weights ({start}; none of {best.epochs_seen} epochs went lower)."
+    return (
+        f"Kept the weights after epoch {best.best_epoch} of {best.epochs_seen} (validation loss "
+        f"{best.best:.3f}, {start})."
+    )
 
 
 def _fit(learn: Any, callback: Any, epochs: int, lr: float, pretrained: bool) -> None:
     if pretrained:
-        # fine_tune: one frozen epoch for the new head, then all layers, lower lrs for early ones.
-        callback.stage = "Fine-tuning"
-        learn.fine_tune(epochs, base_lr=lr, freeze_epochs=1)
+        # fine_tune's second half: all layers, one-cycle, discriminative learning rates (the
+        # earliest layers lr / 100). Its first half, the frozen epochs that train the new head,
+        # already happened on cached features (quick_head), many epochs instead of one.
+        callback.stage = "Fine-tuning (all layers)"
+        learn.fit_one_cycle(epochs, slice(lr / LR_MULT, lr), pct_start=0.3, div=5.0)
     else:
         callback.stage = "Training from scratch"
         learn.fit_one_cycle(epochs, lr)
