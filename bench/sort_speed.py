@@ -1,6 +1,6 @@
 """Side-by-side speed of `sorter sort` against fastai's predict loop, get_preds and the CPU bound.
 
-    .venv/bin/python bench/sort_speed.py            # the full run (about 15 min on 2 cores)
+    .venv/bin/python bench/sort_speed.py            # the full run (about 25 min on 2 cores)
     .venv/bin/python bench/sort_speed.py --quick    # a smoke run on a few images
 
 Every contender sees the same files, the same torch thread count and the same weights (the
