@@ -75,6 +75,7 @@ def interval(diffs: list[float]) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--valid-pct", type=float, default=0.2)
     parser.add_argument("--min-per-category", type=int, default=15)
     args = parser.parse_args()
@@ -90,7 +91,7 @@ def main() -> int:
     x = features.numpy()
     rows = []
     print(" seed  quick  LR multinomial  LR one-vs-rest")
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         split = split_data(data, args.valid_pct, seed)
         tr, va = split.train, split.valid
         result = train_head(
@@ -119,7 +120,8 @@ def main() -> int:
         f"means: quick {summary['quick']:.3f}, LR {summary['lr']:.3f}, OvR {summary['lr_ovr']:.3f}"
     )
     figures = {"machine": machine(), "images": len(data.items), "rows": rows, "summary": summary}
-    path = write_json(figures, OUT_DIR / "train_splits.json")
+    name = "train_splits.json" if args.first_seed == 0 else f"train_splits_{args.first_seed}.json"
+    path = write_json(figures, OUT_DIR / name)
     print(f"wrote {path}")
     return 0
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -34,6 +35,9 @@ class HeadSettings:
     weight_decay: float = 0.01
     batch_size: int = 32
     patience: int = 10  # epochs without a better validation loss before stopping
+    # Mixup on features: each batch is blended with a shuffled copy of itself, labels alike, with
+    # a Beta(mixup, mixup) weight; 0 turns it off.
+    mixup: float = 0.0
 
 
 @dataclass
@@ -231,13 +235,29 @@ def _one_epoch(
         batch = order[start : start + settings.batch_size]
         if len(batch) < 2:  # BatchNorm cannot train on a single row
             continue
-        loss = nn.functional.binary_cross_entropy_with_logits(trainable(x[batch]), y[batch])
+        xb, yb = mix(x[batch], y[batch], settings.mixup, generator)
+        loss = nn.functional.binary_cross_entropy_with_logits(trainable(xb), yb)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         schedule.step()
         total += float(loss.detach()) * len(batch)
     return total / max(1, len(x))
+
+
+def mix(
+    x: torch.Tensor, y: torch.Tensor, alpha: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixup: x and y blended with a shuffled copy by one Beta(alpha, alpha) weight.
+
+    alpha 0 returns them as they are. Every draw comes from `generator`, so runs repeat.
+    """
+    if alpha <= 0:
+        return x, y
+    seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+    lam = float(np.random.default_rng(seed).beta(alpha, alpha))
+    perm = torch.randperm(len(x), generator=generator)
+    return lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
 
 
 def head_scores(head: nn.Sequential, features: torch.Tensor) -> torch.Tensor:
