@@ -84,9 +84,6 @@ def _fastai_callback(progress: ProgressCallback, cancel: CancelToken | None) -> 
 
         def before_fit(self) -> None:
             self._check()
-            if self.stage.startswith("Fine-tuning"):
-                frozen = any(not p.requires_grad for p in self.model.parameters())
-                self.stage = "Fine-tuning (new head)" if frozen else "Fine-tuning (all layers)"
             total = self.n_epoch * len(self.dls.train)
             self.meter = RateMeter(self.stage, total, unit="batches")
             self.done = 0
