@@ -14,7 +14,7 @@ from sorter.core import train_quick
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.networks import BODY_FEATURES
 from sorter.core.train_backbone import IMAGENET_STATS, pretrained_body
-from sorter.core.train_data import Split, TrainData
+from sorter.core.train_data import Split, TrainData, TrainingDataError
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,10 @@ def quick_head(
         paths, body, pre, device, progress=progress, cancel=cancel
     )
     if bad:  # the caller already dropped unreadable images; a file changed in between
-        raise OSError(f"{len(bad)} image(s) became unreadable during training: {list(bad)[:3]}")
+        names = ", ".join(str(p) for p in list(bad)[:3])
+        raise TrainingDataError(
+            f"{len(bad)} image(s) became unreadable while training ({names}); run it again."
+        )
     y = torch.from_numpy(data.targets())
     result = train_quick.train_head(
         features[split.train], y[split.train], features[split.valid], y[split.valid],
