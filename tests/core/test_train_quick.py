@@ -1,4 +1,4 @@
-"""Quick mode's head training: mixup blends features and labels alike, and repeats with a seed."""
+"""Quick mode's head training: mixup, and the start head full mode takes from it."""
 
 from __future__ import annotations
 
@@ -43,3 +43,24 @@ def test_head_trains_with_mixup_and_separates_two_clusters():
     result = train_head(x[:30], y[:30], x[30:], y[30:], n_features=8, settings=settings, seed=1)
     predicted = head_scores(result.head, x[30:]).argmax(dim=1)
     assert (predicted == labels[30:]).float().mean() >= 0.9
+
+
+def test_full_modes_start_head_stops_clearly_when_an_image_turns_unreadable(tmp_path, monkeypatch):
+    import pytest
+
+    from sorter.core import train_finetune, train_quick
+    from sorter.core.train_data import Split, TrainingDataError, from_items
+
+    vanished = tmp_path / "gone.png"
+    data = from_items([(tmp_path / "a.png", ["x"]), (vanished, ["y"])], tmp_path)
+
+    def features_with_one_bad(paths, *args, **kwargs):
+        return torch.zeros(1, 2560), {vanished: "file not found"}
+
+    monkeypatch.setattr(train_quick, "extract_features", features_with_one_bad)
+    monkeypatch.setattr(train_finetune, "pretrained_body", lambda *_: torch.nn.Identity())
+    split = Split(train=[0], valid=[1], warnings=[])
+    with pytest.raises(TrainingDataError, match=r"became unreadable while training .*gone\.png"):
+        train_finetune.quick_head(
+            data, split, "mobilenet_v2", tmp_path / "w.pth", 224, torch.device("cpu"), seed=0
+        )
