@@ -5,14 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def make_tiny_model(path: Path, categories=("cats", "dogs", "cars"), arch="resnet18") -> Path:
-    """A real Sorter model file (fastai layout, random weights, 32 px input): scores in ms."""
-    import torch
-
-    from sorter.core.model import save_model
-    from sorter.core.networks import build_network
-
-    torch.manual_seed(0)
+def tiny_meta(categories=("cats", "dogs", "cars"), arch="resnet18", **overrides) -> dict:
+    """Model metadata for tests: fastai layout, sigmoid, threshold 0.5, 32 px squish, no
+    normalisation; `overrides` replace or add keys."""
     meta = {
         "arch": arch,
         "builder": "fastai",
@@ -24,7 +19,19 @@ def make_tiny_model(path: Path, categories=("cats", "dogs", "cars"), arch="resne
         "input_size": 32,
         "resize_method": "squish",
         "normalize": None,
-        "training": {"note": "random weights for tests"},
     }
+    meta.update(overrides)
+    return meta
+
+
+def make_tiny_model(path: Path, categories=("cats", "dogs", "cars"), arch="resnet18") -> Path:
+    """A real Sorter model file (fastai layout, random weights, 32 px input): scores in ms."""
+    import torch
+
+    from sorter.core.model import save_model
+    from sorter.core.networks import build_network
+
+    torch.manual_seed(0)
+    meta = tiny_meta(categories, arch, training={"note": "random weights for tests"})
     save_model(path, meta, build_network(meta).state_dict())
     return path

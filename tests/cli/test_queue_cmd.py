@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from model_helpers import tiny_meta
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
@@ -79,19 +80,8 @@ def test_queue_add_needs_a_label(tmp_path: Path) -> None:
 
 
 def _meta(acc: float) -> dict:
-    return {
-        "arch": "resnet18",
-        "builder": "fastai",
-        "categories": ["cats", "dogs"],
-        "activation": "sigmoid",
-        "n_outputs": 2,
-        "default_threshold": 0.5,
-        "thresholds": {},
-        "input_size": 64,
-        "resize_method": "squish",
-        "normalize": None,
-        "training": {"metrics": {"accuracy_multi": acc}},
-    }
+    training = {"metrics": {"accuracy_multi": acc}}
+    return tiny_meta(["cats", "dogs"], input_size=64, training=training)
 
 
 def test_models_list_and_use(capsys) -> None:

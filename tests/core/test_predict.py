@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from model_helpers import tiny_meta
 from PIL import Image
 from torch import nn
 
@@ -251,18 +252,7 @@ class MeanColour(nn.Module):
 
 @pytest.fixture
 def colour_model() -> LoadedModel:
-    meta = {
-        "arch": "resnet18",
-        "builder": "fastai",
-        "categories": ["red", "green", "blue"],
-        "activation": "sigmoid",
-        "n_outputs": 3,
-        "default_threshold": 0.5,
-        "thresholds": {},
-        "input_size": 16,
-        "resize_method": "squish",
-        "normalize": None,
-    }
+    meta = tiny_meta(["red", "green", "blue"], input_size=16)
     return LoadedModel(Path("colour.pth"), meta, MeanColour(), torch.device("cpu"))
 
 

@@ -7,24 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from model_helpers import tiny_meta
 from PIL import Image
 from torch import nn
 
 from sorter.core.model import LoadedModel
 from sorter.core.predict import CPU_CHUNK, forward_scores, score_images
 
-META = {
-    "arch": "resnet18",
-    "builder": "fastai",
-    "categories": ["a", "b", "c"],
-    "activation": "sigmoid",
-    "n_outputs": 3,
-    "default_threshold": 0.5,
-    "thresholds": {},
-    "input_size": 16,
-    "resize_method": "squish",
-    "normalize": {"mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.3]},
-}
+META = tiny_meta(
+    ["a", "b", "c"], input_size=16, normalize={"mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.3]}
+)
 
 
 def tiny_model() -> LoadedModel:

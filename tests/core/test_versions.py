@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from model_helpers import tiny_meta
 
 from sorter import appdirs
 from sorter.core import versions
@@ -26,19 +27,8 @@ from sorter.core.versions import (
 
 
 def _meta(categories=("cats", "dogs"), acc=0.8) -> dict:
-    return {
-        "arch": "resnet18",
-        "builder": "fastai",
-        "categories": list(categories),
-        "activation": "sigmoid",
-        "n_outputs": len(categories),
-        "default_threshold": 0.5,
-        "thresholds": {},
-        "input_size": 64,
-        "resize_method": "squish",
-        "normalize": None,
-        "training": {"date": "2026-11-23", "metrics": {"accuracy_multi": acc}},
-    }
+    training = {"date": "2026-11-23", "metrics": {"accuracy_multi": acc}}
+    return tiny_meta(categories, input_size=64, training=training)
 
 
 def _weights(value: float = 1.0) -> dict:
