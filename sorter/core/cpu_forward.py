@@ -11,7 +11,7 @@ from torch import nn
 
 # On the CPU the network sees at most this many images at once. A small chunk keeps MobileNetV2's
 # activations in cache: on this project's 2-core machine a 32-image pass with torch's own two
-# threads costs about 92 ms per image, chunks of 8 side by side about 13 ms (bench/README.md).
+# threads cost about 92 ms per image, chunks of 8 side by side 16-19 ms (README, Training).
 CPU_CHUNK = 8
 
 
