@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import torch
 
 from sorter import appdirs
 from sorter.core.errors import ModelFileError, OutOfSpaceError, SorterError
+from sorter.core.fold_bn import fold_batchnorm
 from sorter.core.model_meta import IMAGENET_STATS, RESIZE_METHODS, check_meta
 from sorter.core.networks import build_network
 from sorter.core.safe_load import safe_torch_load
@@ -239,6 +241,10 @@ class LoadedModel:
     _groups: torch.Tensor | None = field(default=None, init=False, repr=False)
     _mean: torch.Tensor | None = field(default=None, init=False, repr=False)
     _std: torch.Tensor | None = field(default=None, init=False, repr=False)
+    _scoring: tuple[torch.nn.Module, torch.nn.Module] | None = field(
+        default=None, init=False, repr=False
+    )
+    _scoring_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.meta["activation"] == "softmax-groups":
@@ -265,6 +271,19 @@ class LoadedModel:
     def empty_category(self) -> str | None:
         return self.meta.get("empty_category")
 
+    @property
+    def scoring_network(self) -> torch.nn.Module:
+        """The network `scores` runs: a channels_last copy with its BatchNorms folded in.
+
+        Made once per `network` (again if `network` is replaced); `network` itself stays as
+        trained, for anything that compares against or trains from it.
+        """
+        with self._scoring_lock:
+            if self._scoring is None or self._scoring[0] is not self.network:
+                scoring = fold_batchnorm(self.network).to(memory_format=torch.channels_last)
+                self._scoring = (self.network, scoring)
+            return self._scoring[1]
+
     def normalize_uint8(self, batch: torch.Tensor) -> torch.Tensor:
         """uint8 NCHW (0-255) on any device -> the float batch the network expects."""
         x = batch.to(self.device, non_blocking=True).float().div_(255.0)
@@ -282,7 +301,7 @@ class LoadedModel:
             if cuda:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast("cuda", torch.float16, enabled=cuda):
-                logits = self.network(x).float()
+                logits = self.scoring_network(x).float()
             if self._groups is None:
                 out = torch.sigmoid(logits)
             else:
@@ -307,9 +326,9 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "auto")
     what = f"a {meta['builder']} {meta['arch']} with {meta['n_outputs']} outputs"
     load_weights(network, state_dict, path, what)
     network.eval().to(torch_device)
-    if torch_device.type == "cuda":
-        network.to(memory_format=torch.channels_last)
     label = device_label(torch_device)
     log.info("Using %s", label)
     log.info("Loaded model %s (%s %s)", path, meta["builder"], meta["arch"])
-    return LoadedModel(path=path, meta=meta, network=network, device=torch_device)
+    model = LoadedModel(path=path, meta=meta, network=network, device=torch_device)
+    model.scoring_network  # noqa: B018 - fold now, so "model ready" means ready to score
+    return model

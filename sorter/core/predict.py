@@ -143,7 +143,7 @@ def _cpu_forward_pool(model: LoadedModel) -> Iterator[tuple[ThreadPoolExecutor, 
     if model.device.type != "cpu":
         yield None
         return
-    with cpu_forward_pool(model.network) as forward:
+    with cpu_forward_pool(model.scoring_network) as forward:
         yield forward
 
 

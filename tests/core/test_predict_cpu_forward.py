@@ -61,7 +61,7 @@ def test_scoring_on_cpu_uses_channels_last_and_keeps_order(tmp_path):
     assert [s.path for s in got] == paths
     for scored, want in zip(got, expected, strict=True):
         assert torch.allclose(torch.tensor(scored.scores), want, atol=1e-5)
-    weight = model.network[0].weight
+    weight = model.scoring_network.get_submodule("0").weight
     assert weight.is_contiguous(memory_format=torch.channels_last)
 
 
