@@ -18,6 +18,7 @@ from torch import nn
 
 from sorter.core.cpu_forward import chunked, cpu_forward_pool
 from sorter.core.errors import ImageError
+from sorter.core.fold_bn import fold_batchnorm
 from sorter.core.imageio import open_image
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.networks import BODY_FEATURES, AdaptiveConcatPool2d, fastai_head, fastai_network
@@ -91,7 +92,7 @@ def extract_features(
 
     Returns (features (N_readable, 2 * channels) on CPU in input order, {path: why unreadable}).
     """
-    body = body.eval().to(device)
+    body = fold_batchnorm(body.eval()).to(device)  # a scoring copy; the caller's body is kept
     pool = AdaptiveConcatPool2d()
     cuda = device.type == "cuda"
 

@@ -41,9 +41,15 @@ def test_split_evenly_never_exceeds_the_chunk_and_covers_every_row():
 
 def _tiny_body() -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(
+    body = nn.Sequential(
         nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(), nn.Conv2d(6, 4, 3)
     ).eval()
+    with torch.no_grad():  # statistics far from the identity, so a wrong fold would show
+        body[1].running_mean.uniform_(-1, 1)
+        body[1].running_var.uniform_(0.5, 2)
+        body[1].weight.uniform_(0.5, 1.5)
+        body[1].bias.uniform_(-0.5, 0.5)
+    return body
 
 
 def test_chunked_on_a_pool_equals_one_pass_and_restores_threads():
@@ -71,7 +77,11 @@ def test_quick_features_equal_the_plain_body_on_decoded_images(tmp_path):
     paths.insert(4, tmp_path / "bad.png")
     meta = {"input_size": 12, "resize_method": "squish", "normalize": None}
     body = _tiny_body()
+    trained = {k: v.clone() for k, v in body.state_dict().items()}
     features, bad = extract_features(paths, body, meta, torch.device("cpu"), batch_size=8)
+    # The features come from a folded copy; the body the model file will hold is untouched.
+    assert isinstance(body[1], nn.BatchNorm2d)
+    assert all(torch.equal(v, body.state_dict()[k]) for k, v in trained.items())
     assert list(bad) == [tmp_path / "bad.png"]
     good = [p for p in paths if p not in bad]
     pixels = [
