@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sorter.core.cpu_forward import CPU_CHUNK, chunked, cpu_forward_pool
+from sorter.core.cpu_forward import CPU_CHUNK, chunked, cpu_forward_pool, submit_chunked
 from sorter.core.errors import ImageError
 from sorter.core.imageio import open_image
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
@@ -147,20 +147,33 @@ def _cpu_forward_pool(model: LoadedModel) -> Iterator[tuple[ThreadPoolExecutor, 
         yield forward
 
 
-def _score_batch(
+def _start_batch(
     model: LoadedModel,
     decoded: list[_Decoded],
     forward: tuple[ThreadPoolExecutor, int] | None = None,
-) -> list[ScoredImage]:
+) -> Callable[[], list[ScoredImage]]:
+    """Start scoring a decoded batch; the returned function waits and gives it in input order.
+
+    With a CPU forward pool the chunks are queued and this returns at once; otherwise the batch
+    is scored here (on CUDA the card already runs while the threads decode).
+    """
     good = [t for _, t, _ in decoded if t is not None]
-    rows: list[list[float]] = []
-    if good:
-        rows = forward_scores(model, torch.stack(good), *(forward or ())).tolist()
-    found = iter(rows)
-    return [
-        ScoredImage(path, next(found) if tensor is not None else None, error)
-        for path, tensor, error in decoded
-    ]
+    if not good:
+        rows: Callable[[], torch.Tensor] = lambda: torch.zeros(0)  # noqa: E731
+    elif forward is not None and model.device.type == "cpu":
+        rows = submit_chunked(model.scores, torch.stack(good), *forward)
+    else:
+        scored = forward_scores(model, torch.stack(good), *(forward or ()))
+        rows = lambda: scored  # noqa: E731
+
+    def finish() -> list[ScoredImage]:
+        found = iter(rows().tolist())
+        return [
+            ScoredImage(path, next(found) if tensor is not None else None, error)
+            for path, tensor, error in decoded
+        ]
+
+    return finish
 
 
 def score_images(
@@ -175,11 +188,13 @@ def score_images(
 ) -> Iterator[ScoredImage]:
     """Score images in input order, decoding on threads while the network runs.
 
-    At most about two batches are decoded ahead, so memory stays flat for any number of paths.
-    An unreadable image yields scores=None and error=<reason>; the run goes on.
+    At most about two batches are decoded ahead and one more is being scored while the one
+    before it is handed out, so memory stays flat for any number of paths. An unreadable image
+    yields scores=None and error=<reason>; the run goes on.
 
     Raises:
-        Cancelled: cancel was triggered (checked once per batch).
+        Cancelled: cancel was triggered (checked once per batch; the batch still being scored
+            is dropped).
     """
     if total is None and hasattr(paths, "__len__"):
         total = len(paths)  # type: ignore[arg-type]
@@ -191,18 +206,26 @@ def score_images(
     done = 0
     cleanup = ExitStack()
     forward_pool = cleanup.enter_context(_cpu_forward_pool(model))
+    in_flight: Callable[[], list[ScoredImage]] | None = None
     try:
         while True:
             _fill(pool, source, pending, lookahead, model.meta)
-            if not pending:
-                return
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            decoded = [pending.popleft().result() for _ in range(min(batch_size, len(pending)))]
-            _fill(pool, source, pending, lookahead, model.meta)  # decode next while we compute
-            yield from _score_batch(model, decoded, forward_pool)
-            done += len(decoded)
-            progress(meter.report(done))
+            started = None
+            if pending:
+                count = min(batch_size, len(pending))
+                decoded = [pending.popleft().result() for _ in range(count)]
+                _fill(pool, source, pending, lookahead, model.meta)  # decode next while we compute
+                started = _start_batch(model, decoded, forward_pool)
+            if in_flight is not None:  # the batch before: handed out while this one runs
+                batch = in_flight()
+                yield from batch
+                done += len(batch)
+                progress(meter.report(done))
+            if started is None:
+                return
+            in_flight = started
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         cleanup.close()

@@ -27,7 +27,11 @@ from sorter.core.train_quick import extract_features
     ],
 )
 def test_split_evenly(count, workers, sizes):
-    assert split_evenly(count, workers) == sizes
+    assert split_evenly(count, workers, largest=8) == sizes
+
+
+def test_split_evenly_uses_the_cpu_chunk_by_default():
+    assert split_evenly(32, 2) == [CPU_CHUNK] * (32 // CPU_CHUNK)
 
 
 def test_split_evenly_never_exceeds_the_chunk_and_covers_every_row():
