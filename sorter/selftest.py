@@ -141,12 +141,27 @@ class CoreChecks:
         path = default_model_path()
         self.model = load_model(path, device=self.device)
         categories = self.model.categories
-        return f"{path.name}: {len(categories)} categories on {device_label(self.model.device)}"
+        folded = _check_folded(self.model)
+        where = device_label(self.model.device)
+        return f"{path.name}: {len(categories)} categories on {where}; {folded}"
 
     def check_sort(self) -> str:
         if self.model is None:
             raise SelfTestFailure("skipped: the default model did not load")
         return sort_samples(self.model, appdirs.asset_path("samples"))
+
+
+def _check_folded(model: Any) -> str:
+    """Scoring must run the BatchNorm-folded copy; a build where torch.fx cannot trace loses it."""
+    from sorter.core.fold_bn import count_batchnorms
+
+    trained, left = count_batchnorms(model.network), count_batchnorms(model.scoring_network)
+    if left:
+        raise SelfTestFailure(
+            f"the scoring network still has {left} of {trained} BatchNorm layers: folding them "
+            "failed in this build, so sorting works but runs about a fifth slower"
+        )
+    return f"{trained} BatchNorm layers folded for scoring"
 
 
 def check_libraries() -> str:

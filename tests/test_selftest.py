@@ -202,3 +202,16 @@ def test_core_checks_pass_with_the_real_default_model_and_samples(monkeypatch) -
     assert all(r.ok for r in results), "\n".join(lines)
     sort_line = next(line for line in lines if line.startswith("[ok] sort samples"))
     assert "copied" in sort_line
+
+
+def test_model_check_fails_when_scoring_runs_unfolded(monkeypatch) -> None:
+    import copy
+
+    from sorter.core import model as model_module
+
+    checks = selftest.CoreChecks(device="cpu")
+    assert "52 BatchNorm layers folded for scoring" in checks.check_model()
+    # A build where torch.fx cannot trace: the fallback copy keeps every BatchNorm.
+    monkeypatch.setattr(model_module, "fold_batchnorm", copy.deepcopy)
+    with pytest.raises(selftest.SelfTestFailure, match="still has 52 of 52 BatchNorm layers"):
+        selftest.CoreChecks(device="cpu").check_model()
