@@ -128,6 +128,12 @@ def _extra_lines(data: dict[str, Any]) -> list[str]:
             f"{b['copy_cpu_s'] * 1e3:.1f} ms CPU per image on {b['cores']} cores; sorter used "
             f"{r['sorter_sort']['cpu_utilisation']['median']:.0%} of the cores' time"
         )
+        paired = r["ratios"].get("paired_vs_bound", {}).get("printed")
+        if paired:
+            lines.append(
+                f"sorter (printed) / bound {name}, per repeat: median {paired['median']:.0%}, "
+                f"{paired['min']:.0%}-{paired['max']:.0%} over {len(paired['runs'])} repeats"
+            )
     if "startup" in data:
         st = data["startup"]
         lines.append(

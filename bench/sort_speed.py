@@ -156,7 +156,22 @@ def bench_set(name: str, files: list[Path], model: Any, learn: Any, ctx: dict) -
         "same_weights_check": c.top1_agreement(model, files, reps[-1]["preds"]),
     }
     result["ratios"] = report.ratios(result)
+    result["ratios"]["paired_vs_bound"] = paired_vs_bound(reps, n)
     return result
+
+
+def paired_vs_bound(reps: list[dict], n: int) -> dict[str, Any]:
+    """sorter / bound within each repeat, where the two are measured back to back.
+
+    On a machine whose speed drifts from minute to minute, a ratio of two medians can pair a
+    fast sort with a slow bound; the per-repeat ratio does not.
+    """
+    pairs = [(r, r["bound"]["images_per_s"]) for r in reps]
+    out = {"wall": summarize([n / r["sorter_wall_s"] / b for r, b in pairs])}
+    printed = [r["sorter_printed"] / b for r, b in pairs if r["sorter_printed"]]
+    if printed:
+        out["printed"] = summarize(printed)
+    return out
 
 
 def _variant_block(variant: dict[str, Any], reps: list[dict], n: int) -> dict[str, Any]:

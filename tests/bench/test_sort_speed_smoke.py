@@ -51,6 +51,8 @@ def test_quick_run_writes_every_contender(tmp_path):
             assert result[contender]["images_per_s"]["median"] > 0, (name, contender)
         assert result["set"]["files"] == 4
         assert set(result["ratios"]["wall"]) >= {"vs_predict_loop", "vs_get_preds", "vs_bound"}
+        paired = result["ratios"]["paired_vs_bound"]["wall"]
+        assert len(paired["runs"]) == 1 and paired["median"] > 0
         # Same network object in both pipelines: fastai and Sorter agree on the top class.
         assert result["same_weights_check"]["top1_agreement"] > 0.5
     assert [r["images"] for r in data["memory"]["runs"]] == [10, 30]
