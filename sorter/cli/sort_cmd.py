@@ -29,7 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     sort.add_argument("--model", type=Path, help="model file (default: the current model)")
     sort.add_argument("--threshold", type=_threshold, help="one threshold for all categories")
     sort.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    sort.add_argument("--batch-size", type=_positive, default=32, metavar="N")
+    sort.add_argument(
+        "--batch-size",
+        type=_positive,
+        metavar="N",
+        help="images per batch (default: 32 on the CPU, 32-256 on a GPU by its free memory)",
+    )
     sort.add_argument("--dry-run", action="store_true", help="write nothing; print the plan")
     sort.add_argument("--json", action="store_true", help="print the summary as JSON")
     how = sort.add_mutually_exclusive_group()

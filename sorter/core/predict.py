@@ -176,11 +176,35 @@ def _start_batch(
     return finish
 
 
+# Images per batch on the CPU (the network still sees them in chunks of CPU_CHUNK).
+CPU_BATCH = 32
+# On a GPU the batch is the largest of these whose fp16 forward fits in a quarter of the card's
+# free memory, counting GPU_BYTES_PER_PIXEL per input pixel: about 12.8 MB for a 224 px image,
+# over twice what MobileNetV2 or ResNet-50 keep alive at once in inference.
+GPU_BATCHES = (256, 128, 64, 32)
+GPU_BYTES_PER_PIXEL = 256
+
+
+def auto_batch_size(model: LoadedModel) -> int:
+    """The batch size for this model's device: CPU_BATCH, or one chosen for the card's memory."""
+    if model.device.type != "cuda":
+        return CPU_BATCH
+    try:
+        free, _total = torch.cuda.mem_get_info(model.device)
+    except (RuntimeError, AssertionError) as exc:  # no usable driver after all
+        log.info("Could not read the GPU's free memory (%s); batches of %d", exc, CPU_BATCH)
+        return CPU_BATCH
+    size = int(model.meta["input_size"])
+    per_image = size * size * GPU_BYTES_PER_PIXEL
+    fits = [b for b in GPU_BATCHES if b * per_image <= free // 4]
+    return fits[0] if fits else GPU_BATCHES[-1]
+
+
 def score_images(
     model: LoadedModel,
     paths: Iterable[str | os.PathLike[str]],
     *,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     threads: int | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
@@ -188,9 +212,10 @@ def score_images(
 ) -> Iterator[ScoredImage]:
     """Score images in input order, decoding on threads while the network runs.
 
-    At most about two batches are decoded ahead and one more is being scored while the one
-    before it is handed out, so memory stays flat for any number of paths. An unreadable image
-    yields scores=None and error=<reason>; the run goes on.
+    `batch_size` None picks one for the device (auto_batch_size). At most about two batches
+    are decoded ahead and one more is being scored while the one before it is handed out, so
+    memory stays flat for any number of paths. An unreadable image yields scores=None and
+    error=<reason>; the run goes on.
 
     Raises:
         Cancelled: cancel was triggered (checked once per batch; the batch still being scored
@@ -198,6 +223,7 @@ def score_images(
     """
     if total is None and hasattr(paths, "__len__"):
         total = len(paths)  # type: ignore[arg-type]
+    batch_size = batch_size or auto_batch_size(model)
     meter = RateMeter("Scoring", total)
     source = iter(paths)
     lookahead = 2 * batch_size

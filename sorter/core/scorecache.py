@@ -14,6 +14,9 @@ from sorter.core.journal import Journal
 
 log = logging.getLogger(__name__)
 
+# New scores are written to the journal in groups of the batch size, or of this many when the
+# scorer picks its own batch size.
+SAVE_EVERY = 32
 # score(model, paths, *, batch_size, progress, cancel) -> objects with path, scores, error
 ScoreFn = Callable[..., Iterator[Any]]
 
@@ -55,7 +58,7 @@ def score_with_journal(
     *,
     key: str,
     score: ScoreFn,
-    batch_size: int,
+    batch_size: int | None,
     progress: ProgressCallback,
     cancel: CancelToken | None,
 ) -> tuple[list[ScoreRecord], int]:
@@ -76,7 +79,7 @@ def score_with_journal(
             record = ScoreRecord(Path(s.path), scores, s.error)
             fresh[record.path] = record
             pending.append((record.path, record.scores, record.error))
-            if journal and len(pending) >= batch_size:
+            if journal and len(pending) >= (batch_size or SAVE_EVERY):
                 journal.save_scores(key, pending)
                 pending = []
     finally:

@@ -143,7 +143,7 @@ def sort_folder(
     thresholds: Mapping[str, float] | None = None,
     dry_run: bool = False,
     mode: str = "copy",
-    batch_size: int = 32,
+    batch_size: int | None = None,
     score: ScoreFn | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,

@@ -25,7 +25,7 @@ class SortFlowMixin:
     """Step logic of MainWindow; kept apart so each module stays short. Calls only the core."""
 
     def init_flow(self) -> None:
-        self.batch_size = 32
+        self.batch_size: int | None = None  # None: chosen for the device
         self.pending_sources: list[Path] | None = None
         self.out_override: Path | None = None
         self.result: session.ScoreResult | None = None

@@ -87,7 +87,7 @@ def scan_and_score(
     sources: list[Path],
     out: Path,
     *,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> ScoreResult:

@@ -1,4 +1,4 @@
-"""The CPU forward path: channels_last chunks side by side give exactly one whole pass's scores."""
+"""The forward path: channels_last chunks side by side give one whole pass's scores; batch sizes."""
 
 from __future__ import annotations
 
@@ -6,13 +6,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from model_helpers import tiny_meta
 from PIL import Image
 from torch import nn
 
 from sorter.core.model import LoadedModel
-from sorter.core.predict import CPU_CHUNK, forward_scores, score_images
+from sorter.core.predict import (
+    CPU_BATCH,
+    CPU_CHUNK,
+    auto_batch_size,
+    forward_scores,
+    score_images,
+)
 
 META = tiny_meta(
     ["a", "b", "c"], input_size=16, normalize={"mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.3]}
@@ -69,3 +76,44 @@ def _one(model: LoadedModel, path: Path) -> torch.Tensor:
     from sorter.core.predict import open_image, preprocess
 
     return preprocess(open_image(path), model.meta).unsqueeze(0)
+
+
+def _on(device: str, input_size: int = 224) -> LoadedModel:
+    # auto_batch_size reads only the device and the input size; no card is needed to test it.
+    model = tiny_model()
+    model.device = torch.device(device)
+    model.meta["input_size"] = input_size
+    return model
+
+
+@pytest.mark.parametrize(
+    ("free_gib", "input_size", "batch"),
+    [(70.0, 224, 256), (8.0, 224, 128), (4.0, 224, 64), (1.0, 224, 32), (4.0, 448, 32)],
+)
+def test_gpu_batch_size_follows_the_cards_free_memory(monkeypatch, free_gib, input_size, batch):
+    free = int(free_gib * 2**30)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (free, 2 * free))
+    assert auto_batch_size(_on("cuda", input_size)) == batch
+
+
+def test_cpu_batch_size_and_an_unreadable_card_fall_back_to_32(monkeypatch):
+    assert auto_batch_size(_on("cpu")) == CPU_BATCH == 32
+
+    def no_driver(device=None):
+        raise RuntimeError("CUDA driver version is insufficient")
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", no_driver)
+    assert auto_batch_size(_on("cuda")) == CPU_BATCH
+
+
+def test_scoring_without_a_batch_size_uses_the_devices(tmp_path, monkeypatch):
+    from sorter.core import predict
+
+    monkeypatch.setattr(predict, "auto_batch_size", lambda model: 3)
+    reports = []
+    paths = [tmp_path / f"{i}.png" for i in range(7)]
+    for path in paths:
+        Image.new("RGB", (16, 16), (40, 80, 120)).save(path)
+    got = list(score_images(tiny_model(), paths, progress=reports.append))
+    assert len(got) == 7
+    assert [p.done for p in reports] == [3, 6, 7]  # one report a batch of 3
