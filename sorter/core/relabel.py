@@ -15,6 +15,7 @@ from sorter.core.decide import UNCERTAIN, UNREADABLE
 from sorter.core.errors import BadPathError, SorterError
 from sorter.core.journal import DONE, RUNNING, UNDONE, Journal, OutputLock
 from sorter.core.names import unique_folder_names
+from sorter.core.report import update_report
 from sorter.core.safecopy import IDENTICAL, file_sha256, place_file, remove_if_unchanged
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class RelabelResult:
     removed: list[Path] = field(default_factory=list)
     kept_changed: list[Path] = field(default_factory=list)  # edited since sorting: left alone
     run_id: int | None = None
+    copies: list[Path] = field(default_factory=list)  # its copies in those folders now
+    categories: list[str] = field(default_factory=list)  # as the report names them
 
     @property
     def changed(self) -> bool:
@@ -105,6 +108,8 @@ def relabel(
     source: str | os.PathLike[str],
     new_categories: Sequence[str],
     categories: Sequence[str] | None = None,
+    *,
+    report: bool = True,
 ) -> RelabelResult:
     """Make OUT show `source` in exactly the folders of `new_categories` (uncertain if none).
 
@@ -113,7 +118,9 @@ def relabel(
     copies that are there now, and a moved photo can still be put back. Copies in folders no
     longer chosen (uncertain included) are deleted only if their content is still what Sorter
     wrote. The source is only read; when it is gone (a move run) an unchanged copy is used,
-    and the last copy of a photo is never deleted.
+    and the last copy of a photo is never deleted. With `report`, the image's row in
+    OUT/sorter-report.csv is brought up to date (a caller relabelling many images can pass False
+    and call note_in_report once).
 
     Raises:
         BadPathError: OUT does not exist, or neither the source nor a copy is readable.
@@ -138,11 +145,26 @@ def relabel(
         for copy in existing:
             if copy.folder not in wanted and copy.folder != UNREADABLE:
                 _remove_copy(journal, copy, result, keep)
+        result.copies = [*keep, *result.added, *result.already_there]
+        result.categories = list(new_categories) or [UNCERTAIN]
+        if report:
+            note_in_report(out_path, [result])
     log.info(
         "Relabelled %s into %s: %d added, %d removed",
         src_path.name, wanted, len(result.added), len(result.removed),
     )  # fmt: skip
     return result
+
+
+def note_in_report(out: Path, results: Sequence[RelabelResult]) -> int:
+    """Rewrite the report rows of relabelled images; a report that cannot be written is only
+    logged, since the copies themselves are already right. Returns the rows changed."""
+    changes = {r.source: (r.categories, r.copies) for r in results}
+    try:
+        return update_report(out, changes)
+    except (OSError, SorterError) as exc:
+        log.warning("Could not bring the report in %s up to date: %s", out, exc)
+        return 0
 
 
 def _origin(source: Path, existing: Sequence[PlacedCopy]) -> tuple[Path, str]:

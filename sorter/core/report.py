@@ -7,6 +7,7 @@ import errno
 import logging
 import os
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -102,22 +103,61 @@ def count_outcomes(summary: SortSummary, uncertain_name: str) -> None:
 def write_report(summary: SortSummary) -> Path:
     """Write OUT/sorter-report.csv (temporary name, then rename) and return its path."""
     path = summary.out / REPORT_FILE
+    _write_rows(path, [list(REPORT_COLUMNS), *(o.row() for o in summary.outcomes)])
+    summary.report_path = path
+    log.info("Report written to %s", path)
+    return path
+
+
+def update_report(
+    out: str | os.PathLike[str], changes: Mapping[Path, tuple[Sequence[str], Sequence[Path]]]
+) -> int:
+    """Bring OUT/sorter-report.csv up to date after corrections: source -> (categories, copies).
+
+    Only the categories and destinations of those images' rows change (copies are given as
+    absolute paths or relative to OUT); every other row and column stays as the sort wrote it.
+    Returns how many rows changed: 0 when there is no report or it does not list the images
+    (a later run into OUT wrote its own report).
+    """
+    path = Path(out) / REPORT_FILE
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except FileNotFoundError:
+        return 0
+    if not rows or tuple(rows[0]) != REPORT_COLUMNS:
+        log.warning("Left %s as it is: it is not a report this version of Sorter wrote", path)
+        return 0
+    wanted = {str(source): change for source, change in changes.items()}
+    changed = 0
+    for row in rows[1:]:
+        if len(row) == len(REPORT_COLUMNS) and row[0] in wanted:
+            categories, copies = wanted[row[0]]
+            row[1] = ";".join(categories)
+            row[2] = ";".join(_relative(Path(out), Path(c)) for c in copies)
+            changed += 1
+    if changed:
+        _write_rows(path, rows)
+        log.info("Report %s: %d row(s) brought up to date", path, changed)
+    return changed
+
+
+def _relative(out: Path, copy: Path) -> str:
+    return Path(os.path.relpath(copy, out) if copy.is_absolute() else copy).as_posix()
+
+
+def _write_rows(path: Path, rows: Iterable[Sequence[str]]) -> None:
+    """The report's rows under a temporary name, then renamed over it (it is Sorter's own file)."""
     tmp = path.with_name(f".{REPORT_FILE}.{os.getpid()}.part")
     try:
         with open(tmp, "w", newline="", encoding="utf-8-sig") as f:  # BOM: Excel reads UTF-8
-            writer = csv.writer(f)
-            writer.writerow(REPORT_COLUMNS)
-            for outcome in summary.outcomes:
-                writer.writerow(outcome.row())
-        os.replace(tmp, path)  # the report is Sorter's own file, so replacing it is fine
+            csv.writer(f).writerows(rows)
+        os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
             raise OutOfSpaceError(
-                f"The disk holding {summary.out} is full, so the report could not be written. "
+                f"The disk holding {path.parent} is full, so the report could not be written. "
                 "Free some space and run the same command again to finish."
             ) from exc
         raise
-    summary.report_path = path
-    log.info("Report written to %s", path)
-    return path

@@ -12,8 +12,8 @@ from typing import Any
 from sorter.core.decide import UNREADABLE
 from sorter.core.errors import BadPathError, SorterError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
-from sorter.core.journal import DONE, UNDONE, Journal, state_dir
-from sorter.core.relabel import relabel
+from sorter.core.journal import DONE, UNDONE, Journal, OutputLock, state_dir
+from sorter.core.relabel import RelabelResult, note_in_report, relabel
 
 log = logging.getLogger(__name__)
 
@@ -195,18 +195,34 @@ def apply_resort(
     """
     summary = ResortSummary()
     meter = RateMeter("Re-sorting", len(plan.changes))
-    for done, change in enumerate(plan.changes, start=1):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        try:
-            result = relabel(plan.out, change.source, change.categories, plan.categories)
-        except (SorterError, OSError) as exc:
-            log.warning("Could not re-sort %s: %s", change.source, exc)
-            summary.errors.append((change.source, str(exc)))
-        else:
-            summary.changed += 1
-            summary.added += len(result.added)
-            summary.removed += len(result.removed)
-            summary.kept_changed += result.kept_changed
-        progress(meter.report(done))
+    done_ones: list[RelabelResult] = []
+    try:
+        for done, change in enumerate(plan.changes, start=1):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            try:
+                result = relabel(
+                    plan.out, change.source, change.categories, plan.categories, report=False
+                )
+            except (SorterError, OSError) as exc:
+                log.warning("Could not re-sort %s: %s", change.source, exc)
+                summary.errors.append((change.source, str(exc)))
+            else:
+                done_ones.append(result)
+                summary.changed += 1
+                summary.added += len(result.added)
+                summary.removed += len(result.removed)
+                summary.kept_changed += result.kept_changed
+            progress(meter.report(done))
+    finally:  # one rewrite of the report for the whole re-sort, cancelled or not
+        if done_ones:
+            _report(plan.out, done_ones)
     return summary
+
+
+def _report(out: Path, results: list[RelabelResult]) -> None:
+    try:
+        with OutputLock(out):
+            note_in_report(out, results)
+    except SorterError as exc:  # another run holds OUT: the copies are right, the report waits
+        log.warning("Could not bring the report in %s up to date: %s", out, exc)

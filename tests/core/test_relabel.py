@@ -168,3 +168,39 @@ def test_read_only_source_is_fine(tmp_path: Path) -> None:
     relabel(out, src / "b.jpg", ["cats"], CATEGORIES)
     assert "cats/b.jpg" in _tree(out)
     assert (src / "b.jpg").stat().st_mode & 0o777 == 0o444
+
+
+def _report(out: Path) -> dict[str, list[str]]:
+    import csv
+
+    with open(out / "sorter-report.csv", newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    return {Path(r[0]).name: r for r in rows[1:]}
+
+
+def test_a_correction_brings_the_report_row_up_to_date(tmp_path: Path) -> None:
+    src, out = _sorted_output(tmp_path)
+    before = _report(out)
+    assert before["b.jpg"][1:3] == ["uncertain", "uncertain/b.jpg"]
+    relabel(out, src / "b.jpg", ["dogs", "birds"], CATEGORIES)
+    after = _report(out)
+    assert after["b.jpg"][1] == "dogs;birds"
+    assert sorted(after["b.jpg"][2].split(";")) == ["birds/b.jpg", "dogs/b.jpg"]
+    assert after["b.jpg"][3:] == before["b.jpg"][3:]  # scores and status as the sort wrote them
+    assert {k: v for k, v in after.items() if k != "b.jpg"} == {
+        k: v for k, v in before.items() if k != "b.jpg"
+    }
+    relabel(out, src / "c.jpg", [], CATEGORIES)  # "none of these": back to uncertain
+    assert _report(out)["c.jpg"][1:3] == ["uncertain", "uncertain/c.jpg"]
+
+
+def test_report_update_leaves_a_foreign_or_missing_report_alone(tmp_path: Path) -> None:
+    from sorter.core.report import update_report
+
+    out = tmp_path / "out"
+    out.mkdir()
+    change = {tmp_path / "a.jpg": (["cats"], [out / "cats" / "a.jpg"])}
+    assert update_report(out, change) == 0  # no report at all
+    (out / "sorter-report.csv").write_text("name,size\na.jpg,3\n", encoding="utf-8")
+    assert update_report(out, change) == 0
+    assert (out / "sorter-report.csv").read_text(encoding="utf-8") == "name,size\na.jpg,3\n"

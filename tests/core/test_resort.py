@@ -140,3 +140,29 @@ def test_cancel_before_scoring_writes_nothing(sorted_out) -> None:
 def test_a_folder_that_was_never_sorted_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BadPathError, match="not a sorted output"):
         plan_resort(tmp_path, FakeModel(NEW), score=fake_score)
+
+
+def test_a_resort_rewrites_the_report_once_for_all_moved_images(sorted_out, monkeypatch) -> None:
+    import csv
+
+    from sorter.core import relabel as relabel_module
+
+    _src, out = sorted_out
+    batches = []
+    real = relabel_module.update_report
+
+    def counted(where, changes):
+        batches.append(len(changes))
+        return real(where, changes)
+
+    monkeypatch.setattr(relabel_module, "update_report", counted)
+    apply_resort(plan_resort(out, FakeModel(NEW), score=fake_score))
+    assert batches == [3]  # b, c and d moved: one rewrite, not one per image
+    with open(out / "sorter-report.csv", newline="", encoding="utf-8-sig") as f:
+        rows = {Path(r[0]).name: r[1:3] for r in list(csv.reader(f))[1:]}
+    assert rows == {
+        "a.jpg": ["cats", "cats/a.jpg"],
+        "b.jpg": ["dogs", "dogs/b.jpg"],
+        "c.jpg": ["cats", "cats/c.jpg"],
+        "d.jpg": ["uncertain", "uncertain/d.jpg"],
+    }
