@@ -39,8 +39,7 @@ def chunked(
 ) -> torch.Tensor:
     """fn over a channels_last NCHW batch in even chunks, side by side on `pool` when given."""
     if pool is None:
-        batch = batch.contiguous(memory_format=torch.channels_last)
-        return torch.cat([fn(c) for c in torch.split(batch, split_evenly(len(batch), workers))])
+        return torch.cat([fn(c) for c in _chunks(batch, workers)])
     return submit_chunked(fn, batch, pool, workers)()
 
 
@@ -56,9 +55,13 @@ def submit_chunked(
     batch before collecting this one keeps the pool busy while the caller stacks, stores and
     reports: on small images that serial work would otherwise leave both cores idle.
     """
-    batch = batch.contiguous(memory_format=torch.channels_last)
-    futures = [pool.submit(fn, c) for c in torch.split(batch, split_evenly(len(batch), workers))]
+    futures = [pool.submit(fn, c) for c in _chunks(batch, workers)]
     return lambda: torch.cat([f.result() for f in futures])
+
+
+def _chunks(batch: torch.Tensor, workers: int) -> tuple[torch.Tensor, ...]:
+    batch = batch.contiguous(memory_format=torch.channels_last)
+    return torch.split(batch, split_evenly(len(batch), workers))
 
 
 @contextmanager

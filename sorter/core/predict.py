@@ -160,10 +160,10 @@ def _start_batch(
     good = [t for _, t, _ in decoded if t is not None]
     if not good:
         rows: Callable[[], torch.Tensor] = lambda: torch.zeros(0)  # noqa: E731
-    elif forward is not None and model.device.type == "cpu":
+    elif forward is not None:  # a CPU forward pool
         rows = submit_chunked(model.scores, torch.stack(good), *forward)
     else:
-        scored = forward_scores(model, torch.stack(good), *(forward or ()))
+        scored = forward_scores(model, torch.stack(good))
         rows = lambda: scored  # noqa: E731
 
     def finish() -> list[ScoredImage]:
