@@ -52,10 +52,17 @@ def _is_jpeg(path: Path) -> bool:
         return f.read(3) == b"\xff\xd8\xff"
 
 
+# warnings.catch_warnings swaps the process-wide filter list, so two decode threads inside it at
+# once can restore each other's list and let Pillow's warning through to stderr. Image.open only
+# reads the header, so taking turns costs next to nothing.
+_OPEN_LOCK = threading.Lock()
+
+
 def _open(path: Path) -> Image.Image:
     """Image.open, except that huge JPEGs are let through so draft() can shrink them first."""
     try:
-        with warnings.catch_warnings():
+        with _OPEN_LOCK, warnings.catch_warnings():
+            # Our own size check follows and says "too large"; Pillow's warning would repeat it.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(path)
     except Image.DecompressionBombError as exc:
