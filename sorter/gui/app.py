@@ -39,6 +39,9 @@ def make_app() -> QApplication:
     apply_theme(app)
     follow_system_theme(app)
     app.setWindowIcon(app_icon())
+    from sorter.gui import gc_guard
+
+    gc_guard.install(app)  # garbage is collected on this thread, never on a worker's
     return app
 
 

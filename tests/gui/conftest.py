@@ -26,6 +26,19 @@ def restore_sorter_logging():
     logger._sorter_configured = configured  # type: ignore[attr-defined]
 
 
+@pytest.fixture(autouse=True)
+def collect_on_the_gui_thread(qapp):
+    """As the app does (gc_guard): no collection on worker threads, where a Qt wrapper in the
+    garbage can crash the process; automatic collection comes back after each test."""
+    from sorter.gui import gc_guard
+
+    collector = gc_guard.install(qapp)
+    yield
+    collector.stop()
+    collector.setParent(None)
+    collector.deleteLater()
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("model") / "tiny.pth")
