@@ -86,7 +86,7 @@ def run_get_preds(learn: Any, files: Sequence[Path]) -> tuple[float, torch.Tenso
 
 def decode_one(model: Any, path: Path) -> torch.Tensor:
     """What one decode thread of the predictor does for one file: open_image, then resize."""
-    from sorter.core import predict
+    from sorter.core.model import predict
 
     img = predict.open_image(path, size_hint=int(model.meta["input_size"]))
     to_tensor = getattr(predict, "to_uint8_tensor", None) or predict.preprocess
@@ -121,7 +121,7 @@ def decode_cpu_s(model: Any, files: Sequence[Path]) -> float:
 
 def _pipeline_forward(model: Any) -> Callable[[torch.Tensor], Any]:
     """The call the predictor makes on one decoded batch (its own helper when it has one)."""
-    from sorter.core import predict
+    from sorter.core.model import predict
 
     helper = getattr(predict, "forward_scores", None)
     return (lambda batch: helper(model, batch)) if helper else model.scores
@@ -129,7 +129,7 @@ def _pipeline_forward(model: Any) -> Callable[[torch.Tensor], Any]:
 
 def _pipeline_state(model: Any) -> AbstractContextManager[Any]:
     """The set-up score_images puts the network in on the CPU (layout), when it has one."""
-    from sorter.core import predict
+    from sorter.core.model import predict
 
     setup = getattr(predict, "_cpu_forward_pool", None)
     return setup(model) if setup and model.device.type == "cpu" else nullcontext()
@@ -162,7 +162,7 @@ def forward_cost(model: Any, files: Sequence[Path], reps: int = 3) -> dict[str, 
 def _sorter_copy() -> Callable[[Path, Path], Any]:
     """Sorter's own safe copy (temp name, fsync, rename, hash) when present, else copy2."""
     try:
-        from sorter.core.safecopy import place_file
+        from sorter.core.sorting.safecopy import place_file
     except ImportError:
         return lambda src, folder: shutil.copy2(src, folder / src.name)
     return place_file

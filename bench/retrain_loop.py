@@ -90,8 +90,8 @@ def errors(out: Path, truth: dict[Path, str], skip: set[str] = frozenset()) -> t
 
 def first_sort(base_model: Path, held_src: Path, scratch: Path) -> Path:
     """Sort the held-out set once with the first model; each N starts from a copy of it."""
-    from sorter.core.model import load_model
-    from sorter.core.sort import sort_folder
+    from sorter.core.model.modelfile import load_model
+    from sorter.core.sorting.sort import sort_folder
 
     out = scratch / "sorted-first"
     if not (out / ".sorter").is_dir():
@@ -100,10 +100,10 @@ def first_sort(base_model: Path, held_src: Path, scratch: Path) -> Path:
 
 
 def run_one(n: int, base_model: Path, first: Path, truth, seed: int, scratch: Path) -> dict:
-    from sorter.core.corrections import CorrectionQueue
-    from sorter.core.model import load_model
-    from sorter.core.resort import apply_resort, plan_resort
-    from sorter.core.retrain import retrain
+    from sorter.core.learning.queue import CorrectionQueue
+    from sorter.core.learning.retrain import retrain
+    from sorter.core.model.modelfile import load_model
+    from sorter.core.sorting.resort import apply_resort, plan_resort
 
     user = scratch / f"user-{n}"
     shutil.rmtree(user, ignore_errors=True)
@@ -165,8 +165,8 @@ def main() -> int:
 def _run(args, dataset, train_items, held_items, scratch: Path) -> int:
     from common import machine, write_json
 
-    from sorter.core.train import TrainOptions, train
-    from sorter.core.train_data import load_training_data
+    from sorter.core.training.data import load_training_data
+    from sorter.core.training.train import TrainOptions, train
 
     isolate_user_folders(scratch / "user-base")
     data = scratch / "train"

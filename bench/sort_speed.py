@@ -217,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     import torch
 
-    from sorter.core.model import load_model
+    from sorter.core.model.modelfile import load_model
 
     torch.set_num_threads(args.threads)
     photos = find_photos(args.sources) if args.sources else find_photos()

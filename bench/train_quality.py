@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import OUT_DIR, machine, write_json
 
-from sorter.core.train import TrainOptions, train
-from sorter.core.train_data import TrainData, from_items, split_data
+from sorter.core.training.data import TrainData, from_items, split_data
+from sorter.core.training.train import TrainOptions, train
 
 STAMPS = Path("/usr/share/tuxpaint/stamps")
 PARTS = ("quick", "baseline", "speed", "full")
@@ -85,8 +85,12 @@ def run_baseline(data: TrainData, seed: int, valid_pct: float) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from sorter.core.train_backbone import IMAGENET_STATS, find_pretrained_weights, pretrained_body
-    from sorter.core.train_quick import extract_features
+    from sorter.core.training.backbone import (
+        IMAGENET_STATS,
+        find_pretrained_weights,
+        pretrained_body,
+    )
+    from sorter.core.training.quick import extract_features
 
     started, cpu = time.perf_counter(), time.process_time()
     pre = {"input_size": 224, "resize_method": "crop", "normalize": IMAGENET_STATS}

@@ -34,9 +34,9 @@ import torch
 from common import OUT_DIR, machine, write_json
 from train_quality import photo_stamps
 
-from sorter.core.train_backbone import IMAGENET_STATS, find_pretrained_weights, pretrained_body
-from sorter.core.train_data import split_data
-from sorter.core.train_quick import HeadSettings, extract_features, head_scores, train_head
+from sorter.core.training.backbone import IMAGENET_STATS, find_pretrained_weights, pretrained_body
+from sorter.core.training.data import split_data
+from sorter.core.training.quick import HeadSettings, extract_features, head_scores, train_head
 
 # Two-sided 95% Student t quantiles for n - 1 degrees of freedom (n = number of seeds).
 T95 = {4: 2.776, 9: 2.262, 14: 2.145, 19: 2.093, 29: 2.045, 39: 2.023}

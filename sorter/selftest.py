@@ -136,7 +136,7 @@ class CoreChecks:
         return f"{len(images)} sample images under {root}"
 
     def check_model(self) -> str:
-        from sorter.core.model import default_model_path, device_label, load_model
+        from sorter.core.model.modelfile import default_model_path, device_label, load_model
 
         path = default_model_path()
         self.model = load_model(path, device=self.device)
@@ -153,7 +153,7 @@ class CoreChecks:
 
 def _check_folded(model: Any) -> str:
     """Scoring must run the BatchNorm-folded copy; a build where torch.fx cannot trace loses it."""
-    from sorter.core.fold_bn import count_batchnorms
+    from sorter.core.model.fold_bn import count_batchnorms
 
     trained, left = count_batchnorms(model.network), count_batchnorms(model.scoring_network)
     if left:
@@ -202,7 +202,7 @@ def sample_images(folder: Path) -> list[Path]:
 
 def sort_samples(model: Any, samples: Path) -> str:
     """Sort the samples into a temporary folder; each must end copied, uncertain or reported."""
-    from sorter.core.sort import sort_folder
+    from sorter.core.sorting.sort import sort_folder
 
     images = sample_images(samples)
     before = snapshot(samples)

@@ -28,8 +28,8 @@ def make_tiny_model(path: Path, categories=("cats", "dogs", "cars"), arch="resne
     """A real Sorter model file (fastai layout, random weights, 32 px input): scores in ms."""
     import torch
 
-    from sorter.core.model import save_model
-    from sorter.core.networks import build_network
+    from sorter.core.model.modelfile import save_model
+    from sorter.core.model.networks import build_network
 
     torch.manual_seed(0)
     meta = tiny_meta(categories, arch, training={"note": "random weights for tests"})

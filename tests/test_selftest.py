@@ -63,9 +63,9 @@ def test_describe_outcomes_counts_per_folder() -> None:
 
 
 def _fake_sort_module(monkeypatch: pytest.MonkeyPatch, sort_folder) -> None:
-    module = types.ModuleType("sorter.core.sort")
+    module = types.ModuleType("sorter.core.sorting.sort")
     module.sort_folder = sort_folder
-    monkeypatch.setitem(sys.modules, "sorter.core.sort", module)
+    monkeypatch.setitem(sys.modules, "sorter.core.sorting.sort", module)
 
 
 def _good_sort(src: Path, out: Path, *, model) -> None:
@@ -207,7 +207,7 @@ def test_core_checks_pass_with_the_real_default_model_and_samples(monkeypatch) -
 def test_model_check_fails_when_scoring_runs_unfolded(monkeypatch) -> None:
     import copy
 
-    from sorter.core import model as model_module
+    from sorter.core.model import modelfile as model_module
 
     checks = selftest.CoreChecks(device="cpu")
     assert "52 BatchNorm layers folded for scoring" in checks.check_model()

@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
-    from sorter.core.model import read_json_model, read_model_file
+    from sorter.core.model.modelfile import read_json_model, read_model_file
 
     if path.suffix.lower() == ".json":
         return read_json_model(path)[0]
@@ -91,7 +91,7 @@ def _training_lines(training: dict[str, Any]) -> list[str]:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from sorter.core.model import current_model_path
+    from sorter.core.model.modelfile import current_model_path
 
     path = args.model if args.model is not None else current_model_path()
     meta = _read_meta(path)
@@ -103,7 +103,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from sorter.core.weights_import import import_weights
+    from sorter.core.model.weights_import import import_weights
 
     categories = [c.strip() for c in args.categories.split(",") if c.strip()]
     out = import_weights(

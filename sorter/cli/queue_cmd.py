@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sorter.core.corrections import CorrectionQueue, clean_labels
+from sorter.core.learning.queue import CorrectionQueue, clean_labels
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def parse_labels(text: str) -> list[str]:
 
 
 def run_queue_add(args: argparse.Namespace) -> int:
-    from sorter.core.versions import current_version_name
+    from sorter.core.learning.versions import current_version_name
 
     try:
         labels = parse_labels(args.labels)
@@ -127,7 +127,7 @@ def _metric_text(metrics: dict[str, Any]) -> str:
 
 
 def run_models_list(args: argparse.Namespace) -> int:
-    from sorter.core.versions import list_versions
+    from sorter.core.learning.versions import list_versions
 
     versions = list_versions()
     if args.json:
@@ -146,7 +146,7 @@ def run_models_list(args: argparse.Namespace) -> int:
 
 
 def run_models_use(args: argparse.Namespace) -> int:
-    from sorter.core.versions import use_version
+    from sorter.core.learning.versions import use_version
 
     version = use_version(args.version)
     print(f"The current model is now {version.name}.")
@@ -172,7 +172,7 @@ def _register_retrain(sub: argparse._SubParsersAction) -> None:
 
 def run_retrain(args: argparse.Namespace) -> int:
     from sorter.cli.console import ProgressBar
-    from sorter.core.retrain import retrain
+    from sorter.core.learning.retrain import retrain
     from sorter.core.settings import load_settings
 
     device = args.device or load_settings().device
@@ -219,9 +219,9 @@ def _confirm(question: str) -> bool:
 
 def run_resort(args: argparse.Namespace) -> int:
     from sorter.cli.console import ProgressBar
-    from sorter.core.model import load_model
-    from sorter.core.resort import apply_resort, plan_resort
+    from sorter.core.model.modelfile import load_model
     from sorter.core.settings import load_settings
+    from sorter.core.sorting.resort import apply_resort, plan_resort
 
     settings = load_settings()
     model = load_model(args.model, device=args.device or settings.device)

@@ -92,8 +92,8 @@ def ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
 
 def run_sort(args: argparse.Namespace) -> int:
     from sorter.cli.console import ProgressBar
-    from sorter.core.scan import check_paths
-    from sorter.core.sort import default_out, sort_folder
+    from sorter.core.sorting.scan import check_paths
+    from sorter.core.sorting.sort import default_out, sort_folder
 
     out = args.out if args.out is not None else default_out(args.src)
     check_paths(args.src, out)  # bad paths fail before the slow model load
@@ -114,7 +114,7 @@ def run_sort(args: argparse.Namespace) -> int:
 
 
 def _load(model_path: Path | None, device: str) -> Any:
-    from sorter.core.model import device_label, load_model
+    from sorter.core.model.modelfile import device_label, load_model
 
     model = load_model(model_path, device=device)
     print(f"Using {device_label(model.device)}", file=sys.stderr)
@@ -153,7 +153,7 @@ def _worth_listing(reason: str) -> bool:
 
 
 def run_undo(args: argparse.Namespace) -> int:
-    from sorter.core.undo import undo_run
+    from sorter.core.sorting.undo import undo_run
 
     result = undo_run(args.out, args.run)
     if args.json:

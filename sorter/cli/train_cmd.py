@@ -87,7 +87,7 @@ def _register_import(sub: argparse._SubParsersAction) -> None:
 
 def default_out(name: str, folder: Path | None = None) -> Path:
     """`<name>.pth` in `folder` (default: the current folder), numbered when taken."""
-    from sorter.core.names import numbered_name, safe_file_name
+    from sorter.core.sorting.names import numbered_name, safe_file_name
 
     folder = folder or Path.cwd()
     base = safe_file_name(f"{name or 'model'}.pth")
@@ -98,7 +98,7 @@ def default_out(name: str, folder: Path | None = None) -> Path:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from sorter.core.train import TrainOptions
+    from sorter.core.training.train import TrainOptions
 
     return TrainOptions(
         mode=args.mode,
@@ -113,8 +113,8 @@ def _options(args: argparse.Namespace) -> Any:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from sorter.core.train import train
-    from sorter.core.train_data import load_training_data
+    from sorter.core.training.data import load_training_data
+    from sorter.core.training.train import train
 
     data = load_training_data(args.data, args.images)
     out = args.out or default_out(args.data.stem if args.data.is_file() else args.data.name)
@@ -194,7 +194,7 @@ def _category_table(result: Any) -> str:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from sorter.core.import_learner import import_learner
+    from sorter.core.model.import_learner import import_learner
 
     if not args.trust:
         print(

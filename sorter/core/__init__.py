@@ -1,1 +1,1 @@
-"""Qt-free core of Sorter: model file, predictor, decisions, sorting, training."""
+"""Qt-free core of Sorter: base modules here; model, sorting, training, learning below."""

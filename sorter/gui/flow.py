@@ -9,10 +9,10 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog
 
-from sorter.core.decide import UNCERTAIN
+from sorter.core.learning.correcting import save_corrections
+from sorter.core.model.decide import UNCERTAIN
 from sorter.core.settings import save_settings
-from sorter.gui import session
-from sorter.gui.correcting import save_corrections
+from sorter.core.sorting import session
 from sorter.gui.correction_dialog import CorrectionDialog
 from sorter.gui.pages import DEFAULT_OUT_TEXT
 from sorter.gui.review_model import ReviewItem, ReviewSet, review_set_from
@@ -247,7 +247,7 @@ def summary_detail(summary: Any) -> str:
 
 
 def _default_out(src: Path) -> Path:
-    from sorter.core.sort import default_out
+    from sorter.core.sorting.sort import default_out
 
     return default_out(src)
 

@@ -33,7 +33,7 @@ LARGE_IMAGE = 720
 
 def load_model_job(path: str | None, device: str) -> Any:
     """Background job: import torch (slow) and load the model file."""
-    from sorter.core.model import load_model
+    from sorter.core.model.modelfile import load_model
 
     return load_model(path, device=device)
 
@@ -143,7 +143,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         return self.runner.start(job)
 
     def _on_model_job_finished(self, model: Any) -> None:
-        from sorter.core.model import device_label
+        from sorter.core.model.modelfile import device_label
 
         self.model = model
         self.model_label.setText(f"Model: {model_name(model)}  ·  {device_label(model.device)}")
@@ -188,7 +188,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
     # --- the correction queue ------------------------------------------------------------
     def refresh_queue(self) -> None:
         """Show "N corrections waiting" from the core queue."""
-        from sorter.gui.correcting import pending_corrections
+        from sorter.core.learning.correcting import pending_corrections
 
         try:
             count = pending_corrections()
@@ -224,7 +224,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
 def model_name(model: Any) -> str:
     """What the status bar calls the model: its version name, else its file name."""
     try:
-        from sorter.core.versions import version_name_of
+        from sorter.core.learning.versions import version_name_of
 
         return version_name_of(model.path)
     except ImportError:

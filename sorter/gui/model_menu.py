@@ -40,9 +40,9 @@ def _has_module(name: str) -> bool:
 def import_actions(window: Any) -> list[tuple[str, Callable[[], None]]]:
     """(menu text, slot) pairs for import commands this version's core provides."""
     actions: list[tuple[str, Callable[[], None]]] = []
-    if _has_module("sorter.core.import_learner"):
+    if _has_module("sorter.core.model.import_learner"):
         actions.append(("Import a fastai export (.pkl)...", lambda: import_learner_file(window)))
-    if _has_module("sorter.core.weights_import"):
+    if _has_module("sorter.core.model.weights_import"):
         actions.append(("Import fastai weights (.pth)...", lambda: import_weights_file(window)))
     return actions
 
@@ -72,7 +72,7 @@ def import_learner_file(window: Any) -> Job | None:
         return None
 
     def run() -> Path:
-        from sorter.core.import_learner import import_learner
+        from sorter.core.model.import_learner import import_learner
 
         import_learner(Path(path), out)
         return out
@@ -120,7 +120,7 @@ def import_weights_file(window: Any) -> Job | None:
     arch, names = dialog.arch.currentText(), dialog.category_names()
 
     def run() -> Path:
-        from sorter.core.weights_import import import_weights
+        from sorter.core.model.weights_import import import_weights
 
         return import_weights(path, arch, names, out)
 

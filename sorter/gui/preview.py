@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sorter.core.decide import UNCERTAIN, UNREADABLE
+from sorter.core.model.decide import UNCERTAIN, UNREADABLE
+from sorter.core.sorting.session import ScoreResult, Thresholds
 from sorter.gui.pages import OutputRow
-from sorter.gui.session import ScoreResult, Thresholds
 from sorter.gui.thresholds import ThresholdPanel
 from sorter.gui.thumbnails import ThumbnailCache
 

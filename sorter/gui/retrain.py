@@ -28,7 +28,7 @@ def run_retrain(
     model_path: str | None, device: str, *, progress: Any = None, cancel: Any = None
 ) -> Any:
     """Background job: the core's quick retraining from the queue (promotes only if not worse)."""
-    from sorter.core.retrain import retrain
+    from sorter.core.learning.retrain import retrain
 
     return retrain(model_path, "quick", device=device, progress=progress, cancel=cancel)
 
@@ -90,7 +90,7 @@ class QueueDialog(QDialog):
 
 def open_retrain(window: Any) -> QueueDialog | None:
     """Show the queue (non-blocking); errors reading it become one sentence."""
-    from sorter.core.corrections import CorrectionQueue
+    from sorter.core.learning.queue import CorrectionQueue
 
     try:
         corrections = CorrectionQueue().list()

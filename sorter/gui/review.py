@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sorter.core.decide import UNCERTAIN
+from sorter.core.model.decide import UNCERTAIN
 from sorter.gui.review_model import ItemRole, ReviewItem, ReviewListModel, ReviewSet
 from sorter.gui.thumbnails import ThumbnailCache
 

@@ -10,7 +10,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QPixmap
 
-from sorter.core.decide import UNCERTAIN, UNREADABLE, top_scores
+from sorter.core.model.decide import UNCERTAIN, UNREADABLE, top_scores
 from sorter.gui.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)

@@ -132,7 +132,7 @@ def _after_preview(window: Any, folder: Path) -> None:
 
 def _error_shot(window: Any, folder: Path) -> None:
     """A real error: the core refusing a file that is not a model."""
-    from sorter.core.model import load_model
+    from sorter.core.model.modelfile import load_model
     from sorter.gui.errors import show_error
     from sorter.gui.worker import JobError
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sorter.gui.session import Thresholds
+from sorter.core.sorting.session import Thresholds
 
 log = logging.getLogger(__name__)
 

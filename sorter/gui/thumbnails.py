@@ -17,7 +17,7 @@ MAX_CACHED = 1500  # about 115 MB of 160 px thumbnails; older ones are decoded a
 
 def load_thumbnail(path: Path, size: int) -> QImage:
     """Decode an image (EXIF turned, any mode to RGB) into a QImage at most `size` px."""
-    from sorter.core.predict import open_image  # the core's decoder: same look as the model's
+    from sorter.core.model.predict import open_image  # the core's decoder: same look as the model's
 
     img = open_image(path, size_hint=size)
     img.thumbnail((size, size))

@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
 from sorting_helpers import make_image, make_tiny_model, tree_hashes
 
 from sorter.cli import main
-from sorter.core.journal import JOURNAL_FILE, STATE_DIR
-from sorter.core.safecopy import TEMP_PREFIX
+from sorter.core.sorting.journal import JOURNAL_FILE, STATE_DIR
+from sorter.core.sorting.safecopy import TEMP_PREFIX
 
 pytestmark = pytest.mark.slow
 SEED = 20261123

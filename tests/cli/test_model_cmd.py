@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from sorter.cli import main
-from sorter.core.model import IMAGENET_STATS, load_model, read_model_file, save_model
-from sorter.core.networks import fastai_network
+from sorter.core.model.modelfile import IMAGENET_STATS, load_model, read_model_file, save_model
+from sorter.core.model.networks import fastai_network
 from sorter.core.settings import Settings, save_settings
 
 
@@ -145,7 +145,7 @@ def test_info_on_a_bare_state_dict_suggests_import(resnet18_weights, capsys):
 
 
 def test_info_default_model(capsys):
-    from sorter.core.model import default_model_path
+    from sorter.core.model.modelfile import default_model_path
 
     if not default_model_path().is_file():
         pytest.skip("the default model is not in assets yet")

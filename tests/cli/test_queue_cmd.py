@@ -24,9 +24,9 @@ from retrain_helpers import (
 
 from sorter.cli import main
 from sorter.cli.queue_cmd import parse_labels
-from sorter.core.corrections import CorrectionQueue
+from sorter.core.learning.queue import CorrectionQueue
+from sorter.core.learning.versions import add_version
 from sorter.core.settings import load_settings
-from sorter.core.versions import add_version
 
 
 def _photo(path: Path, color=(10, 200, 10)) -> Path:
@@ -130,17 +130,17 @@ def model(tmp_path_factory) -> Path:
 @pytest.fixture
 def fast_retrain(monkeypatch) -> None:
     """Two folds and fewer head epochs: the same code path in a fraction of the time."""
-    monkeypatch.setattr("sorter.core.retrain_quick.FOLDS", 2)
-    monkeypatch.setattr("sorter.core.retrain_quick.HEAD_EPOCHS", 15)
-    monkeypatch.setattr("sorter.core.retrain_quick.MIN_STEPS", 30)
+    monkeypatch.setattr("sorter.core.learning.quick.FOLDS", 2)
+    monkeypatch.setattr("sorter.core.learning.quick.HEAD_EPOCHS", 15)
+    monkeypatch.setattr("sorter.core.learning.quick.MIN_STEPS", 30)
 
 
 @pytest.mark.slow
 def test_corrections_make_the_next_sort_right(
     model: Path, tmp_path: Path, capsys, fast_retrain
 ) -> None:
-    from sorter.core.model import load_model
-    from sorter.core.sort import sort_folder
+    from sorter.core.model.modelfile import load_model
+    from sorter.core.sorting.sort import sort_folder
 
     photos = tmp_path / "photos"
     yellows = [noisy_image(photos / f"yellow{i}.png", YELLOW, 50 + i) for i in range(8)]

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
 from sorting_helpers import make_image, make_tiny_model, tree_hashes
 
 from sorter.cli import main
-from sorter.core.journal import OutputLock
+from sorter.core.sorting.journal import OutputLock
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_corrupt_model_file_exit_2(capsys, src, tmp_path):
 
 
 def test_model_for_another_architecture_exit_2(capsys, src, tmp_path, model_file):
-    from sorter.core.model import read_model_file, save_model
+    from sorter.core.model.modelfile import read_model_file, save_model
 
     meta, weights = read_model_file(model_file)
     wrong = tmp_path / "wrong.pth"

@@ -30,8 +30,8 @@ def make_training_folder(root: Path) -> Path:
 
 def train_tiny(data: Path, out: Path) -> Path:
     """A real quick-trained model (the training module's API) at 32 px: seconds on a CPU."""
-    from sorter.core.train import TrainOptions, train
-    from sorter.core.train_data import load_training_data
+    from sorter.core.training.data import load_training_data
+    from sorter.core.training.train import TrainOptions, train
 
     train(load_training_data(data), out, TrainOptions(input_size=32, epochs=15))
     return out

@@ -12,7 +12,7 @@ from model_helpers import make_tiny_model  # noqa: F401 (shared; imported from h
 from PIL import Image
 
 from sorter.core.jobs import CancelToken
-from sorter.core.predict import ScoredImage
+from sorter.core.model.predict import ScoredImage
 
 
 def make_image(path: Path, color: tuple[int, int, int] = (200, 30, 30), size=(24, 16), fmt=None):

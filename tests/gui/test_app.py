@@ -63,12 +63,12 @@ def test_import_weights_menu_makes_and_loads_a_model(qtbot, window, tmp_path, mo
     import torch
     from gui_helpers import make_tiny_model
 
-    from sorter.core.networks import build_network
+    from sorter.core.model.networks import build_network
     from sorter.gui import model_menu
 
     meta_model = make_tiny_model(tmp_path / "src.pth", categories=("red", "blue"))
     assert meta_model.is_file()
-    from sorter.core.model import read_model_file
+    from sorter.core.model.modelfile import read_model_file
 
     meta, _ = read_model_file(meta_model)
     weights = tmp_path / "learner_weights.pth"
@@ -93,7 +93,7 @@ def test_import_weights_menu_makes_and_loads_a_model(qtbot, window, tmp_path, mo
 
 
 def test_queue_dialog_lists_corrections(qtbot, window, photos):
-    from sorter.core.corrections import CorrectionQueue
+    from sorter.core.learning.queue import CorrectionQueue
 
     CorrectionQueue().add(next(photos.glob("*.png")), ["cats"])
     window.refresh_queue()
@@ -106,7 +106,7 @@ def test_queue_dialog_lists_corrections(qtbot, window, photos):
 
 
 def test_retrain_runs_in_background_and_shows_before_after(qtbot, window, photos):
-    from sorter.core.corrections import CorrectionQueue
+    from sorter.core.learning.queue import CorrectionQueue
 
     queue = CorrectionQueue()
     for i, path in enumerate(sorted(photos.iterdir())):

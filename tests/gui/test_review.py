@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from sorter.core.corrections import CorrectionQueue
+from sorter.core.learning.queue import CorrectionQueue
 
 
 def _copy_everything_to_uncertain(qtbot, window, photos: Path) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 from gui_helpers import drop_paths
 from PySide6.QtCore import QPoint, Qt
 
-from sorter.core.decide import UNCERTAIN
+from sorter.core.model.decide import UNCERTAIN
 
 
 def scan_by_drop(qtbot, window, folder: Path) -> None:

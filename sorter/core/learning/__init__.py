@@ -1,0 +1,1 @@
+"""Learning from use: the corrections queue, retraining, evaluation, model versions."""

@@ -1,0 +1,97 @@
+"""Full retraining: fastai fine-tuning (the training module's) on original data plus corrections."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
+from sorter.core.learning.data import RetrainData, original_items, targets_for, training_summary
+from sorter.core.learning.quick import QuickFit
+from sorter.core.training.data import from_items
+
+log = logging.getLogger(__name__)
+
+HOLDOUT = 0.2  # full training is too slow to cross-validate: one seeded hold-out instead
+MIN_FOR_HOLDOUT = 5
+
+
+def holdout(n: int, seed: int) -> list[int]:
+    """Indices of corrections kept out of training to judge the new model (none when few)."""
+    if n < MIN_FOR_HOLDOUT:
+        return []
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return sorted(order[: max(1, round(HOLDOUT * n))])
+
+
+def _scores(model: Any, paths: Sequence[Path], categories: list[str]) -> np.ndarray:
+    """A loaded model's scores in `categories` order (0 where it has no such category)."""
+    from sorter.core.model.predict import score_images
+
+    out = np.zeros((len(paths), len(categories)), dtype=np.float32)
+    column = {c: categories.index(c) for c in model.categories if c in categories}
+    for row, scored in enumerate(score_images(model, list(paths))):
+        for name, value in zip(model.categories, scored.scores or [], strict=False):
+            if name in column:
+                out[row, column[name]] = value
+    return out
+
+
+def full_fit(
+    data: RetrainData,
+    meta: dict[str, Any],
+    workdir: Path,
+    device: torch.device,
+    base_version: str,
+    *,
+    seed: int = 42,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> tuple[QuickFit, list[int], dict[str, Any]]:
+    """Train with the training module's full mode; returns (fit, held-out indices, new meta).
+
+    Held-out corrections are not learned from; they stay pending for the next retrain.
+    """
+    from sorter.core.model.modelfile import load_model, read_model_file
+    from sorter.core.training.train import TrainOptions, train
+
+    held = holdout(len(data.corrections), seed)
+    taught = [i for i in range(len(data.corrections)) if i not in held]
+    pairs = [(i.path, i.labels) for i in original_items(data, "train")]
+    pairs += [(data.correction_paths[i], data.corrections[i].labels) for i in taught]
+    source = data.original.data.source if data.original else workdir
+    train_data = from_items(pairs, source, categories=data.categories)
+    options = TrainOptions(
+        mode="full",
+        arch=meta["arch"],
+        input_size=int(meta["input_size"]),
+        seed=seed,
+        device=device.type,
+    )
+    out = workdir / "candidate.pth"
+    train(train_data, out, options, progress=progress, cancel=cancel)
+    new_meta, state_dict = read_model_file(out)
+    model = load_model(out, device=device.type)
+    valid = original_items(data, "valid")
+    held_paths = [data.correction_paths[i] for i in held]
+    fit = QuickFit(
+        state_dict=state_dict,
+        correction_scores=_scores(model, held_paths, data.categories),
+        valid_scores=_scores(model, [i.path for i in valid], data.categories),
+        valid_targets=targets_for([i.labels for i in valid], data.categories),
+        valid_paths=[i.path for i in valid],
+    )
+    if held:
+        fit.notes.append(
+            f"{len(held)} correction(s) held out to judge the new model; still queued."
+        )
+    summary = training_summary(meta, data, "full", base_version)
+    new_meta["training"] = {**new_meta.get("training", {}), **summary}
+    return fit, held, new_meta

@@ -1,0 +1,321 @@
+"""Retrain from the correction queue: train a candidate, compare it with the current, promote."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sorter import __version__, appdirs
+from sorter.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from sorter.core.learning import evaluate as ev
+from sorter.core.learning import quick as retrain_quick
+from sorter.core.learning.data import (
+    RetrainData,
+    RetrainError,
+    gather,
+    training_summary,
+    unseen_categories,
+)
+from sorter.core.learning.queue import CorrectionQueue
+from sorter.core.learning.quick import PREPROCESSING, QuickFit, quick_fit
+from sorter.core.training import metrics as th
+
+log = logging.getLogger(__name__)
+
+MODES = ("quick", "full")
+__all__ = ["Candidate", "RetrainError", "RetrainResult", "prepare", "promote", "retrain"]
+
+
+@dataclass
+class Candidate:
+    """A trained but not yet stored model, with its side-by-side evaluation."""
+
+    meta: dict[str, Any]
+    state_dict: dict[str, Any]
+    base_path: Path
+    base_version: str
+    comparisons: list[ev.Comparison]
+    better: bool  # not worse on every evaluation set
+    reason: str
+    used_ids: list[int]  # pending corrections the candidate learned from
+    new_categories: list[str]
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def table(self) -> list[str]:
+        return ev.table(self.comparisons)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "base_model": str(self.base_path),
+            "base_version": self.base_version,
+            "categories": list(self.meta["categories"]),
+            "new_categories": list(self.new_categories),
+            "corrections_used": len(self.used_ids),
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "not_worse": self.better,
+            "reason": self.reason,
+            "notes": list(self.notes),
+            "seconds": round(self.seconds, 1),
+        }
+
+
+@dataclass
+class RetrainResult:
+    """What `sorter retrain` did; `current_model` is the model file in use afterwards."""
+
+    candidate: Candidate
+    promoted: bool
+    version: str | None  # the new version's name when promoted
+    current_model: Path
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.candidate.report(),
+            "promoted": self.promoted,
+            "version": self.version,
+            "message": self.message,
+            "table": self.candidate.table(),
+            "current_model": str(self.current_model),
+        }
+
+
+def prepare(
+    model_path: str | Path | None = None,
+    mode: str = "quick",
+    *,
+    queue: CorrectionQueue | None = None,
+    device: str = "auto",
+    seed: int = 42,
+    folds: int | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> Candidate:
+    """Train a candidate from the queue (plus the original data when there) and evaluate it.
+
+    Nothing is stored: the caller shows the table, then calls promote() (or not).
+
+    Raises:
+        RetrainError: no corrections are waiting, or they cannot be used.
+        ModelFileError: the base model cannot be read.
+        Cancelled: `cancel` was triggered.
+    """
+    from sorter.core.learning.versions import read_model, version_name_of
+    from sorter.core.model.modelfile import current_model_path, pick_device
+
+    if mode not in MODES:
+        raise RetrainError(f"Unknown retrain mode {mode!r}; choose quick or full.")
+    started = time.perf_counter()
+    base_path = Path(model_path) if model_path is not None else current_model_path()
+    meta, state_dict = read_model(base_path)
+    queue = queue or CorrectionQueue()
+    torch_device = pick_device(device)
+    with tempfile.TemporaryDirectory(prefix="retrain-", dir=appdirs.cache_dir()) as tmp:
+        data = gather(meta, queue, Path(tmp))
+        if mode == "quick":
+            fit = quick_fit(
+                data, meta, state_dict, torch_device,
+                seed=seed, folds=folds or retrain_quick.FOLDS, progress=progress, cancel=cancel,
+            )  # fmt: skip
+            held = list(range(len(data.corrections))) if len(fit.correction_scores) else []
+            new_meta = _quick_meta(meta, data, fit, base_path)
+        else:
+            from sorter.core.learning.full import full_fit
+
+            fit, held, new_meta = full_fit(
+                data, meta, Path(tmp), torch_device, version_name_of(base_path),
+                seed=seed, progress=progress, cancel=cancel,
+            )  # fmt: skip
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        comparisons = _compare(base_path, torch_device, data, fit, held, new_meta, progress)
+    warm = mode == "quick" and data.original is None and meta["builder"] == "fastai"
+    held_set = set(held) if mode == "full" else set()
+    forgotten = [] if warm else unseen_categories(data, held_set)
+    better, reason = ev.verdict(comparisons, forgotten)
+    new_meta["training"]["metrics"] = _headline(comparisons)
+    used = [
+        c.id
+        for i, c in enumerate(data.corrections)
+        if c.used_in_version is None and i not in held_set
+    ]
+    return Candidate(
+        meta=new_meta,
+        state_dict=fit.state_dict,
+        base_path=base_path,
+        base_version=version_name_of(base_path),
+        comparisons=comparisons,
+        better=better,
+        reason=reason,
+        used_ids=used,
+        new_categories=data.new_categories,
+        notes=[*data.notes, *fit.notes],
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _quick_meta(
+    base: dict[str, Any], data: RetrainData, fit: QuickFit, base_path: Path
+) -> dict[str, Any]:
+    """The new model's metadata: the base's preprocessing, a sigmoid head for every category."""
+    from sorter.core.learning.versions import version_name_of
+
+    categories = list(data.categories)
+    if len(fit.valid_scores):
+        chosen = th.choose_thresholds(fit.valid_scores, fit.valid_targets, categories, 0.5)
+    else:
+        chosen = dict.fromkeys(categories, 0.5)
+    meta = {k: base[k] for k in PREPROCESSING}
+    meta.update(
+        arch=base["arch"],
+        builder="fastai",
+        categories=categories,
+        activation="sigmoid",
+        n_outputs=len(categories),
+        default_threshold=0.5,
+        thresholds=chosen,
+        training=training_summary(base, data, "quick", version_name_of(base_path)),
+        created_by=f"sorter {__version__}",
+    )
+    if base.get("backbone_sha256"):
+        meta["backbone_sha256"] = base["backbone_sha256"]
+    return meta
+
+
+def _old_scores(
+    base_path: Path, device: Any, paths: Sequence[Path], categories: list[str]
+) -> np.ndarray:
+    """The base model's scores, in the new category order (0 for categories it lacks)."""
+    from sorter.core.model.modelfile import load_model
+    from sorter.core.model.predict import score_images
+
+    out = np.zeros((len(paths), len(categories)), dtype=np.float32)
+    if not paths:
+        return out
+    model = load_model(base_path, device=device.type)
+    column = {c: categories.index(c) for c in model.categories if c in categories}
+    for row, scored in enumerate(score_images(model, list(paths))):
+        if scored.scores is None:
+            continue  # an unreadable image scores nothing: a fair loss for the old model
+        for name, value in zip(model.categories, scored.scores, strict=True):
+            if name in column:
+                out[row, column[name]] = value
+    return out
+
+
+def _old_thresholds(base_path: Path, categories: list[str]) -> dict[str, float]:
+    from sorter.core.learning.versions import read_model
+
+    meta, _ = read_model(base_path)
+    default = float(meta["default_threshold"])
+    given = meta.get("thresholds") or {}
+    return {c: float(given.get(c, default)) for c in meta["categories"] if c in categories}
+
+
+def _compare(
+    base_path: Path,
+    device: Any,
+    data: RetrainData,
+    fit: Any,
+    held: list[int],
+    new_meta: dict[str, Any],
+    progress: ProgressCallback,
+) -> list[ev.Comparison]:
+    progress(Progress("Comparing old and new", 0, 2, "sets"))
+    cats = data.categories
+    old_th, new_th = _old_thresholds(base_path, cats), new_meta["thresholds"]
+    held_paths = [data.correction_paths[i] for i in held]
+    targets = data.correction_targets()[held]
+    note = "cross-validated" if len(held) == len(data.corrections) else "held out"
+    comps = [
+        ev.compare(
+            "held-out corrections",
+            _old_scores(base_path, device, held_paths, cats),
+            fit.correction_scores,
+            targets,
+            cats,
+            old_th,
+            new_th,
+            note,
+        )
+    ]
+    progress(Progress("Comparing old and new", 1, 2, "sets"))
+    if data.original is not None:
+        comps.append(
+            ev.compare(
+                "original validation",
+                _old_scores(base_path, device, fit.valid_paths, cats),
+                fit.valid_scores,
+                fit.valid_targets,
+                cats,
+                old_th,
+                new_th,
+            )
+        )
+    progress(Progress("Comparing old and new", 2, 2, "sets"))
+    return comps
+
+
+def _headline(comparisons: Sequence[ev.Comparison]) -> dict[str, Any]:
+    """The new model's figures for `models list`: the original validation set when there."""
+    measured = [c for c in comparisons if c.images]
+    if not measured:
+        return {}
+    main = measured[-1]
+    return {**main.new.to_dict(), "evaluated_on": main.name, "images": main.images}
+
+
+def promote(candidate: Candidate, queue: CorrectionQueue | None = None) -> str:
+    """Store the candidate as a new version, make it current, mark its corrections used."""
+    from sorter.core.learning.versions import add_version, use_version
+
+    note = (
+        f"retrained from {candidate.base_version} with {len(candidate.used_ids)} new correction(s)"
+    )
+    version = add_version(candidate.meta, candidate.state_dict, candidate.report(), note=note)
+    use_version(version.name)
+    (queue or CorrectionQueue()).mark_used(candidate.used_ids, version.name)
+    log.info("Promoted %s: %s", version.name, candidate.reason)
+    return version.name
+
+
+def retrain(
+    model_path: str | Path | None = None,
+    mode: str = "quick",
+    *,
+    force: bool = False,
+    queue: CorrectionQueue | None = None,
+    device: str = "auto",
+    seed: int = 42,
+    folds: int | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> RetrainResult:
+    """prepare(), then promote() when the candidate is not worse (or when `force`)."""
+    from sorter.core.model.modelfile import current_model_path
+
+    queue = queue or CorrectionQueue()
+    candidate = prepare(
+        model_path, mode, queue=queue, device=device, seed=seed, folds=folds,
+        progress=progress, cancel=cancel,
+    )  # fmt: skip
+    if candidate.better or force:
+        version = promote(candidate, queue)
+        why = (
+            candidate.reason
+            if candidate.better
+            else f"promoted as asked, although {candidate.reason}"
+        )
+        message = f"Promoted {version}: {why}."
+    else:
+        version = None
+        message = f"Kept the current model ({candidate.base_version}): {candidate.reason}."
+    return RetrainResult(candidate, version is not None, version, current_model_path(), message)

@@ -1,0 +1,253 @@
+"""Model versions in the data folder (models/vN/model.pth + report) and which one is current."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sorter import appdirs
+from sorter.core.errors import SorterError
+from sorter.core.settings import load_settings, save_settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT = "default"  # the model embedded in Sorter
+MODEL_FILE = "model.pth"
+INFO_FILE = "version.json"  # what `models list` shows, without loading the weights
+REPORT_FILE = "report.json"  # the retrain's before/after evaluation
+_NAME = re.compile(r"^v(\d+)$")
+
+
+class VersionError(SorterError):
+    """A model version does not exist or cannot be used."""
+
+
+@dataclass
+class ModelVersion:
+    """One model the user can switch to: a stored version, or the embedded default."""
+
+    name: str  # "v3" or "default"
+    path: Path
+    created: str = ""
+    categories: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    current: bool = False
+
+    @property
+    def number(self) -> int:
+        match = _NAME.match(self.name)
+        return int(match.group(1)) if match else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.name,
+            "path": str(self.path),
+            "created": self.created,
+            "categories": list(self.categories),
+            "metrics": self.metrics,
+            "note": self.note,
+            "current": self.current,
+        }
+
+
+def models_dir() -> Path:
+    path = appdirs.data_dir() / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def version_name_of(path: str | Path | None) -> str:
+    """A short name for a model file: "v3", "default", or the file name for other files."""
+    if path is None or _is_bundled(Path(path)):
+        return DEFAULT
+    path = Path(path)
+    if _same_file(path.parent.parent, models_dir()) and _NAME.match(path.parent.name):
+        return path.parent.name
+    return path.name
+
+
+def _is_bundled(path: Path) -> bool:
+    # anything in the bundled models folder is the embedded default; no torch import for a name
+    return _same_file(path.parent, appdirs.asset_path("models"))
+
+
+def current_version_name() -> str:
+    """The name of the model `sorter sort` uses without --model."""
+    return version_name_of(load_settings().model_path)
+
+
+def _read_info(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _meta_summary(meta: dict[str, Any]) -> tuple[str, list[str], dict[str, Any]]:
+    training = meta.get("training") or {}
+    return str(training.get("date", "")), list(meta.get("categories", [])), training.get("metrics")
+
+
+def read_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(meta, state_dict) of a .pth model file or of a JSON description (the embedded default)."""
+    from sorter.core.model.modelfile import read_json_model, read_model_file
+
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        return read_json_model(path)
+    return read_model_file(path)
+
+
+def _default_version(current: str) -> ModelVersion:
+    from sorter.core.model.modelfile import default_model_path
+
+    path = default_model_path()
+    version = ModelVersion(DEFAULT, path, current=current == DEFAULT, note="embedded")
+    try:
+        meta, _ = read_model(path)
+    except (SorterError, OSError) as exc:
+        version.note = f"unavailable: {exc}"
+        return version
+    version.created, version.categories, metrics = _meta_summary(meta)
+    version.metrics = metrics or {}
+    return version
+
+
+def stored_versions() -> list[ModelVersion]:
+    """The versions in the data folder, oldest first (folders without a model file skipped)."""
+    current = current_version_name()
+    found = []
+    for folder in models_dir().iterdir():
+        if not (_NAME.match(folder.name) and (folder / MODEL_FILE).is_file()):
+            continue
+        info = _read_info(folder)
+        found.append(
+            ModelVersion(
+                name=folder.name,
+                path=folder / MODEL_FILE,
+                created=info.get("created", ""),
+                categories=info.get("categories", []),
+                metrics=info.get("metrics", {}),
+                note=info.get("note", ""),
+                current=folder.name == current,
+            )
+        )
+    return sorted(found, key=lambda v: v.number)
+
+
+def list_versions(include_default: bool = True) -> list[ModelVersion]:
+    """The embedded default (first) and every stored version."""
+    versions = stored_versions()
+    if include_default:
+        versions.insert(0, _default_version(current_version_name()))
+    return versions
+
+
+def get_version(name: str) -> ModelVersion:
+    """Find a version by name ("v3", "3" or "default").
+
+    Raises:
+        VersionError: no such version.
+    """
+    wanted = name.strip().lower()
+    if wanted.isdigit():
+        wanted = f"v{int(wanted)}"
+    for version in list_versions(include_default=wanted == DEFAULT):
+        if version.name == wanted:
+            return version
+    known = ", ".join(v.name for v in list_versions())
+    raise VersionError(f"There is no model version '{name}'. Known versions: {known}.")
+
+
+def use_version(name: str) -> ModelVersion:
+    """Make a version the current model (what sorting uses without --model)."""
+    version = get_version(name)
+    if version.name != DEFAULT and not version.path.is_file():
+        raise VersionError(f"The model file of version {version.name} is missing.")
+    settings = load_settings()
+    settings.model_path = None if version.name == DEFAULT else str(version.path)
+    save_settings(settings)
+    log.info("Current model is now %s (%s)", version.name, version.path)
+    version.current = True
+    return version
+
+
+def _new_version_folder() -> Path:
+    """Claim the next free vN folder; mkdir without exist_ok makes the claim race-free."""
+    root = models_dir()
+    numbers = [int(m.group(1)) for p in root.iterdir() if (m := _NAME.match(p.name))]
+    number = max(numbers, default=0) + 1
+    while True:
+        folder = root / f"v{number}"
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            number += 1
+
+
+def add_version(
+    meta: dict[str, Any],
+    state_dict: dict[str, Any],
+    report: dict[str, Any] | None = None,
+    note: str = "",
+) -> ModelVersion:
+    """Store a new model version (not yet current) with its report; returns it."""
+    from sorter.core.model.modelfile import save_model
+
+    folder = _new_version_folder()
+    try:
+        save_model(folder / MODEL_FILE, meta, state_dict)
+    except BaseException:
+        _remove_quietly(folder)
+        raise
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    created_str, categories, metrics = _meta_summary(meta)
+    info = {
+        "created": created,
+        "categories": categories,
+        "metrics": metrics or {},
+        "note": note,
+        "trained": created_str,
+    }
+    _write_json(folder / INFO_FILE, info)
+    if report is not None:
+        _write_json(folder / REPORT_FILE, report)
+    log.info("Stored model version %s in %s", folder.name, folder)
+    return ModelVersion(
+        folder.name, folder / MODEL_FILE, created, categories, info["metrics"], note
+    )
+
+
+def read_report(name: str) -> dict[str, Any] | None:
+    version = get_version(name)
+    try:
+        return json.loads((version.path.parent / REPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _remove_quietly(folder: Path) -> None:
+    for child in folder.iterdir():
+        child.unlink(missing_ok=True)
+    folder.rmdir()

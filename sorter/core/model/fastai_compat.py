@@ -1,0 +1,57 @@
+"""The one place that imports fastai for model building: arch registration and its networks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from sorter.core.errors import ModelFileError
+from sorter.core.model.networks import ARCHS, FASTAI_CUTS
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+
+
+def register_mobilenet_v2() -> None:
+    """Teach fastai 2.8 how to cut MobileNetV2 (without it vision_learner fails: StopIteration).
+
+    Idempotent. The cut matches sorter.core.model.networks, so fastai-trained MobileNetV2 models
+    load into the plain-torch network that sorting uses.
+    """
+    from fastai.vision.all import imagenet_stats
+    from fastai.vision.learner import _default_meta, model_meta
+    from torchvision.models import mobilenet_v2
+
+    with _lock:
+        if mobilenet_v2 in model_meta:
+            return
+        model_meta[mobilenet_v2] = {
+            **_default_meta,
+            "cut": FASTAI_CUTS["mobilenet_v2"],
+            "stats": imagenet_stats,
+            "weights": "IMAGENET1K_V1",  # the V1 file Sorter ships, not torchvision's DEFAULT (V2)
+        }
+        log.debug("Registered mobilenet_v2 with fastai")
+
+
+def torchvision_arch(name: str) -> Callable[..., nn.Module]:
+    """The torchvision constructor fastai expects as `arch`, registered where fastai needs it."""
+    import torchvision
+
+    if name not in ARCHS:
+        raise ModelFileError(f"Unknown architecture {name!r}; Sorter knows {', '.join(ARCHS)}.")
+    if name == "mobilenet_v2":
+        register_mobilenet_v2()
+    return getattr(torchvision.models, name)
+
+
+def fastai_vision_model(name: str, n_out: int, **kwargs: Any) -> nn.Module:
+    """fastai's own create_vision_model(arch, n_out, pretrained=False): the reference network."""
+    from fastai.vision.learner import create_vision_model
+
+    return create_vision_model(torchvision_arch(name), n_out, pretrained=False, **kwargs)

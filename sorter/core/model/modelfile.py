@@ -1,0 +1,334 @@
+"""The model file: save and load weights with their metadata, pick the device, score batches."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sorter import appdirs
+from sorter.core.errors import ModelFileError, OutOfSpaceError, SorterError
+from sorter.core.model.fold_bn import fold_batchnorm
+from sorter.core.model.meta import IMAGENET_STATS, RESIZE_METHODS, check_meta
+from sorter.core.model.networks import build_network
+from sorter.core.model.safe_load import safe_torch_load
+from sorter.core.settings import load_settings
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "FORMAT",
+    "IMAGENET_STATS",
+    "RESIZE_METHODS",
+    "VERSION",
+    "LoadedModel",
+    "build_network",
+    "check_meta",
+    "current_model_path",
+    "default_model_path",
+    "device_label",
+    "load_model",
+    "pick_device",
+    "read_json_model",
+    "read_model_file",
+    "save_model",
+]
+
+FORMAT = "sorter-model"
+VERSION = 1
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def save_model(path: str | os.PathLike[str], meta: dict[str, Any], state_dict: Any) -> None:
+    """Write a sorter model file atomically: a temporary file in the same folder, then rename."""
+    path = Path(path)
+    check_meta(meta, path)
+    if not path.parent.is_dir():
+        raise ModelFileError(f"Could not write {path}: the folder {path.parent} does not exist.")
+    tensors = {k: v.detach().cpu() for k, v in state_dict.items()}
+    tmp = path.with_name(f".{path.name}.tmp")
+    payload = {"format": FORMAT, "version": VERSION, "meta": meta, "state_dict": tensors}
+    try:
+        torch.save(payload, tmp, pickle_protocol=4)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # torch's zip writer reports I/O errors as RuntimeError
+        if getattr(exc, "errno", None) == errno.ENOSPC:
+            raise OutOfSpaceError(f"The disk is full; {path} was not written.") from exc
+        raise ModelFileError(f"Could not write the model file {path}: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("Saved model %s (%s, %d categories)", path, meta["arch"], len(meta["categories"]))
+
+
+def _looks_like_state_dict(obj: Any) -> bool:
+    return (
+        isinstance(obj, dict)
+        and bool(obj)
+        and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+    )
+
+
+def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(meta, state_dict) of a sorter .pth file, read without running code from it.
+
+    Raises:
+        ModelFileError: unsafe, damaged, bare weights, unknown version or incomplete meta.
+    """
+    path = Path(path)
+    obj = safe_torch_load(path)
+    if _looks_like_state_dict(obj):
+        raise ModelFileError(
+            f"{path} holds bare network weights without Sorter's metadata; turn it into a Sorter "
+            "model with: sorter import-weights FILE --arch ARCH --categories a,b,c"
+        )
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is a PyTorch file but not a Sorter model.")
+    if obj.get("version") != VERSION:
+        raise ModelFileError(
+            f"{path} uses Sorter model format version {obj.get('version')!r}; this Sorter reads "
+            f"version {VERSION}. A newer Sorter may open it."
+        )
+    meta, state_dict = obj.get("meta"), obj.get("state_dict")
+    if not isinstance(meta, dict) or not _looks_like_state_dict(state_dict):
+        raise ModelFileError(f"{path} is an incomplete Sorter model (no metadata or weights).")
+    check_meta(meta, path)
+    return meta, state_dict
+
+
+def default_model_path() -> Path:
+    """The embedded default model: metadata JSON naming the bundled weights."""
+    return appdirs.asset_path("models", "default.json")
+
+
+def current_model_path() -> Path:
+    """The model the user picked (settings), else the embedded default."""
+    chosen = load_settings().model_path
+    return Path(chosen) if chosen else default_model_path()
+
+
+def pick_device(choice: str = "auto") -> torch.device:
+    """cpu, cuda, or auto (cuda when a GPU is usable). Raises SorterError for an unusable choice."""
+    if choice not in DEVICES:
+        raise SorterError(f"Unknown device {choice!r}; choose one of {', '.join(DEVICES)}.")
+    if choice == "cpu":
+        return torch.device("cpu")
+    problem = _cuda_problem()
+    if problem is None:
+        return torch.device("cuda")
+    if choice == "cuda":
+        raise SorterError(f"No usable NVIDIA GPU was found ({problem}); use --device cpu or auto.")
+    log.info("No usable GPU (%s); using the CPU", problem)
+    return torch.device("cpu")
+
+
+def _cuda_problem() -> str | None:
+    """None when CUDA works, else why not (unavailable, or a GPU this torch build cannot use)."""
+    if not torch.cuda.is_available():
+        return "CUDA unavailable"
+    try:
+        torch.zeros(1, device="cuda").add_(1)  # fails early on GPUs too old for this build
+    except (RuntimeError, AssertionError) as exc:
+        return f"CUDA error: {exc}"
+    return None
+
+
+def device_label(device: torch.device | str) -> str:
+    """'GPU: <name>' or 'CPU', for people."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(device)}"
+    return "CPU"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _json_weights_path(json_path: Path, name: str) -> Path:
+    # The weights sit beside the JSON, or in the sibling weights/ folder of the assets.
+    for candidate in (json_path.parent / name, json_path.parent.parent / "weights" / name):
+        if candidate.is_file():
+            return candidate
+    raise ModelFileError(f"The weights file {name} named by {json_path} is missing.")
+
+
+def read_json_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(meta, state_dict) of a model described by JSON metadata plus a separate weights file."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"Model file not found: {path}") from exc
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{path} is not readable model metadata: {exc}") from exc
+    if not isinstance(raw, dict) or "weights_file" not in raw:
+        raise ModelFileError(f"{path} does not name a weights_file.")
+    if raw.get("format", FORMAT) != FORMAT or raw.get("version", VERSION) != VERSION:
+        raise ModelFileError(f"{path} is not Sorter model metadata of version {VERSION}.")
+    skip = ("weights_file", "weights_sha256", "format", "version")
+    meta = {k: v for k, v in raw.items() if k not in skip}
+    check_meta(meta, path)
+    weights = _json_weights_path(path, str(raw["weights_file"]))
+    expected = raw.get("weights_sha256")
+    if expected and _sha256(weights).lower() != str(expected).lower():
+        raise ModelFileError(
+            f"{weights} is not the expected file (sha256 differs from {path}); reinstall Sorter "
+            "or restore the file."
+        )
+    state_dict = safe_torch_load(weights)
+    if not _looks_like_state_dict(state_dict):
+        raise ModelFileError(f"{weights} holds no network weights.")
+    return meta, state_dict
+
+
+def load_weights(
+    network: torch.nn.Module, state_dict: dict[str, Any], where: Path, what: str = "the network"
+) -> None:
+    """load_state_dict(strict=True), turning a mismatch into one readable ModelFileError."""
+    try:
+        network.load_state_dict(state_dict, strict=True)
+    except RuntimeError as exc:
+        problem = describe_mismatch(network, state_dict, what)
+        raise ModelFileError(f"{where}: {problem}") from exc
+
+
+def describe_mismatch(
+    network: torch.nn.Module, state_dict: dict[str, Any], what: str = "the network"
+) -> str:
+    """Which keys are missing, unexpected, or of another shape, in a few words."""
+    want = network.state_dict()
+    missing = [k for k in want if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in want]
+    shapes = [
+        f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}"
+        for k, v in want.items()
+        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
+    ]
+    parts = [f"the weights do not fit {what} (another architecture or number of outputs?)"]
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes)):
+        if items:
+            more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+            parts.append(f"{len(items)} {label}: {', '.join(items[:3])}{more}")
+    return "; ".join(parts) + "."
+
+
+def _group_matrix(meta: dict[str, Any]) -> torch.Tensor:
+    matrix = torch.zeros(int(meta["n_outputs"]), len(meta["categories"]))
+    for col, name in enumerate(meta["categories"]):
+        matrix[meta["groups"][name], col] = 1.0
+    return matrix
+
+
+@dataclass
+class LoadedModel:
+    """A network ready to score preprocessed batches, with the metadata it came with."""
+
+    path: Path
+    meta: dict[str, Any]
+    network: torch.nn.Module
+    device: torch.device
+    _groups: torch.Tensor | None = field(default=None, init=False, repr=False)
+    _mean: torch.Tensor | None = field(default=None, init=False, repr=False)
+    _std: torch.Tensor | None = field(default=None, init=False, repr=False)
+    _scoring: tuple[torch.nn.Module, torch.nn.Module] | None = field(
+        default=None, init=False, repr=False
+    )
+    _scoring_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.meta["activation"] == "softmax-groups":
+            self._groups = _group_matrix(self.meta).to(self.device)
+        norm = self.meta.get("normalize")
+        if norm:
+            self._mean = torch.tensor(norm["mean"], device=self.device).view(1, 3, 1, 1)
+            self._std = torch.tensor(norm["std"], device=self.device).view(1, 3, 1, 1)
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.meta["categories"])
+
+    @property
+    def default_threshold(self) -> float:
+        return float(self.meta["default_threshold"])
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        given = self.meta.get("thresholds") or {}
+        return {c: float(given.get(c, self.default_threshold)) for c in self.categories}
+
+    @property
+    def empty_category(self) -> str | None:
+        return self.meta.get("empty_category")
+
+    @property
+    def scoring_network(self) -> torch.nn.Module:
+        """The network `scores` runs: a channels_last copy with its BatchNorms folded in.
+
+        Made once per `network` (again if `network` is replaced); `network` itself stays as
+        trained, for anything that compares against or trains from it.
+        """
+        with self._scoring_lock:
+            if self._scoring is None or self._scoring[0] is not self.network:
+                scoring = fold_batchnorm(self.network).to(memory_format=torch.channels_last)
+                self._scoring = (self.network, scoring)
+            return self._scoring[1]
+
+    def normalize_uint8(self, batch: torch.Tensor) -> torch.Tensor:
+        """uint8 NCHW (0-255) on any device -> the float batch the network expects."""
+        x = batch.to(self.device, non_blocking=True).float().div_(255.0)
+        if self._mean is not None:
+            x = (x - self._mean) / self._std
+        return x
+
+    def scores(self, batch: torch.Tensor) -> torch.Tensor:
+        """Preprocessed float NCHW batch (or raw uint8 NCHW) -> (N, C) scores in [0, 1], on CPU."""
+        cuda = self.device.type == "cuda"
+        with torch.inference_mode():
+            if batch.dtype == torch.uint8:
+                batch = self.normalize_uint8(batch)
+            x = batch.to(self.device, non_blocking=True)
+            if cuda:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast("cuda", torch.float16, enabled=cuda):
+                logits = self.scoring_network(x).float()
+            if self._groups is None:
+                out = torch.sigmoid(logits)
+            else:
+                out = torch.softmax(logits, dim=1) @ self._groups
+            return out.clamp_(0.0, 1.0).cpu()
+
+
+def load_model(path: str | os.PathLike[str] | None = None, device: str = "auto") -> LoadedModel:
+    """Load a sorter .pth (or JSON meta + weights) onto a device; None: the current model.
+
+    Raises:
+        ModelFileError: the file is missing, unsafe, damaged or does not fit its network.
+        SorterError: the device cannot be used.
+    """
+    path = Path(path) if path is not None else current_model_path()
+    torch_device = pick_device(device)
+    if path.suffix.lower() == ".json":
+        meta, state_dict = read_json_model(path)
+    else:
+        meta, state_dict = read_model_file(path)
+    network = build_network(meta)
+    what = f"a {meta['builder']} {meta['arch']} with {meta['n_outputs']} outputs"
+    load_weights(network, state_dict, path, what)
+    network.eval().to(torch_device)
+    label = device_label(torch_device)
+    log.info("Using %s", label)
+    log.info("Loaded model %s (%s %s)", path, meta["builder"], meta["arch"])
+    model = LoadedModel(path=path, meta=meta, network=network, device=torch_device)
+    model.scoring_network  # noqa: B018 - fold now, so "model ready" means ready to score
+    return model

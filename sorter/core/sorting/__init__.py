@@ -1,0 +1,1 @@
+"""Sorting: scan, plan (pure), apply and every other writer into an output folder."""

@@ -1,0 +1,228 @@
+"""Re-sort an earlier output with a better model: score its images again, diff, then fix OUT."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sorter.core.errors import BadPathError, SorterError
+from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
+from sorter.core.model.decide import UNREADABLE
+from sorter.core.sorting.journal import DONE, UNDONE, Journal, OutputLock, state_dir
+from sorter.core.sorting.relabel import RelabelResult, note_in_report, relabel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Recorded:
+    """One photo an earlier run sorted into OUT, and where its copies are now."""
+
+    source: Path
+    folders: set[str] = field(default_factory=set)
+    copies: list[Path] = field(default_factory=list)
+
+    @property
+    def readable(self) -> Path | None:
+        """The file to score: the source, else one of its copies (after a move run)."""
+        if self.source.is_file():
+            return self.source
+        return next((c for c in self.copies if c.is_file()), None)
+
+
+@dataclass
+class ResortChange:
+    """An image whose folders differ under the new model."""
+
+    source: Path
+    old_folders: list[str]
+    new_folders: list[str]
+    categories: list[str]  # decided categories; empty means uncertain
+
+    def describe(self) -> str:
+        old = ", ".join(self.old_folders) or "-"
+        return f"{self.source.name}: {old} -> {', '.join(self.new_folders)}"
+
+
+@dataclass
+class ResortPlan:
+    """What re-sorting would change; nothing is written until apply_resort()."""
+
+    out: Path
+    model_path: Path | None
+    categories: list[str]
+    images: int
+    changes: list[ResortChange]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    def headline(self) -> str:
+        n = len(self.changes)
+        return f"{n} image{'s' if n != 1 else ''} would change folder (of {self.images})."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "out": str(self.out),
+            "model": str(self.model_path) if self.model_path else None,
+            "images": self.images,
+            "would_change": len(self.changes),
+            "changes": [
+                {"source": str(c.source), "from": c.old_folders, "to": c.new_folders}
+                for c in self.changes
+            ],
+            "skipped": [{"source": str(p), "reason": r} for p, r in self.skipped],
+        }
+
+
+@dataclass
+class ResortSummary:
+    changed: int = 0
+    added: int = 0
+    removed: int = 0
+    kept_changed: list[Path] = field(default_factory=list)
+    errors: list[tuple[Path, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "changed": self.changed,
+            "added": self.added,
+            "removed": self.removed,
+            "kept_changed": [str(p) for p in self.kept_changed],
+            "errors": [{"source": str(p), "reason": r} for p, r in self.errors],
+        }
+
+
+def recorded_images(out: str | os.PathLike[str]) -> list[Recorded]:
+    """Every photo the runs into OUT (not undone) sorted, with its copies that still exist.
+
+    Raises:
+        BadPathError: OUT is not a folder Sorter sorted into.
+    """
+    out_path = Path(out)
+    if not (state_dir(out_path) / "journal.sqlite").is_file():
+        raise BadPathError(f"{out_path} holds no Sorter journal: it is not a sorted output folder.")
+    found: dict[str, Recorded] = {}
+    with Journal(out_path) as journal:
+        for run in journal.runs():
+            if run.state == UNDONE:
+                continue
+            rows = journal.db.execute(
+                "SELECT seq, source, error FROM plan WHERE run_id=?", (run.id,)
+            )
+            sources = {seq: src for seq, src, error in rows if not error}
+            for src in sources.values():
+                found.setdefault(src, Recorded(Path(src)))
+            for (seq, folder), op in journal.ops(run.id).items():
+                dest = out_path / op.dest
+                if seq in sources and op.state == DONE and dest.is_file():
+                    found[sources[seq]].folders.add(folder)
+                    found[sources[seq]].copies.append(dest)
+    return list(found.values())
+
+
+def _thresholds(
+    model: Any, default_threshold: float | None, thresholds: Mapping[str, float] | None
+) -> tuple[float, dict[str, float]]:
+    # the same rule as sorting: one --threshold overrides all, else the model's plus overrides
+    if default_threshold is None:
+        return model.default_threshold, {**(model.thresholds or {}), **(thresholds or {})}
+    return default_threshold, dict(thresholds or {})
+
+
+def plan_resort(
+    out: str | os.PathLike[str],
+    model: Any,
+    *,
+    default_threshold: float | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    score: Callable[..., Iterator[Any]] | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> ResortPlan:
+    """Score OUT's images with `model` and list those whose folders would change (no writes).
+
+    `score` is the scorer sorting uses (default: predict.score_images).
+
+    Raises:
+        BadPathError: OUT is not a sorted output folder.
+        Cancelled: `cancel` was triggered (nothing was written).
+    """
+    from sorter.core.sorting.sort import plan_sort
+
+    if score is None:
+        from sorter.core.model.predict import score_images as score
+
+    out_path = Path(out)
+    records = recorded_images(out_path)
+    plan = ResortPlan(out_path, getattr(model, "path", None), list(model.categories), 0, [])
+    scorable = [(r, r.readable) for r in records]
+    plan.skipped = [
+        (r.source, "neither the photo nor a copy of it is left") for r, p in scorable if p is None
+    ]
+    scorable = [(r, p) for r, p in scorable if p is not None]
+    by_path = {p: r for r, p in scorable}
+    scored = list(score(model, [p for _, p in scorable], progress=progress, cancel=cancel))
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    threshold, per_category = _thresholds(model, default_threshold, thresholds)
+    decided = plan_sort(
+        out_path, out_path, scored, model.categories, threshold, per_category, model.empty_category
+    )
+    for item in decided.items:
+        record = by_path[item.source]
+        if item.scores is None:
+            plan.skipped.append((record.source, item.error or "unreadable"))
+            continue
+        plan.images += 1
+        old = sorted(f for f in record.folders if f != UNREADABLE)
+        if set(old) != set(item.folders):
+            plan.changes.append(ResortChange(record.source, old, item.folders, item.categories))
+    return plan
+
+
+def apply_resort(
+    plan: ResortPlan,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> ResortSummary:
+    """Move each changed image to its new folders through relabel (safe copies, journaled).
+
+    Stops cleanly between images when cancelled; every image done so far is complete.
+    """
+    summary = ResortSummary()
+    meter = RateMeter("Re-sorting", len(plan.changes))
+    done_ones: list[RelabelResult] = []
+    try:
+        for done, change in enumerate(plan.changes, start=1):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            try:
+                result = relabel(
+                    plan.out, change.source, change.categories, plan.categories, report=False
+                )
+            except (SorterError, OSError) as exc:
+                log.warning("Could not re-sort %s: %s", change.source, exc)
+                summary.errors.append((change.source, str(exc)))
+            else:
+                done_ones.append(result)
+                summary.changed += 1
+                summary.added += len(result.added)
+                summary.removed += len(result.removed)
+                summary.kept_changed += result.kept_changed
+            progress(meter.report(done))
+    finally:  # one rewrite of the report for the whole re-sort, cancelled or not
+        if done_ones:
+            _report(plan.out, done_ones)
+    return summary
+
+
+def _report(out: Path, results: list[RelabelResult]) -> None:
+    try:
+        with OutputLock(out):
+            note_in_report(out, results)
+    except SorterError as exc:  # another run holds OUT: the copies are right, the report waits
+        log.warning("Could not bring the report in %s up to date: %s", out, exc)

@@ -1,0 +1,132 @@
+"""Undo a sort run from its journal: remove only its unchanged copies, put moved files back."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sorter.core.errors import BadPathError
+from sorter.core.sorting.journal import DONE, UNDONE, Journal, OutputLock, state_dir
+from sorter.core.sorting.safecopy import IDENTICAL, file_sha256, remove_if_unchanged, restore_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UndoSummary:
+    """What undo did; files it left alone are listed with the reason."""
+
+    out: Path
+    run_id: int
+    removed: int = 0
+    restored: int = 0  # moved sources put back
+    folders_removed: int = 0
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["out"] = str(self.out)
+        data["kept"] = [{"path": p, "reason": r} for p, r in self.kept]
+        return data
+
+
+def undo_run(out: str | os.PathLike[str], run_id: int | None = None) -> UndoSummary:
+    """Undo one run into OUT (default: the latest one not yet undone).
+
+    Removes only files the run wrote, and only if their content is unchanged (by hash); puts
+    moved sources back first; then removes the folders the run created if they are empty.
+
+    Raises:
+        BadPathError: OUT has no journal, or no such run to undo.
+        LockedError: a run is writing into OUT right now.
+    """
+    out_path = Path(os.path.abspath(Path(out).expanduser()))
+    if not (state_dir(out_path) / "journal.sqlite").is_file():
+        raise BadPathError(f"{out_path} holds no Sorter journal, so there is nothing to undo.")
+    with OutputLock(out_path), Journal(out_path) as journal:
+        run_id = _pick_run(journal, run_id, out_path)
+        summary = UndoSummary(out_path, run_id)
+        ops = journal.ops(run_id)
+        keep = _restore_moved(journal, out_path, run_id, ops, summary)
+        for op in sorted(ops.values(), key=lambda o: (o.seq, o.folder), reverse=True):
+            if op.kind == IDENTICAL or op.state != DONE or op.sha256 is None:
+                continue  # identical files were there before; pending ones never finished
+            if op.seq in keep:
+                summary.kept.append((str(out_path / op.dest), "its moved source is not back"))
+                continue
+            _remove(out_path / op.dest, op.sha256, summary)
+        _remove_folders(journal, out_path, run_id, summary)
+        journal.finish_run(run_id, UNDONE)
+    log.info("Undid run %d in %s: %d removed, %d kept", run_id, out_path, summary.removed,
+             len(summary.kept))  # fmt: skip
+    return summary
+
+
+def _pick_run(journal: Journal, run_id: int | None, out: Path) -> int:
+    runs = {r.id: r for r in journal.runs()}
+    if run_id is None:
+        # The latest run that wrote something: a re-run that found everything there is skipped.
+        candidates = [r.id for r in runs.values() if r.state != UNDONE and _wrote(journal, r.id)]
+        if not candidates:
+            raise BadPathError(f"Nothing to undo in {out}: every run is undone or wrote nothing.")
+        return max(candidates)
+    if run_id not in runs:
+        known = ", ".join(str(i) for i in runs) or "none"
+        raise BadPathError(f"There is no run {run_id} in {out} (runs: {known}).")
+    if runs[run_id].state == UNDONE:
+        raise BadPathError(f"Run {run_id} in {out} is already undone.")
+    return run_id
+
+
+def _wrote(journal: Journal, run_id: int) -> bool:
+    made = any(op.kind != IDENTICAL and op.state == DONE for op in journal.ops(run_id).values())
+    return made or bool(journal.moves(run_id))
+
+
+def _remove(path: Path, sha: str, summary: UndoSummary) -> None:
+    try:
+        result = remove_if_unchanged(path, sha)
+    except OSError as exc:
+        summary.kept.append((str(path), f"cannot be removed: {exc.strerror or exc}"))
+        return
+    if result == "removed":
+        summary.removed += 1
+    elif result == "changed":
+        summary.kept.append((str(path), "changed since the run copied it"))
+
+
+def _restore_moved(
+    journal: Journal, out: Path, run_id: int, ops: dict, summary: UndoSummary
+) -> set[int]:
+    """Put each moved source back from one of its unchanged copies.
+
+    Returns the items whose source is not back: their copies must stay, or the photo is lost.
+    """
+    keep: set[int] = set()
+    for seq, (source, sha, state) in sorted(journal.moves(run_id).items()):
+        if state != DONE and os.path.lexists(source):
+            continue  # never removed
+        copies = [out / op.dest for (s, _), op in ops.items() if s == seq and op.state == DONE]
+        good = [c for c in copies if c.is_file() and file_sha256(c) == sha]
+        if not good:
+            summary.kept.append((source, "no unchanged copy left to put back"))
+            keep.add(seq)
+        elif restore_file(good[0], source):
+            summary.restored += 1
+        elif not (os.path.isfile(source) and file_sha256(source) == sha):
+            summary.kept.append((source, "another file now stands at the original path"))
+            keep.add(seq)
+    return keep
+
+
+def _remove_folders(journal: Journal, out: Path, run_id: int, summary: UndoSummary) -> None:
+    for rel in sorted(journal.created_folders(run_id), key=len, reverse=True):
+        try:
+            os.rmdir(out / rel)  # rmdir refuses a folder that is not empty: never more
+            summary.folders_removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError:
+            summary.kept.append((str(out / rel), "folder not empty"))

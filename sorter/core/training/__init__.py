@@ -1,0 +1,1 @@
+"""Training a model from example images: data, quick and full fits, metrics, reports."""

@@ -1,0 +1,120 @@
+"""The training report: validation metrics, thresholds and top losses as JSON, and a PNG plot."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sorter.core.training import metrics as th
+
+log = logging.getLogger(__name__)
+
+
+def report_paths(model_path: Path) -> tuple[Path, Path]:
+    """MODEL.report.json and MODEL.report.png beside the model file."""
+    model_path = Path(model_path)
+    stem = model_path.with_suffix("")
+    return stem.with_name(stem.name + ".report.json"), stem.with_name(stem.name + ".report.png")
+
+
+def evaluate(
+    scores: np.ndarray,
+    targets: np.ndarray,
+    paths: Sequence[Path],
+    categories: Sequence[str],
+    default_threshold: float = 0.5,
+) -> dict:
+    """Everything the report says about the validation set, thresholds included.
+
+    With no validation images every category keeps `default_threshold` and metrics are None.
+    """
+    if len(scores) == 0:
+        thresholds = {name: float(default_threshold) for name in categories}
+        return {"valid_images": 0, "thresholds": thresholds, "metrics": None}
+    thresholds = th.choose_thresholds(scores, targets, categories, default_threshold)
+    exact, uncertain = th.decided_accuracy(scores, targets, categories, thresholds)
+    exact_default, _ = th.decided_accuracy(
+        scores, targets, categories, dict.fromkeys(categories, default_threshold)
+    )
+    metrics = {
+        "valid_loss": float(np.mean(th.bce_losses(scores, targets))),
+        "accuracy_multi": th.accuracy_multi(scores, targets, default_threshold),
+        "top1_accuracy": th.top1_accuracy(scores, targets),
+        "exact_match": exact,
+        "exact_match_default_threshold": exact_default,
+        "uncertain": uncertain,
+    }
+    return {
+        "valid_images": len(scores),
+        "thresholds": thresholds,
+        "metrics": metrics,
+        "accuracy_curve": th.accuracy_curve(scores, targets),
+        "categories": th.category_metrics(scores, targets, categories, thresholds),
+        "top_losses": th.top_losses(scores, targets, paths, categories, thresholds),
+    }
+
+
+def _clean(value):
+    # JSON has no NaN; numpy scalars are not JSON either.
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_report(model_path: Path, report: dict) -> tuple[Path, Path | None]:
+    """Write MODEL.report.json (and the PNG when there was a validation set).
+
+    Returns the two paths; the PNG path is None when nothing could be plotted.
+    """
+    json_path, png_path = report_paths(model_path)
+    tmp = json_path.with_name(json_path.name + ".tmp")
+    tmp.write_text(json.dumps(_clean(report), indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, json_path)
+    evaluation = report.get("evaluation") or {}
+    if not evaluation.get("valid_images"):
+        return json_path, None
+    try:
+        plot_report(evaluation, png_path)
+    except Exception:  # a missing plot must not lose a trained model
+        log.exception("Could not draw the report plot %s", png_path)
+        return json_path, None
+    return json_path, png_path
+
+
+def plot_report(evaluation: dict, png_path: Path) -> None:
+    """accuracy_multi against threshold (left) and F1 per category (right), Agg only."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11, 4.5), dpi=100)
+    FigureCanvasAgg(figure)
+    left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    xs, ys = zip(*evaluation["accuracy_curve"], strict=True)
+    left.plot(xs, ys, marker="o")
+    left.set_xlabel("threshold")
+    left.set_ylabel("accuracy_multi (validation)")
+    left.set_title(f"{evaluation['valid_images']} validation images")
+    left.grid(alpha=0.3)
+    names = list(evaluation["categories"])
+    f1 = [evaluation["categories"][n]["f1"] for n in names]
+    right.barh(range(len(names)), f1)
+    right.set_yticks(range(len(names)), labels=[n[:24] for n in names])
+    right.set_xlim(0, 1)
+    right.set_xlabel("F1 at the chosen threshold")
+    right.invert_yaxis()
+    figure.tight_layout()
+    figure.savefig(png_path)

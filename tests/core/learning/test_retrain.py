@@ -1,0 +1,255 @@
+"""Tests for retraining from the queue: evaluation, promotion rules, versions, warm start."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from retrain_helpers import (
+    BLUE,
+    GREEN,
+    RED,
+    YELLOW,
+    make_training_folder,
+    noisy_image,
+    train_tiny,
+)
+
+from sorter.core.jobs import Cancelled, CancelToken
+from sorter.core.learning import evaluate as ev
+from sorter.core.learning.data import folds, merged_categories, targets_for
+from sorter.core.learning.full import holdout
+from sorter.core.learning.queue import CorrectionQueue
+from sorter.core.learning.retrain import RetrainError, prepare, promote, retrain
+from sorter.core.learning.versions import list_versions, read_model
+from sorter.core.model.decide import decide
+from sorter.core.model.modelfile import load_model
+from sorter.core.model.predict import score_images
+from sorter.core.settings import load_settings
+
+
+@pytest.fixture(scope="session")
+def red_blue_model(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("redblue")
+    return train_tiny(make_training_folder(root / "data"), root / "model.pth")
+
+
+@pytest.fixture
+def fast_heads(monkeypatch):
+    """Fewer head epochs: the same code path, a quarter of the time."""
+    monkeypatch.setattr("sorter.core.learning.quick.HEAD_EPOCHS", 15)
+    monkeypatch.setattr("sorter.core.learning.quick.MIN_STEPS", 30)
+    monkeypatch.setattr("sorter.core.learning.quick.WARM_EPOCHS", 10)
+
+
+def top_category(model_path: Path, image: Path) -> str:
+    model = load_model(model_path, device="cpu")
+    (scored,) = list(score_images(model, [image]))
+    return model.categories[int(np.argmax(scored.scores))]
+
+
+def decided(model_path: Path, image: Path) -> list[str]:
+    """The folders sorting would pick for the image with this model."""
+    model = load_model(model_path, device="cpu")
+    (scored,) = list(score_images(model, [image]))
+    return decide(scored.scores, model.categories, model.default_threshold, model.thresholds)
+
+
+# ---- pure parts ---------------------------------------------------------------------------------
+
+
+def test_folds_cover_every_correction_once() -> None:
+    parts = folds(7, 3, seed=1)
+    assert len(parts) == 3
+    assert sorted(i for part in parts for i in part) == list(range(7))
+    assert folds(1, 5, seed=1) == []
+    assert len(folds(3, 5, seed=1)) == 3  # leave-one-out when there are few
+
+
+def test_holdout_only_when_enough() -> None:
+    assert holdout(4, seed=1) == []
+    held = holdout(10, seed=1)
+    assert len(held) == 2 and held == holdout(10, seed=1)
+
+
+def test_new_categories_are_appended() -> None:
+    class C:
+        def __init__(self, labels):
+            self.labels = labels
+
+    assert merged_categories(["a", "b"], [C(["c", "a"]), C([]), C(["d", "c"])]) == [
+        "a",
+        "b",
+        "c",
+        "d",
+    ]
+    assert targets_for([["b"], [], ["zzz", "a"]], ["a", "b"]).tolist() == [[0, 1], [0, 0], [1, 0]]
+
+
+def test_compare_and_verdict() -> None:
+    cats = ["a", "b"]
+    targets = np.array([[1, 0], [0, 1], [0, 1], [1, 0]], dtype=np.float32)
+    good = targets * 0.9 + 0.05
+    bad = 1 - good
+    comp = ev.compare("x", bad, good, targets, cats, {"a": 0.5, "b": 0.5}, {"a": 0.5, "b": 0.5})
+    assert comp.old.accuracy_multi == 0.0 and comp.new.accuracy_multi == 1.0
+    assert comp.new.f1 == {"a": 1.0, "b": 1.0}
+    assert ev.verdict([comp]) == (True, "the new model is not worse on x")
+    worse = ev.compare("y", good, bad, targets, cats, {}, {"a": 0.5, "b": 0.5})
+    ok, why = ev.verdict([comp, worse])
+    assert not ok and "worse on y" in why
+    assert ev.verdict([]) == (False, "there were no images to evaluate the new model on")
+    lines = ev.table([comp])
+    assert lines[0] == "x (4 images)"
+    assert any(
+        line.split()[:1] == ["accuracy_multi"] and line.split()[1:] == ["0.000", "1.000"]
+        for line in lines
+    )
+
+
+def _side(multi: float, exact: float) -> ev.SideMetrics:
+    return ev.SideMetrics(multi, exact, 0)
+
+
+def test_exact_match_comes_first() -> None:
+    def worse(old, new) -> bool:
+        return ev.Comparison("x", 10, _side(*old), _side(*new)).worse
+
+    assert worse((0.9, 0.5), (0.9, 0.4))  # fewer images exactly right
+    assert worse((0.9, 0.5), (0.8, 0.5))  # same exact, more wrong decisions
+    assert not worse((0.94, 0.0), (0.88, 0.6))  # "all uncertain" loses to a useful model
+    assert not worse((0.9, 0.5), (0.895, 0.495))  # within the tolerance
+    assert not ev.Comparison("x", 0, _side(1, 1), _side(0, 0)).worse  # nothing measured
+
+
+def test_forgotten_categories_block_promotion() -> None:
+    comp = ev.Comparison("x", 10, _side(0.5, 0.1), _side(0.9, 0.9))
+    ok, why = ev.verdict([comp], forgotten=["birds", "fish"])
+    assert not ok and "forget 2 categories" in why and "(birds, fish)" in why
+
+
+def test_uncertain_counts_use_each_models_thresholds() -> None:
+    targets = np.array([[1, 0], [0, 1]], dtype=np.float32)
+    scores = np.array([[0.6, 0.1], [0.1, 0.6]], dtype=np.float32)
+    comp = ev.compare("x", scores, scores, targets, ["a", "b"], {"a": 0.7, "b": 0.7}, {})
+    assert comp.old.uncertain == 2 and comp.new.uncertain == 0
+
+
+# ---- training -----------------------------------------------------------------------------------
+
+
+def test_nothing_to_learn_is_a_clear_error(red_blue_model: Path) -> None:
+    with pytest.raises(RetrainError, match="no corrections waiting"):
+        prepare(red_blue_model)
+
+
+@pytest.mark.slow
+def test_corrections_teach_a_new_category_and_are_promoted(
+    red_blue_model: Path, tmp_path: Path, fast_heads
+) -> None:
+    queue = CorrectionQueue()
+    greens = [noisy_image(tmp_path / f"g{i}.png", GREEN, 200 + i) for i in range(8)]
+    for path in greens:
+        queue.add(path, ["green"])
+    result = retrain(red_blue_model, folds=2)
+    assert result.promoted, result.message
+    assert result.version == "v1"
+    assert result.current_model == list_versions(include_default=False)[0].path
+    assert load_settings().model_path == str(result.current_model)
+    meta, _ = read_model(result.current_model)
+    assert meta["categories"] == ["blue", "red", "green"]
+    assert meta["training"]["data_path"]  # the next retrain can find the original data again
+    names = [c.name for c in result.candidate.comparisons]
+    assert names == ["held-out corrections", "original validation"]
+    held = result.candidate.comparisons[0]
+    assert held.images == 8 and held.new.accuracy_multi > held.old.accuracy_multi
+    assert queue.pending_count() == 0
+    assert {c.used_in_version for c in queue.list(include_used=True)} == {"v1"}
+    fresh = noisy_image(tmp_path / "another-green.png", GREEN, 999)
+    assert top_category(result.current_model, fresh) == "green"
+    assert top_category(result.current_model, noisy_image(tmp_path / "r.png", RED, 998)) == "red"
+    report = result.to_dict()
+    assert report["current_model"] == str(result.current_model) and report["table"]
+
+
+@pytest.mark.slow
+def test_a_bad_retrain_is_not_promoted(red_blue_model: Path, tmp_path: Path, fast_heads) -> None:
+    queue = CorrectionQueue()
+    for i in range(15):  # deliberately wrong labels: red photos called blue and back
+        queue.add(noisy_image(tmp_path / f"r{i}.png", RED, 300 + i), ["blue"])
+        queue.add(noisy_image(tmp_path / f"b{i}.png", BLUE, 400 + i), ["red"])
+    result = retrain(red_blue_model, folds=2)
+    assert not result.promoted
+    assert "worse on original validation" in result.message
+    assert list_versions(include_default=False) == []
+    assert load_settings().model_path is None
+    assert queue.pending_count() == 30  # nothing marked used
+    # what --yes does after the table was shown: promote anyway
+    assert not result.candidate.better and result.candidate.table()
+    assert promote(result.candidate, queue) == "v1"
+    assert queue.pending_count() == 0
+
+
+@pytest.mark.slow
+def test_without_the_original_data_it_starts_from_the_current_weights(
+    tmp_path: Path, fast_heads
+) -> None:
+    data = make_training_folder(tmp_path / "data")
+    model = train_tiny(data, tmp_path / "model.pth")
+    shutil.rmtree(data)
+    queue = CorrectionQueue()
+    for i in range(6):
+        queue.add(noisy_image(tmp_path / f"g{i}.png", GREEN, 500 + i), ["green"])
+        queue.add(noisy_image(tmp_path / f"r{i}.png", RED, 600 + i), ["red"])
+    candidate = prepare(model, folds=2)
+    assert any("is gone" in note for note in candidate.notes)
+    assert any("current model's head" in note for note in candidate.notes)
+    assert [c.name for c in candidate.comparisons] == ["held-out corrections"]
+    promote(candidate, queue)
+    current = Path(load_settings().model_path)
+    # blue was never corrected: what the old head knew of it must survive
+    assert "blue" in decided(current, noisy_image(tmp_path / "b.png", BLUE, 700))
+    assert "green" in decided(current, noisy_image(tmp_path / "g.png", GREEN, 701))
+    assert decided(current, noisy_image(tmp_path / "r.png", RED, 702)) == ["red"]
+
+
+@pytest.mark.slow
+def test_from_the_default_model_a_few_corrections_are_not_enough(tmp_path, fast_heads) -> None:
+    queue = CorrectionQueue()
+    for i in range(3):
+        queue.add(noisy_image(tmp_path / f"y{i}.png", YELLOW, i), ["yellow things"])
+        queue.add(noisy_image(tmp_path / f"r{i}.png", RED, 10 + i), ["food & drink"])
+    result = retrain(folds=2)  # the embedded default: no training data, a torchvision head
+    assert not result.promoted
+    assert "would forget" in result.message and "animals" in result.message
+    assert result.candidate.meta["builder"] == "fastai"
+    assert result.candidate.meta["categories"][-1] == "yellow things"
+    assert load_settings().model_path is None
+
+
+def test_cancel_stores_nothing(red_blue_model: Path, tmp_path: Path) -> None:
+    queue = CorrectionQueue()
+    for i in range(3):
+        queue.add(noisy_image(tmp_path / f"g{i}.png", GREEN, 800 + i), ["green"])
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        retrain(red_blue_model, cancel=token)
+    assert list_versions(include_default=False) == []
+    assert queue.pending_count() == 3
+
+
+@pytest.mark.slow
+def test_full_mode_runs_the_training_modules_fine_tuning(red_blue_model: Path, tmp_path) -> None:
+    queue = CorrectionQueue()
+    for i in range(6):
+        queue.add(noisy_image(tmp_path / f"g{i}.png", GREEN, 900 + i), ["green"])
+    candidate = prepare(red_blue_model, "full")
+    assert candidate.meta["categories"] == ["blue", "red", "green"]
+    assert candidate.meta["training"]["mode"] == "retrain-full"
+    held = candidate.comparisons[0]
+    assert held.name == "held-out corrections" and held.images == 1  # 20% of 6, kept out
+    assert len(candidate.used_ids) == 5  # the held-out one stays queued for next time
+    assert candidate.comparisons[1].images > 0

@@ -1,0 +1,107 @@
+"""Tests for model versions in the data folder and the current-model pointer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from model_helpers import tiny_meta
+
+from sorter import appdirs
+from sorter.core.learning import versions
+from sorter.core.learning.versions import (
+    DEFAULT,
+    VersionError,
+    add_version,
+    current_version_name,
+    get_version,
+    list_versions,
+    read_model,
+    read_report,
+    use_version,
+    version_name_of,
+)
+from sorter.core.model.modelfile import current_model_path, default_model_path
+from sorter.core.settings import load_settings
+
+
+def _meta(categories=("cats", "dogs"), acc=0.8) -> dict:
+    training = {"date": "2026-11-23", "metrics": {"accuracy_multi": acc}}
+    return tiny_meta(categories, input_size=64, training=training)
+
+
+def _weights(value: float = 1.0) -> dict:
+    return {"head.weight": torch.full((2, 3), value)}
+
+
+def test_versions_are_numbered_and_stored_in_the_data_folder() -> None:
+    v1 = add_version(_meta(), _weights(1.0), report={"promoted": True}, note="first")
+    v2 = add_version(_meta(("cats", "dogs", "birds"), 0.9), _weights(2.0))
+    assert (v1.name, v2.name) == ("v1", "v2")
+    assert v1.path == appdirs.data_dir() / "models" / "v1" / "model.pth"
+    meta, state = read_model(v2.path)
+    assert meta["categories"] == ["cats", "dogs", "birds"]
+    assert torch.equal(state["head.weight"], torch.full((2, 3), 2.0))
+    assert read_report("v1") == {"promoted": True}
+    assert read_report("2") is None
+
+
+def test_list_shows_versions_with_metrics_and_the_current_one() -> None:
+    add_version(_meta(acc=0.7), _weights())
+    add_version(_meta(acc=0.75), _weights())
+    use_version("v1")
+    listed = {v.name: v for v in list_versions(include_default=False)}
+    assert list(listed) == ["v1", "v2"]
+    assert listed["v1"].current and not listed["v2"].current
+    assert listed["v2"].metrics == {"accuracy_multi": 0.75}
+    assert listed["v1"].categories == ["cats", "dogs"]
+
+
+def test_use_moves_the_current_model_pointer_and_back_to_default() -> None:
+    assert current_version_name() == DEFAULT
+    v1 = add_version(_meta(), _weights())
+    assert current_version_name() == DEFAULT  # storing does not promote
+    use_version("1")
+    assert load_settings().model_path == str(v1.path)
+    assert current_model_path() == v1.path
+    assert current_version_name() == "v1"
+    use_version("default")
+    assert load_settings().model_path is None
+    assert current_model_path() == default_model_path()
+    assert current_version_name() == DEFAULT
+
+
+def test_unknown_version_is_a_clear_error() -> None:
+    add_version(_meta(), _weights())
+    with pytest.raises(VersionError, match=r"no model version 'v9'.*v1"):
+        use_version("v9")
+    assert load_settings().model_path is None
+
+
+def test_a_version_whose_file_vanished_is_not_listed() -> None:
+    v1 = add_version(_meta(), _weights())
+    v1.path.unlink()
+    assert list_versions(include_default=False) == []
+    with pytest.raises(VersionError):
+        get_version("v1")
+
+
+def test_a_taken_folder_number_is_skipped() -> None:
+    (versions.models_dir() / "v1").mkdir()  # e.g. left by a crash: no model file in it
+    assert add_version(_meta(), _weights()).name == "v2"
+
+
+def test_names_of_model_files(tmp_path) -> None:
+    v1 = add_version(_meta(), _weights())
+    assert version_name_of(v1.path) == "v1"
+    assert version_name_of(None) == DEFAULT
+    assert version_name_of(default_model_path()) == DEFAULT
+    assert version_name_of(tmp_path / "mine.pth") == "mine.pth"
+
+
+def test_version_info_is_readable_json() -> None:
+    v1 = add_version(_meta(acc=0.6), _weights(), note="retrained from 12 corrections")
+    info = json.loads((v1.path.parent / "version.json").read_text())
+    assert info["note"] == "retrained from 12 corrections"
+    assert info["metrics"] == {"accuracy_multi": 0.6}

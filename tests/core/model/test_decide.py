@@ -1,0 +1,42 @@
+"""Scores to categories: thresholds, per-category overrides, the learned 'empty' class."""
+
+from __future__ import annotations
+
+import pytest
+
+from sorter.core.model.decide import decide, top_scores
+
+CATS = ["chair", "stool", "table"]
+
+
+def test_every_category_reaching_its_threshold_is_chosen_in_model_order() -> None:
+    assert decide([0.9, 0.1, 0.5], CATS, 0.5) == ["chair", "table"]
+
+
+def test_a_score_equal_to_the_threshold_passes() -> None:
+    assert decide([0.5, 0.49, 0.0], CATS, 0.5) == ["chair"]
+
+
+def test_nothing_passing_means_uncertain() -> None:
+    assert decide([0.3, 0.2, 0.1], CATS, 0.5) == []
+
+
+def test_per_category_threshold_overrides_the_default() -> None:
+    scores = [0.3, 0.3, 0.3]
+    assert decide(scores, CATS, 0.5, {"stool": 0.25}) == ["stool"]
+    assert decide([0.6, 0.6, 0.6], CATS, 0.5, {"table": 0.7}) == ["chair", "stool"]
+
+
+def test_empty_category_is_dropped_when_a_real_one_passes() -> None:
+    cats = ["chair", "empty"]
+    assert decide([0.8, 0.9], cats, 0.5, empty_category="empty") == ["chair"]
+    assert decide([0.1, 0.9], cats, 0.5, empty_category="empty") == ["empty"]
+
+
+def test_mismatched_lengths_are_an_error() -> None:
+    with pytest.raises(ValueError, match="2 scores for 3 categories"):
+        decide([0.1, 0.2], CATS, 0.5)
+
+
+def test_top_scores_are_sorted_best_first() -> None:
+    assert top_scores([0.2, 0.7, 0.1], CATS, k=2) == [("stool", 0.7), ("chair", 0.2)]

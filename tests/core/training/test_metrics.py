@@ -1,0 +1,78 @@
+"""Validation metrics, per-category thresholds and the written report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from sorter.core.training import metrics as th
+from sorter.core.training.report import evaluate, report_paths, write_report
+
+CATS = ["cat", "dog"]
+
+
+def test_accuracy_multi_counts_every_decision():
+    scores = np.array([[0.9, 0.2], [0.4, 0.7]])
+    targets = np.array([[1.0, 0.0], [1.0, 1.0]])
+    assert th.accuracy_multi(scores, targets, 0.5) == 0.75
+    assert th.accuracy_multi(scores, targets, 0.3) == 1.0
+    curve = th.accuracy_curve(scores, targets)
+    assert [t for t, _ in curve][:2] == [0.05, 0.1] and curve[-1][0] == 0.95
+    assert len(curve) == 19
+
+
+def test_best_f1_threshold_separates_and_takes_the_middle_of_a_tie():
+    scores = np.array([0.1, 0.2, 0.6, 0.7])
+    truth = np.array([0, 0, 1, 1])
+    chosen = th.best_f1_threshold(scores, truth)
+    assert 0.2 < chosen <= 0.6
+    assert abs(chosen - 0.4) < 0.06  # plateau 0.25..0.6: its middle
+
+
+def test_choose_thresholds_falls_back_to_the_default_without_evidence():
+    scores = np.array([[0.3, 0.9], [0.35, 0.1], [0.1, 0.2]])
+    targets = np.array([[1, 1], [1, 0], [0, 0]], dtype=float)
+    chosen = th.choose_thresholds(scores, targets, CATS, default=0.5, min_positives=2)
+    assert chosen["dog"] == 0.5  # one positive only
+    assert 0.1 < chosen["cat"] <= 0.3  # both cat positives pass, the negative does not
+
+
+def test_metrics_uncertain_and_top_losses(tmp_path):
+    scores = np.array([[0.9, 0.1], [0.2, 0.3], [0.8, 0.9], [0.1, 0.95]])
+    targets = np.array([[1, 0], [1, 0], [1, 1], [1, 0]], dtype=float)
+    thresholds = {"cat": 0.5, "dog": 0.5}
+    metrics = th.category_metrics(scores, targets, CATS, thresholds)
+    assert metrics["cat"]["recall"] == 0.5 and metrics["cat"]["precision"] == 1.0
+    assert metrics["dog"]["precision"] == 0.5 and metrics["dog"]["support"] == 1
+    exact, uncertain = th.decided_accuracy(scores, targets, CATS, thresholds)
+    assert (exact, uncertain) == (0.5, 1)
+    paths = [tmp_path / f"{i}.jpg" for i in range(4)]
+    worst = th.top_losses(scores, targets, paths, CATS, thresholds, k=2)
+    assert worst[0]["path"] == str(paths[3])
+    assert worst[0]["labels"] == ["cat"] and worst[0]["predicted"] == ["dog"]
+
+
+def test_evaluate_and_write_report_json_and_png(tmp_path):
+    rng = np.random.default_rng(0)
+    targets = np.eye(2)[rng.integers(0, 2, 20)]
+    scores = np.clip(targets * 0.7 + rng.random((20, 2)) * 0.3, 0, 1)
+    paths = [tmp_path / f"{i}.jpg" for i in range(20)]
+    evaluation = evaluate(scores, targets, paths, CATS)
+    assert evaluation["metrics"]["top1_accuracy"] == 1.0
+    model = tmp_path / "my.model.pth"
+    json_path, png_path = write_report(model, {"evaluation": evaluation, "x": float("nan")})
+    assert (json_path, png_path) == report_paths(model)
+    assert json_path.name == "my.model.report.json"
+    saved = json.loads(json_path.read_text())
+    assert saved["x"] is None and saved["evaluation"]["valid_images"] == 20
+    with Image.open(png_path) as img:
+        assert img.size[0] > 500
+
+
+def test_no_validation_images_keeps_default_thresholds_and_draws_nothing(tmp_path):
+    evaluation = evaluate(np.zeros((0, 2)), np.zeros((0, 2)), [], CATS, 0.4)
+    assert evaluation["thresholds"] == {"cat": 0.4, "dog": 0.4}
+    json_path, png_path = write_report(tmp_path / "m.pth", {"evaluation": evaluation})
+    assert json_path.exists() and png_path is None

@@ -1,0 +1,183 @@
+"""Training end to end: tiny real models on generated images, then scored through the core."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from sorter.core.errors import BadPathError, SorterError
+from sorter.core.jobs import Cancelled, CancelToken
+from sorter.core.model.modelfile import load_model
+from sorter.core.model.predict import score_images
+from sorter.core.training.data import load_csv, load_folder
+from sorter.core.training.train import TrainOptions, train
+
+COLORS = {"red": (220, 30, 30), "blue": (30, 40, 220), "green": (30, 180, 40)}
+
+
+def shape_image(path: Path, name: str, rng: random.Random, size: int = 64) -> Path:
+    """A light background with one coloured blob (circle for red, square otherwise; none: none)."""
+    img = Image.new("RGB", (size, size), tuple(rng.randint(190, 255) for _ in range(3)))
+    draw = ImageDraw.Draw(img)
+    side = rng.randint(size // 2, size * 3 // 4)
+    x, y = rng.randint(0, size - side), rng.randint(0, size - side)
+    if name != "none":
+        jitter = tuple(max(0, min(255, c + rng.randint(-20, 20))) for c in COLORS[name])
+        shape = draw.ellipse if name == "red" else draw.rectangle
+        shape([x, y, x + side, y + side], fill=jitter)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path
+
+
+def make_tree(root: Path, per_class: int = 8, seed: int = 0, classes=("red", "blue")) -> Path:
+    rng = random.Random(seed)
+    for name in classes:
+        for i in range(per_class):
+            shape_image(root / name / f"{name}_{i}.png", name, rng)
+    return root
+
+
+def held_out_accuracy(model_path: Path, tmp_path: Path, classes=("red", "blue")) -> float:
+    """Top-1 accuracy of the saved model on fresh images, through load_model + score_images."""
+    fresh = make_tree(tmp_path / "fresh", per_class=6, seed=99, classes=classes)
+    model = load_model(model_path, device="cpu")
+    paths = sorted(fresh.rglob("*.png"))
+    right = 0
+    for scored in score_images(model, paths, batch_size=8):
+        best = model.categories[int(np.argmax(scored.scores))]
+        right += best == scored.path.parent.name
+    return right / len(paths)
+
+
+SMALL = {"input_size": 64, "batch_size": 8}
+
+
+@pytest.mark.slow
+def test_quick_training_from_folders_learns_and_writes_model_and_report(tmp_path):
+    data_root = make_tree(tmp_path / "data", per_class=10)
+    (data_root / "red" / "broken.png").write_bytes(b"not really a png")
+    out = tmp_path / "models" / "colours.pth"
+    reports = []
+    options = TrainOptions(mirror=True, **SMALL)
+    result = train(load_folder(data_root), out, options, progress=reports.append)
+    assert result.model_path == out.resolve() and out.is_file()
+    assert {r.stage for r in reports} >= {"Reading images", "Reading mirrored images"}
+    assert reports[-1].stage == "Training head" and reports[-1].eta_s == 0
+    assert [p.name for p, _ in result.data.skipped] == ["broken.png"]
+    meta = load_model(out, device="cpu").meta
+    assert meta["categories"] == ["blue", "red"]
+    assert meta["builder"] == "fastai" and meta["arch"] == "mobilenet_v2"
+    assert meta["input_size"] == 64 and meta["resize_method"] == "crop"
+    assert meta["normalize"]["mean"] == [0.485, 0.456, 0.406]
+    assert set(meta["thresholds"]) == {"blue", "red"}
+    training = meta["training"]
+    assert training["data_path"] == str(data_root.resolve())
+    assert training["image_counts"] == {"blue": 10, "red": 10}
+    assert training["valid_images"] == 4 and training["mode"] == "quick"
+    report = json.loads(result.report_json.read_text())
+    assert report["skipped"][0]["path"].endswith("broken.png")
+    assert len(report["evaluation"]["accuracy_curve"]) == 19
+    assert result.report_png is not None and result.report_png.is_file()
+    assert held_out_accuracy(out, tmp_path) >= 0.9
+
+
+@pytest.mark.slow
+def test_quick_training_from_csv_with_unlabelled_images(tmp_path):
+    images = make_tree(tmp_path / "imgs", per_class=8, classes=("red", "blue", "none"))
+    rows = ["file,labels"]
+    for path in sorted(images.rglob("*.png")):
+        label = "" if path.parent.name == "none" else f"{path.parent.name}-thing"
+        rows.append(f"{path.relative_to(images).as_posix()},{label}")
+    rows.append("missing.png,red-thing")
+    csv_file = tmp_path / "labels.csv"
+    csv_file.write_text("\n".join(rows) + "\n")
+    data = load_csv(csv_file, images)
+    result = train(data, tmp_path / "csv.pth", TrainOptions(**SMALL, seed=3))
+    model = load_model(result.model_path, device="cpu")
+    assert model.categories == ["blue-thing", "red-thing"]
+    assert model.meta["training"]["unlabelled_images"] == 8
+    assert [p.name for p, _ in result.data.skipped] == ["missing.png"]
+    fresh = make_tree(tmp_path / "fresh", per_class=4, seed=7, classes=("red", "blue", "none"))
+    for scored in score_images(model, sorted(fresh.rglob("*.png"))):
+        colour = scored.path.parent.name
+        if colour == "none":  # neither category: both scores low
+            assert max(scored.scores) < 0.5
+        else:
+            assert model.categories[int(np.argmax(scored.scores))] == f"{colour}-thing"
+
+
+@pytest.mark.slow
+def test_full_training_fine_tunes_with_fastai(tmp_path):
+    data_root = make_tree(tmp_path / "data", per_class=8)
+    reports = []
+    options = TrainOptions(mode="full", epochs=2, **SMALL)
+    result = train(load_folder(data_root), tmp_path / "full.pth", options, progress=reports.append)
+    stages = {r.stage for r in reports}
+    assert {"Checking images", "Training head", "Fine-tuning (all layers)"} <= stages
+    assert "fastai's default" in result.notes[0]  # too few images for lr_find
+    assert any(r.eta_s is not None and r.unit == "batches" for r in reports)
+    meta = result.meta
+    assert meta["training"]["mode"] == "full" and meta["normalize"] is not None
+    history = result.report["history"]
+    # The head was trained on cached features first, so fastai trains all layers at once.
+    assert [row["stage"] for row in history] == ["Fine-tuning (all layers)"] * 2
+    notes = " ".join(result.notes)
+    assert "Started from a head trained on frozen features" in notes
+    # Kept: the starting weights or the epoch with the lowest validation loss.
+    kept = re.search(r"Kept the weights after epoch (\d) of 2 \(validation loss ([\d.]+)", notes)
+    losses = [row["valid_loss"] for row in history]
+    if kept is None:
+        start = float(re.search(r"validation loss ([\d.]+) at the start", notes).group(1))
+        assert "none of 2 epochs went lower" in notes
+        assert start <= min(losses) + 5e-4  # printed with 3 decimals
+    else:
+        assert losses[int(kept.group(1)) - 1] == min(losses)
+        assert f"{min(losses):.3f}" == kept.group(2)
+    assert held_out_accuracy(result.model_path, tmp_path) >= 0.75
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["quick", "full"])
+def test_cancel_saves_nothing(tmp_path, mode, monkeypatch):
+    from sorter.core.training import full as train_full
+
+    monkeypatch.setattr(train_full, "LR_FIND_MIN_IMAGES", 0)  # cancel inside lr_find
+    data_root = make_tree(tmp_path / "data", per_class=6)
+    token = CancelToken()
+    out = tmp_path / "cancelled.pth"
+
+    stages = []
+
+    # Full mode trains quick mode's head first; let that pass so the cancel lands in lr_find.
+    ignored = ("Reading", "Checking") + (("Training head",) if mode == "full" else ())
+
+    def cancel_when_training(progress):
+        stages.append(progress.stage)
+        if not progress.stage.startswith(ignored):
+            token.cancel()
+
+    options = TrainOptions(mode=mode, epochs=2, **SMALL)
+    with pytest.raises(Cancelled):
+        train(load_folder(data_root), out, options, progress=cancel_when_training, cancel=token)
+    assert list(tmp_path.glob("cancelled*")) == []
+    assert stages[-1] == ("Training head" if mode == "quick" else "Finding learning rate")
+
+
+def test_refuses_existing_output_and_quick_without_weights(tmp_path):
+    data = load_folder(make_tree(tmp_path / "data", per_class=2))
+    existing = tmp_path / "taken.pth"
+    existing.write_bytes(b"someone's model")
+    with pytest.raises(BadPathError, match="already exists"):
+        train(data, existing, TrainOptions(**SMALL))
+    assert existing.read_bytes() == b"someone's model"
+    with pytest.raises(SorterError, match="pretrained ImageNet weights for resnet18"):
+        train(data, tmp_path / "r.pth", TrainOptions(arch="resnet18", **SMALL))
+    with pytest.raises(SorterError, match="quick or full"):
+        train(data, tmp_path / "x.pth", TrainOptions(mode="fast"))

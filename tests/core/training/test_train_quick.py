@@ -1,0 +1,67 @@
+"""Quick mode's head training: mixup, and the start head full mode takes from it."""
+
+from __future__ import annotations
+
+import torch
+
+from sorter.core.training.quick import HeadSettings, head_scores, mix, train_head
+
+
+def test_mix_off_returns_the_batch_unchanged():
+    x, y = torch.randn(6, 4), torch.eye(6)[:, :3]
+    mixed_x, mixed_y = mix(x, y, 0.0, torch.Generator().manual_seed(0))
+    assert mixed_x is x and mixed_y is y
+
+
+def test_mix_blends_rows_and_labels_with_one_weight_and_repeats():
+    x = torch.arange(24, dtype=torch.float32).view(6, 4)
+    y = torch.eye(6)
+    mixed_x, mixed_y = mix(x, y, 0.4, torch.Generator().manual_seed(3))
+    again_x, again_y = mix(x, y, 0.4, torch.Generator().manual_seed(3))
+    assert torch.equal(mixed_x, again_x) and torch.equal(mixed_y, again_y)
+    # Each mixed label row holds lam on its own row's label and 1 - lam on its partner's.
+    lam = float(mixed_y.max(dim=1).values.min())
+    assert 0.5 <= lam <= 1.0 and torch.allclose(mixed_y.sum(dim=1), torch.ones(6))
+    partner = [next((int(k) for k in torch.nonzero(row).flatten() if k != i), i)
+               for i, row in enumerate(mixed_y)]  # fmt: skip
+    assert any(j != i for i, j in enumerate(partner))
+    weights = mixed_y.gather(1, torch.arange(6).view(6, 1)).flatten()
+    for i, j in enumerate(partner):
+        if j == i:
+            continue
+        expected = weights[i] * x[i] + (1 - weights[i]) * x[j]
+        assert torch.allclose(mixed_x[i], expected)
+
+
+def test_head_trains_with_mixup_and_separates_two_clusters():
+    gen = torch.Generator().manual_seed(0)
+    centres = torch.randn(2, 16, generator=gen) * 3
+    labels = torch.arange(40) % 2
+    x = centres[labels] + torch.randn(40, 16, generator=gen)
+    y = torch.nn.functional.one_hot(labels, 2).float()
+    settings = HeadSettings(epochs=15, mixup=0.4, batch_size=8)
+    result = train_head(x[:30], y[:30], x[30:], y[30:], n_features=8, settings=settings, seed=1)
+    predicted = head_scores(result.head, x[30:]).argmax(dim=1)
+    assert (predicted == labels[30:]).float().mean() >= 0.9
+
+
+def test_full_modes_start_head_stops_clearly_when_an_image_turns_unreadable(tmp_path, monkeypatch):
+    import pytest
+
+    from sorter.core.training import finetune as train_finetune
+    from sorter.core.training import quick as train_quick
+    from sorter.core.training.data import Split, TrainingDataError, from_items
+
+    vanished = tmp_path / "gone.png"
+    data = from_items([(tmp_path / "a.png", ["x"]), (vanished, ["y"])], tmp_path)
+
+    def features_with_one_bad(paths, *args, **kwargs):
+        return torch.zeros(1, 2560), {vanished: "file not found"}
+
+    monkeypatch.setattr(train_quick, "extract_features", features_with_one_bad)
+    monkeypatch.setattr(train_finetune, "pretrained_body", lambda *_: torch.nn.Identity())
+    split = Split(train=[0], valid=[1], warnings=[])
+    with pytest.raises(TrainingDataError, match=r"became unreadable while training .*gone\.png"):
+        train_finetune.quick_head(
+            data, split, "mobilenet_v2", tmp_path / "w.pth", 224, torch.device("cpu"), seed=0
+        )
