@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
 import os
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sorter import __version__, appdirs
+from sorter.core.files import IMAGE_SUFFIXES, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 WINDOW_ONLY_ENV = "SORTER_SELF_TEST_WINDOW_ONLY"
 GUI_EXE = "Sorter"
 PROCESS_GRACE_S = 30.0
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"})
 REPORT_NAME = "sorter-report.csv"
 UNCERTAIN_DIR = "uncertain"
 UNREADABLE_DIR = "unreadable"
@@ -236,10 +235,10 @@ def sample_outcomes(images: list[Path], out: Path) -> dict[Path, str]:
     for path in out.rglob("*"):
         if path.is_file() and path.parent != out:
             top = path.relative_to(out).parts[0]
-            folders_by_digest.setdefault(file_digest(path), set()).add(top)
+            folders_by_digest.setdefault(file_sha256(path), set()).add(top)
     reported = report_names(out / REPORT_NAME)
     return {
-        image: _outcome(folders_by_digest.get(file_digest(image), set()), image.name in reported)
+        image: _outcome(folders_by_digest.get(file_sha256(image), set()), image.name in reported)
         for image in images
     }
 
@@ -275,11 +274,6 @@ def describe_outcomes(outcomes: Iterable[str]) -> str:
     parts = [f"{copied} copied ({folders})" if copied else "0 copied"]
     parts += [f"{outcomes.count(k)} {k}" for k in ("uncertain", "reported") if outcomes.count(k)]
     return ", ".join(parts)
-
-
-def file_digest(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def gui_command() -> list[str]:

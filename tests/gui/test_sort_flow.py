@@ -169,3 +169,16 @@ def test_drop_two_folders_and_a_loose_image(qtbot, window, tmp_path):
     assert len(window.result.scored) == 8
     assert window.result.src == tmp_path / "Trip"
     assert window.result.out == tmp_path / "Trip (sorted)"
+
+
+def test_drop_area_takes_every_suffix_the_scan_takes(tmp_path):
+    from PySide6.QtCore import QUrl
+
+    from sorter.core.files import IMAGE_SUFFIXES
+    from sorter.gui.drop_area import usable_paths
+
+    files = [tmp_path / f"photo{suffix}" for suffix in sorted(IMAGE_SUFFIXES)]
+    for path in files:
+        path.write_bytes(b"not decoded here")
+    assert usable_paths([QUrl.fromLocalFile(str(p)) for p in files]) == files
+    assert ".heif" in IMAGE_SUFFIXES

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -17,6 +16,7 @@ from PIL import Image, ImageOps
 
 from sorter import appdirs
 from sorter.core.errors import BadPathError, ImageError, SorterError
+from sorter.core.files import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +80,6 @@ def clean_labels(labels: Iterable[str]) -> list[str]:
         if text and text not in seen:
             seen.append(text)
     return seen
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def small_copy(path: Path, max_side: int = MAX_SIDE) -> tuple[bytes, str]:

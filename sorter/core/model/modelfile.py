@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ import torch
 
 from sorter import appdirs
 from sorter.core.errors import ModelFileError, OutOfSpaceError, SorterError
+from sorter.core.files import file_sha256
 from sorter.core.model.fold_bn import fold_batchnorm
 from sorter.core.model.meta import IMAGENET_STATS, RESIZE_METHODS, check_meta
 from sorter.core.model.networks import build_network
@@ -148,14 +148,6 @@ def device_label(device: torch.device | str) -> str:
     return "CPU"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _json_weights_path(json_path: Path, name: str) -> Path:
     # The weights sit beside the JSON, or in the sibling weights/ folder of the assets.
     for candidate in (json_path.parent / name, json_path.parent.parent / "weights" / name):
@@ -181,7 +173,7 @@ def read_json_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     check_meta(meta, path)
     weights = _json_weights_path(path, str(raw["weights_file"]))
     expected = raw.get("weights_sha256")
-    if expected and _sha256(weights).lower() != str(expected).lower():
+    if expected and file_sha256(weights).lower() != str(expected).lower():
         raise ModelFileError(
             f"{weights} is not the expected file (sha256 differs from {path}); reinstall Sorter "
             "or restore the file."

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from collections.abc import Iterable
-from pathlib import PureWindowsPath
 
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE
 
 # Names Sorter itself uses in OUT; a category folder may never take one of them.
 RESERVED_FOLDERS = (UNCERTAIN, UNREADABLE, "sorter-report.csv")
 MAX_FOLDER_CHARS = 64
-WINDOWS_MAX_PATH = 260
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {
     f"{p}{i}" for p in ("COM", "LPT") for i in "123456789"
@@ -74,26 +71,6 @@ def numbered_name(filename: str, n: int) -> str:
     if not dot or not stem:  # "README" or ".hidden": no extension to keep apart
         return f"{filename} ({n})"
     return f"{stem} ({n}).{ext}"
-
-
-def long_path(path: str | os.PathLike[str], windows: bool | None = None) -> str:
-    """The path as a string that the OS accepts even when long.
-
-    On Windows, absolute paths of 260 characters or more get the `\\\\?\\` prefix (UNC shares get
-    `\\\\?\\UNC\\`), which lifts the MAX_PATH limit. Elsewhere the path is returned unchanged.
-    """
-    text = os.fspath(path)
-    if windows is None:
-        windows = os.name == "nt"
-    if not windows or len(text) < WINDOWS_MAX_PATH or text.startswith("\\\\?\\"):
-        return text
-    win = PureWindowsPath(text)
-    if not win.is_absolute():
-        return text  # only absolute paths may take the prefix; callers pass absolute ones
-    text = str(win)  # normalises "/" to "\\"; the prefix turns off that normalisation later
-    if text.startswith("\\\\"):
-        return "\\\\?\\UNC\\" + text[2:]
-    return "\\\\?\\" + text
 
 
 def safe_file_name(name: str, max_bytes: int = 240) -> str:

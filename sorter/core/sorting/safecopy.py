@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sorter.core.errors import OutOfSpaceError
-from sorter.core.sorting.names import long_path, numbered_name, safe_file_name
+from sorter.core.files import CHUNK, file_sha256, long_path
+from sorter.core.sorting.names import numbered_name, safe_file_name
 
 log = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".sorter-tmp-"
 TEMP_SUFFIX = ".part"
-CHUNK = 1024 * 1024
 _DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _DISK_FULL_WINERRORS = {39, 112}  # ERROR_HANDLE_DISK_FULL, ERROR_DISK_FULL
 MAX_NUMBER = 10_000
@@ -43,15 +43,6 @@ def _p(path: str | os.PathLike[str]) -> str:
 
 def is_disk_full(exc: OSError) -> bool:
     return exc.errno in _DISK_FULL_ERRNOS or getattr(exc, "winerror", None) in _DISK_FULL_WINERRORS
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file's content, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(_p(path), "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _copy_bytes(source: Path, tmp: str) -> str:

@@ -9,13 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sorter.core.errors import BadPathError
-from sorter.core.sorting.names import long_path
+from sorter.core.files import IMAGE_SUFFIXES, long_path
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif"}
-)
 SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", "ehthumbs.db", ".ds_store", "icon\r"})
 SYSTEM_FOLDERS = frozenset({"$recycle.bin", "system volume information", "@eadir", "__macosx"})
 _HIDDEN_ATTRS = getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(
@@ -34,7 +31,7 @@ class ScanResult:
 
 def is_image_name(name: str) -> bool:
     # Windows ignores trailing dots and spaces ("a.jpg. " is a.jpg), so the test does too.
-    return os.path.splitext(name.rstrip(". "))[1].lower() in IMAGE_EXTENSIONS
+    return os.path.splitext(name.rstrip(". "))[1].lower() in IMAGE_SUFFIXES
 
 
 def _hidden_reason(entry: os.DirEntry[str]) -> str | None:

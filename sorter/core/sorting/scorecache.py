@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sorter.core.files import file_sha256
 from sorter.core.jobs import CancelToken, ProgressCallback
 from sorter.core.sorting.journal import Journal
 
@@ -42,11 +42,7 @@ def model_key(model: Any) -> str:
     if path is None:
         return f"memory:{id(model)}"
     try:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return file_sha256(path)
     except OSError:
         return f"path:{path}"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from functools import cache
@@ -14,11 +13,10 @@ from torch import nn
 
 from sorter import appdirs
 from sorter.core.errors import SorterError
+from sorter.core.model.meta import IMAGENET_STATS
 from sorter.core.model.networks import ARCHS, FASTAI_CUTS
 
 log = logging.getLogger(__name__)
-
-IMAGENET_STATS = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 
 
 class BackboneError(SorterError):
@@ -43,14 +41,6 @@ def find_pretrained_weights(arch: str) -> Path | None:
             if (folder / name).is_file():
                 return folder / name
     return None
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def torchvision_pretrained(arch: str, weights: Path) -> nn.Module:

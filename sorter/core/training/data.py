@@ -14,14 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from sorter.core.errors import BadPathError, SorterError
+from sorter.core.files import IMAGE_SUFFIXES
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE
 from sorter.core.sorting.names import unique_folder_names
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".heic", ".heif"}
-)
 
 
 class TrainingDataError(SorterError):

@@ -14,13 +14,13 @@ import torch
 
 from sorter import __version__
 from sorter.core.errors import BadPathError, SorterError
+from sorter.core.files import file_sha256
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.model.modelfile import pick_device, save_model
 from sorter.core.model.networks import BODY_FEATURES
 from sorter.core.training import quick as train_quick
 from sorter.core.training.backbone import (
     IMAGENET_STATS,
-    file_sha256,
     find_pretrained_weights,
     pretrained_body,
 )

@@ -7,10 +7,10 @@ from pathlib import PureWindowsPath
 
 import pytest
 
+from sorter.core.files import long_path
 from sorter.core.sorting.names import (
     MAX_FOLDER_CHARS,
     is_device_name,
-    long_path,
     numbered_name,
     safe_file_name,
     safe_folder_name,

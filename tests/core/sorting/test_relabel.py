@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from sorter.core.errors import BadPathError
+from sorter.core.files import file_sha256
 from sorter.core.model.predict import ScoredImage
 from sorter.core.sorting.relabel import relabel, target_folders
-from sorter.core.sorting.safecopy import file_sha256
 from sorter.core.sorting.sort import sort_folder
 from sorter.core.sorting.undo import undo_run
 

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from sorter.core.errors import BadPathError
+from sorter.core.files import file_sha256
 from sorter.core.jobs import Cancelled, CancelToken
 from sorter.core.model.predict import ScoredImage
 from sorter.core.sorting.resort import apply_resort, plan_resort, recorded_images
-from sorter.core.sorting.safecopy import file_sha256
 from sorter.core.sorting.sort import sort_folder
 from sorter.core.sorting.undo import undo_run
 
