@@ -157,7 +157,7 @@ def test_unreadable_image_gets_its_own_tile_and_is_not_copied(qtbot, window, pho
 
 
 def test_drop_two_folders_and_a_loose_image(qtbot, window, tmp_path):
-    from gui_helpers import make_photos
+    from fakes import make_photos
 
     first = make_photos(tmp_path / "Trip" / "Day 1", 3)
     second = make_photos(tmp_path / "Trip" / "Day 2", 4)
