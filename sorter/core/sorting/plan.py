@@ -129,12 +129,17 @@ def plan_sort(
     items = []
     for s in scored:
         if s.scores is None:
-            items.append(PlanItem(Path(s.path), None, s.error or "unreadable", [], []))
+            items.append(PlanItem(_path(s.path), None, s.error or "unreadable", [], []))
             continue
         chosen = decide(s.scores, categories, default_threshold, thresholds, empty_category)
         folders = [folder_names[c] for c in chosen] or [UNCERTAIN]
-        items.append(PlanItem(Path(s.path), list(s.scores), None, chosen, folders))
+        items.append(PlanItem(_path(s.path), list(s.scores), None, chosen, folders))
     return SortPlan(Path(src), Path(out), list(categories), folder_names, items, list(skipped))
+
+
+def _path(path: str | os.PathLike[str]) -> Path:
+    # Path(a_path) parses it again: most of a re-plan's time when the slider moves over 20k images
+    return path if isinstance(path, Path) else Path(path)
 
 
 def plan_outcome(plan: SortPlan, item: PlanItem, status: str) -> ImageOutcome:
