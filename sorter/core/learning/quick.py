@@ -79,36 +79,6 @@ def extended_head(head: nn.Sequential, n_out: int) -> nn.Sequential:
     return new
 
 
-def _warm_fit(
-    head: nn.Sequential,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    seed: int,
-    cancel: CancelToken | None,
-) -> nn.Sequential:
-    """Fine-tune a copy of a trained head gently on new examples (AdamW, fixed epochs)."""
-    torch.manual_seed(seed)
-    head = copy.deepcopy(head)
-    trainable = head[2:]
-    optimizer = torch.optim.AdamW(trainable.parameters(), lr=WARM_LR, weight_decay=0.01)
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(WARM_EPOCHS):
-        trainable.train()
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), 32):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            batch = order[start : start + 32]
-            if len(batch) < 2:  # BatchNorm cannot train on one row
-                continue
-            loss = nn.functional.binary_cross_entropy_with_logits(trainable(x[batch]), y[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    head.eval()
-    return head
-
-
 def fit_head(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -120,7 +90,8 @@ def fit_head(
 ) -> nn.Sequential:
     """A head trained on features: fine-tuned from `warm` when given, else fresh (fastai's)."""
     if warm is not None:
-        return _warm_fit(warm, x, y, seed, cancel)
+        settings = train_quick.HeadSettings(epochs=WARM_EPOCHS, lr=WARM_LR, batch_size=BATCH)
+        return train_quick.warm_head(warm, x, y, settings=settings, seed=seed, cancel=cancel)
     empty = x[:0]
     steps_per_epoch = max(1, -(-len(x) // BATCH))
     # a few corrections make one batch per epoch: train long enough to learn them anyway
