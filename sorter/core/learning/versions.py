@@ -13,7 +13,7 @@ from typing import Any
 
 from sorter import appdirs
 from sorter.core.errors import SorterError
-from sorter.core.settings import load_settings, save_settings
+from sorter.core.settings import Settings, load_settings, update_settings
 
 log = logging.getLogger(__name__)
 
@@ -178,9 +178,12 @@ def use_version(name: str) -> ModelVersion:
     version = get_version(name)
     if version.name != DEFAULT and not version.path.is_file():
         raise VersionError(f"The model file of version {version.name} is missing.")
-    settings = load_settings()
-    settings.model_path = None if version.name == DEFAULT else str(version.path)
-    save_settings(settings)
+    model_path = None if version.name == DEFAULT else str(version.path)
+
+    def point_to(settings: Settings) -> None:
+        settings.model_path = model_path
+
+    update_settings(point_to)
     log.info("Current model is now %s (%s)", version.name, version.path)
     version.current = True
     return version
