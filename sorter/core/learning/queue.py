@@ -202,6 +202,27 @@ def _upgrade(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
+def _check_pages(conn: sqlite3.Connection) -> None:
+    """Read every page once (milliseconds), so damage anywhere is met as one clear error."""
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        log.info("Queue check found: %s", " | ".join(problems).replace("\n", " "))
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+
+def _queue_error(path: Path, exc: sqlite3.DatabaseError) -> QueueError:
+    damaged = type(exc) is sqlite3.DatabaseError or getattr(exc, "sqlite_errorname", "") in (
+        "SQLITE_CORRUPT",
+        "SQLITE_NOTADB",
+    )
+    if not damaged:  # busy, read-only, disk I/O: the file itself may be fine
+        return QueueError(f"The correction queue {path} cannot be used: {exc}.")
+    return QueueError(
+        f"The correction queue {path} cannot be used: it is damaged ({exc}). Move it away and "
+        "Sorter starts a new, empty queue (its corrections are lost unless you have a backup)."
+    )
+
+
 @contextmanager
 def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN") -> Iterator[None]:
     """Commit on success, roll back on any error (the connection is in autocommit mode)."""
@@ -239,8 +260,8 @@ class CorrectionQueue:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_queue_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect():
-            pass  # create or migrate now, so a bad file is reported at once
+        with self._connect() as conn:  # create or migrate now, so a bad file is reported at once
+            _check_pages(conn)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -252,7 +273,7 @@ class CorrectionQueue:
                 with _transaction(conn):
                     yield conn
         except sqlite3.DatabaseError as exc:
-            raise QueueError(f"The correction queue {self.path} cannot be used: {exc}") from exc
+            raise _queue_error(self.path, exc) from exc
 
     def add(
         self,
