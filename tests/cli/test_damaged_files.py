@@ -1,8 +1,10 @@
-"""Damaged or foreign state files (settings, queue, journal, report) as a user meets them."""
+"""Damaged, foreign or odd files (settings, queue, journal, report, names) as a user meets them."""
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import random
 import shutil
 import sqlite3
@@ -103,3 +105,29 @@ def test_damage_met_after_the_check_at_open_is_still_one_line(tmp_path, monkeypa
     monkeypatch.setattr(journal_module.Journal, "runs", damaged)
     assert main(["undo", str(out)]) == 2
     one_clear_line(capsys.readouterr().err, "damaged", "malformed", "Move that file away")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="only Linux file systems take any bytes")
+def test_a_name_that_is_not_text_is_skipped_and_reported(tmp_path, model_file, capsys) -> None:
+    src = tmp_path / "Photos"
+    make_image(src / "good.jpg", (220, 20, 20))
+    make_image(src / "also good.png", (20, 20, 220))
+    raw = os.fsencode(src)
+    shutil.copyfile(src / "good.jpg", os.path.join(raw, b"bad\xff.jpg"))
+    os.mkdir(os.path.join(raw, b"album\xfe"))
+    shutil.copyfile(src / "good.jpg", os.path.join(raw, b"album\xfe", b"inside.jpg"))
+    before = tree_hashes(src)
+    out = tmp_path / "Sorted"
+    assert main(["sort", str(src), "--out", str(out), "--model", str(model_file)]) == 0
+    printed = capsys.readouterr().out
+    assert "Sorted 2 images" in printed
+    assert f"not sorted: {src}/bad\\xff.jpg: file name is not valid text" in printed
+    with open(out / "sorter-report.csv", newline="", encoding="utf-8-sig") as f:
+        rows = {row["source"]: row for row in csv.DictReader(f)}
+    assert rows[f"{src}/bad\\xff.jpg"]["status"] == "skipped"
+    assert "rename the file" in rows[f"{src}/bad\\xff.jpg"]["error"]
+    assert "rename the folder" in rows[f"{src}/album\\xfe"]["error"]
+    assert {rows[str(src / n)]["status"] for n in ("good.jpg", "also good.png")} == {"copied"}
+    placed = {Path(p).name for p in tree_hashes(out)}
+    assert placed == {"good.jpg", "also good.png", "sorter-report.csv"}
+    assert tree_hashes(src) == before
