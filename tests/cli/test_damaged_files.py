@@ -21,6 +21,7 @@ from sorter.cli import main
 from sorter.core.learning.queue import CorrectionQueue
 from sorter.core.settings import load_settings, settings_path
 from sorter.core.sorting.journal import JOURNAL_FILE, STATE_DIR
+from sorter.core.sorting.report import update_report
 
 PAGE = 4096  # SQLite's default page size
 
@@ -131,3 +132,27 @@ def test_a_name_that_is_not_text_is_skipped_and_reported(tmp_path, model_file, c
     placed = {Path(p).name for p in tree_hashes(out)}
     assert placed == {"good.jpg", "also good.png", "sorter-report.csv"}
     assert tree_hashes(src) == before
+
+
+def test_a_users_own_sorter_report_is_never_overwritten(tmp_path, model_file, capsys) -> None:
+    src = tmp_path / "Photos"
+    make_image(src / "red.jpg", (220, 20, 20))
+    make_image(src / "blue.png", (20, 20, 220))
+    out = tmp_path / "Sorted"
+    out.mkdir()
+    mine = "name,size\nholiday.jpg,1200\n"
+    (out / "sorter-report.csv").write_text(mine, encoding="utf-8")
+    (out / "sorter-report (2).csv").write_bytes(b"")  # someone's empty file: not Sorter's either
+    sort = ["sort", str(src), "--out", str(out), "--model", str(model_file)]
+    for _ in range(2):  # a second run rewrites Sorter's own report, and no other file
+        assert main(sort) == 0
+        assert f"Report: {out / 'sorter-report (3).csv'}" in capsys.readouterr().out
+    assert (out / "sorter-report.csv").read_text(encoding="utf-8") == mine
+    assert (out / "sorter-report (2).csv").read_bytes() == b""
+    assert not (out / "sorter-report (4).csv").exists()
+    with open(out / "sorter-report (3).csv", newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert {Path(r["source"]).name for r in rows} == {"red.jpg", "blue.png"}
+    assert {r["status"] for r in rows} == {"already there"}  # the second run's rows
+    assert update_report(out, {src / "red.jpg": (["owls"], [out / "owls" / "red.jpg"])}) == 1
+    assert (out / "sorter-report.csv").read_text(encoding="utf-8") == mine
