@@ -26,7 +26,8 @@ FASTAI_READERS = {
 # Modules outside sorting/ that write files, and where. None of these places is an output folder.
 WRITERS = {
     "appdirs.py": "creates Sorter's own config, data, cache and log folders",
-    "core/settings.py": "settings.json in the config folder",
+    "core/files.py": "write_atomic: settings.json in the config folder, through a temp name",
+    "core/locks.py": "lock files beside what they guard (settings, model versions)",
     "core/learning/queue.py": "the corrections database in the data folder; `queue export` images",
     "core/learning/versions.py": "model versions in the data folder",
     "core/model/modelfile.py": "a new model file where the caller asks (never over a file)",

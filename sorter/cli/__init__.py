@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -62,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SorterError as exc:
         log.info("Command failed: %s", exc)
         print(f"sorter: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except sqlite3.DatabaseError as exc:  # damage met past the checks at open; the log says where
+        log.exception("Database failure")
+        print(f"sorter: a journal or queue file is damaged ({exc}); the log file names it. "
+              "Move that file away and run again.", file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     except Exception as exc:  # the last line of defence: one readable line, details in the log
         log.exception("Unexpected failure")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import tempfile
+import time
 from pathlib import PureWindowsPath
 
 # Every suffix Sorter opens as an image (HEIC/HEIF through pillow-heif).
@@ -45,3 +48,39 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace a file's content all at once: readers see the old file or the new, never half.
+
+    The bytes go to a temporary file with a unique name in the same folder, are flushed to disk,
+    then renamed over the target, so concurrent writers never trip over each other's temp file.
+
+    Raises:
+        OSError: the folder cannot be written (the target is then left as it was).
+    """
+    target = os.path.abspath(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
+                               dir=os.path.dirname(target))  # fmt: skip
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        _replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _replace(tmp: str, target: str, tries: int = 50) -> None:
+    # Windows refuses to replace a file another process has open for a moment (a reader)
+    for attempt in range(tries):
+        try:
+            os.replace(tmp, target)
+            return
+        except PermissionError:
+            if os.name != "nt" or attempt == tries - 1:
+                raise
+            time.sleep(0.01)

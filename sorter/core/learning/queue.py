@@ -24,6 +24,7 @@ QUEUE_FILE = "corrections.sqlite"
 SCHEMA_VERSION = 2
 MAX_SIDE = 512  # the stored copy is small: enough to retrain at 224 px, cheap to keep
 JPEG_QUALITY = 92
+BUSY_S = 30  # how long to wait for another process writing the queue
 
 try:  # HEIC photos from phones; the queue must accept whatever the sorter accepted
     import pillow_heif
@@ -109,26 +110,41 @@ def small_copy(path: Path, max_side: int = MAX_SIDE) -> tuple[bytes, str]:
 
 # Version 1 (the first queue) kept labels comma-joined and had no "used" mark; version 2 stores
 # labels as JSON (category names may contain commas) and marks rows used instead of deleting them.
-_SCHEMA_V2 = """
-CREATE TABLE corrections (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    sha256 TEXT NOT NULL UNIQUE,
-    labels TEXT NOT NULL,
-    scores TEXT,
-    model_version TEXT,
-    source_path TEXT NOT NULL DEFAULT '',
-    created TEXT NOT NULL,
-    used_in_version TEXT,
-    image BLOB NOT NULL,
-    image_format TEXT NOT NULL DEFAULT 'JPEG'
-);
-CREATE INDEX corrections_used ON corrections (used_in_version);
-"""
+_SCHEMA_V2 = (
+    """CREATE TABLE IF NOT EXISTS corrections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        sha256 TEXT NOT NULL UNIQUE,
+        labels TEXT NOT NULL,
+        scores TEXT,
+        model_version TEXT,
+        source_path TEXT NOT NULL DEFAULT '',
+        created TEXT NOT NULL,
+        used_in_version TEXT,
+        image BLOB NOT NULL,
+        image_format TEXT NOT NULL DEFAULT 'JPEG'
+    )""",
+    "CREATE INDEX IF NOT EXISTS corrections_used ON corrections (used_in_version)",
+)
+
+
+def _create_v2(conn: sqlite3.Connection) -> None:
+    # statement by statement: executescript() would commit the transaction half-way
+    for statement in _SCHEMA_V2:
+        conn.execute(statement)
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
 def _migrate_v1_to_v2(conn: sqlite3.Connection) -> None:
-    conn.execute("ALTER TABLE corrections RENAME TO corrections_v1")
-    conn.executescript(_SCHEMA_V2)
+    # A corrections_v1 table left by an older Sorter killed mid-migration holds every row; the
+    # corrections table beside it is the unfinished new one.
+    if "corrections_v1" not in _tables(conn):
+        conn.execute("ALTER TABLE corrections RENAME TO corrections_v1")
+    conn.execute("DROP TABLE IF EXISTS corrections")
+    conn.execute("DROP INDEX IF EXISTS corrections_used")
+    _create_v2(conn)
     rows = conn.execute(
         "SELECT id, sha256, labels, scores, model_version, source_path, created, image"
         " FROM corrections_v1"
@@ -147,27 +163,76 @@ def _migrate_v1_to_v2(conn: sqlite3.Connection) -> None:
 _MIGRATIONS = {1: _migrate_v1_to_v2}  # from version N to N + 1
 
 
-def _upgrade(conn: sqlite3.Connection) -> None:
+def _version_of(conn: sqlite3.Connection) -> int:
+    """The schema version; for an unstamped file (written before stamps, or by an older Sorter
+    killed before its stamp) what its tables show."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise QueueError(
-            f"The correction queue was written by a newer Sorter (schema {version});"
-            " please update Sorter."
-        )
-    if version == 0:
-        has_table = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='corrections'"
-        ).fetchone()
-        if not has_table:
-            conn.executescript(_SCHEMA_V2)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            return
-        version = 1  # a version-1 file written before user_version was set
-    while version < SCHEMA_VERSION:
-        log.info("Migrating the correction queue from schema %d", version)
-        _MIGRATIONS[version](conn)
-        version += 1
-        conn.execute(f"PRAGMA user_version = {version}")
+    if version:
+        return version
+    tables = _tables(conn)
+    if "corrections_v1" in tables:
+        return 1
+    if "corrections" not in tables:
+        return 0
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(corrections)")}
+    return SCHEMA_VERSION if "used_in_version" in columns else 1
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Create or migrate the schema and stamp its version, all in ONE transaction.
+
+    SQLite's DDL is transactional and BEGIN IMMEDIATE takes the write lock before anything is
+    read, so two first users at once create the tables once, and a kill at any point leaves
+    either the old file or the finished one.
+    """
+    if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return  # the common case: no write lock needed
+    with _transaction(conn, "BEGIN IMMEDIATE"):
+        version = _version_of(conn)
+        if version > SCHEMA_VERSION:
+            raise QueueError(
+                f"The correction queue was written by a newer Sorter (schema {version});"
+                " please update Sorter."
+            )
+        while 0 < version < SCHEMA_VERSION:
+            log.info("Migrating the correction queue from schema %d", version)
+            _MIGRATIONS[version](conn)
+            version += 1
+        _create_v2(conn)  # a new file; or an unstamped one that may lack its index
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _check_pages(conn: sqlite3.Connection) -> None:
+    """Read every page once (milliseconds), so damage anywhere is met as one clear error."""
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        log.info("Queue check found: %s", " | ".join(problems).replace("\n", " "))
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+
+def _queue_error(path: Path, exc: sqlite3.DatabaseError) -> QueueError:
+    damaged = type(exc) is sqlite3.DatabaseError or getattr(exc, "sqlite_errorname", "") in (
+        "SQLITE_CORRUPT",
+        "SQLITE_NOTADB",
+    )
+    if not damaged:  # busy, read-only, disk I/O: the file itself may be fine
+        return QueueError(f"The correction queue {path} cannot be used: {exc}.")
+    return QueueError(
+        f"The correction queue {path} cannot be used: it is damaged ({exc}). Move it away and "
+        "Sorter starts a new, empty queue (its corrections are lost unless you have a backup)."
+    )
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN") -> Iterator[None]:
+    """Commit on success, roll back on any error (the connection is in autocommit mode)."""
+    conn.execute(begin)
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.execute("COMMIT")
 
 
 def _row_to_correction(row: sqlite3.Row) -> Correction:
@@ -195,19 +260,20 @@ class CorrectionQueue:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_queue_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect():
-            pass  # create or migrate now, so a bad file is reported at once
+        with self._connect() as conn:  # create or migrate now, so a bad file is reported at once
+            _check_pages(conn)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            with closing(sqlite3.connect(self.path, timeout=10)) as conn:
+            # isolation_level=None: transactions are opened explicitly, DDL included
+            with closing(sqlite3.connect(self.path, timeout=BUSY_S, isolation_level=None)) as conn:
                 conn.row_factory = sqlite3.Row
-                with conn:  # one transaction: committed on success, rolled back on error
-                    _upgrade(conn)
+                _upgrade(conn)
+                with _transaction(conn):
                     yield conn
         except sqlite3.DatabaseError as exc:
-            raise QueueError(f"The correction queue {self.path} cannot be used: {exc}") from exc
+            raise _queue_error(self.path, exc) from exc
 
     def add(
         self,

@@ -105,14 +105,15 @@ def prepare(
         ModelFileError: the base model cannot be read.
         Cancelled: `cancel` was triggered.
     """
-    from sorter.core.learning.versions import read_model
+    from sorter.core.learning.versions import finish_interrupted, read_model
     from sorter.core.model.modelfile import current_model_path, pick_device
 
     fitter = RETRAIN_MODES.get(mode)
     started = time.perf_counter()
+    queue = queue or CorrectionQueue()
+    finish_interrupted(queue)  # a killed promotion's corrections must not be learned twice
     base_path = Path(model_path) if model_path is not None else current_model_path()
     meta, state_dict = read_model(base_path)
-    queue = queue or CorrectionQueue()
     torch_device = pick_device(device)
     with tempfile.TemporaryDirectory(prefix="retrain-", dir=appdirs.cache_dir()) as tmp:
         data = gather(meta, queue, Path(tmp))
@@ -222,14 +223,15 @@ def _headline(comparisons: Sequence[ev.Comparison]) -> dict[str, Any]:
 
 def promote(candidate: Candidate, queue: CorrectionQueue | None = None) -> str:
     """Store the candidate as a new version, make it current, mark its corrections used."""
-    from sorter.core.learning.versions import add_version, use_version
+    from sorter.core.learning.versions import promote_version
 
     note = (
         f"retrained from {candidate.base_version} with {len(candidate.used_ids)} new correction(s)"
     )
-    version = add_version(candidate.meta, candidate.state_dict, candidate.report(), note=note)
-    use_version(version.name)
-    (queue or CorrectionQueue()).mark_used(candidate.used_ids, version.name)
+    version = promote_version(
+        candidate.meta, candidate.state_dict, candidate.report(), note,
+        candidate.used_ids, queue or CorrectionQueue(),
+    )  # fmt: skip
     log.info("Promoted %s: %s", version.name, candidate.reason)
     return version.name
 

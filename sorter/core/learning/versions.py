@@ -6,14 +6,19 @@ import json
 import logging
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sorter import appdirs
 from sorter.core.errors import SorterError
-from sorter.core.settings import load_settings, save_settings
+from sorter.core.locks import FileLock
+from sorter.core.settings import Settings, load_settings, update_settings
+
+if TYPE_CHECKING:
+    from sorter.core.learning.queue import CorrectionQueue
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +26,8 @@ DEFAULT = "default"  # the model embedded in Sorter
 MODEL_FILE = "model.pth"
 INFO_FILE = "version.json"  # what `models list` shows, without loading the weights
 REPORT_FILE = "report.json"  # the retrain's before/after evaluation
+LOCK_FILE = ".versions.lock"  # held while a version is written or promoted
+TEMP_SUFFIX = ".tmp"  # save_model's and _write_json's temporary files end so
 _NAME = re.compile(r"^v(\d+)$")
 
 
@@ -151,6 +158,7 @@ def stored_versions() -> list[ModelVersion]:
 
 def list_versions(include_default: bool = True) -> list[ModelVersion]:
     """The embedded default (first) and every stored version."""
+    finish_interrupted()
     versions = stored_versions()
     if include_default:
         versions.insert(0, _default_version(current_version_name()))
@@ -175,15 +183,22 @@ def get_version(name: str) -> ModelVersion:
 
 def use_version(name: str) -> ModelVersion:
     """Make a version the current model (what sorting uses without --model)."""
-    version = get_version(name)
+    version = get_version(name)  # finishes an interrupted promotion before switching away
     if version.name != DEFAULT and not version.path.is_file():
         raise VersionError(f"The model file of version {version.name} is missing.")
-    settings = load_settings()
-    settings.model_path = None if version.name == DEFAULT else str(version.path)
-    save_settings(settings)
+    _make_current(version)
+    return version
+
+
+def _make_current(version: ModelVersion) -> None:
+    model_path = None if version.name == DEFAULT else str(version.path)
+
+    def point_to(settings: Settings) -> None:
+        settings.model_path = model_path
+
+    update_settings(point_to)
     log.info("Current model is now %s (%s)", version.name, version.path)
     version.current = True
-    return version
 
 
 def _new_version_folder() -> Path:
@@ -200,13 +215,52 @@ def _new_version_folder() -> Path:
             number += 1
 
 
+def _versions_lock() -> FileLock:
+    return FileLock(models_dir() / LOCK_FILE, wait_s=600)  # a promotion writes a model file
+
+
 def add_version(
     meta: dict[str, Any],
     state_dict: dict[str, Any],
     report: dict[str, Any] | None = None,
     note: str = "",
+    corrections: Sequence[int] = (),
 ) -> ModelVersion:
-    """Store a new model version (not yet current) with its report; returns it."""
+    """Store a new model version (not yet current) with its report; returns it.
+
+    `corrections` are the queue ids the model learned from, kept in its version.json.
+    """
+    with _versions_lock():
+        return _store(meta, state_dict, report, note, corrections)
+
+
+def promote_version(
+    meta: dict[str, Any],
+    state_dict: dict[str, Any],
+    report: dict[str, Any] | None,
+    note: str,
+    corrections: Sequence[int],
+    queue: CorrectionQueue,
+) -> ModelVersion:
+    """Store a version, make it current and mark its corrections used, as one step.
+
+    The settings and the queue cannot change in one transaction, so the version records its
+    corrections and when they were marked; finish_interrupted() completes a kill in between.
+    """
+    with _versions_lock():
+        version = _store(meta, state_dict, report, note, corrections)
+        _make_current(version)
+        _mark_corrections(version.path.parent, queue)
+    return version
+
+
+def _store(
+    meta: dict[str, Any],
+    state_dict: dict[str, Any],
+    report: dict[str, Any] | None,
+    note: str,
+    corrections: Sequence[int],
+) -> ModelVersion:
     from sorter.core.model.modelfile import save_model
 
     folder = _new_version_folder()
@@ -223,6 +277,8 @@ def add_version(
         "metrics": metrics or {},
         "note": note,
         "trained": created_str,
+        "corrections": [int(i) for i in corrections],
+        "corrections_marked": not corrections,
     }
     _write_json(folder / INFO_FILE, info)
     if report is not None:
@@ -231,6 +287,50 @@ def add_version(
     return ModelVersion(
         folder.name, folder / MODEL_FILE, created, categories, info["metrics"], note
     )
+
+
+def _mark_corrections(folder: Path, queue: CorrectionQueue | None = None) -> None:
+    """Mark the corrections a version learned from as used by it, then note that in its info."""
+    info = _read_info(folder)
+    ids = [int(i) for i in info.get("corrections") or []]
+    if ids and not info.get("corrections_marked"):
+        if queue is None:
+            from sorter.core.learning.queue import CorrectionQueue
+
+            queue = CorrectionQueue()
+        queue.mark_used(ids, folder.name)
+        _write_json(folder / INFO_FILE, {**info, "corrections_marked": True})
+
+
+def finish_interrupted(queue: CorrectionQueue | None = None) -> None:
+    """Finish what a retrain killed in the middle of storing or promoting a version left.
+
+    Temporary files in version folders go (and a folder left with nothing else); when the
+    current version's corrections were never marked used, they are marked now. Does nothing
+    while another process is promoting, whose files are not leftovers.
+    """
+    lock = _versions_lock()
+    if not lock.try_acquire():
+        return
+    try:
+        _remove_leftovers()
+        current = current_version_name()
+        folder = models_dir() / current
+        if _NAME.match(current) and (folder / MODEL_FILE).is_file():
+            _mark_corrections(folder, queue)
+    finally:
+        lock.release()
+
+
+def _remove_leftovers() -> None:
+    for folder in models_dir().iterdir():
+        if not (_NAME.match(folder.name) and folder.is_dir()):
+            continue
+        for tmp in folder.glob(f"*{TEMP_SUFFIX}"):
+            log.info("Removing %s, left by an interrupted retrain", tmp)
+            tmp.unlink(missing_ok=True)
+        if not any(folder.iterdir()):
+            folder.rmdir()  # claimed by a retrain killed before its model file was complete
 
 
 def read_report(name: str) -> dict[str, Any] | None:

@@ -100,9 +100,37 @@ def count_outcomes(summary: SortSummary, uncertain_name: str) -> None:
     summary.errors = [(str(o.source), o.error) for o in summary.outcomes if o.error]
 
 
+def is_sorter_report(path: Path) -> bool:
+    """True for a report Sorter wrote: a CSV file whose header starts with Sorter's columns."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    return tuple(header[: len(REPORT_COLUMNS)]) == REPORT_COLUMNS
+
+
+def report_path(out: str | os.PathLike[str]) -> Path:
+    """Where Sorter's report in OUT is, or goes: OUT/sorter-report.csv, unless a file of that
+    name is someone else's; then the first `sorter-report (N).csv` that is free or Sorter's."""
+    stem, suffix = os.path.splitext(REPORT_FILE)
+    path, number = Path(out) / REPORT_FILE, 1
+    while os.path.lexists(path) and not (path.is_file() and is_sorter_report(path)):
+        number += 1
+        path = Path(out) / f"{stem} ({number}){suffix}"
+    return path
+
+
 def write_report(summary: SortSummary) -> Path:
-    """Write OUT/sorter-report.csv (temporary name, then rename) and return its path."""
-    path = summary.out / REPORT_FILE
+    """Write Sorter's report into OUT (temporary name, then rename) and return its path.
+
+    A `sorter-report.csv` that Sorter did not write is never overwritten: the report then goes
+    beside it with a number, and the summary's `report_path` says where.
+    """
+    path = report_path(summary.out)
+    if path.name != REPORT_FILE:
+        log.warning("%s is not a Sorter report, so it is left as it is; the report is %s",
+                    summary.out / REPORT_FILE, path.name)  # fmt: skip
     _write_rows(path, [list(REPORT_COLUMNS), *(o.row() for o in summary.outcomes)])
     summary.report_path = path
     log.info("Report written to %s", path)
@@ -112,14 +140,14 @@ def write_report(summary: SortSummary) -> Path:
 def update_report(
     out: str | os.PathLike[str], changes: Mapping[Path, tuple[Sequence[str], Sequence[Path]]]
 ) -> int:
-    """Bring OUT/sorter-report.csv up to date after corrections: source -> (categories, copies).
+    """Bring Sorter's report in OUT up to date after corrections: source -> (categories, copies).
 
     Only the categories and destinations of those images' rows change (copies are given as
     absolute paths or relative to OUT); every other row and column stays as the sort wrote it.
     Returns how many rows changed: 0 when there is no report or it does not list the images
     (a later run into OUT wrote its own report).
     """
-    path = Path(out) / REPORT_FILE
+    path = report_path(out)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
@@ -148,7 +176,7 @@ def _relative(out: Path, copy: Path) -> str:
 
 def _write_rows(path: Path, rows: Iterable[Sequence[str]]) -> None:
     """The report's rows under a temporary name, then renamed over it (it is Sorter's own file)."""
-    tmp = path.with_name(f".{REPORT_FILE}.{os.getpid()}.part")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         with open(tmp, "w", newline="", encoding="utf-8-sig") as f:  # BOM: Excel reads UTF-8
             csv.writer(f).writerows(rows)

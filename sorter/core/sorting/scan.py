@@ -34,6 +34,37 @@ def is_image_name(name: str) -> bool:
     return os.path.splitext(name.rstrip(". "))[1].lower() in IMAGE_SUFFIXES
 
 
+def printable_name(name: str) -> str:
+    """A name as text that can be stored, printed and reported: bytes that are not valid in the
+    file system's encoding (on Linux, surrogate escapes) become \\xNN escapes."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _is_text(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _odd_name_reason(entry: os.DirEntry[str]) -> str | None:
+    """Why an entry whose name is not valid text is left out; None when not worth reporting.
+
+    Such a name cannot be written to the journal or the report, so the entry is skipped and
+    reported under its printable name, instead of stopping the whole run.
+    """
+    try:
+        is_dir = entry.is_dir(follow_symlinks=True)
+    except OSError:
+        is_dir = False
+    if is_dir:
+        return "folder name is not valid text; rename the folder to sort the images in it"
+    if is_image_name(entry.name):
+        return "file name is not valid text; rename the file to sort it"
+    return None  # not an image: nothing to report
+
+
 def _hidden_reason(entry: os.DirEntry[str]) -> str | None:
     name = entry.name
     if name.startswith("."):
@@ -124,6 +155,11 @@ def _scan_one(
         return []
     subfolders = []
     for entry in entries:
+        if not _is_text(entry.name):
+            odd = _odd_name_reason(entry)
+            if odd:
+                result.skipped.append((folder / printable_name(entry.name), odd))
+            continue
         path = folder / entry.name  # without the long-path prefix scandir may have been given
         reason = _hidden_reason(entry)
         if reason:

@@ -105,3 +105,17 @@ def test_version_info_is_readable_json() -> None:
     info = json.loads((v1.path.parent / "version.json").read_text())
     assert info["note"] == "retrained from 12 corrections"
     assert info["metrics"] == {"accuracy_multi": 0.6}
+
+
+def test_leftovers_of_a_live_promotion_are_left_alone() -> None:
+    from sorter.core.locks import FileLock
+
+    add_version(_meta(), _weights())
+    writing = versions.models_dir() / "v2"
+    writing.mkdir()
+    (writing / ".model.pth.tmp").write_bytes(b"half")
+    with FileLock(versions.models_dir() / versions.LOCK_FILE):  # another process promoting
+        assert [v.name for v in list_versions(include_default=False)] == ["v1"]
+        assert (writing / ".model.pth.tmp").exists()
+    list_versions()  # that process has died: its temp file and empty folder go
+    assert not writing.exists() and (versions.models_dir() / "v1" / "model.pth").is_file()
