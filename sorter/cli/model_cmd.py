@@ -6,7 +6,10 @@ import argparse
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sorter.core.model.meta import ModelMeta
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.set_defaults(func=run_import)
 
 
-def _read_meta(path: Path) -> dict[str, Any]:
+def _read_meta(path: Path) -> ModelMeta:
     from sorter.core.model.modelfile import read_json_model, read_model_file
 
     if path.suffix.lower() == ".json":
@@ -49,33 +52,31 @@ def _read_meta(path: Path) -> dict[str, Any]:
     return read_model_file(path)[0]
 
 
-def _preprocessing_line(meta: dict[str, Any]) -> str:
-    norm = meta.get("normalize")
-    stats = f"mean {norm['mean']}, std {norm['std']}" if norm else "none"
-    size = meta["input_size"]
-    return f"{size}x{size} px, resize {meta['resize_method']}, normalisation {stats}"
+def _preprocessing_line(meta: ModelMeta) -> str:
+    norm = meta.normalize
+    stats = f"mean {list(norm.mean)}, std {list(norm.std)}" if norm else "none"
+    size = meta.input_size
+    return f"{size}x{size} px, resize {meta.resize_method}, normalisation {stats}"
 
 
-def describe(path: Path, meta: dict[str, Any]) -> list[str]:
+def describe(path: Path, meta: ModelMeta) -> list[str]:
     """Readable lines about a model's metadata."""
-    thresholds = meta.get("thresholds") or {}
-    default = meta["default_threshold"]
     lines = [
         f"Model:        {path}",
-        f"Network:      {meta['arch']} ({meta['builder']}), {meta['n_outputs']} outputs",
-        f"Scores:       {_ACTIVATION_WORDS.get(meta['activation'], meta['activation'])}",
+        f"Network:      {meta.arch} ({meta.builder}), {meta.n_outputs} outputs",
+        f"Scores:       {_ACTIVATION_WORDS.get(meta.activation, meta.activation)}",
         f"Input:        {_preprocessing_line(meta)}",
-        f"Threshold:    {default} by default",
-        f"Categories:   {len(meta['categories'])}",
+        f"Threshold:    {meta.default_threshold} by default",
+        f"Categories:   {len(meta.categories)}",
     ]
-    for name in meta["categories"]:
-        extra = f" ({len(meta['groups'][name])} ImageNet classes)" if meta.get("groups") else ""
-        lines.append(f"  - {name}: threshold {thresholds.get(name, default)}{extra}")
-    if meta.get("empty_category"):
-        lines.append(f"Empty class:  {meta['empty_category']} (dropped when another passes)")
-    lines += _training_lines(meta.get("training") or {})
-    if meta.get("created_by"):
-        lines.append(f"Created by:   {meta['created_by']}")
+    for name, threshold in meta.category_thresholds().items():
+        extra = f" ({len(meta.groups[name])} ImageNet classes)" if meta.groups else ""
+        lines.append(f"  - {name}: threshold {threshold}{extra}")
+    if meta.empty_category:
+        lines.append(f"Empty class:  {meta.empty_category} (dropped when another passes)")
+    lines += _training_lines(meta.training)
+    if meta.created_by:
+        lines.append(f"Created by:   {meta.created_by}")
     return lines
 
 
@@ -96,7 +97,7 @@ def run_info(args: argparse.Namespace) -> int:
     path = args.model if args.model is not None else current_model_path()
     meta = _read_meta(path)
     if args.json:
-        print(json.dumps({"path": str(path), "meta": meta}, indent=2, ensure_ascii=False))
+        print(json.dumps({"path": str(path), "meta": meta.to_dict()}, indent=2, ensure_ascii=False))
     else:
         print("\n".join(describe(path, meta)))
     return 0

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from sorter.cli import main
-from sorter.core.model.modelfile import IMAGENET_STATS, load_model, read_model_file, save_model
+from sorter.core.model.meta import IMAGENET, ModelMeta
+from sorter.core.model.modelfile import load_model, read_model_file, save_model
 from sorter.core.model.networks import fastai_network
 from sorter.core.settings import Settings, save_settings
 
@@ -43,12 +44,12 @@ def test_import_weights_then_info(resnet18_weights, tmp_path, capsys):
     assert code == 0
     assert str(out) in capsys.readouterr().out
     meta, sd = read_model_file(out)
-    assert meta["categories"] == ["cats", "dogs", "birds"]
-    assert meta["activation"] == "sigmoid" and meta["builder"] == "fastai"
-    assert meta["thresholds"] == {"cats": 0.5, "dogs": 0.5, "birds": 0.5}
-    assert meta["input_size"] == 128 and meta["resize_method"] == "squish"
-    assert meta["normalize"] == IMAGENET_STATS
-    assert "imported" in meta["training"]["note"]
+    assert meta.categories == ["cats", "dogs", "birds"]
+    assert meta.activation == "sigmoid" and meta.builder == "fastai"
+    assert meta.thresholds == {"cats": 0.5, "dogs": 0.5, "birds": 0.5}
+    assert meta.input_size == 128 and meta.resize_method == "squish"
+    assert meta.normalize == IMAGENET
+    assert "imported" in meta.training["note"]
     original = torch.load(resnet18_weights, weights_only=False)
     assert all(torch.equal(sd[k], v) for k, v in original.items())
     assert load_model(out, device="cpu").categories == ["cats", "dogs", "birds"]
@@ -65,8 +66,8 @@ def test_import_defaults(resnet18_weights, capsys):
     try:
         assert main([*args, "--categories", "a,b,c"]) == 0
         meta, _ = read_model_file(out)
-        assert meta["normalize"] is None
-        assert meta["input_size"] == 224 and meta["resize_method"] == "crop"
+        assert meta.normalize is None
+        assert meta.input_size == 224 and meta.resize_method == "crop"
         # Never overwrites: the second run refuses.
         assert main([*args, "--categories", "a,b,c"]) == 2
         assert "already exists" in capsys.readouterr().err
@@ -128,11 +129,11 @@ def test_info_json_and_current_model(tmp_path, capsys):
         "normalize": None,
         "training": {"date": "2026-11-20", "image_counts": {"x": 5, "y": 7}},
     }
-    save_model(path, meta, fastai_network("resnet18", 2).state_dict())
+    save_model(path, ModelMeta.from_dict(meta), fastai_network("resnet18", 2).state_dict())
     save_settings(Settings(model_path=str(path)))
     assert main(["info", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["path"] == str(path) and shown["meta"] == meta
+    assert shown["path"] == str(path) and {k: shown["meta"][k] for k in meta} == meta
     assert main(["info"]) == 0
     text = capsys.readouterr().out
     assert "  - x: threshold 0.6" in text and "  - y: threshold 0.4" in text

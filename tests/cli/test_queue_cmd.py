@@ -11,6 +11,8 @@ import torch
 from model_helpers import tiny_meta
 from PIL import Image
 
+from sorter.core.model.meta import ModelMeta
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
 from retrain_helpers import (
     BLUE,
@@ -79,7 +81,7 @@ def test_queue_add_needs_a_label(tmp_path: Path) -> None:
     assert CorrectionQueue().pending_count() == 0
 
 
-def _meta(acc: float) -> dict:
+def _meta(acc: float) -> ModelMeta:
     training = {"metrics": {"accuracy_multi": acc}}
     return tiny_meta(["cats", "dogs"], input_size=64, training=training)
 

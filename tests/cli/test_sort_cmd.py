@@ -121,7 +121,7 @@ def test_model_for_another_architecture_exit_2(capsys, src, tmp_path, model_file
 
     meta, weights = read_model_file(model_file)
     wrong = tmp_path / "wrong.pth"
-    save_model(wrong, {**meta, "arch": "resnet34"}, weights)
+    save_model(wrong, meta.replace(arch="resnet34"), weights)
     code, _, err = sort(capsys, src, "--model", wrong, "--out", tmp_path / "o")
     assert code == 2 and "Traceback" not in err
     assert "resnet34" in err

@@ -6,7 +6,7 @@ import logging
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -14,6 +14,10 @@ import torch
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.learning.data import RetrainData, original_items, targets_for, training_summary
 from sorter.core.learning.quick import QuickFit
+from sorter.core.model.meta import ModelMeta
+
+if TYPE_CHECKING:
+    from sorter.core.model.modelfile import LoadedModel
 from sorter.core.training.data import from_items
 
 log = logging.getLogger(__name__)
@@ -31,7 +35,7 @@ def holdout(n: int, seed: int) -> list[int]:
     return sorted(order[: max(1, round(HOLDOUT * n))])
 
 
-def _scores(model: Any, paths: Sequence[Path], categories: list[str]) -> np.ndarray:
+def _scores(model: LoadedModel, paths: Sequence[Path], categories: list[str]) -> np.ndarray:
     """A loaded model's scores in `categories` order (0 where it has no such category)."""
     from sorter.core.model.predict import score_images
 
@@ -46,7 +50,7 @@ def _scores(model: Any, paths: Sequence[Path], categories: list[str]) -> np.ndar
 
 def full_fit(
     data: RetrainData,
-    meta: dict[str, Any],
+    meta: ModelMeta,
     workdir: Path,
     device: torch.device,
     base_version: str,
@@ -54,7 +58,7 @@ def full_fit(
     seed: int = 42,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
-) -> tuple[QuickFit, list[int], dict[str, Any]]:
+) -> tuple[QuickFit, list[int], ModelMeta]:
     """Train with the training module's full mode; returns (fit, held-out indices, new meta).
 
     Held-out corrections are not learned from; they stay pending for the next retrain.
@@ -70,8 +74,8 @@ def full_fit(
     train_data = from_items(pairs, source, categories=data.categories)
     options = TrainOptions(
         mode="full",
-        arch=meta["arch"],
-        input_size=int(meta["input_size"]),
+        arch=meta.arch,
+        input_size=meta.input_size,
         seed=seed,
         device=device.type,
     )
@@ -92,6 +96,9 @@ def full_fit(
         fit.notes.append(
             f"{len(held)} correction(s) held out to judge the new model; still queued."
         )
-    summary = training_summary(meta, data, "full", base_version)
-    new_meta["training"] = {**new_meta.get("training", {}), **summary}
-    return fit, held, new_meta
+    return fit, held, _full_meta(new_meta, training_summary(meta, data, "full", base_version))
+
+
+def _full_meta(trained: ModelMeta, summary: dict[str, Any]) -> ModelMeta:
+    """The candidate's metadata: as `train` wrote it, its training summary that of a retrain."""
+    return trained.replace(training={**trained.training, **summary})

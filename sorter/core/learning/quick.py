@@ -7,7 +7,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +20,7 @@ from sorter.core.learning.data import (
     targets_for,
 )
 from sorter.core.learning.data import folds as make_folds
+from sorter.core.model.meta import ModelMeta
 from sorter.core.model.networks import BODY_FEATURES, FASTAI_CUTS, build_network
 from sorter.core.training import quick as train_quick
 from sorter.core.training.data import TrainItem
@@ -34,7 +34,6 @@ MAX_EPOCHS = 200
 BATCH = 32
 WARM_EPOCHS = 20  # a head that already knows the old categories needs fewer, gentler epochs
 WARM_LR = 1e-3
-PREPROCESSING = ("input_size", "resize_method", "normalize")
 
 
 @dataclass
@@ -51,14 +50,14 @@ class QuickFit:
 
 
 def split_network(
-    meta: dict[str, Any], state_dict: dict[str, Any]
+    meta: ModelMeta, state_dict: dict[str, torch.Tensor]
 ) -> tuple[nn.Module, nn.Sequential | None]:
     """(body, head or None) of a model: the head only when it is a fastai head we can extend."""
     network = build_network(meta)
     network.load_state_dict(state_dict, strict=True)
-    if meta["builder"] == "fastai":
+    if meta.builder == "fastai":
         return network[0], network[1]
-    children = list(network.children())[: FASTAI_CUTS[meta["arch"]]]
+    children = list(network.children())[: FASTAI_CUTS[meta.arch]]
     return nn.Sequential(*children), None
 
 
@@ -157,8 +156,8 @@ def _targets(items: Sequence[TrainItem], categories: list[str]) -> torch.Tensor:
 
 def quick_fit(
     data: RetrainData,
-    meta: dict[str, Any],
-    state_dict: dict[str, Any],
+    meta: ModelMeta,
+    state_dict: dict[str, torch.Tensor],
     device: torch.device,
     *,
     seed: int = 42,
@@ -177,7 +176,7 @@ def quick_fit(
     valid_items = original_items(data, "valid")
     paths = [i.path for i in train_items] + [i.path for i in valid_items] + data.correction_paths
     feats, bad = train_quick.extract_features(
-        paths, body, meta, device, progress=progress, cancel=cancel
+        paths, body, meta.preprocessing, device, progress=progress, cancel=cancel
     )
     found = _Features(paths, feats, bad)
     lost = [p for p in data.correction_paths if p in bad]
@@ -196,12 +195,12 @@ def quick_fit(
         taught = [i for i in range(len(data.corrections)) if i not in held]
         x = torch.cat([x_orig, x_corr[taught]])
         y = torch.cat([y_orig, y_corr[taught]])
-        head = fit_head(x, y, arch=meta["arch"], warm=warm, seed=seed + number, cancel=cancel)
+        head = fit_head(x, y, arch=meta.arch, warm=warm, seed=seed + number, cancel=cancel)
         oof[held] = train_quick.head_scores(head, x_corr[held]).numpy()
         progress(meter.report(number))
     final = fit_head(
         torch.cat([x_orig, x_corr]), torch.cat([y_orig, y_corr]),
-        arch=meta["arch"], warm=warm, seed=seed, cancel=cancel,
+        arch=meta.arch, warm=warm, seed=seed, cancel=cancel,
     )  # fmt: skip
     progress(meter.report(len(splits) + 1))
     valid_scores = np.zeros((0, n_out), dtype=np.float32)
@@ -211,7 +210,7 @@ def quick_fit(
     if warm is not None:
         notes.append("Started from the current model's head (the original data is not available).")
     return QuickFit(
-        state_dict=train_quick.assemble(meta["arch"], body, final),
+        state_dict=train_quick.assemble(meta.arch, body, final),
         correction_scores=oof if splits else np.zeros((0, n_out), dtype=np.float32),
         valid_scores=valid_scores,
         valid_targets=_targets(valid_ok, data.categories).numpy(),

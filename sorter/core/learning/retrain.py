@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,8 +24,12 @@ from sorter.core.learning.data import (
     unseen_categories,
 )
 from sorter.core.learning.queue import CorrectionQueue
-from sorter.core.learning.quick import PREPROCESSING, QuickFit, quick_fit
+from sorter.core.learning.quick import QuickFit, quick_fit
+from sorter.core.model.meta import ModelMeta, sigmoid_meta
 from sorter.core.training import metrics as th
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +41,8 @@ __all__ = ["Candidate", "RetrainError", "RetrainResult", "prepare", "promote", "
 class Candidate:
     """A trained but not yet stored model, with its side-by-side evaluation."""
 
-    meta: dict[str, Any]
-    state_dict: dict[str, Any]
+    meta: ModelMeta
+    state_dict: dict[str, torch.Tensor]
     base_path: Path
     base_version: str
     comparisons: list[ev.Comparison]
@@ -56,7 +60,7 @@ class Candidate:
         return {
             "base_model": str(self.base_path),
             "base_version": self.base_version,
-            "categories": list(self.meta["categories"]),
+            "categories": list(self.meta.categories),
             "new_categories": list(self.new_categories),
             "corrections_used": len(self.used_ids),
             "comparisons": [c.to_dict() for c in self.comparisons],
@@ -137,11 +141,11 @@ def prepare(
         if cancel is not None:
             cancel.raise_if_cancelled()
         comparisons = _compare(base_path, torch_device, data, fit, held, new_meta, progress)
-    warm = mode == "quick" and data.original is None and meta["builder"] == "fastai"
+    warm = mode == "quick" and data.original is None and meta.builder == "fastai"
     held_set = set(held) if mode == "full" else set()
     forgotten = [] if warm else unseen_categories(data, held_set)
     better, reason = ev.verdict(comparisons, forgotten)
-    new_meta["training"]["metrics"] = _headline(comparisons)
+    new_meta.training["metrics"] = _headline(comparisons)
     used = [
         c.id
         for i, c in enumerate(data.corrections)
@@ -162,9 +166,7 @@ def prepare(
     )
 
 
-def _quick_meta(
-    base: dict[str, Any], data: RetrainData, fit: QuickFit, base_path: Path
-) -> dict[str, Any]:
+def _quick_meta(base: ModelMeta, data: RetrainData, fit: QuickFit, base_path: Path) -> ModelMeta:
     """The new model's metadata: the base's preprocessing, a sigmoid head for every category."""
     from sorter.core.learning.versions import version_name_of
 
@@ -173,25 +175,19 @@ def _quick_meta(
         chosen = th.choose_thresholds(fit.valid_scores, fit.valid_targets, categories, 0.5)
     else:
         chosen = dict.fromkeys(categories, 0.5)
-    meta = {k: base[k] for k in PREPROCESSING}
-    meta.update(
-        arch=base["arch"],
-        builder="fastai",
-        categories=categories,
-        activation="sigmoid",
-        n_outputs=len(categories),
-        default_threshold=0.5,
+    return sigmoid_meta(
+        base.arch,
+        categories,
+        base.preprocessing,  # pad_mode too: the features were computed with it
         thresholds=chosen,
         training=training_summary(base, data, "quick", version_name_of(base_path)),
         created_by=f"sorter {__version__}",
+        backbone_sha256=base.backbone_sha256 or None,
     )
-    if base.get("backbone_sha256"):
-        meta["backbone_sha256"] = base["backbone_sha256"]
-    return meta
 
 
 def _old_scores(
-    base_path: Path, device: Any, paths: Sequence[Path], categories: list[str]
+    base_path: Path, device: torch.device, paths: Sequence[Path], categories: list[str]
 ) -> np.ndarray:
     """The base model's scores, in the new category order (0 for categories it lacks)."""
     from sorter.core.model.modelfile import load_model
@@ -215,23 +211,21 @@ def _old_thresholds(base_path: Path, categories: list[str]) -> dict[str, float]:
     from sorter.core.learning.versions import read_model
 
     meta, _ = read_model(base_path)
-    default = float(meta["default_threshold"])
-    given = meta.get("thresholds") or {}
-    return {c: float(given.get(c, default)) for c in meta["categories"] if c in categories}
+    return {c: t for c, t in meta.category_thresholds().items() if c in categories}
 
 
 def _compare(
     base_path: Path,
-    device: Any,
+    device: torch.device,
     data: RetrainData,
-    fit: Any,
+    fit: QuickFit,
     held: list[int],
-    new_meta: dict[str, Any],
+    new_meta: ModelMeta,
     progress: ProgressCallback,
 ) -> list[ev.Comparison]:
     progress(Progress("Comparing old and new", 0, 2, "sets"))
     cats = data.categories
-    old_th, new_th = _old_thresholds(base_path, cats), new_meta["thresholds"]
+    old_th, new_th = _old_thresholds(base_path, cats), new_meta.thresholds
     held_paths = [data.correction_paths[i] for i in held]
     targets = data.correction_targets()[held]
     note = "cross-validated" if len(held) == len(data.corrections) else "held out"

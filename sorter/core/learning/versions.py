@@ -9,11 +9,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sorter import appdirs
 from sorter.core.errors import SorterError
 from sorter.core.settings import load_settings, save_settings
+
+if TYPE_CHECKING:
+    import torch
+
+    from sorter.core.model.meta import ModelMeta
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +102,12 @@ def _read_info(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def _meta_summary(meta: dict[str, Any]) -> tuple[str, list[str], dict[str, Any]]:
-    training = meta.get("training") or {}
-    return str(training.get("date", "")), list(meta.get("categories", [])), training.get("metrics")
+def _meta_summary(meta: ModelMeta) -> tuple[str, list[str], dict[str, Any]]:
+    training = meta.training
+    return str(training.get("date", "")), list(meta.categories), training.get("metrics")
 
 
-def read_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_model(path: str | Path) -> tuple[ModelMeta, dict[str, torch.Tensor]]:
     """(meta, state_dict) of a .pth model file or of a JSON description (the embedded default)."""
     from sorter.core.model.modelfile import read_json_model, read_model_file
 
@@ -201,8 +206,8 @@ def _new_version_folder() -> Path:
 
 
 def add_version(
-    meta: dict[str, Any],
-    state_dict: dict[str, Any],
+    meta: ModelMeta,
+    state_dict: dict[str, torch.Tensor],
     report: dict[str, Any] | None = None,
     note: str = "",
 ) -> ModelVersion:

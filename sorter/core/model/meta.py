@@ -49,7 +49,6 @@ class Stats:
 
 
 IMAGENET = Stats(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
-IMAGENET_STATS = IMAGENET.to_dict()  # the dict form, until every caller uses IMAGENET
 
 
 @dataclass(frozen=True)
@@ -301,8 +300,3 @@ def _groups_problem(meta: Mapping[str, Any]) -> str | None:
         if not indices or not all(isinstance(i, int) and 0 <= i < n for i in indices):
             return f"group {name!r} needs class indices between 0 and {n - 1}"
     return None
-
-
-def check_meta(meta: dict[str, Any], path: Path | None = None) -> None:
-    """Raise ModelFileError when meta lacks a required key or contradicts itself."""
-    ModelMeta.from_dict(meta, path)

@@ -9,11 +9,10 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.model.decide import UNCERTAIN
+from sorter.core.model.decide import UNCERTAIN, Categorizer
 from sorter.core.sorting.apply import MODES, apply_plan
 from sorter.core.sorting.journal import Journal, OutputLock, make_folder
 from sorter.core.sorting.plan import PlanItem, SortPlan, plan_outcome, plan_sort
@@ -51,7 +50,7 @@ def default_out(src: str | os.PathLike[str]) -> Path:
     return src_path.with_name(f"{src_path.name} (sorted)")
 
 
-def _device_label(model: Any) -> str:
+def _device_label(model: Categorizer) -> str:
     try:
         from sorter.core.model.modelfile import device_label
 
@@ -72,7 +71,7 @@ def sort_folder(
     src: str | os.PathLike[str],
     out: str | os.PathLike[str] | None = None,
     *,
-    model: Any,
+    model: Categorizer,
     default_threshold: float | None = None,
     thresholds: Mapping[str, float] | None = None,
     dry_run: bool = False,
@@ -147,7 +146,7 @@ def _plan(
     found: ScanResult,
     out: Path,
     scored: Sequence[ScoreRecord],
-    model: Any,
+    model: Categorizer,
     default_threshold: float | None,
     thresholds: Mapping[str, float] | None,
 ) -> SortPlan:

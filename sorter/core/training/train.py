@@ -16,14 +16,11 @@ from sorter import __version__
 from sorter.core.errors import BadPathError, SorterError
 from sorter.core.files import file_sha256
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
+from sorter.core.model.meta import IMAGENET, ModelMeta, Preprocessing, sigmoid_meta
 from sorter.core.model.modelfile import pick_device, save_model
 from sorter.core.model.networks import BODY_FEATURES
 from sorter.core.training import quick as train_quick
-from sorter.core.training.backbone import (
-    IMAGENET_STATS,
-    find_pretrained_weights,
-    pretrained_body,
-)
+from sorter.core.training.backbone import find_pretrained_weights, pretrained_body
 from sorter.core.training.data import Split, TrainData, TrainOutcome, check, split_data, without
 from sorter.core.training.options import TrainOptions, check_options
 from sorter.core.training.report import evaluate, write_report
@@ -38,7 +35,7 @@ class TrainResult:
     model_path: Path
     report_json: Path
     report_png: Path | None
-    meta: dict[str, Any]
+    meta: ModelMeta
     report: dict[str, Any]
     data: TrainData
     seconds: float
@@ -109,11 +106,7 @@ def _train_quick(
             f"installed; use --arch mobilenet_v2, or --mode full to train {options.arch} from "
             "scratch (slow, needs many images)."
         )
-    pre = {
-        "input_size": options.input_size,
-        "resize_method": "crop",
-        "normalize": IMAGENET_STATS,
-    }
+    pre = Preprocessing(options.input_size, "crop", IMAGENET)
     body = pretrained_body(options.arch, weights)
     started = time.perf_counter()
     data, split, sets = _quick_features(data, options, body, pre, device, progress, cancel)
@@ -148,7 +141,7 @@ def _quick_features(
     data: TrainData,
     options: TrainOptions,
     body: torch.nn.Module,
-    pre: dict[str, Any],
+    pre: Preprocessing,
     device: torch.device,
     progress: ProgressCallback,
     cancel: CancelToken | None,
@@ -160,7 +153,7 @@ def _quick_features(
     extract = partial(
         train_quick.extract_features,
         body=body,
-        meta=pre,
+        pre=pre,
         device=device,
         batch_size=options.batch_size,
         progress=progress,
@@ -194,20 +187,7 @@ def _finish(
         outcome.valid_scores, targets, valid_paths, data.categories, options.default_threshold
     )
     training = _training_summary(outcome, options, weights, device, seconds, evaluation)
-    meta = {
-        "arch": options.arch,
-        "builder": "fastai",
-        "categories": list(data.categories),
-        "activation": "sigmoid",
-        "n_outputs": len(data.categories),
-        "default_threshold": float(options.default_threshold),
-        "thresholds": evaluation["thresholds"],
-        **outcome.preprocessing,
-        "training": training,
-        "created_by": f"sorter {__version__}",
-    }
-    if weights is not None:
-        meta["backbone_sha256"] = file_sha256(weights)
+    meta = _trained_meta(outcome, options, weights, evaluation["thresholds"], training)
     save_model(out, meta, outcome.state_dict)
     report = {
         "model": str(out),
@@ -219,6 +199,26 @@ def _finish(
     }
     json_path, png_path = write_report(out, report)
     return TrainResult(out, json_path, png_path, meta, report, data, seconds, outcome.notes)
+
+
+def _trained_meta(
+    outcome: TrainOutcome,
+    options: TrainOptions,
+    weights: Path | None,
+    thresholds: dict[str, float],
+    training: dict[str, Any],
+) -> ModelMeta:
+    """The metadata of a trained model: sigmoid fastai head, thresholds chosen on validation."""
+    return sigmoid_meta(
+        options.arch,
+        outcome.data.categories,
+        outcome.preprocessing,
+        default_threshold=options.default_threshold,
+        thresholds=thresholds,
+        training=training,
+        created_by=f"sorter {__version__}",
+        backbone_sha256=file_sha256(weights) if weights is not None else None,
+    )
 
 
 def _training_summary(
