@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,14 @@ from sorter.core.model.fold_bn import fold_batchnorm
 from sorter.core.model.meta import IMAGENET, RESIZE_METHODS, ModelMeta
 from sorter.core.model.networks import build_network
 from sorter.core.model.safe_load import safe_torch_load
+from sorter.core.model.weights import (
+    StateDict,
+    check_weights,
+    load_weights,
+    names_of,
+    nonfinite_tensors,
+    weights_checksum,
+)
 from sorter.core.settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -40,6 +47,7 @@ __all__ = [
     "read_json_model",
     "read_model_file",
     "save_model",
+    "weights_checksum",
 ]
 
 FORMAT = "sorter-model"
@@ -47,20 +55,27 @@ VERSION = 1
 DEVICES = ("auto", "cpu", "cuda")
 
 
-StateDict = Mapping[str, torch.Tensor]
-
-
 def save_model(path: str | os.PathLike[str], meta: ModelMeta, state_dict: StateDict) -> None:
     """Write a sorter model file atomically: a temporary file in the same folder, then rename.
 
-    On disk the metadata is meta.to_dict(), the plain dict of format version 1.
+    On disk the metadata is meta.to_dict(), the plain dict of format version 1, with
+    state_dict_sha256 set to weights_checksum() of the weights written.
+
+    Raises:
+        ModelFileError: the folder is missing, the weights hold NaN or inf, or writing failed.
+        OutOfSpaceError: the disk is full (the file is not written).
     """
     path = Path(path)
     if not path.parent.is_dir():
         raise ModelFileError(f"Could not write {path}: the folder {path.parent} does not exist.")
     tensors = {k: v.detach().cpu() for k, v in state_dict.items()}
+    bad = nonfinite_tensors(tensors)
+    if bad:
+        raise ModelFileError(f"Could not write {path}: the weights hold NaN or infinite values "
+                             f"({names_of(bad)}); training went wrong.")  # fmt: skip
+    stored = meta.replace(state_dict_sha256=weights_checksum(tensors)).to_dict()
     tmp = path.with_name(f".{path.name}.tmp")
-    payload = {"format": FORMAT, "version": VERSION, "meta": meta.to_dict(), "state_dict": tensors}
+    payload = {"format": FORMAT, "version": VERSION, "meta": stored, "state_dict": tensors}
     try:
         torch.save(payload, tmp, pickle_protocol=4)
         os.replace(tmp, path)
@@ -85,7 +100,8 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[ModelMeta, dict[str, 
     """(meta, state_dict) of a sorter .pth file, read without running code from it.
 
     Raises:
-        ModelFileError: unsafe, damaged, bare weights, unknown version or incomplete meta.
+        ModelFileError: unsafe, damaged, bare weights, unknown version or incomplete meta;
+            weights that fail their checksum or hold NaN or inf (check_weights).
     """
     path = Path(path)
     obj = safe_torch_load(path)
@@ -104,7 +120,9 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[ModelMeta, dict[str, 
     raw, state_dict = obj.get("meta"), obj.get("state_dict")
     if not isinstance(raw, dict) or not _looks_like_state_dict(state_dict):
         raise ModelFileError(f"{path} is an incomplete Sorter model (no metadata or weights).")
-    return ModelMeta.from_dict(raw, path), state_dict
+    meta = ModelMeta.from_dict(raw, path)
+    check_weights(path, meta, state_dict)
+    return meta, state_dict
 
 
 def default_model_path() -> Path:
@@ -184,38 +202,10 @@ def read_json_model(path: Path) -> tuple[ModelMeta, dict[str, torch.Tensor]]:
     state_dict = safe_torch_load(weights)
     if not _looks_like_state_dict(state_dict):
         raise ModelFileError(f"{weights} holds no network weights.")
+    bad = nonfinite_tensors(state_dict)  # its sha256 (of the file) was checked above
+    if bad:
+        raise ModelFileError(f"{weights} holds NaN or infinite weights ({names_of(bad)}).")
     return meta, state_dict
-
-
-def load_weights(
-    network: torch.nn.Module, state_dict: StateDict, where: Path, what: str = "the network"
-) -> None:
-    """load_state_dict(strict=True), turning a mismatch into one readable ModelFileError."""
-    try:
-        network.load_state_dict(state_dict, strict=True)
-    except RuntimeError as exc:
-        problem = describe_mismatch(network, state_dict, what)
-        raise ModelFileError(f"{where}: {problem}") from exc
-
-
-def describe_mismatch(
-    network: torch.nn.Module, state_dict: StateDict, what: str = "the network"
-) -> str:
-    """Which keys are missing, unexpected, or of another shape, in a few words."""
-    want = network.state_dict()
-    missing = [k for k in want if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in want]
-    shapes = [
-        f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}"
-        for k, v in want.items()
-        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
-    ]
-    parts = [f"the weights do not fit {what} (another architecture or number of outputs?)"]
-    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes)):
-        if items:
-            more = f" and {len(items) - 3} more" if len(items) > 3 else ""
-            parts.append(f"{len(items)} {label}: {', '.join(items[:3])}{more}")
-    return "; ".join(parts) + "."
 
 
 def _group_matrix(meta: ModelMeta) -> torch.Tensor:

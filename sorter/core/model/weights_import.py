@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from sorter import __version__
 from sorter.core.errors import BadPathError, ModelFileError
 from sorter.core.model.meta import IMAGENET, RESIZE_METHODS, ModelMeta, Preprocessing, sigmoid_meta
-from sorter.core.model.modelfile import load_weights, save_model
+from sorter.core.model.modelfile import save_model
 from sorter.core.model.networks import ARCHS, fastai_network
 from sorter.core.model.safe_load import safe_torch_load
+from sorter.core.model.weights import load_weights
 
 if TYPE_CHECKING:
     import torch
