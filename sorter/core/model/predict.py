@@ -15,12 +15,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sorter.core.errors import ImageError
+from sorter.core.errors import ImageError, ModelFileError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.model.cpu_forward import CPU_CHUNK, chunked, cpu_forward_pool, submit_chunked
 from sorter.core.model.decode import open_image
 from sorter.core.model.meta import Preprocessing
 from sorter.core.model.modelfile import LoadedModel
+from sorter.core.model.weights import PICK_ANOTHER
 
 log = logging.getLogger(__name__)
 
@@ -167,13 +168,26 @@ def _start_batch(
         rows = lambda: scored  # noqa: E731
 
     def finish() -> list[ScoredImage]:
-        found = iter(rows().tolist())
+        values = rows()
+        if values.numel() and not bool(torch.isfinite(values).all()):
+            _refuse_nonfinite(model, decoded, values)
+        found = iter(values.tolist())
         return [
             ScoredImage(path, next(found) if tensor is not None else None, error)
             for path, tensor, error in decoded
         ]
 
     return finish
+
+
+def _refuse_nonfinite(model: LoadedModel, decoded: list[_Decoded], values: torch.Tensor) -> None:
+    # Sorting on would put every image in "uncertain" (NaN passes no threshold) and call it done.
+    scored = [path for path, tensor, _ in decoded if tensor is not None]
+    first = scored[int(torch.isfinite(values).all(dim=1).long().argmin())]
+    raise ModelFileError(
+        f"The model {model.path} gave NaN or infinite scores (first for {first}): it is damaged "
+        f"or unusable. {PICK_ANOTHER}"
+    )
 
 
 # Images per batch on the CPU (the network still sees them in chunks of CPU_CHUNK).
@@ -220,6 +234,8 @@ def score_images(
     Raises:
         Cancelled: cancel was triggered (checked once per batch; the batch still being scored
             is dropped).
+        ModelFileError: the model gave a NaN or infinite score (a broken model: never sorted
+            on as if every image were uncertain).
     """
     if total is None and hasattr(paths, "__len__"):
         total = len(paths)  # type: ignore[arg-type]
