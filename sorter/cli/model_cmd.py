@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 _ACTIVATION_WORDS = {
     "sigmoid": "sigmoid (multi-label: each category scored on its own)",
     "softmax-groups": "softmax-groups (a category's score = sum of its classes' probabilities)",
+    "softmax": "softmax (single-label: one output per category, the scores sum to 1)",
 }
+IMAGENET_CLASSES = 1000  # a network with this many outputs is an ImageNet classifier
 ARCH_CHOICES = ("mobilenet_v2", "resnet18", "resnet34", "resnet50")  # = networks.ARCHS
 
 
@@ -64,20 +66,41 @@ def describe(path: Path, meta: ModelMeta) -> list[str]:
     lines = [
         f"Model:        {path}",
         f"Network:      {meta.arch} ({meta.builder}), {meta.n_outputs} outputs",
-        f"Scores:       {_ACTIVATION_WORDS.get(meta.activation, meta.activation)}",
+        f"Scores:       {_ACTIVATION_WORDS.get(_scoring(meta), meta.activation)}",
         f"Input:        {_preprocessing_line(meta)}",
         f"Threshold:    {meta.default_threshold} by default",
         f"Categories:   {len(meta.categories)}",
     ]
     for name, threshold in meta.category_thresholds().items():
-        extra = f" ({len(meta.groups[name])} ImageNet classes)" if meta.groups else ""
-        lines.append(f"  - {name}: threshold {threshold}{extra}")
+        lines.append(f"  - {name}: threshold {threshold}{_group_note(meta, name)}")
     if meta.empty_category:
         lines.append(f"Empty class:  {meta.empty_category} (dropped when another passes)")
     lines += _training_lines(meta.training)
     if meta.created_by:
         lines.append(f"Created by:   {meta.created_by}")
     return lines
+
+
+def _one_output_each(meta: ModelMeta) -> bool:
+    """Softmax groups of one output per category: a plain single-label classifier."""
+    groups = meta.groups or {}
+    return meta.n_outputs == len(meta.categories) and all(len(g) == 1 for g in groups.values())
+
+
+def _scoring(meta: ModelMeta) -> str:
+    if meta.activation == "softmax-groups" and _one_output_each(meta):
+        return "softmax"
+    return meta.activation
+
+
+def _group_note(meta: ModelMeta, name: str) -> str:
+    """' (59 ImageNet classes)' for a category grouping a classifier's outputs; else ''."""
+    if not meta.groups or _one_output_each(meta):
+        return ""
+    count = len(meta.groups[name])
+    if meta.n_outputs == IMAGENET_CLASSES:
+        return f" ({count} ImageNet {'class' if count == 1 else 'classes'})"
+    return f" ({count} network {'output' if count == 1 else 'outputs'})"
 
 
 def _training_lines(training: dict[str, Any]) -> list[str]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
 
 from sorter.cli import main
-from sorter.core.model.meta import IMAGENET, ModelMeta
+from sorter.core.model.meta import IMAGENET, ModelMeta, Preprocessing
 from sorter.core.model.modelfile import load_model, read_model_file, save_model
 from sorter.core.model.networks import fastai_network
 from sorter.core.settings import Settings, save_settings
@@ -138,6 +139,30 @@ def test_info_json_and_current_model(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "  - x: threshold 0.6" in text and "  - y: threshold 0.4" in text
     assert "normalisation none" in text and "image_counts: x 5, y 7" in text
+
+
+def test_info_on_a_single_label_model_counts_no_imagenet_classes(tmp_path, capsys):
+    # What import-learner makes of a fastai single-label Learner: one softmax output per category.
+    meta = ModelMeta(
+        "resnet18", "fastai", ["blue", "red"], "softmax-groups", 2, Preprocessing(48),
+        groups={"blue": [0], "red": [1]},
+    )  # fmt: skip
+    path = tmp_path / "single.pth"
+    save_model(path, meta, fastai_network("resnet18", 2).state_dict())
+    assert main(["info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "ImageNet" not in text
+    assert "  - blue: threshold 0.5\n" in text and "  - red: threshold 0.5\n" in text
+    assert "single-label" in text
+
+
+def test_info_on_the_default_model_counts_its_imagenet_classes(capsys):
+    from sorter.core.model.modelfile import default_model_path
+
+    assert main(["info", str(default_model_path())]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"  - birds: threshold 0\.5 \(59 ImageNet classes\)\n", text)
+    assert "softmax-groups (a category's score = sum of its classes' probabilities)" in text
 
 
 def test_info_on_a_bare_state_dict_suggests_import(resnet18_weights, capsys):
