@@ -13,9 +13,10 @@ from sorter.core.learning.correcting import save_corrections
 from sorter.core.model.decide import UNCERTAIN
 from sorter.core.settings import save_settings
 from sorter.core.sorting import session
+from sorter.core.sorting.plan import SortPlan
+from sorter.core.sorting.session import ReviewItem, ReviewSet
 from sorter.gui.correction_dialog import CorrectionDialog
 from sorter.gui.pages import DEFAULT_OUT_TEXT
-from sorter.gui.review_model import ReviewItem, ReviewSet, review_set_from
 from sorter.gui.worker import Job, JobError
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class SortFlowMixin:
         self.out_override: Path | None = None
         self.result: session.ScoreResult | None = None
         self.current_thresholds: session.Thresholds | None = None
-        self.copied_decisions: list[list[str]] | None = None
+        self.plan: SortPlan | None = None  # the plan being (or last) copied
         self.review_set: ReviewSet | None = None
         self.scan_job: Job | None = None
         self.copy_job: Job | None = None
@@ -146,16 +147,15 @@ class SortFlowMixin:
         self.settings.default_threshold = th.default
         self.settings.thresholds = dict(th.own)
         save_settings(self.settings)
-        self.copied_decisions = result.decisions(th)
         try:
-            plan = session.build_plan(result, th)
+            plan = result.plan(th)
         except Exception as exc:
             self.report_error(JobError.from_exception(exc))
             return
         self.plan = plan
         self.progress_page.start(f"Copying into {result.out}...")
         self.show_page(self.progress_page)
-        job = Job(session.copy_images, plan)
+        job = Job(session.copy_images, result, plan)
         job.signals.progressed.connect(self.progress_page.show_progress)
         job.signals.finished.connect(self._on_copy_job_finished)
         job.signals.failed.connect(self._on_copy_job_failed)
@@ -179,7 +179,7 @@ class SortFlowMixin:
         self.home.output_row.set_text(DEFAULT_OUT_TEXT)
         folders = session.summary_folders(self.plan, summary)
         self.summary.show_summary(self.result.out, folders, summary_detail(summary))
-        self.review_set = review_set_from(self.result, self.copied_decisions)
+        self.review_set = session.review_set(self.plan)
         self.show_page(self.summary)
 
     # --- review and corrections ----------------------------------------------------------------
@@ -221,9 +221,7 @@ class SortFlowMixin:
         )
         self.statusBar().showMessage(f"{text} {outcome.notice}".strip(), 10000)
         for item, labels in done:
-            item.folders = labels or [UNCERTAIN]
-            item.pending = None
-            item.saved = True
+            item.mark_saved(labels)
         self.review_page.refresh_items([item for item, _ in done])
         self.refresh_queue()
         self.corrections_saved.emit(len(done))

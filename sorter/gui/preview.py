@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import html
 import logging
 from pathlib import Path
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE
-from sorter.core.sorting.session import ScoreResult, Thresholds
+from sorter.core.sorting.session import ScoreResult, Thresholds, preview_figures
 from sorter.gui.pages import OutputRow
 from sorter.gui.thresholds import ThresholdPanel
 from sorter.gui.thumbnails import ThumbnailCache
@@ -98,27 +97,6 @@ class CategoryTile(QFrame):
             self._show_thumbs()
 
 
-def pick_samples(result: ScoreResult, decisions: list[list[str]]) -> dict[str, list[Path]]:
-    """A few images per folder: the surest ones per category, the least sure for uncertain."""
-    index = {name: i for i, name in enumerate(result.categories)}
-    members: dict[str, list[int]] = {}
-    for row, chosen in enumerate(decisions):
-        for name in chosen:
-            members.setdefault(name, []).append(row)
-    scored = result.scored
-    samples = {}
-    for name, rows in members.items():
-        if name == UNREADABLE:
-            best = rows[:SAMPLES_PER_TILE]
-        elif name == UNCERTAIN:
-            best = heapq.nsmallest(SAMPLES_PER_TILE, rows, key=lambda r: max(scored[r].scores))
-        else:
-            col = index[name]
-            best = heapq.nlargest(SAMPLES_PER_TILE, rows, key=lambda r: scored[r].scores[col])
-        samples[name] = [scored[r].path for r in best]
-    return samples
-
-
 class PreviewPage(QWidget):
     """Tiles per folder, the thresholds, and the button that starts copying."""
 
@@ -180,23 +158,19 @@ class PreviewPage(QWidget):
         self.refresh(th)
 
     def refresh(self, th: Thresholds) -> None:
-        """Re-decide every image from the cached scores and update counts and the copy button."""
+        """Re-plan every image from the cached scores and update counts and the copy button."""
         if self.result is None:
             return
-        decisions = self.result.decisions(th)
-        counts = self.result.counts(th, decisions)
-        samples = pick_samples(self.result, decisions)
+        figures = preview_figures(self.result.plan(th), SAMPLES_PER_TILE)
         for name, tile in self.tiles.items():
-            tile.set_content(counts.get(name, 0), samples.get(name, []))
-        # Unreadable images are listed in the report, not copied.
-        folders = sum(1 for name, n in counts.items() if n and name != UNREADABLE)
-        images = len(self.result.scored) - counts[UNREADABLE]
+            tile.set_content(figures.counts.get(name, 0), figures.samples.get(name, []))
+        images, folders = figures.to_copy, figures.folders
         self.copy_button.setText(
             f"Copy {images} image{'s' if images != 1 else ''} "
             f"into {folders} folder{'s' if folders != 1 else ''}"
         )
-        self.uncertain_label.setText(f"{counts[UNCERTAIN]} would go to uncertain")
-        empty = [n for n in self.result.categories if not counts.get(n)]
+        self.uncertain_label.setText(f"{figures.counts[UNCERTAIN]} would go to uncertain")
+        empty = figures.empty
         self.empty_label.setText(("No images for: " + ", ".join(empty)) if empty else "")
         self._relayout()
 

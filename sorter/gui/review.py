@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from sorter.core.model.decide import UNCERTAIN
-from sorter.gui.review_model import ItemRole, ReviewItem, ReviewListModel, ReviewSet
+from sorter.core.sorting.session import ReviewItem, ReviewSet, toggle_category
+from sorter.gui.review_model import ItemRole, ReviewListModel
 from sorter.gui.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
@@ -135,12 +136,7 @@ class ReviewPage(QWidget):
         return False
 
     def _toggle(self, items: list[ReviewItem], category: str) -> None:
-        # Bulk: if any selected image lacks the category, add it to all; else remove it from all.
-        current = [i.pending if i.pending is not None else list(i.folders) for i in items]
-        add = any(category not in labels for labels in current)
-        for item, labels in zip(items, current, strict=True):
-            labels = [x for x in labels if x != UNCERTAIN and x != category]
-            item.pending = [*labels, category] if add else labels
+        toggle_category(items, category)
         self.refresh_items(items)
 
     def _confirm_or_open(self, items: list[ReviewItem]) -> None:

@@ -3,72 +3,17 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QPixmap
 
-from sorter.core.model.decide import UNCERTAIN, UNREADABLE, top_scores
+from sorter.core.sorting.session import ReviewItem
 from sorter.gui.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
-
-
-@dataclass
-class ReviewItem:
-    """One image under review: where the model put it and what the user says instead."""
-
-    path: Path
-    scores: list[float]
-    folders: list[str]  # where it is in the output now (categories, or uncertain)
-    pending: list[str] | None = None  # labels toggled with number keys, not saved yet
-    saved: bool = False
-
-    def why(self, categories: list[str]) -> str:
-        """ "chair 0.42, stool 0.38": the scores that explain the decision."""
-        return ", ".join(f"{n} {s:.2f}" for n, s in top_scores(self.scores, categories, k=2))
-
-    def score_map(self, categories: list[str]) -> dict[str, float]:
-        return dict(zip(categories, self.scores, strict=True))
-
-
-@dataclass
-class ReviewSet:
-    """Every reviewable image of one sort, plus the categories in model order."""
-
-    categories: list[str]
-    items: list[ReviewItem] = field(default_factory=list)
-
-    def in_folder(self, folder: str) -> list[ReviewItem]:
-        """Items shown for a folder choice, least certain first ("" means all)."""
-        if folder in ("", None):
-            chosen = list(self.items)
-        else:
-            chosen = [i for i in self.items if folder in i.folders]
-        return sorted(chosen, key=lambda i: self._certainty(i, folder))
-
-    def _certainty(self, item: ReviewItem, folder: str) -> float:
-        if folder in self.categories:
-            return item.scores[self.categories.index(folder)]
-        return max(item.scores, default=0.0)
-
-    def folder_counts(self) -> dict[str, int]:
-        names = [UNCERTAIN, *self.categories]
-        return {n: sum(1 for i in self.items if n in i.folders) for n in names}
-
-
-def review_set_from(result: Any, decisions: list[list[str]]) -> ReviewSet:
-    """Build the review set from a ScoreResult and the folders used for the copy."""
-    items = [
-        ReviewItem(Path(s.path), list(s.scores), list(chosen))
-        for s, chosen in zip(result.scored, decisions, strict=True)
-        if s.scores is not None and UNREADABLE not in chosen
-    ]
-    return ReviewSet(list(result.categories), items)
 
 
 class ReviewListModel(QAbstractListModel):

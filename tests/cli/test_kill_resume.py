@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
-from sorting_helpers import make_image, make_tiny_model, tree_hashes
+from fakes import make_image, make_tiny_model, tree_hashes
 
 from sorter.cli import main
 from sorter.core.sorting.journal import JOURNAL_FILE, STATE_DIR

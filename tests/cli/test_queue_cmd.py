@@ -3,31 +3,27 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from model_helpers import tiny_meta
-from PIL import Image
-
-from sorter.core.model.meta import ModelMeta
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
-from retrain_helpers import (
+from fakes import (
     BLUE,
     GREEN,
     RED,
     YELLOW,
     make_training_folder,
     noisy_image,
+    tiny_meta,
     train_tiny,
 )
+from PIL import Image
 
 from sorter.cli import main
 from sorter.cli.queue_cmd import parse_labels
 from sorter.core.learning.queue import CorrectionQueue
 from sorter.core.learning.versions import add_version
+from sorter.core.model.meta import ModelMeta
 from sorter.core.settings import load_settings
 
 
@@ -193,7 +189,7 @@ def test_retrain_with_an_empty_queue_says_so(tmp_path: Path, capsys) -> None:
 
 def test_resort_of_a_plain_folder_says_so(tmp_path: Path, capsys) -> None:
     model = tmp_path / "m.pth"
-    from sorting_helpers import make_tiny_model
+    from fakes import make_tiny_model
 
     make_tiny_model(model)
     assert main(["resort", str(tmp_path), "--model", str(model)]) == 2

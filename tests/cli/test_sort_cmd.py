@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
-from sorting_helpers import make_image, make_tiny_model, tree_hashes
+from fakes import make_image, make_tiny_model, tree_hashes
 
 from sorter.cli import main
 from sorter.core.sorting.journal import OutputLock

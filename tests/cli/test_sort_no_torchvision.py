@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from model_helpers import make_tiny_model
+from fakes import make_tiny_model
 
 RUN_SORT = """
 import json, sys

@@ -1,11 +1,11 @@
-"""Fixtures for the sorting tests (helpers live in sorting_helpers.py, importable by name)."""
+"""Fixtures for the sorting tests (fakes and builders live in tests/fakes.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from sorting_helpers import FakeModel, fake_score, make_image, make_tiny_model
+from fakes import FakeModel, fake_score, make_image, make_tiny_model
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from gui_helpers import make_photos, make_tiny_model
+from fakes import make_photos, make_tiny_model
 
 from sorter.core.settings import Settings
 

@@ -61,7 +61,7 @@ def test_settings_dialog_persists_device_and_preview(qtbot, window, monkeypatch)
 
 def test_import_weights_menu_makes_and_loads_a_model(qtbot, window, tmp_path, monkeypatch):
     import torch
-    from gui_helpers import make_tiny_model
+    from fakes import make_tiny_model
 
     from sorter.core.model.networks import build_network
     from sorter.gui import model_menu

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from gui_helpers import make_photos
+from fakes import make_photos
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 

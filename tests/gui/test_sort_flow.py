@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from gui_helpers import drop_paths
@@ -157,7 +158,7 @@ def test_unreadable_image_gets_its_own_tile_and_is_not_copied(qtbot, window, pho
 
 
 def test_drop_two_folders_and_a_loose_image(qtbot, window, tmp_path):
-    from gui_helpers import make_photos
+    from fakes import make_photos
 
     first = make_photos(tmp_path / "Trip" / "Day 1", 3)
     second = make_photos(tmp_path / "Trip" / "Day 2", 4)
@@ -182,3 +183,42 @@ def test_drop_area_takes_every_suffix_the_scan_takes(tmp_path):
         path.write_bytes(b"not decoded here")
     assert usable_paths([QUrl.fromLocalFile(str(p)) for p in files]) == files
     assert ".heif" in IMAGE_SUFFIXES
+
+
+def copy_by_click(qtbot, window) -> None:
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=lambda n: n == "SummaryPage"
+    ):
+        qtbot.mouseClick(window.preview.copy_button, Qt.MouseButton.LeftButton)
+
+
+def test_second_window_sort_of_the_same_folder_scores_no_image(qtbot, window, photos, monkeypatch):
+    scan_by_drop(qtbot, window, photos)
+    copy_by_click(qtbot, window)
+    scored = []
+    real_scores = window.model.scores
+
+    def counting_scores(batch):
+        scored.append(len(batch))
+        return real_scores(batch)
+
+    monkeypatch.setattr(window.model, "scores", counting_scores)
+    window.go_home()
+    scan_by_drop(qtbot, window, photos)
+    assert scored == []  # every score came from the output folder's journal
+    assert window.result.scores.reused == 12
+    assert "Copy 12 images into" in window.preview.copy_button.text()
+
+
+def test_cli_sort_after_a_window_sort_reuses_its_scores(qtbot, window, photos, tiny_model, capsys):
+    from sorter.cli import main
+
+    scan_by_drop(qtbot, window, photos)
+    copy_by_click(qtbot, window)
+    out = photos.with_name("Holiday photos (sorted)")
+    capsys.readouterr()
+    args = ["sort", str(photos), "--out", str(out), "--model", str(tiny_model), "--json"]
+    assert main([*args, "--device", "cpu"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["scores_reused"] == 12
+    assert summary["images"] == 12

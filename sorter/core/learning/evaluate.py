@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,17 @@ class Comparison:
             "new": self.new.to_dict(),
             "worse": self.worse,
         }
+
+
+@dataclass
+class CandidateScores:
+    """A candidate's scores on the images that judge it, in the retrain's category order."""
+
+    judged: list[int]  # the corrections scored: indices into the retrain's corrections
+    corrections: np.ndarray  # (len(judged), C): row i scores correction judged[i]
+    valid_paths: list[Path]  # the original validation images (none without the original data)
+    valid_scores: np.ndarray  # (len(valid_paths), C)
+    valid_targets: np.ndarray
 
 
 def measure(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,12 +14,13 @@ import torch
 
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.learning.data import RetrainData, original_items, targets_for, training_summary
-from sorter.core.learning.quick import QuickFit
+from sorter.core.learning.evaluate import CandidateScores
 from sorter.core.model.meta import ModelMeta
+from sorter.core.training.data import TrainData, from_items
+from sorter.core.training.options import TrainOptions
 
 if TYPE_CHECKING:
     from sorter.core.model.modelfile import LoadedModel
-from sorter.core.training.data import from_items
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,27 @@ def _scores(model: LoadedModel, paths: Sequence[Path], categories: list[str]) ->
     return out
 
 
+@dataclass
+class FullFit:
+    """Full mode's candidate: a network fine-tuned anew by the training module's full mode.
+
+    Some corrections are held out of its training to judge it; they stay queued.
+    """
+
+    state_dict: dict[str, Any]
+    meta: ModelMeta
+    scores: CandidateScores  # the held-out corrections (scores.judged) and original validation
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def untaught(self) -> frozenset[int]:
+        return frozenset(self.scores.judged)
+
+    @property
+    def remembers_base(self) -> bool:
+        return False  # trained afresh: only what its images show, nothing of the base's head
+
+
 def full_fit(
     data: RetrainData,
     meta: ModelMeta,
@@ -58,47 +81,60 @@ def full_fit(
     seed: int = 42,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
-) -> tuple[QuickFit, list[int], ModelMeta]:
-    """Train with the training module's full mode; returns (fit, held-out indices, new meta).
+) -> FullFit:
+    """Train with the training module's full mode, then score what judges the new model.
 
     Held-out corrections are not learned from; they stay pending for the next retrain.
     """
     from sorter.core.model.modelfile import load_model, read_model_file
-    from sorter.core.training.train import TrainOptions, train
+    from sorter.core.training.train import train
 
     held = holdout(len(data.corrections), seed)
+    out = workdir / "candidate.pth"
+    options = _options(meta, seed, device)
+    train(_train_data(data, held, workdir), out, options, progress=progress, cancel=cancel)
+    trained_meta, state_dict = read_model_file(out)
+    scores = _candidate_scores(load_model(out, device=device.type), data, held)
+    summary = training_summary(meta, data, "full", base_version)
+    fit = FullFit(state_dict, _full_meta(trained_meta, summary), scores)
+    if held:
+        fit.notes.append(
+            f"{len(held)} correction(s) held out to judge the new model; still queued."
+        )
+    return fit
+
+
+def _full_meta(trained: ModelMeta, summary: dict[str, Any]) -> ModelMeta:
+    """The candidate's metadata: as `train` wrote it, its training summary that of a retrain."""
+    return trained.replace(training={**trained.training, **summary})
+
+
+def _train_data(data: RetrainData, held: list[int], workdir: Path) -> TrainData:
+    """The original training images plus the corrections not held out."""
     taught = [i for i in range(len(data.corrections)) if i not in held]
     pairs = [(i.path, i.labels) for i in original_items(data, "train")]
     pairs += [(data.correction_paths[i], data.corrections[i].labels) for i in taught]
     source = data.original.data.source if data.original else workdir
-    train_data = from_items(pairs, source, categories=data.categories)
-    options = TrainOptions(
+    return from_items(pairs, source, categories=data.categories)
+
+
+def _options(meta: ModelMeta, seed: int, device: torch.device) -> TrainOptions:
+    return TrainOptions(
         mode="full",
         arch=meta.arch,
         input_size=meta.input_size,
         seed=seed,
         device=device.type,
     )
-    out = workdir / "candidate.pth"
-    train(train_data, out, options, progress=progress, cancel=cancel)
-    new_meta, state_dict = read_model_file(out)
-    model = load_model(out, device=device.type)
+
+
+def _candidate_scores(model: LoadedModel, data: RetrainData, held: list[int]) -> CandidateScores:
     valid = original_items(data, "valid")
     held_paths = [data.correction_paths[i] for i in held]
-    fit = QuickFit(
-        state_dict=state_dict,
-        correction_scores=_scores(model, held_paths, data.categories),
+    return CandidateScores(
+        judged=held,
+        corrections=_scores(model, held_paths, data.categories),
+        valid_paths=[i.path for i in valid],
         valid_scores=_scores(model, [i.path for i in valid], data.categories),
         valid_targets=targets_for([i.labels for i in valid], data.categories),
-        valid_paths=[i.path for i in valid],
     )
-    if held:
-        fit.notes.append(
-            f"{len(held)} correction(s) held out to judge the new model; still queued."
-        )
-    return fit, held, _full_meta(new_meta, training_summary(meta, data, "full", base_version))
-
-
-def _full_meta(trained: ModelMeta, summary: dict[str, Any]) -> ModelMeta:
-    """The candidate's metadata: as `train` wrote it, its training summary that of a retrain."""
-    return trained.replace(training={**trained.training, **summary})

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from sorter import __version__
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.learning.data import (
     RetrainData,
     RetrainError,
     original_items,
     targets_for,
+    training_summary,
 )
 from sorter.core.learning.data import folds as make_folds
-from sorter.core.model.meta import ModelMeta
+from sorter.core.learning.evaluate import CandidateScores
+from sorter.core.model.meta import ModelMeta, sigmoid_meta
 from sorter.core.model.networks import BODY_FEATURES, FASTAI_CUTS, build_network
+from sorter.core.training import metrics as th
 from sorter.core.training import quick as train_quick
 from sorter.core.training.data import TrainItem
 
@@ -38,15 +43,27 @@ WARM_LR = 1e-3
 
 @dataclass
 class QuickFit:
-    """The new network's weights and the scores it gives the evaluation images."""
+    """Quick mode's candidate: the base model's body with a head taught every correction.
+
+    Corrections are judged by cross-validation (each scored by a head not taught it), so none
+    has to stay out of the final head.
+    """
 
     state_dict: dict[str, torch.Tensor]
-    correction_scores: np.ndarray  # out-of-fold: each correction scored by a head not taught it
-    valid_scores: np.ndarray  # the final model on the original validation images
-    valid_targets: np.ndarray
-    valid_paths: list[Path]
+    meta: ModelMeta
+    scores: CandidateScores  # out-of-fold scores of every correction (none when too few)
+    warm: bool  # the head started from the base model's: the original data is gone
     notes: list[str] = field(default_factory=list)
     skipped: dict[Path, str] = field(default_factory=dict)
+
+    @property
+    def untaught(self) -> frozenset[int]:
+        return frozenset()  # the final head learns from every correction
+
+    @property
+    def remembers_base(self) -> bool:
+        """A warm head still knows the base's categories that no image or correction shows."""
+        return self.warm
 
 
 def split_network(
@@ -78,36 +95,6 @@ def extended_head(head: nn.Sequential, n_out: int) -> nn.Sequential:
     return new
 
 
-def _warm_fit(
-    head: nn.Sequential,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    seed: int,
-    cancel: CancelToken | None,
-) -> nn.Sequential:
-    """Fine-tune a copy of a trained head gently on new examples (AdamW, fixed epochs)."""
-    torch.manual_seed(seed)
-    head = copy.deepcopy(head)
-    trainable = head[2:]
-    optimizer = torch.optim.AdamW(trainable.parameters(), lr=WARM_LR, weight_decay=0.01)
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(WARM_EPOCHS):
-        trainable.train()
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), 32):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            batch = order[start : start + 32]
-            if len(batch) < 2:  # BatchNorm cannot train on one row
-                continue
-            loss = nn.functional.binary_cross_entropy_with_logits(trainable(x[batch]), y[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    head.eval()
-    return head
-
-
 def fit_head(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -119,7 +106,8 @@ def fit_head(
 ) -> nn.Sequential:
     """A head trained on features: fine-tuned from `warm` when given, else fresh (fastai's)."""
     if warm is not None:
-        return _warm_fit(warm, x, y, seed, cancel)
+        settings = train_quick.HeadSettings(epochs=WARM_EPOCHS, lr=WARM_LR, batch_size=BATCH)
+        return train_quick.warm_head(warm, x, y, settings=settings, seed=seed, cancel=cancel)
     empty = x[:0]
     steps_per_epoch = max(1, -(-len(x) // BATCH))
     # a few corrections make one batch per epoch: train long enough to learn them anyway
@@ -159,6 +147,7 @@ def quick_fit(
     meta: ModelMeta,
     state_dict: dict[str, torch.Tensor],
     device: torch.device,
+    base_path: Path,
     *,
     seed: int = 42,
     folds: int = FOLDS,
@@ -172,49 +161,104 @@ def quick_fit(
     warm = (
         extended_head(old_head, n_out) if old_head is not None and data.original is None else None
     )
-    train_items = original_items(data, "train")
-    valid_items = original_items(data, "valid")
-    paths = [i.path for i in train_items] + [i.path for i in valid_items] + data.correction_paths
+    train_items, valid_items = original_items(data, "train"), original_items(data, "valid")
+    found = _extract(data, train_items + valid_items, body, meta, device, progress, cancel)
+    train_ok, valid_ok = found.readable(train_items), found.readable(valid_items)
+    original = found.of([i.path for i in train_ok]), _targets(train_ok, data.categories)
+    corrections = found.of(data.correction_paths), torch.from_numpy(data.correction_targets())
+    fit = partial(fit_head, arch=meta.arch, warm=warm, cancel=cancel)
+    oof, final = _train_heads(fit, original, corrections, folds, seed, progress)
+    scores = _scores(oof, final, found, valid_ok, data.categories)
+    notes = (
+        [] if len(oof) else ["Too few corrections to hold any out; judged on original data only."]
+    )
+    if warm is not None:
+        notes.append("Started from the current model's head (the original data is not available).")
+    new_meta = _quick_meta(meta, data, scores, base_path)
+    state = train_quick.assemble(meta.arch, body, final)
+    return QuickFit(state, new_meta, scores, warm is not None, notes, found.bad)
+
+
+def _extract(
+    data: RetrainData,
+    items: Sequence[TrainItem],
+    body: nn.Module,
+    meta: ModelMeta,
+    device: torch.device,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> _Features:
+    """Features of the original images (those readable) and of every correction."""
+    paths = [i.path for i in items] + data.correction_paths
     feats, bad = train_quick.extract_features(
         paths, body, meta.preprocessing, device, progress=progress, cancel=cancel
     )
-    found = _Features(paths, feats, bad)
     lost = [p for p in data.correction_paths if p in bad]
     if lost:
         raise RetrainError(f"A stored correction image cannot be read: {bad[lost[0]]}")
-    train_ok, valid_ok = found.readable(train_items), found.readable(valid_items)
-    x_orig, y_orig = found.of([i.path for i in train_ok]), _targets(train_ok, data.categories)
-    x_corr = found.of(data.correction_paths)
-    y_corr = torch.from_numpy(data.correction_targets())
-    oof = np.zeros((len(data.corrections), n_out), dtype=np.float32)
-    splits = make_folds(len(data.corrections), folds, seed)
+    return _Features(paths, feats, bad)
+
+
+def _train_heads(
+    fit: Callable[..., nn.Sequential],
+    original: tuple[torch.Tensor, torch.Tensor],
+    corrections: tuple[torch.Tensor, torch.Tensor],
+    folds: int,
+    seed: int,
+    progress: ProgressCallback,
+) -> tuple[np.ndarray, nn.Sequential]:
+    """(out-of-fold scores of every correction, none when too few; the final head, taught all)."""
+    (x_orig, y_orig), (x_corr, y_corr) = original, corrections
+    oof = np.zeros(tuple(y_corr.shape), dtype=np.float32)
+    splits = make_folds(len(x_corr), folds, seed)
     # one head per fold plus the final one: a rate and an ETA per head trained
     meter = RateMeter("Training (cross-validation, then the new model)", len(splits) + 1, "heads")
     progress(meter.report(0))
     for number, held in enumerate(splits, start=1):
-        taught = [i for i in range(len(data.corrections)) if i not in held]
+        taught = [i for i in range(len(x_corr)) if i not in held]
         x = torch.cat([x_orig, x_corr[taught]])
         y = torch.cat([y_orig, y_corr[taught]])
-        head = fit_head(x, y, arch=meta.arch, warm=warm, seed=seed + number, cancel=cancel)
+        head = fit(x, y, seed=seed + number)
         oof[held] = train_quick.head_scores(head, x_corr[held]).numpy()
         progress(meter.report(number))
-    final = fit_head(
-        torch.cat([x_orig, x_corr]), torch.cat([y_orig, y_corr]),
-        arch=meta.arch, warm=warm, seed=seed, cancel=cancel,
-    )  # fmt: skip
+    final = fit(torch.cat([x_orig, x_corr]), torch.cat([y_orig, y_corr]), seed=seed)
     progress(meter.report(len(splits) + 1))
-    valid_scores = np.zeros((0, n_out), dtype=np.float32)
-    if valid_ok:
-        valid_scores = train_quick.head_scores(final, found.of([i.path for i in valid_ok])).numpy()
-    notes = [] if splits else ["Too few corrections to hold any out; judged on original data only."]
-    if warm is not None:
-        notes.append("Started from the current model's head (the original data is not available).")
-    return QuickFit(
-        state_dict=train_quick.assemble(meta.arch, body, final),
-        correction_scores=oof if splits else np.zeros((0, n_out), dtype=np.float32),
-        valid_scores=valid_scores,
-        valid_targets=_targets(valid_ok, data.categories).numpy(),
-        valid_paths=[i.path for i in valid_ok],
-        notes=notes,
-        skipped=bad,
+    return (oof if splits else oof[:0]), final
+
+
+def _scores(
+    oof: np.ndarray,
+    final: nn.Sequential,
+    found: _Features,
+    valid: list[TrainItem],
+    categories: list[str],
+) -> CandidateScores:
+    """The out-of-fold correction scores, and the final head's on the original validation."""
+    valid_scores = np.zeros((0, len(categories)), dtype=np.float32)
+    if valid:
+        valid_scores = train_quick.head_scores(final, found.of([i.path for i in valid])).numpy()
+    targets = _targets(valid, categories).numpy()
+    paths = [i.path for i in valid]
+    return CandidateScores(list(range(len(oof))), oof, paths, valid_scores, targets)
+
+
+def _quick_meta(
+    base: ModelMeta, data: RetrainData, scores: CandidateScores, base_path: Path
+) -> ModelMeta:
+    """The new model's metadata: the base's preprocessing, a sigmoid head for every category."""
+    from sorter.core.learning.versions import version_name_of
+
+    categories = list(data.categories)
+    if len(scores.valid_scores):
+        chosen = th.choose_thresholds(scores.valid_scores, scores.valid_targets, categories, 0.5)
+    else:
+        chosen = dict.fromkeys(categories, 0.5)
+    return sigmoid_meta(
+        base.arch,
+        categories,
+        base.preprocessing,  # pad_mode too: the features were computed with it
+        thresholds=chosen,
+        training=training_summary(base, data, "quick", version_name_of(base_path)),
+        created_by=f"sorter {__version__}",
+        backbone_sha256=base.backbone_sha256 or None,
     )

@@ -7,33 +7,30 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sorter import __version__, appdirs
+from sorter import appdirs
 from sorter.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from sorter.core.learning import evaluate as ev
-from sorter.core.learning import quick as retrain_quick
 from sorter.core.learning.data import (
     RetrainData,
     RetrainError,
     gather,
-    training_summary,
     unseen_categories,
 )
+from sorter.core.learning.modes import RETRAIN_MODES, RetrainFit, RetrainJob
 from sorter.core.learning.queue import CorrectionQueue
-from sorter.core.learning.quick import QuickFit, quick_fit
-from sorter.core.model.meta import ModelMeta, sigmoid_meta
-from sorter.core.training import metrics as th
+from sorter.core.model.meta import ModelMeta
 
 if TYPE_CHECKING:
     import torch
 
 log = logging.getLogger(__name__)
 
-MODES = ("quick", "full")
 __all__ = ["Candidate", "RetrainError", "RetrainResult", "prepare", "promote", "retrain"]
 
 
@@ -112,11 +109,10 @@ def prepare(
         ModelFileError: the base model cannot be read.
         Cancelled: `cancel` was triggered.
     """
-    from sorter.core.learning.versions import read_model, version_name_of
+    from sorter.core.learning.versions import read_model
     from sorter.core.model.modelfile import current_model_path, pick_device
 
-    if mode not in MODES:
-        raise RetrainError(f"Unknown retrain mode {mode!r}; choose quick or full.")
+    fitter = RETRAIN_MODES.get(mode)
     started = time.perf_counter()
     base_path = Path(model_path) if model_path is not None else current_model_path()
     meta, state_dict = read_model(base_path)
@@ -124,65 +120,41 @@ def prepare(
     torch_device = pick_device(device)
     with tempfile.TemporaryDirectory(prefix="retrain-", dir=appdirs.cache_dir()) as tmp:
         data = gather(meta, queue, Path(tmp))
-        if mode == "quick":
-            fit = quick_fit(
-                data, meta, state_dict, torch_device,
-                seed=seed, folds=folds or retrain_quick.FOLDS, progress=progress, cancel=cancel,
-            )  # fmt: skip
-            held = list(range(len(data.corrections))) if len(fit.correction_scores) else []
-            new_meta = _quick_meta(meta, data, fit, base_path)
-        else:
-            from sorter.core.learning.full import full_fit
-
-            fit, held, new_meta = full_fit(
-                data, meta, Path(tmp), torch_device, version_name_of(base_path),
-                seed=seed, progress=progress, cancel=cancel,
-            )  # fmt: skip
+        job = RetrainJob(data, meta, state_dict, base_path, Path(tmp), torch_device, seed, folds)
+        fit = fitter.fit(job, progress=progress, cancel=cancel)
         if cancel is not None:
             cancel.raise_if_cancelled()
-        comparisons = _compare(base_path, torch_device, data, fit, held, new_meta, progress)
-    warm = mode == "quick" and data.original is None and meta.builder == "fastai"
-    held_set = set(held) if mode == "full" else set()
-    forgotten = [] if warm else unseen_categories(data, held_set)
+        comparisons = _compare(base_path, torch_device, data, fit.scores, fit.meta, progress)
+    return _candidate(job, fit, comparisons, time.perf_counter() - started)
+
+
+def _candidate(
+    job: RetrainJob, fit: RetrainFit, comparisons: list[ev.Comparison], seconds: float
+) -> Candidate:
+    """The candidate: the fit, its comparisons and the verdict on them."""
+    from sorter.core.learning.versions import version_name_of
+
+    data = job.data
+    forgotten = [] if fit.remembers_base else unseen_categories(data, set(fit.untaught))
     better, reason = ev.verdict(comparisons, forgotten)
-    new_meta.training["metrics"] = _headline(comparisons)
+    new_meta = fit.meta.replace(training={**fit.meta.training, "metrics": _headline(comparisons)})
     used = [
         c.id
         for i, c in enumerate(data.corrections)
-        if c.used_in_version is None and i not in held_set
+        if c.used_in_version is None and i not in fit.untaught
     ]
     return Candidate(
         meta=new_meta,
         state_dict=fit.state_dict,
-        base_path=base_path,
-        base_version=version_name_of(base_path),
+        base_path=job.base_path,
+        base_version=version_name_of(job.base_path),
         comparisons=comparisons,
         better=better,
         reason=reason,
         used_ids=used,
         new_categories=data.new_categories,
         notes=[*data.notes, *fit.notes],
-        seconds=time.perf_counter() - started,
-    )
-
-
-def _quick_meta(base: ModelMeta, data: RetrainData, fit: QuickFit, base_path: Path) -> ModelMeta:
-    """The new model's metadata: the base's preprocessing, a sigmoid head for every category."""
-    from sorter.core.learning.versions import version_name_of
-
-    categories = list(data.categories)
-    if len(fit.valid_scores):
-        chosen = th.choose_thresholds(fit.valid_scores, fit.valid_targets, categories, 0.5)
-    else:
-        chosen = dict.fromkeys(categories, 0.5)
-    return sigmoid_meta(
-        base.arch,
-        categories,
-        base.preprocessing,  # pad_mode too: the features were computed with it
-        thresholds=chosen,
-        training=training_summary(base, data, "quick", version_name_of(base_path)),
-        created_by=f"sorter {__version__}",
-        backbone_sha256=base.backbone_sha256 or None,
+        seconds=seconds,
     )
 
 
@@ -218,42 +190,25 @@ def _compare(
     base_path: Path,
     device: torch.device,
     data: RetrainData,
-    fit: QuickFit,
-    held: list[int],
+    scores: ev.CandidateScores,
     new_meta: ModelMeta,
     progress: ProgressCallback,
 ) -> list[ev.Comparison]:
     progress(Progress("Comparing old and new", 0, 2, "sets"))
     cats = data.categories
     old_th, new_th = _old_thresholds(base_path, cats), new_meta.thresholds
+    judge = partial(ev.compare, categories=cats, old_thresholds=old_th, new_thresholds=new_th)
+    old_scores = partial(_old_scores, base_path, device, categories=cats)
+    held = scores.judged
     held_paths = [data.correction_paths[i] for i in held]
     targets = data.correction_targets()[held]
     note = "cross-validated" if len(held) == len(data.corrections) else "held out"
-    comps = [
-        ev.compare(
-            "held-out corrections",
-            _old_scores(base_path, device, held_paths, cats),
-            fit.correction_scores,
-            targets,
-            cats,
-            old_th,
-            new_th,
-            note,
-        )
-    ]
+    name = "held-out corrections"
+    comps = [judge(name, old_scores(held_paths), scores.corrections, targets, note=note)]
     progress(Progress("Comparing old and new", 1, 2, "sets"))
     if data.original is not None:
-        comps.append(
-            ev.compare(
-                "original validation",
-                _old_scores(base_path, device, fit.valid_paths, cats),
-                fit.valid_scores,
-                fit.valid_targets,
-                cats,
-                old_th,
-                new_th,
-            )
-        )
+        new, targets = scores.valid_scores, scores.valid_targets
+        comps.append(judge("original validation", old_scores(scores.valid_paths), new, targets))
     progress(Progress("Comparing old and new", 2, 2, "sets"))
     return comps
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,50 @@ class Scored(Protocol):
     error: str | None
 
 
+class ThresholdSource(Protocol):
+    """The model's side of the threshold rule (modelfile.LoadedModel has this shape)."""
+
+    categories: Sequence[str]
+    default_threshold: float
+    thresholds: Mapping[str, float]
+
+
+@dataclass
+class Thresholds:
+    """What a plan decides with: one default, and the categories that have their own value."""
+
+    default: float
+    own: dict[str, float] = field(default_factory=dict)
+
+    def for_category(self, name: str) -> float:
+        return self.own.get(name, self.default)
+
+
+def resolve_thresholds(
+    model: ThresholdSource,
+    default_threshold: float | None = None,
+    thresholds: Mapping[str, float] | None = None,
+) -> Thresholds:
+    """The one rule for the thresholds of a sort, a re-sort and the window.
+
+    Without `default_threshold`: the model's default, and its per-category values where they
+    differ from it. A given `default_threshold` stands for every category instead of the model's
+    values. Either way `thresholds` override single categories (names the model lacks are
+    dropped).
+    """
+    names = set(model.categories)
+    given = {name: float(v) for name, v in (thresholds or {}).items() if name in names}
+    if default_threshold is not None:
+        return Thresholds(float(default_threshold), given)
+    default = float(model.default_threshold)
+    own = {
+        name: float(value)
+        for name, value in (model.thresholds or {}).items()
+        if name in names and abs(float(value) - default) > 1e-9
+    }
+    return Thresholds(default, {**own, **given})
+
+
 @dataclass
 class PlanItem:
     """One image and where it goes: `folders` are folder names under OUT (never empty unless
@@ -33,6 +78,13 @@ class PlanItem:
     error: str | None
     categories: list[str]  # decided categories; empty = uncertain
     folders: list[str]
+
+    @property
+    def labels(self) -> list[str]:
+        """Where the image goes by name: its categories, [uncertain] or [unreadable]."""
+        if self.scores is None:
+            return [UNREADABLE]
+        return self.categories or [UNCERTAIN]
 
 
 @dataclass
@@ -51,6 +103,11 @@ class SortPlan:
         data = [mode, str(self.src), str(self.out)]
         data += [[str(i.source), i.folders, i.error is None] for i in self.items]
         return hashlib.sha256(json.dumps(data).encode("utf-8")).hexdigest()
+
+    def counts(self) -> dict[str, int]:
+        """Images per label: the categories in model order, then uncertain and unreadable."""
+        tally = Counter(name for item in self.items for name in item.labels)
+        return {name: tally.get(name, 0) for name in [*self.categories, UNCERTAIN, UNREADABLE]}
 
 
 def plan_sort(
@@ -72,12 +129,17 @@ def plan_sort(
     items = []
     for s in scored:
         if s.scores is None:
-            items.append(PlanItem(Path(s.path), None, s.error or "unreadable", [], []))
+            items.append(PlanItem(_path(s.path), None, s.error or "unreadable", [], []))
             continue
         chosen = decide(s.scores, categories, default_threshold, thresholds, empty_category)
         folders = [folder_names[c] for c in chosen] or [UNCERTAIN]
-        items.append(PlanItem(Path(s.path), list(s.scores), None, chosen, folders))
+        items.append(PlanItem(_path(s.path), list(s.scores), None, chosen, folders))
     return SortPlan(Path(src), Path(out), list(categories), folder_names, items, list(skipped))
+
+
+def _path(path: str | os.PathLike[str]) -> Path:
+    # Path(a_path) parses it again: most of a re-plan's time when the slider moves over 20k images
+    return path if isinstance(path, Path) else Path(path)
 
 
 def plan_outcome(plan: SortPlan, item: PlanItem, status: str) -> ImageOutcome:

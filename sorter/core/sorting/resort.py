@@ -123,15 +123,6 @@ def recorded_images(out: str | os.PathLike[str]) -> list[Recorded]:
     return list(found.values())
 
 
-def _thresholds(
-    model: Any, default_threshold: float | None, thresholds: Mapping[str, float] | None
-) -> tuple[float, dict[str, float]]:
-    # the same rule as sorting: one --threshold overrides all, else the model's plus overrides
-    if default_threshold is None:
-        return model.default_threshold, {**(model.thresholds or {}), **(thresholds or {})}
-    return default_threshold, dict(thresholds or {})
-
-
 def plan_resort(
     out: str | os.PathLike[str],
     model: Any,
@@ -150,7 +141,7 @@ def plan_resort(
         BadPathError: OUT is not a sorted output folder.
         Cancelled: `cancel` was triggered (nothing was written).
     """
-    from sorter.core.sorting.sort import plan_sort
+    from sorter.core.sorting.plan import plan_sort, resolve_thresholds
 
     if score is None:
         from sorter.core.model.predict import score_images as score
@@ -167,9 +158,9 @@ def plan_resort(
     scored = list(score(model, [p for _, p in scorable], progress=progress, cancel=cancel))
     if cancel is not None:
         cancel.raise_if_cancelled()
-    threshold, per_category = _thresholds(model, default_threshold, thresholds)
+    th = resolve_thresholds(model, default_threshold, thresholds)  # the rule sorting uses
     decided = plan_sort(
-        out_path, out_path, scored, model.categories, threshold, per_category, model.empty_category
+        out_path, out_path, scored, model.categories, th.default, th.own, model.empty_category
     )
     for item in decided.items:
         record = by_path[item.source]

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sorter.core.files import file_sha256
 from sorter.core.jobs import CancelToken, ProgressCallback
 from sorter.core.model.decide import Categorizer
-from sorter.core.sorting.journal import Journal
+from sorter.core.sorting.journal import JOURNAL_FILE, Journal, state_dir
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,85 @@ def score_with_journal(
         Cancelled: `cancel` was triggered; the scores computed so far are saved.
     """
     cached = journal.cached_scores(key, images) if journal else {}
+    save = partial(journal.save_scores, key) if journal else None
+    records = _score_rest(model, images, cached, save, score, batch_size, progress, cancel)
+    return records, len(cached)
+
+
+@dataclass
+class PreviewScores:
+    """Scores computed for a look before sorting, to be saved into OUT's journal on applying."""
+
+    key: str
+    records: list[ScoreRecord]  # in image order
+    reused: int  # how many came from OUT's journal
+    stamps: dict[Path, tuple[int, int] | None]  # each file's (size, mtime) before it was scored
+
+    def save_into(self, journal: Journal) -> int:
+        """Keep these scores in OUT's journal (not those of files changed since); returns how
+        many were saved."""
+        rows = [(r.path, r.scores, r.error) for r in self.records if self._unchanged(r.path)]
+        if rows:
+            journal.save_scores(self.key, rows)
+        return len(rows)
+
+    def _unchanged(self, path: Path) -> bool:
+        stamp = self.stamps.get(path)
+        return stamp is not None and file_stamp(path) == stamp
+
+
+def score_preview(
+    out: Path,
+    model: Any,
+    images: Sequence[Path],
+    *,
+    key: str,
+    score: ScoreFn,
+    batch_size: int | None,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> PreviewScores:
+    """Scores for a preview or a dry run, writing nothing: OUT's journal is read only when OUT
+    already has one, and the new scores wait in the result until the sort is applied.
+
+    Raises:
+        Cancelled: `cancel` was triggered.
+    """
+    cached = read_saved_scores(out, key, images)
+    stamps = {path: file_stamp(path) for path in images}
+    records = _score_rest(model, images, cached, None, score, batch_size, progress, cancel)
+    return PreviewScores(key, records, len(cached), stamps)
+
+
+def read_saved_scores(
+    out: Path, key: str, images: Sequence[Path]
+) -> dict[Path, tuple[list[float] | None, str | None]]:
+    """The scores OUT's journal holds for these images; creates nothing when it has none."""
+    if not (state_dir(out) / JOURNAL_FILE).is_file():
+        return {}
+    with Journal(out) as journal:
+        return journal.cached_scores(key, images)
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """(size, mtime) of a file, as the journal keys its scores; None if it cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _score_rest(
+    model: Any,
+    images: Sequence[Path],
+    cached: dict[Path, tuple[list[float] | None, str | None]],
+    save: Callable[[list], None] | None,
+    score: ScoreFn,
+    batch_size: int | None,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> list[ScoreRecord]:
     todo = [p for p in images if p not in cached]
     fresh: dict[Path, ScoreRecord] = {}
     pending: list[tuple[Path, list[float] | None, str | None]] = []
@@ -76,13 +157,13 @@ def score_with_journal(
             record = ScoreRecord(Path(s.path), scores, s.error)
             fresh[record.path] = record
             pending.append((record.path, record.scores, record.error))
-            if journal and len(pending) >= (batch_size or SAVE_EVERY):
-                journal.save_scores(key, pending)
+            if save and len(pending) >= (batch_size or SAVE_EVERY):
+                save(pending)
                 pending = []
     finally:
-        if journal and pending:
-            journal.save_scores(key, pending)
+        if save and pending:
+            save(pending)
     if cancel is not None:
         cancel.raise_if_cancelled()
     log.info("Scored %d images, %d scores reused", len(fresh), len(cached))
-    return [fresh.get(p) or ScoreRecord(p, *cached[p]) for p in images], len(cached)
+    return [fresh.get(p) or ScoreRecord(p, *cached[p]) for p in images]

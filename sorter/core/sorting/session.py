@@ -1,77 +1,86 @@
-"""What the window knows about one sort (cached scores, thresholds), and the core jobs it runs.
+"""The window's sort: the same scan, cached scores, plan and apply as `sorter sort`, in steps.
 
-Qt-free on purpose: the window keeps no sorting logic; these helpers only call the core.
+Qt-free on purpose: the window keeps only widgets and wiring; every decision is made here or
+deeper in the core. Step 1 scores (reading OUT's saved scores, writing nothing), every slider
+move re-plans from those scores, and the copy applies the plan and saves the scores into OUT.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import os
-from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.model.decide import UNCERTAIN, UNREADABLE, decide
+from sorter.core.model.decide import UNCERTAIN, UNREADABLE, top_scores
+from sorter.core.sorting.plan import SortPlan, Thresholds, plan_sort, resolve_thresholds
+from sorter.core.sorting.report import SortSummary
+from sorter.core.sorting.scan import ScanResult, scan
+from sorter.core.sorting.scorecache import (
+    PreviewScores,
+    ScoreFn,
+    ScoreRecord,
+    default_score,
+    model_key,
+    score_preview,
+)
+from sorter.core.sorting.sort import apply_previewed
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class Thresholds:
-    """The slider's value for every category, plus the ones the user set on their own."""
-
-    default: float
-    own: dict[str, float] = field(default_factory=dict)
-
-    def for_category(self, name: str) -> float:
-        return self.own.get(name, self.default)
+__all__ = [
+    "PreviewFigures",
+    "ReviewItem",
+    "ReviewSet",
+    "ScoreResult",
+    "Thresholds",
+    "copy_images",
+    "initial_thresholds",
+    "preview_figures",
+    "review_set",
+    "scan_and_score",
+    "source_root",
+    "summary_folders",
+    "toggle_category",
+]
 
 
 @dataclass
 class ScoreResult:
-    """Step 1's output: every scanned image with its scores, cached for instant re-deciding."""
+    """Step 1's output: what the scan found and every image's scores, kept for re-planning."""
 
     src: Path
-    out: Path
-    scored: list[Any]  # core ScoredImage, in scan order
-    skipped: list[Any]
+    out: Path  # the window may change it until the copy starts
+    scores: PreviewScores
+    skipped: list[tuple[Path, str]]
     categories: list[str]
-    model_default: float
-    model_thresholds: dict[str, float]
     empty_category: str | None = None
 
-    def decisions(self, th: Thresholds) -> list[list[str]]:
-        """Folders of each image: categories, [UNCERTAIN] or [UNREADABLE] (core decide())."""
-        out = []
-        for item in self.scored:
-            if item.scores is None:
-                out.append([UNREADABLE])
-                continue
-            chosen = decide(item.scores, self.categories, th.default, th.own, self.empty_category)
-            out.append(chosen or [UNCERTAIN])
-        return out
+    @property
+    def scored(self) -> list[ScoreRecord]:
+        """Every scanned image with its scores (or its error), in scan order."""
+        return self.scores.records
 
-    def counts(self, th: Thresholds, decisions: list[list[str]] | None = None) -> dict[str, int]:
-        """Images per folder, categories in model order, then uncertain and unreadable."""
-        decisions = self.decisions(th) if decisions is None else decisions
-        tally = Counter(name for chosen in decisions for name in chosen)
-        names = [*self.categories, UNCERTAIN, UNREADABLE]
-        return {name: tally.get(name, 0) for name in names}
+    def plan(self, th: Thresholds) -> SortPlan:
+        """The plan `sorter sort` would make with these thresholds; nothing is written."""
+        return plan_sort(
+            self.src, self.out, self.scored, self.categories, th.default, th.own,
+            self.empty_category, skipped=self.skipped,
+        )  # fmt: skip
 
 
-def initial_thresholds(model: Any, saved_default: float | None, saved: dict) -> Thresholds:
-    """Slider starts at the saved value or the model's; per-category values that differ stay own."""
-    default = saved_default if saved_default is not None else float(model.default_threshold)
-    own = {
-        name: float(value)
-        for name, value in model.thresholds.items()
-        if abs(float(value) - float(model.default_threshold)) > 1e-9
-    }
-    own.update({k: float(v) for k, v in saved.items() if k in model.categories})
-    return Thresholds(default, own)
+def initial_thresholds(model: Any, saved_default: float | None, saved: Mapping) -> Thresholds:
+    """Where the sliders start: sorting's rule with the user's saved per-category values; a
+    saved slider value moves only the default (the model's own values stay ticked as own)."""
+    th = resolve_thresholds(model, None, saved)
+    if saved_default is not None:
+        th.default = float(saved_default)
+    return th
 
 
 def source_root(paths: list[Path]) -> Path:
@@ -88,82 +97,103 @@ def scan_and_score(
     out: Path,
     *,
     batch_size: int | None = None,
+    score: ScoreFn | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> ScoreResult:
-    """Step 1: scan the dropped folders (and files), then score every image with the model."""
-    from sorter.core.model.predict import score_images
-    from sorter.core.sorting.sort import scan
+    """Step 1: scan the dropped folders (and files), then score the images OUT's journal holds
+    no scores for. Writes nothing: OUT may not exist yet, and the user may still change it.
 
-    images, skipped = _collect_images(sources, out, scan)
-    if not images:
+    Raises:
+        BadPathError: a source cannot be opened, or it holds no image.
+        Cancelled: `cancel` was triggered.
+    """
+    found = scan_sources(sources, out)
+    if not found.images:
         raise BadPathError("No images were found in the folder you chose.")
-    scored = list(
-        score_images(
-            model,
-            images,
-            batch_size=batch_size,
-            progress=progress,
-            cancel=cancel,
-            total=len(images),
-        )
-    )
-    if cancel is not None:
-        cancel.raise_if_cancelled()
+    scores = score_preview(
+        out, model, found.images, key=model_key(model), score=score or default_score(),
+        batch_size=batch_size, progress=progress, cancel=cancel,
+    )  # fmt: skip
     return ScoreResult(
-        src=source_root(sources),
-        out=out,
-        scored=scored,
-        skipped=skipped,
-        categories=list(model.categories),
-        model_default=float(model.default_threshold),
-        model_thresholds=dict(model.thresholds),
-        empty_category=model.empty_category,
+        found.src, out, scores, found.skipped, list(model.categories), model.empty_category
     )
 
 
-def _collect_images(sources: list[Path], out: Path, scan: Any) -> tuple[list[Path], list]:
-    images: list[Path] = []
-    skipped: list = []
+def scan_sources(sources: list[Path], out: Path) -> ScanResult:
+    """scan() of every dropped folder, plus the loose images, each image once."""
+    found = ScanResult(source_root(sources))
     for path in sources:
         if path.is_dir():
-            found = scan(path, out)
-            images.extend(found.images)
-            skipped.extend(found.skipped)
+            part = scan(path, out)
+            found.images.extend(part.images)
+            found.skipped.extend(part.skipped)
         elif path.is_file():
-            images.append(path)
+            found.images.append(path)
         else:
             raise BadPathError(f"{path} cannot be opened: it is not a folder or an image.")
     seen: set[Path] = set()
-    unique = [p for p in images if not (p in seen or seen.add(p))]
-    return unique, skipped
+    found.images = [p for p in found.images if not (p in seen or seen.add(p))]
+    return found
 
 
-def build_plan(result: ScoreResult, th: Thresholds) -> Any:
-    """The core's pure plan for the current thresholds (nothing is written)."""
-    from sorter.core.sorting.sort import plan_sort
+@dataclass
+class PreviewFigures:
+    """What the preview shows for one plan."""
 
-    return plan_sort(
-        result.src,
-        result.out,
-        result.scored,
-        result.categories,
-        th.default,
-        thresholds=dict(th.own),
-        empty_category=result.empty_category,
+    counts: dict[str, int]  # images per label: categories, uncertain, unreadable
+    samples: dict[str, list[Path]]  # a few images per label worth looking at
+    to_copy: int  # images that get copied (unreadable ones are only listed in the report)
+    folders: int  # folders that receive images
+    empty: list[str]  # categories no image reaches
+
+
+def preview_figures(plan: SortPlan, samples: int = 4) -> PreviewFigures:
+    """Counts and sample images per folder, from the same plan the copy would apply."""
+    counts = plan.counts()
+    return PreviewFigures(
+        counts=counts,
+        samples=pick_samples(plan, samples),
+        to_copy=len(plan.items) - counts[UNREADABLE],
+        folders=sum(1 for name, n in counts.items() if n and name != UNREADABLE),
+        empty=[name for name in plan.categories if not counts.get(name)],
     )
 
 
+def pick_samples(plan: SortPlan, k: int) -> dict[str, list[Path]]:
+    """Up to k images per label: the surest ones per category, the least sure for uncertain."""
+    index = {name: i for i, name in enumerate(plan.categories)}
+    members: dict[str, list[int]] = {}
+    for row, item in enumerate(plan.items):
+        for name in item.labels:
+            members.setdefault(name, []).append(row)
+    items = plan.items
+    samples = {}
+    for name, rows in members.items():
+        if name == UNREADABLE:
+            best = rows[:k]
+        elif name == UNCERTAIN:
+            best = heapq.nsmallest(k, rows, key=lambda r: max(items[r].scores, default=0.0))
+        else:
+            col = index[name]
+            best = heapq.nlargest(k, rows, key=lambda r: items[r].scores[col])
+        samples[name] = [items[r].source for r in best]
+    return samples
+
+
 def copy_images(
-    plan: Any, *, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
-) -> Any:
-    """Step 3: the core copies the files (lock, journal and report included)."""
-    from sorter.core.sorting.sort import apply_plan
+    result: ScoreResult,
+    plan: SortPlan,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> SortSummary:
+    """Step 3: copy as `sorter sort` does (lock, journal, report); the scores go into OUT's
+    journal, so a later sort or window run of these images does not score them again."""
+    return apply_previewed(plan, result.scores, mode="copy", progress=progress, cancel=cancel)
 
-    return apply_plan(plan, mode="copy", progress=progress, cancel=cancel)
 
-
-def summary_folders(plan: Any, summary: Any) -> dict[str, tuple[Path, int]]:
+def summary_folders(plan: SortPlan, summary: SortSummary) -> dict[str, tuple[Path, int]]:
     """Folder name -> (folder path, images copied there) from the core's summary."""
     out = Path(plan.out)
     folders = {
@@ -172,3 +202,72 @@ def summary_folders(plan: Any, summary: Any) -> dict[str, tuple[Path, int]]:
     }
     folders[UNCERTAIN] = (out / UNCERTAIN, summary.uncertain)
     return folders
+
+
+@dataclass
+class ReviewItem:
+    """One image under review: where the sort put it and what the user says instead."""
+
+    path: Path
+    scores: list[float]
+    folders: list[str]  # where it is in the output now (categories, or uncertain)
+    pending: list[str] | None = None  # labels toggled with number keys, not saved yet
+    saved: bool = False
+
+    def why(self, categories: list[str]) -> str:
+        """ "chair 0.42, stool 0.38": the scores that explain the decision."""
+        return ", ".join(f"{n} {s:.2f}" for n, s in top_scores(self.scores, categories, k=2))
+
+    def score_map(self, categories: list[str]) -> dict[str, float]:
+        return dict(zip(categories, self.scores, strict=True))
+
+    def mark_saved(self, labels: list[str]) -> None:
+        """The correction is saved: the image is now in these folders (none: uncertain)."""
+        self.folders = list(labels) or [UNCERTAIN]
+        self.pending = None
+        self.saved = True
+
+
+@dataclass
+class ReviewSet:
+    """Every reviewable image of one sort, plus the categories in model order."""
+
+    categories: list[str]
+    items: list[ReviewItem] = field(default_factory=list)
+
+    def in_folder(self, folder: str) -> list[ReviewItem]:
+        """Items shown for a folder choice, least certain first ("" means all)."""
+        if folder in ("", None):
+            chosen = list(self.items)
+        else:
+            chosen = [i for i in self.items if folder in i.folders]
+        return sorted(chosen, key=lambda i: self._certainty(i, folder))
+
+    def _certainty(self, item: ReviewItem, folder: str) -> float:
+        if folder in self.categories:
+            return item.scores[self.categories.index(folder)]
+        return max(item.scores, default=0.0)
+
+    def folder_counts(self) -> dict[str, int]:
+        names = [UNCERTAIN, *self.categories]
+        return {n: sum(1 for i in self.items if n in i.folders) for n in names}
+
+
+def review_set(plan: SortPlan) -> ReviewSet:
+    """The images a copied plan put into folders (unreadable ones were not copied)."""
+    items = [
+        ReviewItem(item.source, list(item.scores), list(item.labels))
+        for item in plan.items
+        if item.scores is not None
+    ]
+    return ReviewSet(list(plan.categories), items)
+
+
+def toggle_category(items: list[ReviewItem], category: str) -> None:
+    """A number key on a selection: if any image lacks the category, every one gets it; else
+    every one loses it. Uncertain goes as soon as a label is chosen; nothing is saved yet."""
+    current = [i.pending if i.pending is not None else list(i.folders) for i in items]
+    add = any(category not in labels for labels in current)
+    for item, labels in zip(items, current, strict=True):
+        labels = [x for x in labels if x != UNCERTAIN and x != category]
+        item.pending = [*labels, category] if add else labels

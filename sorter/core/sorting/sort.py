@@ -7,7 +7,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from sorter.core.errors import BadPathError
@@ -15,15 +16,23 @@ from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.model.decide import UNCERTAIN, Categorizer
 from sorter.core.sorting.apply import MODES, apply_plan
 from sorter.core.sorting.journal import Journal, OutputLock, make_folder
-from sorter.core.sorting.plan import PlanItem, SortPlan, plan_outcome, plan_sort
+from sorter.core.sorting.plan import (
+    PlanItem,
+    SortPlan,
+    plan_outcome,
+    plan_sort,
+    resolve_thresholds,
+)
 from sorter.core.sorting.report import PLANNED, SKIPPED, ImageOutcome, SortSummary
 from sorter.core.sorting.report import count_outcomes as _count
 from sorter.core.sorting.scan import ScanResult, check_paths, scan
 from sorter.core.sorting.scorecache import (
+    PreviewScores,
     ScoreFn,
     ScoreRecord,
     default_score,
     model_key,
+    score_preview,
     score_with_journal,
 )
 
@@ -35,6 +44,7 @@ __all__ = [
     "SortPlan",
     "SortSummary",
     "apply_plan",
+    "apply_previewed",
     "default_out",
     "plan_sort",
     "scan",
@@ -100,14 +110,15 @@ def sort_folder(
     score = score or default_score()
     key = model_key(model)
     job = dict(key=key, score=score, batch_size=batch_size, progress=progress, cancel=cancel)
-    if dry_run:
+    if dry_run:  # a preview, as the window's: saved scores are read, nothing is written
         found = scan(src, out_path)
-        scored, _ = score_with_journal(None, model, found.images, **job)
-        plan = _plan(found, out_path, scored, model, default_threshold, thresholds)
-        return dry_run_summary(plan, _device_label(model), started)
-    make_folder(out_path)
+        scores = score_preview(out_path, model, found.images, **job)
+        plan = _plan(found, out_path, scores.records, model, default_threshold, thresholds)
+        summary = dry_run_summary(plan, _device_label(model), started)
+        summary.scores_reused = scores.reused
+        return summary
     signature = job_signature(Path(src), out_path, mode, key, default_threshold, thresholds)
-    with OutputLock(out_path), Journal(out_path) as journal:
+    with locked_journal(out_path) as journal:
         run_id = journal.find_unfinished(signature)
         if run_id is not None:  # the same command was interrupted: finish its recorded plan
             plan, reused = stored_plan(journal, run_id, out_path)
@@ -121,6 +132,35 @@ def sort_folder(
     summary.device = _device_label(model)
     _finish_timing(summary, started)
     return summary
+
+
+def apply_previewed(
+    plan: SortPlan,
+    scores: PreviewScores,
+    *,
+    mode: str = "copy",
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> SortSummary:
+    """Apply a plan made from a preview's scores (the window's copy step); the scores are saved
+    into OUT's journal first, so a later sort or preview of these images reuses them.
+
+    Raises:
+        LockedError, OutOfSpaceError, BadPathError (SorterError); Cancelled, as sort_folder.
+    """
+    with locked_journal(plan.out) as journal:
+        scores.save_into(journal)
+        summary = apply_plan(plan, mode=mode, journal=journal, progress=progress, cancel=cancel)
+    summary.scores_reused = scores.reused
+    return summary
+
+
+@contextmanager
+def locked_journal(out: Path) -> Iterator[Journal]:
+    """OUT (created if needed) locked for this run, and its journal open."""
+    make_folder(out)
+    with OutputLock(out), Journal(out) as journal:
+        yield journal
 
 
 def _absolute(path: str | os.PathLike[str]) -> Path:
@@ -150,13 +190,9 @@ def _plan(
     default_threshold: float | None,
     thresholds: Mapping[str, float] | None,
 ) -> SortPlan:
-    if default_threshold is None:
-        threshold = model.default_threshold
-        per_category = {**(model.thresholds or {}), **(thresholds or {})}
-    else:  # one --threshold for every category overrides the model's own
-        threshold, per_category = default_threshold, dict(thresholds or {})
+    th = resolve_thresholds(model, default_threshold, thresholds)
     return plan_sort(
-        found.src, out, scored, model.categories, threshold, per_category, model.empty_category,
+        found.src, out, scored, model.categories, th.default, th.own, model.empty_category,
         skipped=found.skipped,
     )  # fmt: skip
 

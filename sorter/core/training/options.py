@@ -6,9 +6,7 @@ from dataclasses import dataclass
 
 from sorter.core.errors import SorterError
 from sorter.core.model.networks import ARCHS
-
-MODES = ("quick", "full")
-DEFAULT_EPOCHS = {"quick": 40, "full": 4}
+from sorter.core.training.modes import TRAIN_MODES
 
 
 @dataclass
@@ -17,7 +15,7 @@ class TrainOptions:
 
     mode: str = "quick"
     arch: str = "mobilenet_v2"
-    epochs: int | None = None  # None: DEFAULT_EPOCHS[mode]
+    epochs: int | None = None  # None: the mode's default_epochs
     valid_pct: float = 0.2
     seed: int = 42
     group: str | None = None
@@ -29,13 +27,12 @@ class TrainOptions:
 
     @property
     def epoch_count(self) -> int:
-        return self.epochs if self.epochs is not None else DEFAULT_EPOCHS[self.mode]
+        return self.epochs if self.epochs is not None else TRAIN_MODES.get(self.mode).default_epochs
 
 
 def check_options(options: TrainOptions) -> None:
     """Raise SorterError for options no run could use."""
-    if options.mode not in MODES:
-        raise SorterError(f"Unknown training mode {options.mode!r}; choose quick or full.")
+    TRAIN_MODES.get(options.mode)  # an unknown mode raises SorterError naming the modes
     if options.arch not in ARCHS:
         raise SorterError(f"Unknown architecture {options.arch!r}; choose {', '.join(ARCHS)}.")
     if options.epoch_count < 1:

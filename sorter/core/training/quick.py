@@ -220,10 +220,37 @@ def _train_head(
     return result
 
 
+def warm_head(
+    head: nn.Sequential,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    settings: HeadSettings,
+    seed: int,
+    cancel: CancelToken | None = None,
+) -> nn.Sequential:
+    """A copy of a trained head fine-tuned gently on new examples.
+
+    AdamW at settings.lr without a schedule, every one of settings.epochs run and the last kept:
+    a head that already knows the task needs no warm-up and has no validation set to stop on.
+    """
+    torch.manual_seed(seed)  # the head's dropout draws from the global generator
+    head = copy.deepcopy(head)
+    trainable = head[2:]
+    optimizer = torch.optim.AdamW(
+        trainable.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
+    )
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(settings.epochs):
+        _one_epoch(trainable, optimizer, None, x, y, settings, generator, cancel)
+    head.eval()
+    return head
+
+
 def _one_epoch(
     trainable: nn.Module,
     optimizer: torch.optim.Optimizer,
-    schedule: torch.optim.lr_scheduler.LRScheduler,
+    schedule: torch.optim.lr_scheduler.LRScheduler | None,
     x: torch.Tensor,
     y: torch.Tensor,
     settings: HeadSettings,
@@ -244,7 +271,8 @@ def _one_epoch(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        schedule.step()
+        if schedule is not None:
+            schedule.step()
         total += float(loss.detach()) * len(batch)
     return total / max(1, len(x))
 

@@ -6,22 +6,20 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from sorter import __version__
-from sorter.core.errors import BadPathError, SorterError
+from sorter.core.errors import BadPathError
 from sorter.core.files import file_sha256
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.model.meta import IMAGENET, ModelMeta, Preprocessing, sigmoid_meta
+from sorter.core.model.meta import ModelMeta, sigmoid_meta
 from sorter.core.model.modelfile import pick_device, save_model
-from sorter.core.model.networks import BODY_FEATURES
-from sorter.core.training import quick as train_quick
-from sorter.core.training.backbone import find_pretrained_weights, pretrained_body
-from sorter.core.training.data import Split, TrainData, TrainOutcome, check, split_data, without
+from sorter.core.training.backbone import find_pretrained_weights
+from sorter.core.training.data import TrainData, TrainOutcome, check
+from sorter.core.training.modes import TRAIN_MODES, TrainJob
 from sorter.core.training.options import TrainOptions, check_options
 from sorter.core.training.report import evaluate, write_report
 
@@ -81,95 +79,11 @@ def train(
     weights = find_pretrained_weights(options.arch)
     device = pick_device(options.device)
     log.info("Training %s %s on %s: %d images", options.mode, options.arch, device, len(data.items))
-    if options.mode == "quick":
-        outcome = _train_quick(data, options, weights, device, progress, cancel)
-    else:
-        from sorter.core.training.full import train_full
-
-        outcome = train_full(data, options, weights, device, progress=progress, cancel=cancel)
+    job = TrainJob(data, options, weights, device)
+    outcome = TRAIN_MODES.get(options.mode).fit(job, progress=progress, cancel=cancel)
     if cancel is not None:
         cancel.raise_if_cancelled()
     return _finish(outcome, out, options, weights, device, time.perf_counter() - started)
-
-
-def _train_quick(
-    data: TrainData,
-    options: TrainOptions,
-    weights: Path | None,
-    device: torch.device,
-    progress: ProgressCallback,
-    cancel: CancelToken | None,
-) -> TrainOutcome:
-    if weights is None:
-        raise SorterError(
-            f"Quick training needs pretrained ImageNet weights for {options.arch}, and none are "
-            f"installed; use --arch mobilenet_v2, or --mode full to train {options.arch} from "
-            "scratch (slow, needs many images)."
-        )
-    pre = Preprocessing(options.input_size, "crop", IMAGENET)
-    body = pretrained_body(options.arch, weights)
-    started = time.perf_counter()
-    data, split, sets = _quick_features(data, options, body, pre, device, progress, cancel)
-    feature_seconds = time.perf_counter() - started
-    result = train_quick.train_head(
-        *sets,
-        n_features=BODY_FEATURES[options.arch],
-        settings=train_quick.HeadSettings(epochs=options.epoch_count),
-        seed=options.seed,
-        progress=progress,
-        cancel=cancel,
-    )
-    scores = train_quick.head_scores(result.head, sets[2]).numpy()
-    head_seconds = time.perf_counter() - started - feature_seconds
-    return TrainOutcome(
-        data=data,
-        split=split,
-        state_dict=train_quick.assemble(options.arch, body, result.head),
-        preprocessing=pre,
-        valid_scores=scores,
-        epochs=len(result.history),
-        history=result.history,
-        notes=[
-            f"Features of {len(data.items)} images in {feature_seconds:.1f} s; head trained in "
-            f"{head_seconds:.1f} s (best validation loss at epoch {result.best_epoch} of "
-            f"{len(result.history)})."
-        ],
-    )
-
-
-def _quick_features(
-    data: TrainData,
-    options: TrainOptions,
-    body: torch.nn.Module,
-    pre: Preprocessing,
-    device: torch.device,
-    progress: ProgressCallback,
-    cancel: CancelToken | None,
-) -> tuple[TrainData, Split, tuple[torch.Tensor, ...]]:
-    """(data without unreadable images, split, (x_train, y_train, x_valid, y_valid)).
-
-    With options.mirror the training part gets each image's mirror image too.
-    """
-    extract = partial(
-        train_quick.extract_features,
-        body=body,
-        pre=pre,
-        device=device,
-        batch_size=options.batch_size,
-        progress=progress,
-        cancel=cancel,
-    )
-    features, bad = extract([item.path for item in data.items])
-    if bad:
-        data = without(data, bad)
-        check(data)
-    split = split_data(data, options.valid_pct, options.seed, options.group)
-    y = torch.from_numpy(data.targets())
-    x_train, y_train = features[split.train], y[split.train]
-    if options.mirror:
-        mirrored, _ = extract([data.items[i].path for i in split.train], mirror=True)
-        x_train, y_train = torch.cat([x_train, mirrored]), torch.cat([y_train, y_train])
-    return data, split, (x_train, y_train, features[split.valid], y[split.valid])
 
 
 def _finish(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from retrain_helpers import (
+from fakes import (
     BLUE,
     GREEN,
     RED,

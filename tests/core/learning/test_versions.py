@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from model_helpers import tiny_meta
+from fakes import tiny_meta
 
 from sorter import appdirs
 from sorter.core.learning import versions

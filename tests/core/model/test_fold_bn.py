@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from model_helpers import network_meta, tiny_meta
+from fakes import network_meta, tiny_meta
 from torch import nn
 
 from sorter.core.model.fold_bn import count_batchnorms, fold_batchnorm

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from model_helpers import make_tiny_model, tiny_meta
+from fakes import make_tiny_model, tiny_meta
 
 from sorter.core.errors import ModelFileError
 from sorter.core.model.modelfile import load_model, read_model_file, save_model

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import torch
-from model_helpers import network_meta
+from fakes import network_meta
 from torch import nn
 
 from sorter.core.errors import ModelFileError

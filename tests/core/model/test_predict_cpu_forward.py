@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from model_helpers import tiny_meta
+from fakes import tiny_meta
 from PIL import Image
 from torch import nn
 

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sorting_helpers import make_image, tree_hashes
+from fakes import make_image, tree_hashes
 
 import sorter.core.sorting.apply as apply
 import sorter.core.sorting.safecopy as safecopy

@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from fakes import make_image, make_tiny_model, tree_hashes
 from PIL import Image
-from sorting_helpers import make_image, make_tiny_model, tree_hashes
 
 import sorter.core.sorting.safecopy as safecopy
 from sorter.core.errors import BadPathError, ModelFileError, OutOfSpaceError

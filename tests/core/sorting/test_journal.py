@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from sorting_helpers import make_image
+from fakes import make_image
 
 from sorter.core.errors import BadPathError, LockedError
 from sorter.core.sorting.journal import DONE, PENDING, Journal, OutputLock, state_dir

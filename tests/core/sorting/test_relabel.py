@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fakes import FakeModel, fake_score
 from PIL import Image
 
 from sorter.core.errors import BadPathError
 from sorter.core.files import file_sha256
-from sorter.core.model.predict import ScoredImage
 from sorter.core.sorting.relabel import relabel, target_folders
 from sorter.core.sorting.sort import sort_folder
 from sorter.core.sorting.undo import undo_run
@@ -21,28 +20,19 @@ CATEGORIES = ["cats", "dogs", "birds"]
 SCORES = {"a.jpg": [0.9, 0.1, 0.1], "b.jpg": [0.3, 0.2, 0.1], "c.jpg": [0.8, 0.7, 0.1]}
 
 
-@dataclass
-class FakeModel:
-    categories: list[str]
-    default_threshold: float = 0.5
-    thresholds: dict | None = None
-    empty_category: str | None = None
-    path: Path | None = None
-    device: str = "cpu"
-
-
-def fake_score(model, paths, **_):
-    for path in paths:
-        yield ScoredImage(Path(path), SCORES[Path(path).name])
-
-
 def _sorted_output(tmp_path: Path, mode: str = "copy") -> tuple[Path, Path]:
     src = tmp_path / "photos"
     src.mkdir()
     for i, name in enumerate(SCORES):
         Image.new("RGB", (16, 16), (i * 60, 10, 10)).save(src / name)
     out = tmp_path / "sorted"
-    sort_folder(src, out, model=FakeModel(CATEGORIES), score=fake_score, mode=mode)
+    sort_folder(
+        src,
+        out,
+        model=FakeModel(categories=CATEGORIES, scores_by_name=SCORES),
+        score=fake_score,
+        mode=mode,
+    )
     return src, out
 
 

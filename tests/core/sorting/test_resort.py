@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fakes import FakeModel, fake_score
 from PIL import Image
 
 from sorter.core.errors import BadPathError
 from sorter.core.files import file_sha256
 from sorter.core.jobs import Cancelled, CancelToken
-from sorter.core.model.predict import ScoredImage
 from sorter.core.sorting.resort import apply_resort, plan_resort, recorded_images
 from sorter.core.sorting.sort import sort_folder
 from sorter.core.sorting.undo import undo_run
@@ -21,23 +20,8 @@ OLD = {"a.jpg": [0.9, 0.1], "b.jpg": [0.2, 0.3], "c.jpg": [0.1, 0.8], "d.jpg": [
 NEW = {"a.jpg": [0.9, 0.1], "b.jpg": [0.1, 0.9], "c.jpg": [0.8, 0.1], "d.jpg": [0.1, 0.2]}
 
 
-@dataclass
-class FakeModel:
-    scores: dict
-    categories: tuple = tuple(CATEGORIES)
-    default_threshold: float = 0.5
-    thresholds: dict | None = None
-    empty_category: str | None = None
-    path: Path | None = None
-    device: str = "cpu"
-
-
-def fake_score(model, paths, **kwargs):
-    cancel = kwargs.get("cancel")
-    for path in paths:
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        yield ScoredImage(Path(path), model.scores[Path(path).name])
+def _model(scores: dict) -> FakeModel:
+    return FakeModel(categories=CATEGORIES, scores_by_name=scores)
 
 
 def _tree(out: Path) -> set[str]:
@@ -51,7 +35,7 @@ def sorted_out(tmp_path: Path) -> tuple[Path, Path]:
     for i, name in enumerate(OLD):
         Image.new("RGB", (12, 12), (i * 50, 20, 20)).save(src / name)
     out = tmp_path / "sorted"
-    sort_folder(src, out, model=FakeModel(OLD), score=fake_score)
+    sort_folder(src, out, model=_model(OLD), score=fake_score)
     return src, out
 
 
@@ -69,7 +53,7 @@ def test_recorded_images_know_where_each_copy_is(sorted_out) -> None:
 def test_plan_lists_only_the_images_that_would_move(sorted_out) -> None:
     _src, out = sorted_out
     before = _tree(out)
-    plan = plan_resort(out, FakeModel(NEW), score=fake_score)
+    plan = plan_resort(out, _model(NEW), score=fake_score)
     assert plan.headline() == "3 images would change folder (of 4)."
     moves = {c.source.name: (c.old_folders, c.new_folders) for c in plan.changes}
     assert moves == {
@@ -83,19 +67,19 @@ def test_plan_lists_only_the_images_that_would_move(sorted_out) -> None:
 def test_apply_moves_images_and_keeps_sources(sorted_out) -> None:
     src, out = sorted_out
     hashes = {p.name: file_sha256(p) for p in src.iterdir()}
-    summary = apply_resort(plan_resort(out, FakeModel(NEW), score=fake_score))
+    summary = apply_resort(plan_resort(out, _model(NEW), score=fake_score))
     assert summary.changed == 3 and summary.errors == []
     assert _tree(out) == {"cats/a.jpg", "dogs/b.jpg", "cats/c.jpg", "uncertain/d.jpg"}
     assert {p.name: file_sha256(p) for p in src.iterdir()} == hashes
-    again = plan_resort(out, FakeModel(NEW), score=fake_score)
+    again = plan_resort(out, _model(NEW), score=fake_score)
     assert again.changes == []
 
 
 def test_thresholds_follow_the_sorting_rule(sorted_out) -> None:
     _, out = sorted_out
-    plan = plan_resort(out, FakeModel(OLD), default_threshold=0.95, score=fake_score)
+    plan = plan_resort(out, _model(OLD), default_threshold=0.95, score=fake_score)
     assert {c.source.name for c in plan.changes} == {"a.jpg", "c.jpg", "d.jpg"}
-    plan = plan_resort(out, FakeModel(OLD), thresholds={"dogs": 0.9}, score=fake_score)
+    plan = plan_resort(out, _model(OLD), thresholds={"dogs": 0.9}, score=fake_score)
     assert {c.source.name for c in plan.changes} == {"c.jpg", "d.jpg"}
 
 
@@ -104,7 +88,7 @@ def test_an_edited_copy_survives_a_resort(sorted_out) -> None:
     edited = out / "dogs" / "c.jpg"
     Image.new("RGB", (12, 12), (0, 255, 0)).save(edited)
     content = edited.read_bytes()
-    summary = apply_resort(plan_resort(out, FakeModel(NEW), score=fake_score))
+    summary = apply_resort(plan_resort(out, _model(NEW), score=fake_score))
     assert edited.read_bytes() == content
     assert summary.kept_changed == [edited]
     assert "cats/c.jpg" in _tree(out)
@@ -116,9 +100,9 @@ def test_after_a_move_run_the_copies_are_scored(tmp_path: Path) -> None:
     for i, name in enumerate(OLD):
         Image.new("RGB", (12, 12), (i * 50, 20, 20)).save(src / name)
     out = tmp_path / "sorted"
-    sort_folder(src, out, model=FakeModel(OLD), score=fake_score, mode="move")
+    sort_folder(src, out, model=_model(OLD), score=fake_score, mode="move")
     assert list(src.iterdir()) == []
-    apply_resort(plan_resort(out, FakeModel(NEW), score=fake_score))
+    apply_resort(plan_resort(out, _model(NEW), score=fake_score))
     assert _tree(out) == {"cats/a.jpg", "dogs/b.jpg", "cats/c.jpg", "uncertain/d.jpg"}
     undo_run(out)  # the photos go back where they came from
     assert sorted(p.name for p in src.iterdir()) == ["a.jpg", "b.jpg", "c.jpg", "d.jpg"]
@@ -130,8 +114,8 @@ def test_cancel_before_scoring_writes_nothing(sorted_out) -> None:
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):
-        plan_resort(out, FakeModel(NEW), score=fake_score, cancel=token)
-    plan = plan_resort(out, FakeModel(NEW), score=fake_score)
+        plan_resort(out, _model(NEW), score=fake_score, cancel=token)
+    plan = plan_resort(out, _model(NEW), score=fake_score)
     with pytest.raises(Cancelled):
         apply_resort(plan, cancel=token)
     assert _tree(out) == before
@@ -139,7 +123,7 @@ def test_cancel_before_scoring_writes_nothing(sorted_out) -> None:
 
 def test_a_folder_that_was_never_sorted_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BadPathError, match="not a sorted output"):
-        plan_resort(tmp_path, FakeModel(NEW), score=fake_score)
+        plan_resort(tmp_path, _model(NEW), score=fake_score)
 
 
 def test_a_resort_rewrites_the_report_once_for_all_moved_images(sorted_out, monkeypatch) -> None:
@@ -156,7 +140,7 @@ def test_a_resort_rewrites_the_report_once_for_all_moved_images(sorted_out, monk
         return real(where, changes)
 
     monkeypatch.setattr(relabel_module, "update_report", counted)
-    apply_resort(plan_resort(out, FakeModel(NEW), score=fake_score))
+    apply_resort(plan_resort(out, _model(NEW), score=fake_score))
     assert batches == [3]  # b, c and d moved: one rewrite, not one per image
     with open(out / "sorter-report.csv", newline="", encoding="utf-8-sig") as f:
         rows = {Path(r[0]).name: r[1:3] for r in list(csv.reader(f))[1:]}

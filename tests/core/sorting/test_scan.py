@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from sorting_helpers import make_image
+from fakes import make_image
 
 from sorter.core.errors import BadPathError
 from sorter.core.sorting.scan import scan

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from sorting_helpers import fake_score, make_image, tree_hashes
+from fakes import fake_score, make_image, tree_hashes
 
 from sorter.core.errors import BadPathError
 from sorter.core.model.predict import ScoredImage

@@ -6,7 +6,7 @@ import errno
 import os
 
 import pytest
-from sorting_helpers import fake_score, tree_hashes
+from fakes import fake_score, tree_hashes
 
 import sorter.core.sorting.safecopy as safecopy
 from sorter.core.errors import BadPathError

@@ -6,7 +6,7 @@ import errno
 import os
 
 import pytest
-from sorting_helpers import fake_score, make_image, tree_hashes
+from fakes import fake_score, make_image, tree_hashes
 
 import sorter.core.sorting.safecopy as safecopy
 from sorter.core.errors import LockedError, OutOfSpaceError
@@ -136,10 +136,21 @@ def test_cancel_keeps_only_complete_copies_then_resume(photos, fake_model, tmp_p
 def test_cancel_while_scoring_keeps_scores(photos, fake_model, tmp_path):
     out = tmp_path / "out"
     cancel = CancelToken()
-    cancel.cancel()
+
+    def score_then_cancel(model, paths, **kw):  # Ctrl-C once 3 images are scored
+        for n, scored in enumerate(fake_score(model, paths, **kw), start=1):
+            yield scored
+            if n == 3:
+                cancel.cancel()
+
     with pytest.raises(Cancelled):
-        run(photos, out, fake_model, cancel=cancel, batch_size=2)
-    assert not (out / "cats").exists()
+        sort_folder(photos, out, model=fake_model, score=score_then_cancel, cancel=cancel,
+                    batch_size=2)  # fmt: skip
+    assert not (out / "cats").exists()  # cancelled before anything was copied
+    summary = run(photos, out, fake_model)
+    assert summary.scores_reused == 3
+    assert len(fake_score.calls[-1]) == 6 - 3  # only the images not scored before
+    assert tree_hashes(out)  # and the sort finished
 
 
 def test_second_run_into_same_out_is_refused(photos, fake_model, tmp_path):
