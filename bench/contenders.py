@@ -45,7 +45,7 @@ def fastai_learner(model: Any, files: Sequence[Path]) -> Any:
         ResizeMethod,
     )
 
-    meta = model.meta
+    meta = model.meta.to_dict()
     vocab = [str(i) for i in range(int(meta["n_outputs"]))]
     softmax = meta["activation"] != "sigmoid"
     method = {"crop": ResizeMethod.Crop, "squish": ResizeMethod.Squish, "pad": ResizeMethod.Pad}
@@ -88,9 +88,8 @@ def decode_one(model: Any, path: Path) -> torch.Tensor:
     """What one decode thread of the predictor does for one file: open_image, then resize."""
     from sorter.core.model import predict
 
-    img = predict.open_image(path, size_hint=int(model.meta["input_size"]))
-    to_tensor = getattr(predict, "to_uint8_tensor", None) or predict.preprocess
-    return to_tensor(img, model.meta)
+    img = predict.open_image(path, size_hint=model.meta.input_size)
+    return predict.to_uint8_tensor(img, model.meta.preprocessing)
 
 
 def top1_agreement(model: Any, files: Sequence[Path], fastai_preds: torch.Tensor) -> dict:
@@ -100,7 +99,7 @@ def top1_agreement(model: Any, files: Sequence[Path], fastai_preds: torch.Tensor
         if batch.dtype == torch.uint8:
             batch = model.normalize_uint8(batch)
         logits = model.network(batch.to(model.device)).float().cpu()
-    probs = logits.softmax(1) if model.meta["activation"] != "sigmoid" else logits.sigmoid()
+    probs = logits.softmax(1) if model.meta.activation != "sigmoid" else logits.sigmoid()
     same = (probs.argmax(1) == fastai_preds.argmax(1)).float().mean().item()
     return {
         "top1_agreement": round(same, 4),

@@ -187,9 +187,9 @@ def _variant_block(variant: dict[str, Any], reps: list[dict], n: int) -> dict[st
 def fastai_description(model: Any) -> str:
     return (
         "fastai Learner(dls, deepcopy(model.network), loss_func=CrossEntropyLossFlat()) around a "
-        f"copy of the network Sorter loads ({model.meta['arch']}, {model.meta['builder']} "
-        f"builder, weights {model.meta.get('weights_sha256', '?')[:12]}); dls from a DataBlock "
-        f"with Resize({model.meta['input_size']}, method={model.meta['resize_method']}) item "
+        f"copy of the network Sorter loads ({model.meta.arch}, {model.meta.builder} "
+        f"builder, weights {(model.meta.state_dict_sha256 or '?')[:12]}); dls from a DataBlock "
+        f"with Resize({model.meta.input_size}, method={model.meta.resize_method}) item "
         "transform and Normalize.from_stats(model mean/std) batch transform, bs=32, num_workers=0."
     )
 

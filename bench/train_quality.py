@@ -62,7 +62,7 @@ def run_sorter(data: TrainData, options: TrainOptions, folder: Path, name: str) 
     started, cpu = time.perf_counter(), time.process_time()
     result = train(data, folder / f"{name}.pth", options)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    metrics = result.meta["training"]["metrics"]
+    metrics = result.meta.training["metrics"]
     print(
         f"{name:>9}: top-1 {metrics['top1_accuracy']:.3f}  exact {metrics['exact_match']:.3f}  "
         f"valid loss {metrics['valid_loss']:.3f}  {seconds:6.1f} s wall, {cpu:6.1f} s CPU  "
@@ -85,15 +85,12 @@ def run_baseline(data: TrainData, seed: int, valid_pct: float) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from sorter.core.training.backbone import (
-        IMAGENET_STATS,
-        find_pretrained_weights,
-        pretrained_body,
-    )
+    from sorter.core.model.meta import IMAGENET, Preprocessing
+    from sorter.core.training.backbone import find_pretrained_weights, pretrained_body
     from sorter.core.training.quick import extract_features
 
     started, cpu = time.perf_counter(), time.process_time()
-    pre = {"input_size": 224, "resize_method": "crop", "normalize": IMAGENET_STATS}
+    pre = Preprocessing(224, "crop", IMAGENET)
     body = pretrained_body("mobilenet_v2", find_pretrained_weights("mobilenet_v2"))
     features, bad = extract_features([i.path for i in data.items], body, pre, torch.device("cpu"))
     assert not bad, bad

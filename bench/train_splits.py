@@ -34,7 +34,8 @@ import torch
 from common import OUT_DIR, machine, write_json
 from train_quality import photo_stamps
 
-from sorter.core.training.backbone import IMAGENET_STATS, find_pretrained_weights, pretrained_body
+from sorter.core.model.meta import IMAGENET, Preprocessing
+from sorter.core.training.backbone import find_pretrained_weights, pretrained_body
 from sorter.core.training.data import split_data
 from sorter.core.training.quick import HeadSettings, extract_features, head_scores, train_head
 
@@ -80,7 +81,7 @@ def main() -> int:
     parser.add_argument("--min-per-category", type=int, default=15)
     args = parser.parse_args()
     data = photo_stamps(args.min_per_category)
-    pre = {"input_size": 224, "resize_method": "crop", "normalize": IMAGENET_STATS}
+    pre = Preprocessing(224, "crop", IMAGENET)
     body = pretrained_body("mobilenet_v2", find_pretrained_weights("mobilenet_v2"))
     started = time.perf_counter()
     features, bad = extract_features([i.path for i in data.items], body, pre, torch.device("cpu"))

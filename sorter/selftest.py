@@ -12,10 +12,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sorter import __version__, appdirs
 from sorter.core.files import IMAGE_SUFFIXES, file_sha256
+
+if TYPE_CHECKING:
+    from sorter.core.model.modelfile import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +118,7 @@ class CoreChecks:
 
     def __init__(self, device: str = "auto") -> None:
         self.device = device
-        self.model: Any = None
+        self.model: LoadedModel | None = None
 
     def run(self, echo: Echo) -> list[CheckResult]:
         steps = [
@@ -150,7 +153,7 @@ class CoreChecks:
         return sort_samples(self.model, appdirs.asset_path("samples"))
 
 
-def _check_folded(model: Any) -> str:
+def _check_folded(model: LoadedModel) -> str:
     """Scoring must run the BatchNorm-folded copy; a build where torch.fx cannot trace loses it."""
     from sorter.core.model.fold_bn import count_batchnorms
 
@@ -199,7 +202,7 @@ def sample_images(folder: Path) -> list[Path]:
     return sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def sort_samples(model: Any, samples: Path) -> str:
+def sort_samples(model: LoadedModel, samples: Path) -> str:
     """Sort the samples into a temporary folder; each must end copied, uncertain or reported."""
     from sorter.core.sorting.sort import sort_folder
 

@@ -71,9 +71,11 @@ def tree_hashes(root: Path, skip_state: bool = True) -> dict[str, str]:
 
 
 # --- real models -------------------------------------------------------------------------------
-def tiny_meta(categories=("cats", "dogs", "cars"), arch="resnet18", **overrides) -> dict:
-    """Model metadata for tests: fastai layout, sigmoid, threshold 0.5, 32 px squish, no
-    normalisation; `overrides` replace or add keys."""
+def tiny_meta(categories=("cats", "dogs", "cars"), arch="resnet18", **overrides):
+    """Model metadata (a ModelMeta) for tests: fastai layout, sigmoid, threshold 0.5, 32 px
+    squish, no normalisation; `overrides` replace or add keys of the stored dict."""
+    from sorter.core.model.meta import ModelMeta
+
     meta = {
         "arch": arch,
         "builder": "fastai",
@@ -87,7 +89,7 @@ def tiny_meta(categories=("cats", "dogs", "cars"), arch="resnet18", **overrides)
         "normalize": None,
     }
     meta.update(overrides)
-    return meta
+    return ModelMeta.from_dict(meta)
 
 
 def make_tiny_model(path: Path, categories=("cats", "dogs", "cars"), arch="resnet18") -> Path:
@@ -101,6 +103,16 @@ def make_tiny_model(path: Path, categories=("cats", "dogs", "cars"), arch="resne
     meta = tiny_meta(categories, arch, training={"note": "random weights for tests"})
     save_model(path, meta, build_network(meta).state_dict())
     return path
+
+
+def network_meta(arch: str = "resnet18", builder: str = "fastai", n_outputs: int = 2):
+    """The smallest ModelMeta that build_network takes for (arch, builder, n_outputs): one
+    category that sums every output's softmax, so any number of outputs is consistent."""
+    from sorter.core.model.meta import ModelMeta, Preprocessing
+
+    everything = {"all": list(range(n_outputs))}
+    return ModelMeta(arch, builder, ["all"], "softmax-groups", n_outputs, Preprocessing(32),
+                     groups=everything)  # fmt: skip
 
 
 def train_tiny(data: Path, out: Path) -> Path:

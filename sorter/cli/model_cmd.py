@@ -6,14 +6,19 @@ import argparse
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sorter.core.model.meta import ModelMeta
 
 log = logging.getLogger(__name__)
 
 _ACTIVATION_WORDS = {
     "sigmoid": "sigmoid (multi-label: each category scored on its own)",
     "softmax-groups": "softmax-groups (a category's score = sum of its classes' probabilities)",
+    "softmax": "softmax (single-label: one output per category, the scores sum to 1)",
 }
+IMAGENET_CLASSES = 1000  # a network with this many outputs is an ImageNet classifier
 ARCH_CHOICES = ("mobilenet_v2", "resnet18", "resnet34", "resnet50")  # = networks.ARCHS
 
 
@@ -41,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.set_defaults(func=run_import)
 
 
-def _read_meta(path: Path) -> dict[str, Any]:
+def _read_meta(path: Path) -> ModelMeta:
     from sorter.core.model.modelfile import read_json_model, read_model_file
 
     if path.suffix.lower() == ".json":
@@ -49,34 +54,53 @@ def _read_meta(path: Path) -> dict[str, Any]:
     return read_model_file(path)[0]
 
 
-def _preprocessing_line(meta: dict[str, Any]) -> str:
-    norm = meta.get("normalize")
-    stats = f"mean {norm['mean']}, std {norm['std']}" if norm else "none"
-    size = meta["input_size"]
-    return f"{size}x{size} px, resize {meta['resize_method']}, normalisation {stats}"
+def _preprocessing_line(meta: ModelMeta) -> str:
+    norm = meta.normalize
+    stats = f"mean {list(norm.mean)}, std {list(norm.std)}" if norm else "none"
+    size = meta.input_size
+    return f"{size}x{size} px, resize {meta.resize_method}, normalisation {stats}"
 
 
-def describe(path: Path, meta: dict[str, Any]) -> list[str]:
+def describe(path: Path, meta: ModelMeta) -> list[str]:
     """Readable lines about a model's metadata."""
-    thresholds = meta.get("thresholds") or {}
-    default = meta["default_threshold"]
     lines = [
         f"Model:        {path}",
-        f"Network:      {meta['arch']} ({meta['builder']}), {meta['n_outputs']} outputs",
-        f"Scores:       {_ACTIVATION_WORDS.get(meta['activation'], meta['activation'])}",
+        f"Network:      {meta.arch} ({meta.builder}), {meta.n_outputs} outputs",
+        f"Scores:       {_ACTIVATION_WORDS.get(_scoring(meta), meta.activation)}",
         f"Input:        {_preprocessing_line(meta)}",
-        f"Threshold:    {default} by default",
-        f"Categories:   {len(meta['categories'])}",
+        f"Threshold:    {meta.default_threshold} by default",
+        f"Categories:   {len(meta.categories)}",
     ]
-    for name in meta["categories"]:
-        extra = f" ({len(meta['groups'][name])} ImageNet classes)" if meta.get("groups") else ""
-        lines.append(f"  - {name}: threshold {thresholds.get(name, default)}{extra}")
-    if meta.get("empty_category"):
-        lines.append(f"Empty class:  {meta['empty_category']} (dropped when another passes)")
-    lines += _training_lines(meta.get("training") or {})
-    if meta.get("created_by"):
-        lines.append(f"Created by:   {meta['created_by']}")
+    for name, threshold in meta.category_thresholds().items():
+        lines.append(f"  - {name}: threshold {threshold}{_group_note(meta, name)}")
+    if meta.empty_category:
+        lines.append(f"Empty class:  {meta.empty_category} (dropped when another passes)")
+    lines += _training_lines(meta.training)
+    if meta.created_by:
+        lines.append(f"Created by:   {meta.created_by}")
     return lines
+
+
+def _one_output_each(meta: ModelMeta) -> bool:
+    """Softmax groups of one output per category: a plain single-label classifier."""
+    groups = meta.groups or {}
+    return meta.n_outputs == len(meta.categories) and all(len(g) == 1 for g in groups.values())
+
+
+def _scoring(meta: ModelMeta) -> str:
+    if meta.activation == "softmax-groups" and _one_output_each(meta):
+        return "softmax"
+    return meta.activation
+
+
+def _group_note(meta: ModelMeta, name: str) -> str:
+    """' (59 ImageNet classes)' for a category grouping a classifier's outputs; else ''."""
+    if not meta.groups or _one_output_each(meta):
+        return ""
+    count = len(meta.groups[name])
+    if meta.n_outputs == IMAGENET_CLASSES:
+        return f" ({count} ImageNet {'class' if count == 1 else 'classes'})"
+    return f" ({count} network {'output' if count == 1 else 'outputs'})"
 
 
 def _training_lines(training: dict[str, Any]) -> list[str]:
@@ -96,7 +120,7 @@ def run_info(args: argparse.Namespace) -> int:
     path = args.model if args.model is not None else current_model_path()
     meta = _read_meta(path)
     if args.json:
-        print(json.dumps({"path": str(path), "meta": meta}, indent=2, ensure_ascii=False))
+        print(json.dumps({"path": str(path), "meta": meta.to_dict()}, indent=2, ensure_ascii=False))
     else:
         print("\n".join(describe(path, meta)))
     return 0

@@ -10,9 +10,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sorter.core.jobs import CancelToken
+
+if TYPE_CHECKING:
+    from sorter.core.model.modelfile import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +116,7 @@ def run_sort(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(model_path: Path | None, device: str) -> Any:
+def _load(model_path: Path | None, device: str) -> LoadedModel:
     from sorter.core.model.modelfile import device_label, load_model
 
     model = load_model(model_path, device=device)

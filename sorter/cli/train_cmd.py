@@ -7,10 +7,14 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sorter.cli.console import ProgressBar, format_duration
 from sorter.core.jobs import Cancelled
+
+if TYPE_CHECKING:
+    from sorter.core.training.options import TrainOptions
+    from sorter.core.training.train import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +101,7 @@ def default_out(name: str, folder: Path | None = None) -> Path:
     return folder / numbered_name(base, n)
 
 
-def _options(args: argparse.Namespace) -> Any:
+def _options(args: argparse.Namespace) -> TrainOptions:
     from sorter.core.training.train import TrainOptions
 
     return TrainOptions(
@@ -133,21 +137,21 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _result_dict(result: Any) -> dict[str, Any]:
+def _result_dict(result: TrainResult) -> dict[str, Any]:
     return {
         "model": str(result.model_path),
         "report": str(result.report_json),
         "plot": str(result.report_png) if result.report_png else None,
         "seconds": round(result.seconds, 1),
         "notes": result.notes,
-        "training": result.meta["training"],
-        "thresholds": result.meta["thresholds"],
+        "training": result.meta.training,
+        "thresholds": result.meta.thresholds,
         "warnings": result.warnings,
         "skipped": result.report["skipped"],
     }
 
 
-def _print_result(result: Any) -> None:
+def _print_result(result: TrainResult) -> None:
     for line in result.warnings:
         print(f"warning: {line}", file=sys.stderr)
     skipped = result.data.skipped
@@ -157,7 +161,7 @@ def _print_result(result: Any) -> None:
             print(f"  {path}: {reason}", file=sys.stderr)
         if len(skipped) > MAX_LISTED:
             print(f"  ... and {len(skipped) - MAX_LISTED} more (see the report)", file=sys.stderr)
-    training = result.meta["training"]
+    training = result.meta.training
     if not training["pretrained"]:
         print(f"note: {training['arch']} was trained from scratch (no pretrained weights).")
     for note in result.notes:
@@ -180,13 +184,13 @@ def _print_result(result: Any) -> None:
     print(f'Use it: sorter sort FOLDER --model "{result.model_path}"')
 
 
-def _category_table(result: Any) -> str:
-    counts = result.meta["training"]["image_counts"]
+def _category_table(result: TrainResult) -> str:
+    counts = result.meta.training["image_counts"]
     details = (result.report["evaluation"] or {}).get("categories", {})
     width = max(len(name) for name in counts)
     lines = [f"  {'category':<{width}}  images  threshold  precision  recall"]
     for name, count in counts.items():
-        threshold = result.meta["thresholds"][name]
+        threshold = result.meta.thresholds[name]
         row = details.get(name)
         scores = f"{row['precision']:9.2f}  {row['recall']:6.2f}" if row else ""
         lines.append(f"  {name:<{width}}  {count:6d}  {threshold:9.2f}  {scores}")
@@ -206,9 +210,9 @@ def run_import(args: argparse.Namespace) -> int:
         return 2
     out = args.out or default_out(args.export.stem, args.export.resolve().parent)
     meta = import_learner(args.export, out)
-    print(f"Imported {meta['arch']} with {len(meta['categories'])} categories: ", end="")
-    print(", ".join(meta["categories"]))
-    norm = "ImageNet statistics" if meta["normalize"] else "no normalisation"
-    print(f"Input {meta['input_size']} px ({meta['resize_method']}), {norm}.")
+    print(f"Imported {meta.arch} with {len(meta.categories)} categories: ", end="")
+    print(", ".join(meta.categories))
+    norm = "ImageNet statistics" if meta.normalize else "no normalisation"
+    print(f"Input {meta.input_size} px ({meta.resize_method}), {norm}.")
     print(f"Model: {out.resolve()}")
     return 0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
 
 from sorter.cli import main
-from sorter.core.model.modelfile import IMAGENET_STATS, load_model, read_model_file, save_model
+from sorter.core.model.meta import IMAGENET, ModelMeta, Preprocessing
+from sorter.core.model.modelfile import load_model, read_model_file, save_model
 from sorter.core.model.networks import fastai_network
 from sorter.core.settings import Settings, save_settings
 
@@ -43,12 +45,12 @@ def test_import_weights_then_info(resnet18_weights, tmp_path, capsys):
     assert code == 0
     assert str(out) in capsys.readouterr().out
     meta, sd = read_model_file(out)
-    assert meta["categories"] == ["cats", "dogs", "birds"]
-    assert meta["activation"] == "sigmoid" and meta["builder"] == "fastai"
-    assert meta["thresholds"] == {"cats": 0.5, "dogs": 0.5, "birds": 0.5}
-    assert meta["input_size"] == 128 and meta["resize_method"] == "squish"
-    assert meta["normalize"] == IMAGENET_STATS
-    assert "imported" in meta["training"]["note"]
+    assert meta.categories == ["cats", "dogs", "birds"]
+    assert meta.activation == "sigmoid" and meta.builder == "fastai"
+    assert meta.thresholds == {"cats": 0.5, "dogs": 0.5, "birds": 0.5}
+    assert meta.input_size == 128 and meta.resize_method == "squish"
+    assert meta.normalize == IMAGENET
+    assert "imported" in meta.training["note"]
     original = torch.load(resnet18_weights, weights_only=False)
     assert all(torch.equal(sd[k], v) for k, v in original.items())
     assert load_model(out, device="cpu").categories == ["cats", "dogs", "birds"]
@@ -65,8 +67,8 @@ def test_import_defaults(resnet18_weights, capsys):
     try:
         assert main([*args, "--categories", "a,b,c"]) == 0
         meta, _ = read_model_file(out)
-        assert meta["normalize"] is None
-        assert meta["input_size"] == 224 and meta["resize_method"] == "crop"
+        assert meta.normalize is None
+        assert meta.input_size == 224 and meta.resize_method == "crop"
         # Never overwrites: the second run refuses.
         assert main([*args, "--categories", "a,b,c"]) == 2
         assert "already exists" in capsys.readouterr().err
@@ -128,15 +130,39 @@ def test_info_json_and_current_model(tmp_path, capsys):
         "normalize": None,
         "training": {"date": "2026-11-20", "image_counts": {"x": 5, "y": 7}},
     }
-    save_model(path, meta, fastai_network("resnet18", 2).state_dict())
+    save_model(path, ModelMeta.from_dict(meta), fastai_network("resnet18", 2).state_dict())
     save_settings(Settings(model_path=str(path)))
     assert main(["info", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["path"] == str(path) and shown["meta"] == meta
+    assert shown["path"] == str(path) and {k: shown["meta"][k] for k in meta} == meta
     assert main(["info"]) == 0
     text = capsys.readouterr().out
     assert "  - x: threshold 0.6" in text and "  - y: threshold 0.4" in text
     assert "normalisation none" in text and "image_counts: x 5, y 7" in text
+
+
+def test_info_on_a_single_label_model_counts_no_imagenet_classes(tmp_path, capsys):
+    # What import-learner makes of a fastai single-label Learner: one softmax output per category.
+    meta = ModelMeta(
+        "resnet18", "fastai", ["blue", "red"], "softmax-groups", 2, Preprocessing(48),
+        groups={"blue": [0], "red": [1]},
+    )  # fmt: skip
+    path = tmp_path / "single.pth"
+    save_model(path, meta, fastai_network("resnet18", 2).state_dict())
+    assert main(["info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "ImageNet" not in text
+    assert "  - blue: threshold 0.5\n" in text and "  - red: threshold 0.5\n" in text
+    assert "single-label" in text
+
+
+def test_info_on_the_default_model_counts_its_imagenet_classes(capsys):
+    from sorter.core.model.modelfile import default_model_path
+
+    assert main(["info", str(default_model_path())]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"  - birds: threshold 0\.5 \(59 ImageNet classes\)\n", text)
+    assert "softmax-groups (a category's score = sum of its classes' probabilities)" in text
 
 
 def test_info_on_a_bare_state_dict_suggests_import(resnet18_weights, capsys):

@@ -23,6 +23,7 @@ from sorter.cli import main
 from sorter.cli.queue_cmd import parse_labels
 from sorter.core.learning.queue import CorrectionQueue
 from sorter.core.learning.versions import add_version
+from sorter.core.model.meta import ModelMeta
 from sorter.core.settings import load_settings
 
 
@@ -76,7 +77,7 @@ def test_queue_add_needs_a_label(tmp_path: Path) -> None:
     assert CorrectionQueue().pending_count() == 0
 
 
-def _meta(acc: float) -> dict:
+def _meta(acc: float) -> ModelMeta:
     training = {"metrics": {"accuracy_multi": acc}}
     return tiny_meta(["cats", "dogs"], input_size=64, training=training)
 

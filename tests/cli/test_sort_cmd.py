@@ -121,7 +121,7 @@ def test_model_for_another_architecture_exit_2(capsys, src, tmp_path, model_file
 
     meta, weights = read_model_file(model_file)
     wrong = tmp_path / "wrong.pth"
-    save_model(wrong, {**meta, "arch": "resnet34"}, weights)
+    save_model(wrong, meta.replace(arch="resnet34"), weights)
     code, _, err = sort(capsys, src, "--model", wrong, "--out", tmp_path / "o")
     assert code == 2 and "Traceback" not in err
     assert "resnet34" in err
@@ -173,3 +173,46 @@ def test_first_ctrl_c_asks_to_stop_second_stops_now(capsys):
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def _one_error_line(err: str) -> str:
+    """The single `sorter: ...` line of a failed command (progress and notes aside)."""
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("sorter:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_nan_scores_stop_the_sort_with_one_line(capsys, src, model_file, tmp_path, monkeypatch):
+    import torch
+
+    from sorter.core.model.modelfile import LoadedModel
+
+    def nan_scores(self, batch):
+        return torch.full((len(batch), len(self.categories)), float("nan"))
+
+    monkeypatch.setattr(LoadedModel, "scores", nan_scores)
+    out_dir = tmp_path / "o"
+    code, _, err = sort(capsys, src, "--model", model_file, "--out", out_dir, "--threshold", "0")
+    assert code == 2
+    line = _one_error_line(err)
+    assert "NaN or infinite scores" in line and str(model_file) in line
+    assert "sorter models use default" in line
+    assert tree_hashes(out_dir) == {}  # nothing copied, not even into "uncertain"
+
+
+def test_model_with_nan_weights_is_refused_before_sorting(capsys, src, model_file, tmp_path):
+    import torch
+
+    from sorter.core.model.modelfile import read_model_file
+
+    meta, state = read_model_file(model_file)
+    state["1.8.weight"][0, 0] = float("nan")
+    nan_file = tmp_path / "nan.pth"
+    payload = {"format": "sorter-model", "version": 1, "meta": meta.to_dict(), "state_dict": state}
+    torch.save(payload, nan_file, pickle_protocol=4)
+    out_dir = tmp_path / "o"
+    code, _, err = sort(capsys, src, "--model", nan_file, "--out", out_dir, "--threshold", "0")
+    assert code == 2
+    assert str(nan_file) in _one_error_line(err)
+    assert not out_dir.exists()

@@ -13,6 +13,7 @@ import numpy as np
 
 from sorter.core.errors import SorterError
 from sorter.core.learning.queue import Correction, CorrectionQueue
+from sorter.core.model.meta import ModelMeta
 from sorter.core.sorting.safecopy import file_sha256
 from sorter.core.training.data import (
     TrainData,
@@ -87,9 +88,9 @@ def merged_categories(base: list[str], corrections: list[Correction]) -> list[st
     return order
 
 
-def load_original(meta: dict[str, Any], notes: list[str]) -> Original | None:
+def load_original(meta: ModelMeta, notes: list[str]) -> Original | None:
     """The training data named in the model's meta, split as it was; None when it is gone."""
-    training = meta.get("training") or {}
+    training = meta.training
     path = training.get("data_path")
     if not path:
         notes.append("The current model does not name its training data; using corrections only.")
@@ -133,7 +134,7 @@ def drop_corrected(original: Original, corrections: list[Correction]) -> int:
 
 
 def gather(
-    meta: dict[str, Any], queue: CorrectionQueue, workdir: Path, use_original: bool = True
+    meta: ModelMeta, queue: CorrectionQueue, workdir: Path, use_original: bool = True
 ) -> RetrainData:
     """Everything a retrain needs; correction images are written into `workdir`.
 
@@ -153,7 +154,7 @@ def gather(
             notes.append(
                 f"{dropped} original image(s) were corrected since; their old label is dropped."
             )
-    base = list(meta["categories"])
+    base = list(meta.categories)
     return RetrainData(
         merged_categories(base, corrections),
         base,
@@ -189,10 +190,10 @@ def original_items(data: RetrainData, which: str) -> list[TrainItem]:
 
 
 def training_summary(
-    base: dict[str, Any], data: RetrainData, mode: str, base_version: str
+    base: ModelMeta, data: RetrainData, mode: str, base_version: str
 ) -> dict[str, Any]:
     """The `training` meta of a retrained model; names the original data for the next retrain."""
-    old = base.get("training") or {}
+    old = base.training
     counts = {c: 0 for c in data.categories}
     items = data.original.data.items if data.original else []
     for labels in [i.labels for i in items] + [c.labels for c in data.corrections]:
@@ -210,5 +211,5 @@ def training_summary(
         "corrections": len(data.corrections),
         "mode": f"retrain-{mode}",
         "retrained_from": base_version,
-        "arch": base["arch"],
+        "arch": base.arch,
     }

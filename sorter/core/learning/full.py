@@ -7,7 +7,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -15,8 +15,12 @@ import torch
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.learning.data import RetrainData, original_items, targets_for, training_summary
 from sorter.core.learning.evaluate import CandidateScores
+from sorter.core.model.meta import ModelMeta
 from sorter.core.training.data import TrainData, from_items
 from sorter.core.training.options import TrainOptions
+
+if TYPE_CHECKING:
+    from sorter.core.model.modelfile import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,7 @@ def holdout(n: int, seed: int) -> list[int]:
     return sorted(order[: max(1, round(HOLDOUT * n))])
 
 
-def _scores(model: Any, paths: Sequence[Path], categories: list[str]) -> np.ndarray:
+def _scores(model: LoadedModel, paths: Sequence[Path], categories: list[str]) -> np.ndarray:
     """A loaded model's scores in `categories` order (0 where it has no such category)."""
     from sorter.core.model.predict import score_images
 
@@ -54,7 +58,7 @@ class FullFit:
     """
 
     state_dict: dict[str, Any]
-    meta: dict[str, Any]
+    meta: ModelMeta
     scores: CandidateScores  # the held-out corrections (scores.judged) and original validation
     notes: list[str] = field(default_factory=list)
 
@@ -69,7 +73,7 @@ class FullFit:
 
 def full_fit(
     data: RetrainData,
-    meta: dict[str, Any],
+    meta: ModelMeta,
     workdir: Path,
     device: torch.device,
     base_version: str,
@@ -89,16 +93,20 @@ def full_fit(
     out = workdir / "candidate.pth"
     options = _options(meta, seed, device)
     train(_train_data(data, held, workdir), out, options, progress=progress, cancel=cancel)
-    new_meta, state_dict = read_model_file(out)
+    trained_meta, state_dict = read_model_file(out)
     scores = _candidate_scores(load_model(out, device=device.type), data, held)
-    fit = FullFit(state_dict, new_meta, scores)
+    summary = training_summary(meta, data, "full", base_version)
+    fit = FullFit(state_dict, _full_meta(trained_meta, summary), scores)
     if held:
         fit.notes.append(
             f"{len(held)} correction(s) held out to judge the new model; still queued."
         )
-    summary = training_summary(meta, data, "full", base_version)
-    new_meta["training"] = {**new_meta.get("training", {}), **summary}
     return fit
+
+
+def _full_meta(trained: ModelMeta, summary: dict[str, Any]) -> ModelMeta:
+    """The candidate's metadata: as `train` wrote it, its training summary that of a retrain."""
+    return trained.replace(training={**trained.training, **summary})
 
 
 def _train_data(data: RetrainData, held: list[int], workdir: Path) -> TrainData:
@@ -110,17 +118,17 @@ def _train_data(data: RetrainData, held: list[int], workdir: Path) -> TrainData:
     return from_items(pairs, source, categories=data.categories)
 
 
-def _options(meta: dict[str, Any], seed: int, device: torch.device) -> TrainOptions:
+def _options(meta: ModelMeta, seed: int, device: torch.device) -> TrainOptions:
     return TrainOptions(
         mode="full",
-        arch=meta["arch"],
-        input_size=int(meta["input_size"]),
+        arch=meta.arch,
+        input_size=meta.input_size,
         seed=seed,
         device=device.type,
     )
 
 
-def _candidate_scores(model: Any, data: RetrainData, held: list[int]) -> CandidateScores:
+def _candidate_scores(model: LoadedModel, data: RetrainData, held: list[int]) -> CandidateScores:
     valid = original_items(data, "valid")
     held_paths = [data.correction_paths[i] for i in held]
     return CandidateScores(

@@ -15,6 +15,7 @@ from sorter.core.learning.evaluate import CandidateScores
 from sorter.core.learning.full import FullFit, full_fit
 from sorter.core.learning.quick import FOLDS, QuickFit, quick_fit
 from sorter.core.learning.versions import version_name_of
+from sorter.core.model.meta import ModelMeta
 from sorter.core.training.modes import Fitter, Modes
 
 
@@ -23,8 +24,8 @@ class RetrainJob:
     """What `prepare` hands a retrain mode: the gathered data and the model it starts from."""
 
     data: RetrainData
-    base_meta: dict[str, Any]
-    base_state: dict[str, Any]
+    base_meta: ModelMeta
+    base_state: dict[str, torch.Tensor]
     base_path: Path
     workdir: Path  # a temporary folder that lives as long as the job
     device: torch.device
@@ -39,7 +40,7 @@ class RetrainFit(Protocol):
     def state_dict(self) -> dict[str, Any]: ...
 
     @property
-    def meta(self) -> dict[str, Any]: ...
+    def meta(self) -> ModelMeta: ...
 
     @property
     def scores(self) -> CandidateScores: ...

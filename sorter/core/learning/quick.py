@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +24,7 @@ from sorter.core.learning.data import (
 )
 from sorter.core.learning.data import folds as make_folds
 from sorter.core.learning.evaluate import CandidateScores
+from sorter.core.model.meta import ModelMeta, sigmoid_meta
 from sorter.core.model.networks import BODY_FEATURES, FASTAI_CUTS, build_network
 from sorter.core.training import metrics as th
 from sorter.core.training import quick as train_quick
@@ -39,7 +39,6 @@ MAX_EPOCHS = 200
 BATCH = 32
 WARM_EPOCHS = 20  # a head that already knows the old categories needs fewer, gentler epochs
 WARM_LR = 1e-3
-PREPROCESSING = ("input_size", "resize_method", "normalize")
 
 
 @dataclass
@@ -51,7 +50,7 @@ class QuickFit:
     """
 
     state_dict: dict[str, torch.Tensor]
-    meta: dict[str, Any]
+    meta: ModelMeta
     scores: CandidateScores  # out-of-fold scores of every correction (none when too few)
     warm: bool  # the head started from the base model's: the original data is gone
     notes: list[str] = field(default_factory=list)
@@ -68,14 +67,14 @@ class QuickFit:
 
 
 def split_network(
-    meta: dict[str, Any], state_dict: dict[str, Any]
+    meta: ModelMeta, state_dict: dict[str, torch.Tensor]
 ) -> tuple[nn.Module, nn.Sequential | None]:
     """(body, head or None) of a model: the head only when it is a fastai head we can extend."""
     network = build_network(meta)
     network.load_state_dict(state_dict, strict=True)
-    if meta["builder"] == "fastai":
+    if meta.builder == "fastai":
         return network[0], network[1]
-    children = list(network.children())[: FASTAI_CUTS[meta["arch"]]]
+    children = list(network.children())[: FASTAI_CUTS[meta.arch]]
     return nn.Sequential(*children), None
 
 
@@ -145,8 +144,8 @@ def _targets(items: Sequence[TrainItem], categories: list[str]) -> torch.Tensor:
 
 def quick_fit(
     data: RetrainData,
-    meta: dict[str, Any],
-    state_dict: dict[str, Any],
+    meta: ModelMeta,
+    state_dict: dict[str, torch.Tensor],
     device: torch.device,
     base_path: Path,
     *,
@@ -167,7 +166,7 @@ def quick_fit(
     train_ok, valid_ok = found.readable(train_items), found.readable(valid_items)
     original = found.of([i.path for i in train_ok]), _targets(train_ok, data.categories)
     corrections = found.of(data.correction_paths), torch.from_numpy(data.correction_targets())
-    fit = partial(fit_head, arch=meta["arch"], warm=warm, cancel=cancel)
+    fit = partial(fit_head, arch=meta.arch, warm=warm, cancel=cancel)
     oof, final = _train_heads(fit, original, corrections, folds, seed, progress)
     scores = _scores(oof, final, found, valid_ok, data.categories)
     notes = (
@@ -176,7 +175,7 @@ def quick_fit(
     if warm is not None:
         notes.append("Started from the current model's head (the original data is not available).")
     new_meta = _quick_meta(meta, data, scores, base_path)
-    state = train_quick.assemble(meta["arch"], body, final)
+    state = train_quick.assemble(meta.arch, body, final)
     return QuickFit(state, new_meta, scores, warm is not None, notes, found.bad)
 
 
@@ -184,7 +183,7 @@ def _extract(
     data: RetrainData,
     items: Sequence[TrainItem],
     body: nn.Module,
-    meta: dict[str, Any],
+    meta: ModelMeta,
     device: torch.device,
     progress: ProgressCallback,
     cancel: CancelToken | None,
@@ -192,7 +191,7 @@ def _extract(
     """Features of the original images (those readable) and of every correction."""
     paths = [i.path for i in items] + data.correction_paths
     feats, bad = train_quick.extract_features(
-        paths, body, meta, device, progress=progress, cancel=cancel
+        paths, body, meta.preprocessing, device, progress=progress, cancel=cancel
     )
     lost = [p for p in data.correction_paths if p in bad]
     if lost:
@@ -244,8 +243,8 @@ def _scores(
 
 
 def _quick_meta(
-    base: dict[str, Any], data: RetrainData, scores: CandidateScores, base_path: Path
-) -> dict[str, Any]:
+    base: ModelMeta, data: RetrainData, scores: CandidateScores, base_path: Path
+) -> ModelMeta:
     """The new model's metadata: the base's preprocessing, a sigmoid head for every category."""
     from sorter.core.learning.versions import version_name_of
 
@@ -254,18 +253,12 @@ def _quick_meta(
         chosen = th.choose_thresholds(scores.valid_scores, scores.valid_targets, categories, 0.5)
     else:
         chosen = dict.fromkeys(categories, 0.5)
-    meta = {k: base[k] for k in PREPROCESSING}
-    meta.update(
-        arch=base["arch"],
-        builder="fastai",
-        categories=categories,
-        activation="sigmoid",
-        n_outputs=len(categories),
-        default_threshold=0.5,
+    return sigmoid_meta(
+        base.arch,
+        categories,
+        base.preprocessing,  # pad_mode too: the features were computed with it
         thresholds=chosen,
         training=training_summary(base, data, "quick", version_name_of(base_path)),
         created_by=f"sorter {__version__}",
+        backbone_sha256=base.backbone_sha256 or None,
     )
-    if base.get("backbone_sha256"):
-        meta["backbone_sha256"] = base["backbone_sha256"]
-    return meta

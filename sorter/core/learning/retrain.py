@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,10 @@ from sorter.core.learning.data import (
 )
 from sorter.core.learning.modes import RETRAIN_MODES, RetrainFit, RetrainJob
 from sorter.core.learning.queue import CorrectionQueue
+from sorter.core.model.meta import ModelMeta
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +38,8 @@ __all__ = ["Candidate", "RetrainError", "RetrainResult", "prepare", "promote", "
 class Candidate:
     """A trained but not yet stored model, with its side-by-side evaluation."""
 
-    meta: dict[str, Any]
-    state_dict: dict[str, Any]
+    meta: ModelMeta
+    state_dict: dict[str, torch.Tensor]
     base_path: Path
     base_version: str
     comparisons: list[ev.Comparison]
@@ -53,7 +57,7 @@ class Candidate:
         return {
             "base_model": str(self.base_path),
             "base_version": self.base_version,
-            "categories": list(self.meta["categories"]),
+            "categories": list(self.meta.categories),
             "new_categories": list(self.new_categories),
             "corrections_used": len(self.used_ids),
             "comparisons": [c.to_dict() for c in self.comparisons],
@@ -131,10 +135,10 @@ def _candidate(
     """The candidate: the fit, its comparisons and the verdict on them."""
     from sorter.core.learning.versions import version_name_of
 
-    data, new_meta = job.data, fit.meta
+    data = job.data
     forgotten = [] if fit.remembers_base else unseen_categories(data, set(fit.untaught))
     better, reason = ev.verdict(comparisons, forgotten)
-    new_meta["training"]["metrics"] = _headline(comparisons)
+    new_meta = fit.meta.replace(training={**fit.meta.training, "metrics": _headline(comparisons)})
     used = [
         c.id
         for i, c in enumerate(data.corrections)
@@ -156,7 +160,7 @@ def _candidate(
 
 
 def _old_scores(
-    base_path: Path, device: Any, paths: Sequence[Path], categories: list[str]
+    base_path: Path, device: torch.device, paths: Sequence[Path], categories: list[str]
 ) -> np.ndarray:
     """The base model's scores, in the new category order (0 for categories it lacks)."""
     from sorter.core.model.modelfile import load_model
@@ -180,22 +184,20 @@ def _old_thresholds(base_path: Path, categories: list[str]) -> dict[str, float]:
     from sorter.core.learning.versions import read_model
 
     meta, _ = read_model(base_path)
-    default = float(meta["default_threshold"])
-    given = meta.get("thresholds") or {}
-    return {c: float(given.get(c, default)) for c in meta["categories"] if c in categories}
+    return {c: t for c, t in meta.category_thresholds().items() if c in categories}
 
 
 def _compare(
     base_path: Path,
-    device: Any,
+    device: torch.device,
     data: RetrainData,
     scores: ev.CandidateScores,
-    new_meta: dict[str, Any],
+    new_meta: ModelMeta,
     progress: ProgressCallback,
 ) -> list[ev.Comparison]:
     progress(Progress("Comparing old and new", 0, 2, "sets"))
     cats = data.categories
-    old_th, new_th = _old_thresholds(base_path, cats), new_meta["thresholds"]
+    old_th, new_th = _old_thresholds(base_path, cats), new_meta.thresholds
     judge = partial(ev.compare, categories=cats, old_thresholds=old_th, new_thresholds=new_th)
     old_scores = partial(_old_scores, base_path, device, categories=cats)
     held = scores.judged

@@ -20,6 +20,11 @@ from sorter.core.settings import Settings, load_settings, update_settings
 if TYPE_CHECKING:
     from sorter.core.learning.queue import CorrectionQueue
 
+if TYPE_CHECKING:
+    import torch
+
+    from sorter.core.model.meta import ModelMeta
+
 log = logging.getLogger(__name__)
 
 DEFAULT = "default"  # the model embedded in Sorter
@@ -104,12 +109,12 @@ def _read_info(folder: Path) -> dict[str, Any]:
         return {}
 
 
-def _meta_summary(meta: dict[str, Any]) -> tuple[str, list[str], dict[str, Any]]:
-    training = meta.get("training") or {}
-    return str(training.get("date", "")), list(meta.get("categories", [])), training.get("metrics")
+def _meta_summary(meta: ModelMeta) -> tuple[str, list[str], dict[str, Any]]:
+    training = meta.training
+    return str(training.get("date", "")), list(meta.categories), training.get("metrics")
 
 
-def read_model(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_model(path: str | Path) -> tuple[ModelMeta, dict[str, torch.Tensor]]:
     """(meta, state_dict) of a .pth model file or of a JSON description (the embedded default)."""
     from sorter.core.model.modelfile import read_json_model, read_model_file
 
@@ -220,8 +225,8 @@ def _versions_lock() -> FileLock:
 
 
 def add_version(
-    meta: dict[str, Any],
-    state_dict: dict[str, Any],
+    meta: ModelMeta,
+    state_dict: dict[str, torch.Tensor],
     report: dict[str, Any] | None = None,
     note: str = "",
     corrections: Sequence[int] = (),

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 UNCERTAIN = "uncertain"
 UNREADABLE = "unreadable"
+
+
+class Categorizer(Protocol):
+    """What deciding needs of a model (a LoadedModel, or a test's fake): names and thresholds."""
+
+    @property
+    def categories(self) -> list[str]: ...
+
+    @property
+    def default_threshold(self) -> float: ...
+
+    @property
+    def thresholds(self) -> Mapping[str, float]: ...
+
+    @property
+    def empty_category(self) -> str | None: ...
 
 
 def decide(

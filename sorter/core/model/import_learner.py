@@ -8,14 +8,19 @@ import pickle
 import types
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from sorter import __version__
 from sorter.core.errors import BadPathError, ModelFileError
+from sorter.core.model.meta import ModelMeta, Preprocessing, Stats
 from sorter.core.model.modelfile import save_model
 from sorter.core.model.networks import ARCHS, fastai_network, torchvision_network
+
+if TYPE_CHECKING:
+    from fastai.data.core import DataLoaders
+    from fastai.learner import Learner
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +77,7 @@ path_mapping_pickle = types.SimpleNamespace(
 )
 
 
-def load_learner_trusted(path: Path) -> Any:
+def load_learner_trusted(path: Path) -> Learner:
     """Unpickle a fastai Learner on CPU. Runs code from the file: only for trusted files.
 
     Raises:
@@ -123,7 +128,7 @@ def _square(size: Any, what: str) -> int:
     return int(sizes[0])
 
 
-def preprocessing_of(dls: Any) -> dict[str, Any]:
+def preprocessing_of(dls: DataLoaders) -> Preprocessing:
     """input_size, resize_method and normalize as the Learner's validation transforms do them.
 
     With presizing (item Resize(460) then a batch crop to 224) the batch size wins.
@@ -142,19 +147,22 @@ def preprocessing_of(dls: Any) -> dict[str, Any]:
     norm = None
     for tfm in dls.after_batch.fs:
         if isinstance(tfm, Normalize):
-            norm = {"mean": tfm.mean.flatten().tolist(), "std": tfm.std.flatten().tolist()}
-    return {"input_size": size, "resize_method": method, "normalize": norm}
+            mean, std = tfm.mean.flatten().tolist(), tfm.std.flatten().tolist()
+            if len(mean) != 3 or len(std) != 3:
+                raise ModelFileError("The Learner normalises other than 3 colour channels.")
+            norm = Stats((mean[0], mean[1], mean[2]), (std[0], std[1], std[2]))
+    return Preprocessing(size, method, norm)
 
 
-def _activation(learner: Any, categories: list[str]) -> dict[str, Any]:
+def _activation(learner: Learner, categories: list[str]) -> tuple[str, dict[str, list[int]] | None]:
+    """(activation, groups): single-label softmax makes each category a group of one class."""
     loss = type(getattr(learner, "loss_func", None)).__name__
-    if "CrossEntropy" in loss:  # single-label softmax: each category a group of one class
-        groups = {name: [i] for i, name in enumerate(categories)}
-        return {"activation": "softmax-groups", "groups": groups}
-    return {"activation": "sigmoid"}
+    if "CrossEntropy" in loss:
+        return "softmax-groups", {name: [i] for i, name in enumerate(categories)}
+    return "sigmoid", None
 
 
-def learner_meta(learner: Any, source: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def learner_meta(learner: Learner, source: Path) -> tuple[ModelMeta, dict[str, torch.Tensor]]:
     """(meta, state_dict) of a loaded Learner."""
     categories = [str(c) for c in learner.dls.vocab]
     if len(set(categories)) != len(categories) or not categories:
@@ -164,27 +172,27 @@ def learner_meta(learner: Any, source: Path) -> tuple[dict[str, Any], dict[str, 
         for k, v in learner.model.cpu().state_dict().items()
     }
     builder, arch = detect_arch(state, len(categories))
-    meta = {
-        "arch": arch,
-        "builder": builder,
-        "categories": categories,
-        "n_outputs": len(categories),
-        **_activation(learner, categories),
-        "default_threshold": 0.5,
-        "thresholds": {},
-        **preprocessing_of(learner.dls),
-        "training": {
+    activation, groups = _activation(learner, categories)
+    meta = ModelMeta(
+        arch=arch,
+        builder=builder,
+        categories=categories,
+        activation=activation,
+        n_outputs=len(categories),
+        preprocessing=preprocessing_of(learner.dls),
+        groups=groups,
+        training={
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "imported_from": str(Path(source).resolve()),
             "loss": type(getattr(learner, "loss_func", None)).__name__,
             "missing_names": list(_missing_names),
         },
-        "created_by": f"sorter {__version__}",
-    }
+        created_by=f"sorter {__version__}",
+    )
     return meta, state
 
 
-def import_learner(export: Path, out: Path) -> dict[str, Any]:
+def import_learner(export: Path, out: Path) -> ModelMeta:
     """Read a trusted fastai export and write the Sorter model `out` (never overwritten).
 
     Returns the model's meta.

@@ -9,7 +9,6 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -17,21 +16,29 @@ from sorter import appdirs
 from sorter.core.errors import ModelFileError, OutOfSpaceError, SorterError
 from sorter.core.files import file_sha256
 from sorter.core.model.fold_bn import fold_batchnorm
-from sorter.core.model.meta import IMAGENET_STATS, RESIZE_METHODS, check_meta
+from sorter.core.model.meta import IMAGENET, RESIZE_METHODS, ModelMeta
 from sorter.core.model.networks import build_network
 from sorter.core.model.safe_load import safe_torch_load
+from sorter.core.model.weights import (
+    StateDict,
+    check_weights,
+    load_weights,
+    names_of,
+    nonfinite_tensors,
+    weights_checksum,
+)
 from sorter.core.settings import load_settings
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "FORMAT",
-    "IMAGENET_STATS",
+    "IMAGENET",
     "RESIZE_METHODS",
     "VERSION",
     "LoadedModel",
+    "ModelMeta",
     "build_network",
-    "check_meta",
     "current_model_path",
     "default_model_path",
     "device_label",
@@ -40,6 +47,7 @@ __all__ = [
     "read_json_model",
     "read_model_file",
     "save_model",
+    "weights_checksum",
 ]
 
 FORMAT = "sorter-model"
@@ -47,15 +55,27 @@ VERSION = 1
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def save_model(path: str | os.PathLike[str], meta: dict[str, Any], state_dict: Any) -> None:
-    """Write a sorter model file atomically: a temporary file in the same folder, then rename."""
+def save_model(path: str | os.PathLike[str], meta: ModelMeta, state_dict: StateDict) -> None:
+    """Write a sorter model file atomically: a temporary file in the same folder, then rename.
+
+    On disk the metadata is meta.to_dict(), the plain dict of format version 1, with
+    state_dict_sha256 set to weights_checksum() of the weights written.
+
+    Raises:
+        ModelFileError: the folder is missing, the weights hold NaN or inf, or writing failed.
+        OutOfSpaceError: the disk is full (the file is not written).
+    """
     path = Path(path)
-    check_meta(meta, path)
     if not path.parent.is_dir():
         raise ModelFileError(f"Could not write {path}: the folder {path.parent} does not exist.")
     tensors = {k: v.detach().cpu() for k, v in state_dict.items()}
+    bad = nonfinite_tensors(tensors)
+    if bad:
+        raise ModelFileError(f"Could not write {path}: the weights hold NaN or infinite values "
+                             f"({names_of(bad)}); training went wrong.")  # fmt: skip
+    stored = meta.replace(state_dict_sha256=weights_checksum(tensors)).to_dict()
     tmp = path.with_name(f".{path.name}.tmp")
-    payload = {"format": FORMAT, "version": VERSION, "meta": meta, "state_dict": tensors}
+    payload = {"format": FORMAT, "version": VERSION, "meta": stored, "state_dict": tensors}
     try:
         torch.save(payload, tmp, pickle_protocol=4)
         os.replace(tmp, path)
@@ -65,10 +85,10 @@ def save_model(path: str | os.PathLike[str], meta: dict[str, Any], state_dict: A
         raise ModelFileError(f"Could not write the model file {path}: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    log.info("Saved model %s (%s, %d categories)", path, meta["arch"], len(meta["categories"]))
+    log.info("Saved model %s (%s, %d categories)", path, meta.arch, len(meta.categories))
 
 
-def _looks_like_state_dict(obj: Any) -> bool:
+def _looks_like_state_dict(obj: object) -> bool:
     return (
         isinstance(obj, dict)
         and bool(obj)
@@ -76,11 +96,12 @@ def _looks_like_state_dict(obj: Any) -> bool:
     )
 
 
-def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_model_file(path: str | os.PathLike[str]) -> tuple[ModelMeta, dict[str, torch.Tensor]]:
     """(meta, state_dict) of a sorter .pth file, read without running code from it.
 
     Raises:
-        ModelFileError: unsafe, damaged, bare weights, unknown version or incomplete meta.
+        ModelFileError: unsafe, damaged, bare weights, unknown version or incomplete meta;
+            weights that fail their checksum or hold NaN or inf (check_weights).
     """
     path = Path(path)
     obj = safe_torch_load(path)
@@ -96,10 +117,11 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
             f"{path} uses Sorter model format version {obj.get('version')!r}; this Sorter reads "
             f"version {VERSION}. A newer Sorter may open it."
         )
-    meta, state_dict = obj.get("meta"), obj.get("state_dict")
-    if not isinstance(meta, dict) or not _looks_like_state_dict(state_dict):
+    raw, state_dict = obj.get("meta"), obj.get("state_dict")
+    if not isinstance(raw, dict) or not _looks_like_state_dict(state_dict):
         raise ModelFileError(f"{path} is an incomplete Sorter model (no metadata or weights).")
-    check_meta(meta, path)
+    meta = ModelMeta.from_dict(raw, path)
+    check_weights(path, meta, state_dict)
     return meta, state_dict
 
 
@@ -156,7 +178,7 @@ def _json_weights_path(json_path: Path, name: str) -> Path:
     raise ModelFileError(f"The weights file {name} named by {json_path} is missing.")
 
 
-def read_json_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_json_model(path: Path) -> tuple[ModelMeta, dict[str, torch.Tensor]]:
     """(meta, state_dict) of a model described by JSON metadata plus a separate weights file."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -169,8 +191,7 @@ def read_json_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     if raw.get("format", FORMAT) != FORMAT or raw.get("version", VERSION) != VERSION:
         raise ModelFileError(f"{path} is not Sorter model metadata of version {VERSION}.")
     skip = ("weights_file", "weights_sha256", "format", "version")
-    meta = {k: v for k, v in raw.items() if k not in skip}
-    check_meta(meta, path)
+    meta = ModelMeta.from_dict({k: v for k, v in raw.items() if k not in skip}, path)
     weights = _json_weights_path(path, str(raw["weights_file"]))
     expected = raw.get("weights_sha256")
     if expected and file_sha256(weights).lower() != str(expected).lower():
@@ -181,44 +202,16 @@ def read_json_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     state_dict = safe_torch_load(weights)
     if not _looks_like_state_dict(state_dict):
         raise ModelFileError(f"{weights} holds no network weights.")
+    bad = nonfinite_tensors(state_dict)  # its sha256 (of the file) was checked above
+    if bad:
+        raise ModelFileError(f"{weights} holds NaN or infinite weights ({names_of(bad)}).")
     return meta, state_dict
 
 
-def load_weights(
-    network: torch.nn.Module, state_dict: dict[str, Any], where: Path, what: str = "the network"
-) -> None:
-    """load_state_dict(strict=True), turning a mismatch into one readable ModelFileError."""
-    try:
-        network.load_state_dict(state_dict, strict=True)
-    except RuntimeError as exc:
-        problem = describe_mismatch(network, state_dict, what)
-        raise ModelFileError(f"{where}: {problem}") from exc
-
-
-def describe_mismatch(
-    network: torch.nn.Module, state_dict: dict[str, Any], what: str = "the network"
-) -> str:
-    """Which keys are missing, unexpected, or of another shape, in a few words."""
-    want = network.state_dict()
-    missing = [k for k in want if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in want]
-    shapes = [
-        f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}"
-        for k, v in want.items()
-        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
-    ]
-    parts = [f"the weights do not fit {what} (another architecture or number of outputs?)"]
-    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes)):
-        if items:
-            more = f" and {len(items) - 3} more" if len(items) > 3 else ""
-            parts.append(f"{len(items)} {label}: {', '.join(items[:3])}{more}")
-    return "; ".join(parts) + "."
-
-
-def _group_matrix(meta: dict[str, Any]) -> torch.Tensor:
-    matrix = torch.zeros(int(meta["n_outputs"]), len(meta["categories"]))
-    for col, name in enumerate(meta["categories"]):
-        matrix[meta["groups"][name], col] = 1.0
+def _group_matrix(meta: ModelMeta) -> torch.Tensor:
+    matrix = torch.zeros(meta.n_outputs, len(meta.categories))
+    for col, name in enumerate(meta.categories):
+        matrix[(meta.groups or {})[name], col] = 1.0
     return matrix
 
 
@@ -227,7 +220,7 @@ class LoadedModel:
     """A network ready to score preprocessed batches, with the metadata it came with."""
 
     path: Path
-    meta: dict[str, Any]
+    meta: ModelMeta
     network: torch.nn.Module
     device: torch.device
     _groups: torch.Tensor | None = field(default=None, init=False, repr=False)
@@ -239,29 +232,28 @@ class LoadedModel:
     _scoring_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.meta["activation"] == "softmax-groups":
+        if self.meta.activation == "softmax-groups":
             self._groups = _group_matrix(self.meta).to(self.device)
-        norm = self.meta.get("normalize")
+        norm = self.meta.normalize
         if norm:
-            self._mean = torch.tensor(norm["mean"], device=self.device).view(1, 3, 1, 1)
-            self._std = torch.tensor(norm["std"], device=self.device).view(1, 3, 1, 1)
+            self._mean = torch.tensor(norm.mean, device=self.device).view(1, 3, 1, 1)
+            self._std = torch.tensor(norm.std, device=self.device).view(1, 3, 1, 1)
 
     @property
     def categories(self) -> list[str]:
-        return list(self.meta["categories"])
+        return list(self.meta.categories)
 
     @property
     def default_threshold(self) -> float:
-        return float(self.meta["default_threshold"])
+        return self.meta.default_threshold
 
     @property
     def thresholds(self) -> dict[str, float]:
-        given = self.meta.get("thresholds") or {}
-        return {c: float(given.get(c, self.default_threshold)) for c in self.categories}
+        return self.meta.category_thresholds()
 
     @property
     def empty_category(self) -> str | None:
-        return self.meta.get("empty_category")
+        return self.meta.empty_category
 
     @property
     def scoring_network(self) -> torch.nn.Module:
@@ -315,12 +307,12 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "auto")
     else:
         meta, state_dict = read_model_file(path)
     network = build_network(meta)
-    what = f"a {meta['builder']} {meta['arch']} with {meta['n_outputs']} outputs"
+    what = f"a {meta.builder} {meta.arch} with {meta.n_outputs} outputs"
     load_weights(network, state_dict, path, what)
     network.eval().to(torch_device)
     label = device_label(torch_device)
     log.info("Using %s", label)
-    log.info("Loaded model %s (%s %s)", path, meta["builder"], meta["arch"])
+    log.info("Loaded model %s (%s %s)", path, meta.builder, meta.arch)
     model = LoadedModel(path=path, meta=meta, network=network, device=torch_device)
     model.scoring_network  # noqa: B018 - fold now, so "model ready" means ready to score
     return model

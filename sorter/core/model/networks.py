@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import torch
 from torch import nn
 
 from sorter.core.errors import ModelFileError
 from sorter.core.model.archs import CONSTRUCTORS
+from sorter.core.model.meta import ModelMeta
 
 log = logging.getLogger(__name__)
 
@@ -100,17 +100,16 @@ def torchvision_network(arch: str, n_out: int) -> nn.Module:
     return _constructor(arch)(num_classes=n_out)
 
 
-def build_network(meta: dict[str, Any]) -> nn.Module:
-    """An untrained network shaped as meta["builder"] and meta["arch"] say, with n_outputs logits.
+def build_network(meta: ModelMeta) -> nn.Module:
+    """An untrained network shaped as meta.builder and meta.arch say, with n_outputs logits.
 
     Raises:
         ModelFileError: unknown builder or architecture.
     """
-    builder, arch = meta.get("builder"), meta.get("arch")
-    n_out = int(meta["n_outputs"])
+    builder, arch, n_out = meta.builder, meta.arch, meta.n_outputs
     if builder == "fastai":
-        return fastai_network(str(arch), n_out)
+        return fastai_network(arch, n_out)
     if builder == "torchvision":
-        return torchvision_network(str(arch), n_out)
+        return torchvision_network(arch, n_out)
     known = ", ".join(BUILDERS)
     raise ModelFileError(f"Unknown network builder {builder!r}; Sorter knows {known}.")

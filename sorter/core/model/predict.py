@@ -10,17 +10,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
-from sorter.core.errors import ImageError
+from sorter.core.errors import ImageError, ModelFileError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.model.cpu_forward import CPU_CHUNK, chunked, cpu_forward_pool, submit_chunked
 from sorter.core.model.decode import open_image
+from sorter.core.model.meta import Preprocessing
 from sorter.core.model.modelfile import LoadedModel
+from sorter.core.model.weights import PICK_ANOTHER
 
 log = logging.getLogger(__name__)
 
@@ -87,22 +88,22 @@ def _pad(img: Image.Image, near: tuple[int, int], far: tuple[int, int], mode: st
     return Image.fromarray(np.pad(array, widths, mode=mode))
 
 
-def to_uint8_tensor(img: Image.Image, meta: dict[str, Any]) -> torch.Tensor:
+def to_uint8_tensor(img: Image.Image, pre: Preprocessing) -> torch.Tensor:
     """Resized CHW uint8 tensor of an RGB image: preprocessing before the float conversion."""
-    size = int(meta["input_size"])
-    pad_mode = meta.get("pad_mode") or "reflection"
-    resized = resize_like_fastai(img, size, meta["resize_method"], pad_mode)
+    resized = resize_like_fastai(
+        img, pre.input_size, pre.resize_method, pre.pad_mode or "reflection"
+    )
     array = np.asarray(resized, dtype=np.uint8)
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
 
 
-def preprocess(img: Image.Image, meta: dict[str, Any]) -> torch.Tensor:
+def preprocess(img: Image.Image, pre: Preprocessing) -> torch.Tensor:
     """CHW float tensor exactly as fastai's validation transform: resize, /255, normalise."""
-    x = to_uint8_tensor(img, meta).float().div_(255.0)
-    norm = meta.get("normalize")
+    x = to_uint8_tensor(img, pre).float().div_(255.0)
+    norm = pre.normalize
     if norm:
-        mean = torch.tensor(norm["mean"]).view(3, 1, 1)
-        std = torch.tensor(norm["std"]).view(3, 1, 1)
+        mean = torch.tensor(norm.mean).view(3, 1, 1)
+        std = torch.tensor(norm.std).view(3, 1, 1)
         x = (x - mean) / std
     return x
 
@@ -110,10 +111,10 @@ def preprocess(img: Image.Image, meta: dict[str, Any]) -> torch.Tensor:
 _Decoded = tuple[Path, torch.Tensor | None, str | None]
 
 
-def _decode(path: Path, meta: dict[str, Any]) -> _Decoded:
+def _decode(path: Path, pre: Preprocessing) -> _Decoded:
     try:
-        img = open_image(path, size_hint=int(meta["input_size"]))
-        return path, to_uint8_tensor(img, meta), None
+        img = open_image(path, size_hint=pre.input_size)
+        return path, to_uint8_tensor(img, pre), None
     except ImageError as exc:
         return path, None, str(exc)
     except Exception as exc:  # one odd file must never stop a run of thousands
@@ -167,13 +168,26 @@ def _start_batch(
         rows = lambda: scored  # noqa: E731
 
     def finish() -> list[ScoredImage]:
-        found = iter(rows().tolist())
+        values = rows()
+        if values.numel() and not bool(torch.isfinite(values).all()):
+            _refuse_nonfinite(model, decoded, values)
+        found = iter(values.tolist())
         return [
             ScoredImage(path, next(found) if tensor is not None else None, error)
             for path, tensor, error in decoded
         ]
 
     return finish
+
+
+def _refuse_nonfinite(model: LoadedModel, decoded: list[_Decoded], values: torch.Tensor) -> None:
+    # Sorting on would put every image in "uncertain" (NaN passes no threshold) and call it done.
+    scored = [path for path, tensor, _ in decoded if tensor is not None]
+    first = scored[int(torch.isfinite(values).all(dim=1).long().argmin())]
+    raise ModelFileError(
+        f"The model {model.path} gave NaN or infinite scores (first for {first}): it is damaged "
+        f"or unusable. {PICK_ANOTHER}"
+    )
 
 
 # Images per batch on the CPU (the network still sees them in chunks of CPU_CHUNK).
@@ -194,7 +208,7 @@ def auto_batch_size(model: LoadedModel) -> int:
     except (RuntimeError, AssertionError) as exc:  # no usable driver after all
         log.info("Could not read the GPU's free memory (%s); batches of %d", exc, CPU_BATCH)
         return CPU_BATCH
-    size = int(model.meta["input_size"])
+    size = model.meta.input_size
     per_image = size * size * GPU_BYTES_PER_PIXEL
     fits = [b for b in GPU_BATCHES if b * per_image <= free // 4]
     return fits[0] if fits else GPU_BATCHES[-1]
@@ -220,12 +234,14 @@ def score_images(
     Raises:
         Cancelled: cancel was triggered (checked once per batch; the batch still being scored
             is dropped).
+        ModelFileError: the model gave a NaN or infinite score (a broken model: never sorted
+            on as if every image were uncertain).
     """
     if total is None and hasattr(paths, "__len__"):
         total = len(paths)  # type: ignore[arg-type]
     batch_size = batch_size or auto_batch_size(model)
     meter = RateMeter("Scoring", total)
-    source = iter(paths)
+    source, pre = iter(paths), model.meta.preprocessing
     lookahead = 2 * batch_size
     pool = ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1)
     pending: deque[Future[_Decoded]] = deque()
@@ -235,14 +251,14 @@ def score_images(
     in_flight: Callable[[], list[ScoredImage]] | None = None
     try:
         while True:
-            _fill(pool, source, pending, lookahead, model.meta)
+            _fill(pool, source, pending, lookahead, pre)
             if cancel is not None:
                 cancel.raise_if_cancelled()
             started = None
             if pending:
                 count = min(batch_size, len(pending))
                 decoded = [pending.popleft().result() for _ in range(count)]
-                _fill(pool, source, pending, lookahead, model.meta)  # decode next while we compute
+                _fill(pool, source, pending, lookahead, pre)  # decode next while we compute
                 started = _start_batch(model, decoded, forward_pool)
             if in_flight is not None:  # the batch before: handed out while this one runs
                 batch = in_flight()
@@ -262,10 +278,10 @@ def _fill(
     source: Iterator[str | os.PathLike[str]],
     pending: deque[Future[_Decoded]],
     limit: int,
-    meta: dict[str, Any],
+    pre: Preprocessing,
 ) -> None:
     while len(pending) < limit:
         path = next(source, None)
         if path is None:
             return
-        pending.append(pool.submit(_decode, Path(path), meta))
+        pending.append(pool.submit(_decode, Path(path), pre))

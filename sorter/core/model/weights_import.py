@@ -7,13 +7,18 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sorter import __version__
 from sorter.core.errors import BadPathError, ModelFileError
-from sorter.core.model.modelfile import IMAGENET_STATS, RESIZE_METHODS, load_weights, save_model
+from sorter.core.model.meta import IMAGENET, RESIZE_METHODS, ModelMeta, Preprocessing, sigmoid_meta
+from sorter.core.model.modelfile import save_model
 from sorter.core.model.networks import ARCHS, fastai_network
 from sorter.core.model.safe_load import safe_torch_load
+from sorter.core.model.weights import load_weights
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +30,7 @@ def default_import_out(src: Path) -> Path:
     return src.with_name(f"{src.stem}.sorter.pth")
 
 
-def _bare_state_dict(obj: Any, src: Path) -> dict[str, Any]:
+def _bare_state_dict(obj: object, src: Path) -> dict[str, torch.Tensor]:
     import torch
 
     if isinstance(obj, dict) and "state_dict" in obj and obj.get("format"):
@@ -46,29 +51,23 @@ def import_meta(
     resize_method: str = "crop",
     size: int = 224,
     normalize: bool = True,
-) -> dict[str, Any]:
+) -> ModelMeta:
     """The metadata of an imported multi-label model: sigmoid scores, threshold 0.5 each."""
-    return {
-        "arch": arch,
-        "builder": "fastai",
-        "categories": list(categories),
-        "activation": "sigmoid",
-        "n_outputs": len(categories),
-        "default_threshold": IMPORT_THRESHOLD,
-        "thresholds": {c: IMPORT_THRESHOLD for c in categories},
-        "input_size": int(size),
-        "resize_method": resize_method,
-        "normalize": dict(IMAGENET_STATS) if normalize else None,
-        "empty_category": None,
-        "training": {
+    return sigmoid_meta(
+        arch,
+        categories,
+        Preprocessing(int(size), resize_method, IMAGENET if normalize else None),
+        default_threshold=IMPORT_THRESHOLD,
+        thresholds={c: IMPORT_THRESHOLD for c in categories},
+        training={
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "imported_from": str(src),
             "note": "imported with sorter import-weights; trained outside Sorter",
             "image_counts": {},
             "metrics": {},
         },
-        "created_by": f"sorter {__version__}",
-    }
+        created_by=f"sorter {__version__}",
+    )
 
 
 def _check_args(src: Path, out: Path, arch: str, categories: Sequence[str], method: str) -> None:

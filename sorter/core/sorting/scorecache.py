@@ -12,6 +12,7 @@ from typing import Any
 
 from sorter.core.files import file_sha256
 from sorter.core.jobs import CancelToken, ProgressCallback
+from sorter.core.model.decide import Categorizer
 from sorter.core.sorting.journal import JOURNAL_FILE, Journal, state_dir
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def default_score() -> ScoreFn:
     return score_images
 
 
-def model_key(model: Any) -> str:
+def model_key(model: object) -> str:
     """What cached scores are keyed on: the model file's content hash (its path if unreadable)."""
     path = getattr(model, "path", None)
     if path is None:
@@ -51,7 +52,7 @@ def model_key(model: Any) -> str:
 
 def score_with_journal(
     journal: Journal | None,
-    model: Any,
+    model: Categorizer,
     images: Sequence[Path],
     *,
     key: str,

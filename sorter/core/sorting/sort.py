@@ -10,11 +10,10 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.model.decide import UNCERTAIN
+from sorter.core.model.decide import UNCERTAIN, Categorizer
 from sorter.core.sorting.apply import MODES, apply_plan
 from sorter.core.sorting.journal import Journal, OutputLock, make_folder
 from sorter.core.sorting.plan import (
@@ -61,7 +60,7 @@ def default_out(src: str | os.PathLike[str]) -> Path:
     return src_path.with_name(f"{src_path.name} (sorted)")
 
 
-def _device_label(model: Any) -> str:
+def _device_label(model: Categorizer) -> str:
     try:
         from sorter.core.model.modelfile import device_label
 
@@ -82,7 +81,7 @@ def sort_folder(
     src: str | os.PathLike[str],
     out: str | os.PathLike[str] | None = None,
     *,
-    model: Any,
+    model: Categorizer,
     default_threshold: float | None = None,
     thresholds: Mapping[str, float] | None = None,
     dry_run: bool = False,
@@ -187,7 +186,7 @@ def _plan(
     found: ScanResult,
     out: Path,
     scored: Sequence[ScoreRecord],
-    model: Any,
+    model: Categorizer,
     default_threshold: float | None,
     thresholds: Mapping[str, float] | None,
 ) -> SortPlan:

@@ -13,7 +13,7 @@ from torch import nn
 
 from sorter import appdirs
 from sorter.core.errors import SorterError
-from sorter.core.model.meta import IMAGENET_STATS
+from sorter.core.model.meta import IMAGENET
 from sorter.core.model.networks import ARCHS, FASTAI_CUTS
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def fastai_local_arch(arch: str, weights_file: Path | None) -> Callable[..., nn.
     model_meta[local_arch] = {
         **base,
         "cut": FASTAI_CUTS[arch],
-        "stats": ([*IMAGENET_STATS["mean"]], [*IMAGENET_STATS["std"]]),
+        "stats": ([*IMAGENET.mean], [*IMAGENET.std]),
         "weights": "local",
     }
     return local_arch

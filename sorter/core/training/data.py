@@ -16,6 +16,7 @@ import numpy as np
 from sorter.core.errors import BadPathError, SorterError
 from sorter.core.files import IMAGE_SUFFIXES
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE
+from sorter.core.model.meta import Preprocessing
 from sorter.core.sorting.names import unique_folder_names
 
 log = logging.getLogger(__name__)
@@ -304,7 +305,7 @@ class TrainOutcome:
     data: TrainData  # after unreadable images were dropped
     split: Split
     state_dict: dict
-    preprocessing: dict  # input_size, resize_method, normalize: what inference must repeat
+    preprocessing: Preprocessing  # what inference must repeat
     valid_scores: np.ndarray  # (len(split.valid), C) sigmoid scores
     epochs: int  # epochs actually run
     history: list[dict] = field(default_factory=list)

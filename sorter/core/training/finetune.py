@@ -11,9 +11,10 @@ import torch
 from torch import nn
 
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
+from sorter.core.model.meta import IMAGENET, Preprocessing
 from sorter.core.model.networks import BODY_FEATURES
 from sorter.core.training import quick as train_quick
-from sorter.core.training.backbone import IMAGENET_STATS, pretrained_body
+from sorter.core.training.backbone import pretrained_body
 from sorter.core.training.data import Split, TrainData, TrainingDataError
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def quick_head(
     300 images) repairing the head; starting from a trained one ("linear probe, then fine-tune")
     leaves them for the body, and quick mode's result is where full mode begins.
     """
-    pre = {"input_size": input_size, "resize_method": "crop", "normalize": IMAGENET_STATS}
+    pre = Preprocessing(input_size, "crop", IMAGENET)
     body = pretrained_body(arch, weights)
     paths = [item.path for item in data.items]
     features, bad = train_quick.extract_features(

@@ -15,6 +15,7 @@ import torch
 from sorter.core.errors import ImageError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.model.decode import open_image
+from sorter.core.model.meta import Preprocessing, Stats, sigmoid_meta
 from sorter.core.model.modelfile import LoadedModel
 from sorter.core.model.networks import fastai_network
 from sorter.core.model.predict import score_images
@@ -136,15 +137,13 @@ def _dataloaders(data: TrainData, valid: list[int], options: TrainOptions, devic
     return block.dataloaders(data.items, bs=batch, num_workers=0, device=device)
 
 
-def _normalize_of(dls: Any) -> dict[str, list[float]] | None:
+def _normalize_of(dls: Any) -> Stats | None:
     from fastai.vision.all import Normalize
 
     for tfm in dls.after_batch.fs:
         if isinstance(tfm, Normalize):
-            return {
-                "mean": [float(v) for v in tfm.mean.flatten()],
-                "std": [float(v) for v in tfm.std.flatten()],
-            }
+            mean, std = tfm.mean.flatten().tolist(), tfm.std.flatten().tolist()
+            return Stats((mean[0], mean[1], mean[2]), (std[0], std[1], std[2]))
     return None
 
 
@@ -204,11 +203,7 @@ def train_full(
         if best is not None:
             best.restore()
         history = callback.history
-    preprocessing = {
-        "input_size": options.input_size,
-        "resize_method": "crop",
-        "normalize": _normalize_of(learn.dls),
-    }
+    preprocessing = Preprocessing(options.input_size, "crop", _normalize_of(learn.dls))
     state_dict = _checked_state_dict(learn.model, options.arch, len(data.categories))
     scores = _inference_scores(data, split.valid, options, preprocessing, state_dict, device)
     notes = [lr_note]
@@ -281,21 +276,14 @@ def _inference_scores(
     data: TrainData,
     valid: list[int],
     options: TrainOptions,
-    preprocessing: dict[str, Any],
+    preprocessing: Preprocessing,
     state_dict: dict[str, torch.Tensor],
     device: torch.device,
 ) -> np.ndarray:
     """Validation scores computed exactly as sorting will compute them (not fastai's pipeline)."""
-    meta = {
-        "arch": options.arch,
-        "builder": "fastai",
-        "categories": list(data.categories),
-        "activation": "sigmoid",
-        "n_outputs": len(data.categories),
-        "default_threshold": options.default_threshold,
-        "thresholds": {},
-        **preprocessing,
-    }
+    meta = sigmoid_meta(
+        options.arch, data.categories, preprocessing, default_threshold=options.default_threshold
+    )
     network = fastai_network(options.arch, len(data.categories))
     network.load_state_dict(state_dict)
     model = LoadedModel(Path("(training)"), meta, network.eval().to(device), device)

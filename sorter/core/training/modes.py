@@ -13,9 +13,10 @@ import torch
 
 from sorter.core.errors import SorterError
 from sorter.core.jobs import CancelToken, ProgressCallback
+from sorter.core.model.meta import IMAGENET, Preprocessing
 from sorter.core.model.networks import BODY_FEATURES
 from sorter.core.training import quick as train_quick
-from sorter.core.training.backbone import IMAGENET_STATS, pretrained_body
+from sorter.core.training.backbone import pretrained_body
 from sorter.core.training.data import Split, TrainData, TrainOutcome, check, split_data, without
 from sorter.core.training.full import train_full
 
@@ -94,11 +95,7 @@ class QuickMode:
         """Raises SorterError when no pretrained weights are installed for the arch."""
         options = job.options
         body = pretrained_body(options.arch, _required_weights(options.arch, job.weights))
-        pre = {
-            "input_size": options.input_size,
-            "resize_method": "crop",
-            "normalize": IMAGENET_STATS,
-        }
+        pre = Preprocessing(options.input_size, "crop", IMAGENET)
         started = time.perf_counter()
         data, split, sets = _quick_features(job, body, pre, progress, cancel)
         feature_seconds = time.perf_counter() - started
@@ -134,7 +131,7 @@ def _required_weights(arch: str, weights: Path | None) -> Path:
 def _quick_features(
     job: TrainJob,
     body: torch.nn.Module,
-    pre: dict[str, Any],
+    pre: Preprocessing,
     progress: ProgressCallback,
     cancel: CancelToken | None,
 ) -> tuple[TrainData, Split, tuple[torch.Tensor, ...]]:
@@ -146,7 +143,7 @@ def _quick_features(
     extract = partial(
         train_quick.extract_features,
         body=body,
-        meta=pre,
+        pre=pre,
         device=job.device,
         batch_size=options.batch_size,
         progress=progress,

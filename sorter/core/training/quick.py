@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -21,8 +20,8 @@ from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progre
 from sorter.core.model.cpu_forward import chunked, cpu_forward_pool
 from sorter.core.model.decode import open_image
 from sorter.core.model.fold_bn import fold_batchnorm
+from sorter.core.model.meta import Preprocessing
 from sorter.core.model.networks import (
-    BODY_FEATURES,
     AdaptiveConcatPool2d,
     fastai_head,
     fastai_network,
@@ -56,11 +55,11 @@ class HeadResult:
 
 
 def _decode(
-    path: Path, meta: dict[str, Any], mirror: bool = False
+    path: Path, pre: Preprocessing, mirror: bool = False
 ) -> tuple[torch.Tensor | None, str | None]:
     try:
-        img = open_image(path, size_hint=int(meta["input_size"]))
-        pixels = to_uint8_tensor(img, meta)
+        img = open_image(path, size_hint=pre.input_size)
+        pixels = to_uint8_tensor(img, pre)
         return (pixels.flip(-1) if mirror else pixels), None
     except ImageError as exc:
         return None, str(exc)
@@ -69,12 +68,12 @@ def _decode(
         return None, f"could not be read ({type(exc).__name__}: {exc})"
 
 
-def _normalize(batch: torch.Tensor, meta: dict[str, Any], device: torch.device) -> torch.Tensor:
+def _normalize(batch: torch.Tensor, pre: Preprocessing, device: torch.device) -> torch.Tensor:
     x = batch.to(device).float().div_(255.0)
-    norm = meta.get("normalize")
+    norm = pre.normalize
     if norm:
-        mean = torch.tensor(norm["mean"], device=device).view(1, 3, 1, 1)
-        std = torch.tensor(norm["std"], device=device).view(1, 3, 1, 1)
+        mean = torch.tensor(norm.mean, device=device).view(1, 3, 1, 1)
+        std = torch.tensor(norm.std, device=device).view(1, 3, 1, 1)
         x = (x - mean) / std
     return x
 
@@ -82,7 +81,7 @@ def _normalize(batch: torch.Tensor, meta: dict[str, Any], device: torch.device) 
 def extract_features(
     paths: Sequence[Path],
     body: nn.Module,
-    meta: dict[str, Any],
+    pre: Preprocessing,
     device: torch.device,
     *,
     batch_size: int = 32,
@@ -102,7 +101,7 @@ def extract_features(
     cuda = device.type == "cuda"
 
     def features_of(pixels: torch.Tensor) -> torch.Tensor:
-        x = _normalize(pixels, meta, device)
+        x = _normalize(pixels, pre, device)
         with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=cuda):
             return pool(body(x)).flatten(1).float().cpu()
 
@@ -113,21 +112,20 @@ def extract_features(
     with ExitStack() as stack:
         workers = stack.enter_context(ThreadPoolExecutor(max_workers=os.cpu_count() or 1))
         forward = stack.enter_context(cpu_forward_pool(body)) if not cuda else (None, 1)
-        ahead = [workers.submit(_decode, p, meta, mirror) for p in chunks[0]] if chunks else []
+        ahead = [workers.submit(_decode, p, pre, mirror) for p in chunks[0]] if chunks else []
         for number, chunk in enumerate(chunks):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             decoded = [f.result() for f in ahead]
             if number + 1 < len(chunks):  # decode the next batch while this one runs
-                ahead = [workers.submit(_decode, p, meta, mirror) for p in chunks[number + 1]]
+                ahead = [workers.submit(_decode, p, pre, mirror) for p in chunks[number + 1]]
             good = [t for t, _ in decoded if t is not None]
             bad.update({p: e for p, (t, e) in zip(chunk, decoded, strict=True) if t is None})
             if good:
                 batch = torch.stack(good)
                 rows.append(features_of(batch) if cuda else chunked(features_of, batch, *forward))
             progress(meter.report(min(len(paths), (number + 1) * batch_size)))
-    width = 2 * BODY_FEATURES.get(meta.get("arch", ""), 0)
-    features = torch.cat(rows) if rows else torch.zeros(0, width)
+    features = torch.cat(rows) if rows else torch.zeros(0, 0)  # callers refuse "none readable"
     return features, bad
 
 

@@ -15,6 +15,7 @@ from sorter import __version__
 from sorter.core.errors import BadPathError
 from sorter.core.files import file_sha256
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
+from sorter.core.model.meta import ModelMeta, sigmoid_meta
 from sorter.core.model.modelfile import pick_device, save_model
 from sorter.core.training.backbone import find_pretrained_weights
 from sorter.core.training.data import TrainData, TrainOutcome, check
@@ -32,7 +33,7 @@ class TrainResult:
     model_path: Path
     report_json: Path
     report_png: Path | None
-    meta: dict[str, Any]
+    meta: ModelMeta
     report: dict[str, Any]
     data: TrainData
     seconds: float
@@ -100,20 +101,7 @@ def _finish(
         outcome.valid_scores, targets, valid_paths, data.categories, options.default_threshold
     )
     training = _training_summary(outcome, options, weights, device, seconds, evaluation)
-    meta = {
-        "arch": options.arch,
-        "builder": "fastai",
-        "categories": list(data.categories),
-        "activation": "sigmoid",
-        "n_outputs": len(data.categories),
-        "default_threshold": float(options.default_threshold),
-        "thresholds": evaluation["thresholds"],
-        **outcome.preprocessing,
-        "training": training,
-        "created_by": f"sorter {__version__}",
-    }
-    if weights is not None:
-        meta["backbone_sha256"] = file_sha256(weights)
+    meta = _trained_meta(outcome, options, weights, evaluation["thresholds"], training)
     save_model(out, meta, outcome.state_dict)
     report = {
         "model": str(out),
@@ -125,6 +113,26 @@ def _finish(
     }
     json_path, png_path = write_report(out, report)
     return TrainResult(out, json_path, png_path, meta, report, data, seconds, outcome.notes)
+
+
+def _trained_meta(
+    outcome: TrainOutcome,
+    options: TrainOptions,
+    weights: Path | None,
+    thresholds: dict[str, float],
+    training: dict[str, Any],
+) -> ModelMeta:
+    """The metadata of a trained model: sigmoid fastai head, thresholds chosen on validation."""
+    return sigmoid_meta(
+        options.arch,
+        outcome.data.categories,
+        outcome.preprocessing,
+        default_threshold=options.default_threshold,
+        thresholds=thresholds,
+        training=training,
+        created_by=f"sorter {__version__}",
+        backbone_sha256=file_sha256(weights) if weights is not None else None,
+    )
 
 
 def _training_summary(

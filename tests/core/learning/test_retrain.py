@@ -159,8 +159,8 @@ def test_corrections_teach_a_new_category_and_are_promoted(
     assert result.current_model == list_versions(include_default=False)[0].path
     assert load_settings().model_path == str(result.current_model)
     meta, _ = read_model(result.current_model)
-    assert meta["categories"] == ["blue", "red", "green"]
-    assert meta["training"]["data_path"]  # the next retrain can find the original data again
+    assert meta.categories == ["blue", "red", "green"]
+    assert meta.training["data_path"]  # the next retrain can find the original data again
     names = [c.name for c in result.candidate.comparisons]
     assert names == ["held-out corrections", "original validation"]
     held = result.candidate.comparisons[0]
@@ -224,8 +224,8 @@ def test_from_the_default_model_a_few_corrections_are_not_enough(tmp_path, fast_
     result = retrain(folds=2)  # the embedded default: no training data, a torchvision head
     assert not result.promoted
     assert "would forget" in result.message and "animals" in result.message
-    assert result.candidate.meta["builder"] == "fastai"
-    assert result.candidate.meta["categories"][-1] == "yellow things"
+    assert result.candidate.meta.builder == "fastai"
+    assert result.candidate.meta.categories[-1] == "yellow things"
     assert load_settings().model_path is None
 
 
@@ -247,8 +247,8 @@ def test_full_mode_runs_the_training_modules_fine_tuning(red_blue_model: Path, t
     for i in range(6):
         queue.add(noisy_image(tmp_path / f"g{i}.png", GREEN, 900 + i), ["green"])
     candidate = prepare(red_blue_model, "full")
-    assert candidate.meta["categories"] == ["blue", "red", "green"]
-    assert candidate.meta["training"]["mode"] == "retrain-full"
+    assert candidate.meta.categories == ["blue", "red", "green"]
+    assert candidate.meta.training["mode"] == "retrain-full"
     held = candidate.comparisons[0]
     assert held.name == "held-out corrections" and held.images == 1  # 20% of 6, kept out
     assert len(candidate.used_ids) == 5  # the held-out one stays queued for next time

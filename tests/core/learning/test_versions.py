@@ -22,11 +22,12 @@ from sorter.core.learning.versions import (
     use_version,
     version_name_of,
 )
+from sorter.core.model.meta import ModelMeta
 from sorter.core.model.modelfile import current_model_path, default_model_path
 from sorter.core.settings import load_settings
 
 
-def _meta(categories=("cats", "dogs"), acc=0.8) -> dict:
+def _meta(categories=("cats", "dogs"), acc=0.8) -> ModelMeta:
     training = {"date": "2026-11-23", "metrics": {"accuracy_multi": acc}}
     return tiny_meta(categories, input_size=64, training=training)
 
@@ -41,7 +42,7 @@ def test_versions_are_numbered_and_stored_in_the_data_folder() -> None:
     assert (v1.name, v2.name) == ("v1", "v2")
     assert v1.path == appdirs.data_dir() / "models" / "v1" / "model.pth"
     meta, state = read_model(v2.path)
-    assert meta["categories"] == ["cats", "dogs", "birds"]
+    assert meta.categories == ["cats", "dogs", "birds"]
     assert torch.equal(state["head.weight"], torch.full((2, 3), 2.0))
     assert read_report("v1") == {"promoted": True}
     assert read_report("2") is None

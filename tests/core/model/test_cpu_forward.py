@@ -9,6 +9,7 @@ from PIL import Image
 from torch import nn
 
 from sorter.core.model.cpu_forward import CPU_CHUNK, chunked, cpu_forward_pool, split_evenly
+from sorter.core.model.meta import Preprocessing
 from sorter.core.model.networks import AdaptiveConcatPool2d
 from sorter.core.training.quick import extract_features
 
@@ -79,7 +80,7 @@ def test_quick_features_equal_the_plain_body_on_decoded_images(tmp_path):
         paths.append(path)
     (tmp_path / "bad.png").write_text("not a picture")
     paths.insert(4, tmp_path / "bad.png")
-    meta = {"input_size": 12, "resize_method": "squish", "normalize": None}
+    meta = Preprocessing(12, "squish")
     body = _tiny_body()
     trained = {k: v.clone() for k, v in body.state_dict().items()}
     features, bad = extract_features(paths, body, meta, torch.device("cpu"), batch_size=8)

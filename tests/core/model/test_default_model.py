@@ -13,7 +13,8 @@ from PIL import Image
 
 from sorter import appdirs
 from sorter.core.model.decide import decide
-from sorter.core.model.modelfile import check_meta, default_model_path, load_model
+from sorter.core.model.meta import ModelMeta
+from sorter.core.model.modelfile import default_model_path, load_model
 from sorter.core.model.predict import score_images
 
 REPO = Path(__file__).resolve().parents[3]
@@ -52,7 +53,7 @@ def group_of(meta: dict, index: int) -> str | None:
 
 
 def test_json_follows_the_model_contract(meta):
-    check_meta(meta)  # the same check load_model applies
+    ModelMeta.from_dict(meta)  # the same check load_model applies
     for key, value in CONTRACT_KEYS.items():
         assert meta[key] == value, key
     assert 10 <= len(meta["categories"]) <= 15

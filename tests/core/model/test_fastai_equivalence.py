@@ -14,7 +14,8 @@ from sorter.core.model.fastai_compat import (
     register_mobilenet_v2,
     torchvision_arch,
 )
-from sorter.core.model.modelfile import IMAGENET_STATS, load_model
+from sorter.core.model.meta import IMAGENET, Preprocessing
+from sorter.core.model.modelfile import load_model
 from sorter.core.model.networks import ARCHS, fastai_network
 from sorter.core.model.predict import open_image, preprocess, score_images
 from sorter.core.model.weights_import import import_weights
@@ -154,8 +155,6 @@ def test_preprocessing_equals_fastai_valid_transform(image_folder, method, pad_m
     )
     dls = block.dataloaders(image_folder, bs=len(files), num_workers=0)
     (expected,) = dls.test_dl(files, bs=len(files)).one_batch()
-    meta = {"input_size": 48, "resize_method": method, "normalize": dict(IMAGENET_STATS)}
-    if pad_mode:
-        meta["pad_mode"] = pad_mode
+    meta = Preprocessing(48, method, IMAGENET, pad_mode)
     ours = torch.stack([preprocess(open_image(f), meta) for f in files])
     assert torch.allclose(ours, torch.as_tensor(expected), atol=1e-5)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fakes import tiny_meta
+from fakes import network_meta, tiny_meta
 from torch import nn
 
 from sorter.core.model.fold_bn import count_batchnorms, fold_batchnorm
@@ -33,7 +33,7 @@ def _random_stats(network: nn.Module, seed: int = 0) -> nn.Module:
     [("fastai", "mobilenet_v2"), ("fastai", "resnet18"), ("torchvision", "mobilenet_v2")],
 )
 def test_every_batchnorm_of_the_shipped_archs_folds_and_scores_stay(builder, arch):
-    network = _random_stats(build_network({"builder": builder, "arch": arch, "n_outputs": 4}))
+    network = _random_stats(build_network(network_meta(arch, builder, 4)))
     before = {k: v.clone() for k, v in network.state_dict().items()}
     folded = fold_batchnorm(network)
     assert count_batchnorms(network) > 0

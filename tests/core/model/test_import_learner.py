@@ -78,10 +78,10 @@ def test_linux_export_loads_where_posixpath_cannot_exist_and_scores_like_fastai(
         with pytest.raises(NotImplementedError, match="cannot instantiate 'PosixPath'"):
             torch.load(export, weights_only=False)
         meta = import_learner(export, tmp_path / "imported.pth")
-    assert meta["arch"] == "resnet18" and meta["builder"] == "fastai"
-    assert meta["categories"] == ["blue", "red"] and meta["activation"] == "sigmoid"
-    assert (meta["input_size"], meta["resize_method"]) == (48, "crop")
-    assert meta["normalize"] is None  # pretrained=False: fastai adds no Normalize
+    assert meta.arch == "resnet18" and meta.builder == "fastai"
+    assert meta.categories == ["blue", "red"] and meta.activation == "sigmoid"
+    assert (meta.input_size, meta.resize_method) == (48, "crop")
+    assert meta.normalize is None  # pretrained=False: fastai adds no Normalize
     model = load_model(tmp_path / "imported.pth", device="cpu")
     paths = sorted((tmp_path / "data").rglob("*.png"))
     ours = np.array([s.scores for s in score_images(model, paths)])
@@ -98,9 +98,9 @@ def test_single_label_learner_becomes_softmax_groups_and_missing_helpers_are_stu
     finally:
         del sys.modules["notebook_helpers"]  # the notebook's module is not here at import
     meta = import_learner(export, tmp_path / "single.pth")
-    assert meta["activation"] == "softmax-groups"
-    assert meta["groups"] == {"blue": [0], "red": [1]}
-    assert "notebook_helpers.label_of" in meta["training"]["missing_names"]
+    assert meta.activation == "softmax-groups"
+    assert meta.groups == {"blue": [0], "red": [1]}
+    assert "notebook_helpers.label_of" in meta.training["missing_names"]
     model = load_model(tmp_path / "single.pth", device="cpu")
     scores = [s.scores for s in score_images(model, sorted((tmp_path / "data").rglob("*.png")))]
     assert np.allclose(np.sum(scores, axis=1), 1.0, atol=1e-4)

@@ -17,10 +17,9 @@ from torch import nn
 from sorter import appdirs
 from sorter.core.errors import ModelFileError, OutOfSpaceError, SorterError
 from sorter.core.model import modelfile as model_mod
+from sorter.core.model.meta import IMAGENET, ModelMeta
 from sorter.core.model.modelfile import (
-    IMAGENET_STATS,
     LoadedModel,
-    check_meta,
     current_model_path,
     default_model_path,
     device_label,
@@ -29,6 +28,7 @@ from sorter.core.model.modelfile import (
     read_json_model,
     read_model_file,
     save_model,
+    weights_checksum,
 )
 from sorter.core.model.networks import fastai_network
 from sorter.core.settings import Settings, save_settings
@@ -37,6 +37,7 @@ MOBILENET = "mobilenet_v2-b0353104.pth"
 
 
 def make_meta(arch: str = "mobilenet_v2", cats=("cats", "dogs", "cars"), **extra) -> dict:
+    """Metadata as stored in a file (a plain dict): mobilenet_v2, 3 categories, 32 px."""
     meta = {
         "arch": arch,
         "builder": "fastai",
@@ -47,12 +48,17 @@ def make_meta(arch: str = "mobilenet_v2", cats=("cats", "dogs", "cars"), **extra
         "thresholds": {c: 0.5 for c in cats},
         "input_size": 32,
         "resize_method": "crop",
-        "normalize": dict(IMAGENET_STATS),
+        "normalize": IMAGENET.to_dict(),
         "training": {"date": "2026-11-23", "image_counts": {"cats": 3}, "metrics": {}},
         "created_by": "test",
     }
     meta.update(extra)
     return meta
+
+
+def meta_of(arch: str = "mobilenet_v2", cats=("cats", "dogs", "cars"), **extra) -> ModelMeta:
+    """make_meta as the ModelMeta that save_model and LoadedModel take."""
+    return ModelMeta.from_dict(make_meta(arch, cats, **extra))
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +70,14 @@ def small_net() -> nn.Module:
 @pytest.fixture
 def model_file(tmp_path, small_net) -> Path:
     path = tmp_path / "m.pth"
-    save_model(path, make_meta(), small_net.state_dict())
+    save_model(path, meta_of(), small_net.state_dict())
     return path
 
 
 def test_round_trip(model_file, small_net):
     meta, sd = read_model_file(model_file)
-    assert meta == make_meta()
+    checksum = weights_checksum(small_net.state_dict())
+    assert meta == meta_of().replace(state_dict_sha256=checksum)
     assert list(sd) == list(small_net.state_dict())
     assert all(torch.equal(sd[k], v) for k, v in small_net.state_dict().items())
     assert [p.name for p in model_file.parent.iterdir()] == ["m.pth"]  # no temp file left
@@ -94,14 +101,14 @@ def test_save_keeps_the_old_file_when_writing_fails(tmp_path, small_net, monkeyp
 
     monkeypatch.setattr(model_mod.torch, "save", broken_save)
     with pytest.raises(OutOfSpaceError, match="disk is full"):
-        save_model(path, make_meta(), small_net.state_dict())
+        save_model(path, meta_of(), small_net.state_dict())
     assert path.read_bytes() == b"previous model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pth"]
 
 
 def test_save_into_a_missing_folder(tmp_path, small_net):
     with pytest.raises(ModelFileError, match="Could not write"):
-        save_model(tmp_path / "no" / "m.pth", make_meta(), small_net.state_dict())
+        save_model(tmp_path / "no" / "m.pth", meta_of(), small_net.state_dict())
 
 
 @pytest.mark.parametrize(
@@ -121,12 +128,12 @@ def test_save_into_a_missing_folder(tmp_path, small_net):
 )
 def test_meta_values_are_checked(change, message):
     with pytest.raises(ModelFileError, match=message):
-        check_meta(make_meta(**change))
+        ModelMeta.from_dict(make_meta(**change))
 
 
 def test_save_refuses_inconsistent_meta(tmp_path, small_net):
     with pytest.raises(ModelFileError, match="4 outputs for 3 categories"):
-        save_model(tmp_path / "m.pth", make_meta(n_outputs=4), small_net.state_dict())
+        save_model(tmp_path / "m.pth", meta_of(n_outputs=4), small_net.state_dict())
     assert not (tmp_path / "m.pth").exists()
 
 
@@ -151,7 +158,7 @@ def test_bare_state_dict_suggests_import_weights(tmp_path, small_net):
 
 def test_weights_of_another_architecture(tmp_path):
     path = tmp_path / "wrong.pth"
-    save_model(path, make_meta("resnet34"), fastai_network("resnet18", 3).state_dict())
+    save_model(path, meta_of("resnet34"), fastai_network("resnet18", 3).state_dict())
     with pytest.raises(ModelFileError, match=r"do not fit a fastai resnet34.*missing: 0\.4\.2"):
         load_model(path, device="cpu")
 
@@ -160,7 +167,7 @@ def test_weights_with_another_number_of_outputs(tmp_path, small_net):
     path = tmp_path / "wrong.pth"
     sd = dict(small_net.state_dict())
     sd["1.8.weight"] = torch.zeros(2, 512)
-    save_model(path, make_meta(cats=("a", "b", "c")), sd)
+    save_model(path, meta_of(cats=("a", "b", "c")), sd)
     with pytest.raises(ModelFileError, match=r"wrong shape: 1\.8\.weight \(2, 512\) vs \(3, 512\)"):
         load_model(path, device="cpu")
 
@@ -215,7 +222,7 @@ class FixedLogits(nn.Module):
 
 def test_softmax_groups_sum_probabilities():
     logits = [1.0, 2.0, 0.5, -1.0, 3.0]
-    meta = make_meta(
+    meta = meta_of(
         cats=("a", "b"), activation="softmax-groups", n_outputs=5, groups={"a": [0, 1], "b": [4]}
     )
     loaded = LoadedModel(Path("x"), meta, FixedLogits(logits), torch.device("cpu"))
@@ -227,7 +234,7 @@ def test_softmax_groups_sum_probabilities():
 
 def test_sigmoid_scores():
     loaded = LoadedModel(
-        Path("x"), make_meta(cats=("a", "b")), FixedLogits([0.0, 2.0]), torch.device("cpu")
+        Path("x"), meta_of(cats=("a", "b")), FixedLogits([0.0, 2.0]), torch.device("cpu")
     )
     got = loaded.scores(torch.zeros(1, 3, 8, 8))
     assert torch.allclose(got, torch.sigmoid(torch.tensor([[0.0, 2.0]])))
@@ -236,8 +243,8 @@ def test_sigmoid_scores():
 def test_uint8_batch_is_normalised_like_float_batch(model_file):
     loaded = load_model(model_file, device="cpu")
     raw = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
-    mean = torch.tensor(IMAGENET_STATS["mean"]).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STATS["std"]).view(1, 3, 1, 1)
+    mean = torch.tensor(IMAGENET.mean).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET.std).view(1, 3, 1, 1)
     as_float = (raw.float() / 255 - mean) / std
     assert torch.allclose(loaded.scores(raw), loaded.scores(as_float), atol=1e-6)
 
@@ -245,7 +252,7 @@ def test_uint8_batch_is_normalised_like_float_batch(model_file):
 def test_thresholds_fall_back_to_default(tmp_path, small_net):
     path = tmp_path / "m.pth"
     save_model(
-        path, make_meta(default_threshold=0.3, thresholds={"dogs": 0.7}), small_net.state_dict()
+        path, meta_of(default_threshold=0.3, thresholds={"dogs": 0.7}), small_net.state_dict()
     )
     loaded = load_model(path, device="cpu")
     assert loaded.thresholds == {"cats": 0.3, "dogs": 0.7, "cars": 0.3}
@@ -355,5 +362,5 @@ def test_shipped_default_model_loads():
         pytest.skip("assets/models/default.json not written yet")
     mobilenet_weights()
     meta, sd = read_json_model(default_model_path())
-    assert meta["activation"] == "softmax-groups" and "weights_file" not in meta
+    assert meta.activation == "softmax-groups" and "weights_file" not in meta.extra
     assert len(sd) == 314

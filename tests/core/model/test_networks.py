@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import torch
+from fakes import network_meta
 from torch import nn
 
 from sorter.core.errors import ModelFileError
@@ -22,8 +23,17 @@ from sorter.core.model.networks import (
 )
 
 
-def meta(arch: str, builder: str, n: int) -> dict:
-    return {"arch": arch, "builder": builder, "n_outputs": n}
+def meta(arch: str, builder: str, n: int):
+    return network_meta(arch, builder, n)
+
+
+# network_meta for a child Python, which cannot import the tests' helper modules.
+NETWORK_META = (
+    "from sorter.core.model.meta import ModelMeta, Preprocessing\n"
+    "def network_meta(arch, builder, n):\n"
+    "    return ModelMeta(arch, builder, ['all'], 'softmax-groups', n, Preprocessing(32),\n"
+    "                     groups={'all': list(range(n))})\n"
+)
 
 
 @pytest.mark.parametrize("arch", ["mobilenet_v2", "resnet18"])
@@ -83,7 +93,8 @@ def test_sorting_side_never_imports_fastai():
     code = (
         "import sys\n"
         "from sorter.core.model import modelfile, predict, networks\n"
-        "networks.build_network({'arch': 'resnet18', 'builder': 'fastai', 'n_outputs': 2})\n"
+        f"{NETWORK_META}"
+        "networks.build_network(network_meta('resnet18', 'fastai', 2))\n"
         "print('fastai' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -177,9 +188,10 @@ def test_building_networks_imports_no_torchvision():
     code = (
         "import sys\n"
         "from sorter.core.model import networks\n"
+        f"{NETWORK_META}"
         "for arch in networks.ARCHS:\n"
         "    for builder in networks.BUILDERS:\n"
-        "        networks.build_network({'arch': arch, 'builder': builder, 'n_outputs': 2})\n"
+        "        networks.build_network(network_meta(arch, builder, 2))\n"
         "assert 'torchvision' not in sys.modules, 'torchvision was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -14,7 +14,8 @@ from torch import nn
 
 from sorter.core.errors import ImageError
 from sorter.core.jobs import Cancelled, CancelToken
-from sorter.core.model.modelfile import IMAGENET_STATS, LoadedModel
+from sorter.core.model.meta import IMAGENET, Preprocessing
+from sorter.core.model.modelfile import LoadedModel
 from sorter.core.model.predict import ScoredImage, open_image, preprocess, score_images
 
 WHITE, RED = (255, 255, 255), (255, 0, 0)
@@ -206,8 +207,8 @@ def three_bands(width: int = 60, height: int = 30) -> Image.Image:
     return Image.fromarray(array)
 
 
-def meta_for(method: str, size: int = 16, normalize=None) -> dict:
-    return {"input_size": size, "resize_method": method, "normalize": normalize}
+def meta_for(method: str, size: int = 16, normalize=None) -> Preprocessing:
+    return Preprocessing(size, method, normalize)
 
 
 def test_crop_keeps_the_centre():
@@ -234,8 +235,8 @@ def test_pad_reflects_the_short_side():
 
 def test_normalisation_uses_meta_stats():
     img = Image.new("RGB", (8, 8), (255, 0, 128))
-    x = preprocess(img, meta_for("squish", 8, IMAGENET_STATS))
-    mean, std = IMAGENET_STATS["mean"], IMAGENET_STATS["std"]
+    x = preprocess(img, meta_for("squish", 8, IMAGENET))
+    mean, std = IMAGENET.mean, IMAGENET.std
     expected = [(v / 255 - m) / s for v, m, s in zip((255, 0, 128), mean, std, strict=True)]
     assert torch.allclose(x[:, 0, 0], torch.tensor(expected), atol=1e-6)
 
@@ -283,7 +284,8 @@ def test_scores_in_order_with_errors_inline(tmp_path, colour_model):
 def test_threaded_scores_equal_direct_preprocess(tmp_path, colour_model):
     path = save(three_bands(45, 31), tmp_path / "bands.png")
     (result,) = score_images(colour_model, [path])
-    direct = colour_model.scores(preprocess(open_image(path), colour_model.meta)[None])
+    pre = colour_model.meta.preprocessing
+    direct = colour_model.scores(preprocess(open_image(path), pre)[None])
     assert result.scores == pytest.approx(direct[0].tolist(), abs=1e-6)
 
 

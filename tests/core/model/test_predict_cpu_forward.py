@@ -12,6 +12,7 @@ from fakes import tiny_meta
 from PIL import Image
 from torch import nn
 
+from sorter.core.model.meta import Preprocessing
 from sorter.core.model.modelfile import LoadedModel
 from sorter.core.model.predict import (
     CPU_BATCH,
@@ -37,7 +38,7 @@ def tiny_model() -> LoadedModel:
         nn.Flatten(),
         nn.Linear(8, 3),
     ).eval()
-    return LoadedModel(Path("tiny.pth"), dict(META), network, torch.device("cpu"))
+    return LoadedModel(Path("tiny.pth"), META, network, torch.device("cpu"))
 
 
 def test_chunked_forward_equals_one_whole_pass():
@@ -75,14 +76,14 @@ def test_scoring_on_cpu_uses_channels_last_and_keeps_order(tmp_path):
 def _one(model: LoadedModel, path: Path) -> torch.Tensor:
     from sorter.core.model.predict import open_image, preprocess
 
-    return preprocess(open_image(path), model.meta).unsqueeze(0)
+    return preprocess(open_image(path), model.meta.preprocessing).unsqueeze(0)
 
 
 def _on(device: str, input_size: int = 224) -> LoadedModel:
     # auto_batch_size reads only the device and the input size; no card is needed to test it.
     model = tiny_model()
     model.device = torch.device(device)
-    model.meta["input_size"] = input_size
+    model.meta = model.meta.replace(preprocessing=Preprocessing(input_size))
     return model
 
 

@@ -298,6 +298,6 @@ def test_corrupt_model_and_model_for_another_architecture(tmp_path):
         load_model(half, "cpu")
     meta, weights = read_model_file(good)
     other = tmp_path / "other.pth"
-    save_model(other, {**meta, "arch": "mobilenet_v2"}, weights)
+    save_model(other, meta.replace(arch="mobilenet_v2"), weights)
     with pytest.raises(ModelFileError, match="mobilenet_v2"):
         load_model(other, "cpu")

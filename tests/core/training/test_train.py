@@ -72,12 +72,12 @@ def test_quick_training_from_folders_learns_and_writes_model_and_report(tmp_path
     assert reports[-1].stage == "Training head" and reports[-1].eta_s == 0
     assert [p.name for p, _ in result.data.skipped] == ["broken.png"]
     meta = load_model(out, device="cpu").meta
-    assert meta["categories"] == ["blue", "red"]
-    assert meta["builder"] == "fastai" and meta["arch"] == "mobilenet_v2"
-    assert meta["input_size"] == 64 and meta["resize_method"] == "crop"
-    assert meta["normalize"]["mean"] == [0.485, 0.456, 0.406]
-    assert set(meta["thresholds"]) == {"blue", "red"}
-    training = meta["training"]
+    assert meta.categories == ["blue", "red"]
+    assert meta.builder == "fastai" and meta.arch == "mobilenet_v2"
+    assert meta.input_size == 64 and meta.resize_method == "crop"
+    assert meta.normalize.mean == (0.485, 0.456, 0.406)
+    assert set(meta.thresholds) == {"blue", "red"}
+    training = meta.training
     assert training["data_path"] == str(data_root.resolve())
     assert training["image_counts"] == {"blue": 10, "red": 10}
     assert training["valid_images"] == 4 and training["mode"] == "quick"
@@ -102,7 +102,7 @@ def test_quick_training_from_csv_with_unlabelled_images(tmp_path):
     result = train(data, tmp_path / "csv.pth", TrainOptions(**SMALL, seed=3))
     model = load_model(result.model_path, device="cpu")
     assert model.categories == ["blue-thing", "red-thing"]
-    assert model.meta["training"]["unlabelled_images"] == 8
+    assert model.meta.training["unlabelled_images"] == 8
     assert [p.name for p, _ in result.data.skipped] == ["missing.png"]
     fresh = make_tree(tmp_path / "fresh", per_class=4, seed=7, classes=("red", "blue", "none"))
     for scored in score_images(model, sorted(fresh.rglob("*.png"))):
@@ -124,7 +124,7 @@ def test_full_training_fine_tunes_with_fastai(tmp_path):
     assert "fastai's default" in result.notes[0]  # too few images for lr_find
     assert any(r.eta_s is not None and r.unit == "batches" for r in reports)
     meta = result.meta
-    assert meta["training"]["mode"] == "full" and meta["normalize"] is not None
+    assert meta.training["mode"] == "full" and meta.normalize is not None
     history = result.report["history"]
     # The head was trained on cached features first, so fastai trains all layers at once.
     assert [row["stage"] for row in history] == ["Fine-tuning (all layers)"] * 2
