@@ -147,7 +147,7 @@ def _apply_item(run: _Run, seq: int, item: PlanItem) -> ImageOutcome:
         for folder in item.folders:
             ops.append(_place_one(run, seq, item.source, folder))
         if run.mode == "move":
-            _remove_source(run, seq, item.source, {op.sha256 for op in ops})
+            _remove_source(run, seq, item.source, ops)
     except OutOfSpaceError:
         raise
     except OSError as exc:
@@ -230,11 +230,15 @@ def _note_folder(run: _Run, folder: str) -> None:
         path.mkdir(parents=True, exist_ok=True)
 
 
-def _remove_source(run: _Run, seq: int, source: Path, copy_hashes: set[str | None]) -> None:
+def _remove_source(run: _Run, seq: int, source: Path, ops: list[OpRow]) -> None:
     """Move mode: remove the source once all its copies are complete (journaled for undo).
 
+    Every copy is checked on disk first, the one found "already there" included: it is this
+    run's op from now on, and other runs' undo or re-sort keeps a file that op needs.
+
     Raises:
-        OSError: the source changed since it was copied (it is kept) or cannot be removed.
+        OSError: the source changed since it was copied, or a copy is gone or differs (the
+            source is kept), or the source cannot be removed.
     """
     state = run.moves.get(seq)
     if state is not None and state[2] == DONE:
@@ -243,8 +247,11 @@ def _remove_source(run: _Run, seq: int, source: Path, copy_hashes: set[str | Non
         run.journal.move_state(run.run_id, seq, str(source), state[1], DONE)
         return
     sha = file_sha256(source)
-    if copy_hashes != {sha}:
+    if {op.sha256 for op in ops} != {sha}:
         raise OSError(f"the source changed after it was copied, so it was left in place: {source}")
+    for op in ops:
+        if not same_content(source, run.plan.out / op.dest, sha):
+            raise OSError(f"its copy {op.dest} is gone or differs, so it was left in place")
     run.journal.move_state(run.run_id, seq, str(source), sha, PENDING)
     os.unlink(source)
     run.journal.move_state(run.run_id, seq, str(source), sha, DONE)

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS moves (
     run_id INTEGER, seq INTEGER, source TEXT, sha256 TEXT, state TEXT,
     PRIMARY KEY (run_id, seq));
 CREATE TABLE IF NOT EXISTS folders (run_id INTEGER, path TEXT, PRIMARY KEY (run_id, path));
+CREATE INDEX IF NOT EXISTS ops_by_dest ON ops (dest);
 CREATE TABLE IF NOT EXISTS scores (
     model TEXT, source TEXT, size INTEGER, mtime_ns INTEGER, scores TEXT, error TEXT,
     PRIMARY KEY (model, source));
@@ -53,6 +54,18 @@ class OpRow:
     dest: str
     kind: str
     state: str
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A photo of a run (not undone) whose finished op points at one file in OUT."""
+
+    run_id: int
+    seq: int
+    folder: str
+    kind: str
+    source: str
     sha256: str | None
 
 
@@ -248,6 +261,25 @@ class Journal:
         with self._tx() as db:
             db.execute(
                 "DELETE FROM ops WHERE run_id=? AND seq=? AND folder=?", (run_id, seq, folder)
+            )
+
+    def holders(self, dest: str) -> list[Holder]:
+        """Every photo of a run not undone whose finished op points at `dest` (relative)."""
+        rows = self.db.execute(
+            "SELECT o.run_id, o.seq, o.folder, o.kind, p.source, o.sha256 FROM ops o "
+            "JOIN runs r ON r.id = o.run_id "
+            "JOIN plan p ON p.run_id = o.run_id AND p.seq = o.seq "
+            "WHERE o.dest = ? AND o.state = ? AND r.state != ? ORDER BY o.run_id, o.seq",
+            (dest, DONE, UNDONE),
+        )
+        return [Holder(*row) for row in rows]
+
+    def op_adopt(self, holder: Holder, kind: str, sha: str) -> None:
+        """Make a photo's "already there" op the owner of that file (undo may then remove it)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE ops SET kind=?, sha256=? WHERE run_id=? AND seq=? AND folder=?",
+                (kind, sha, holder.run_id, holder.seq, holder.folder),
             )
 
     def folder_created(self, run_id: int, rel: str) -> None:

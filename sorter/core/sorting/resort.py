@@ -83,6 +83,7 @@ class ResortSummary:
     added: int = 0
     removed: int = 0
     kept_changed: list[Path] = field(default_factory=list)
+    kept_shared: list[Path] = field(default_factory=list)  # also another photo's copy
     errors: list[tuple[Path, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,6 +92,7 @@ class ResortSummary:
             "added": self.added,
             "removed": self.removed,
             "kept_changed": [str(p) for p in self.kept_changed],
+            "kept_shared": [str(p) for p in self.kept_shared],
             "errors": [{"source": str(p), "reason": r} for p, r in self.errors],
         }
 
@@ -213,6 +215,7 @@ def apply_resort(
                 summary.added += len(result.added)
                 summary.removed += len(result.removed)
                 summary.kept_changed += result.kept_changed
+                summary.kept_shared += result.kept_shared
             progress(meter.report(done))
     finally:  # one rewrite of the report for the whole re-sort, cancelled or not
         if done_ones:

@@ -8,8 +8,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sorter.core.errors import BadPathError
-from sorter.core.sorting.journal import DONE, UNDONE, Journal, OutputLock, state_dir
-from sorter.core.sorting.safecopy import IDENTICAL, file_sha256, remove_if_unchanged, restore_file
+from sorter.core.sorting.journal import DONE, UNDONE, Holder, Journal, OpRow, OutputLock, state_dir
+from sorter.core.sorting.safecopy import (
+    IDENTICAL,
+    file_sha256,
+    remove_if_unchanged,
+    restore_file,
+    same_content,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +55,11 @@ def undo_run(out: str | os.PathLike[str], run_id: int | None = None) -> UndoSumm
         run_id = _pick_run(journal, run_id, out_path)
         summary = UndoSummary(out_path, run_id)
         ops = journal.ops(run_id)
-        keep = _restore_moved(journal, out_path, run_id, ops, summary)
+        _restore_moved(journal, out_path, run_id, ops, summary)
         for op in sorted(ops.values(), key=lambda o: (o.seq, o.folder), reverse=True):
             if op.kind == IDENTICAL or op.state != DONE or op.sha256 is None:
                 continue  # identical files were there before; pending ones never finished
-            if op.seq in keep:
-                summary.kept.append((str(out_path / op.dest), "its moved source is not back"))
-                continue
-            _remove(out_path / op.dest, op.sha256, summary)
+            _release(journal, run_id, op, summary)
         _remove_folders(journal, out_path, run_id, summary)
         journal.finish_run(run_id, UNDONE)
     log.info("Undid run %d in %s: %d removed, %d kept", run_id, out_path, summary.removed,
@@ -97,14 +100,48 @@ def _remove(path: Path, sha: str, summary: UndoSummary) -> None:
         summary.kept.append((str(path), "changed since the run copied it"))
 
 
+def needing(journal: Journal, dest: str) -> list[Holder]:
+    """The photos (of runs not undone) that would be lost with the file at `dest` in OUT:
+    they point at it and their source no longer holds the same bytes (moved, deleted, edited).
+    """
+    path = journal.out / dest
+    try:
+        sha = file_sha256(path)
+    except OSError:
+        return []  # nothing there to lose
+    holders = [h for h in journal.holders(dest) if h.sha256 in (None, sha)]  # else edited since
+    return [h for h in holders if not same_content(path, Path(h.source), sha)]
+
+
+def hand_over(journal: Journal, op: OpRow, run_id: int, heir: Holder) -> None:
+    """The file `op` of run `run_id` wrote is kept for `heir`, whose photo needs it: heir's run
+    owns it from now on (its undo puts the photo back, then removes it), and the folder too."""
+    journal.op_adopt(heir, op.kind, op.sha256 or heir.sha256 or "")
+    if heir.run_id != run_id and op.folder in journal.created_folders(run_id):
+        journal.folder_created(heir.run_id, op.folder)
+
+
+def _release(journal: Journal, run_id: int, op: OpRow, summary: UndoSummary) -> None:
+    """Remove a file the run wrote, unless a photo would be lost with it."""
+    path = journal.out / op.dest
+    needers = needing(journal, op.dest)
+    heirs = [h for h in needers if h.run_id != run_id]
+    if heirs:
+        hand_over(journal, op, run_id, heirs[0])
+        why = f"run {heirs[0].run_id} relies on it for {heirs[0].source}, and now owns it"
+        summary.kept.append((str(path), why))
+    elif needers:
+        why = f"{needers[0].source} does not hold this photo any more, so this copy stays"
+        summary.kept.append((str(path), why))
+    else:
+        _remove(path, op.sha256 or "", summary)
+
+
 def _restore_moved(
     journal: Journal, out: Path, run_id: int, ops: dict, summary: UndoSummary
-) -> set[int]:
-    """Put each moved source back from one of its unchanged copies.
-
-    Returns the items whose source is not back: their copies must stay, or the photo is lost.
-    """
-    keep: set[int] = set()
+) -> None:
+    """Put each moved source back from one of its unchanged copies (a photo not put back keeps
+    its copies: _release finds its source empty)."""
     for seq, (source, sha, state) in sorted(journal.moves(run_id).items()):
         if state != DONE and os.path.lexists(source):
             continue  # never removed
@@ -112,13 +149,10 @@ def _restore_moved(
         good = [c for c in copies if c.is_file() and file_sha256(c) == sha]
         if not good:
             summary.kept.append((source, "no unchanged copy left to put back"))
-            keep.add(seq)
         elif restore_file(good[0], source):
             summary.restored += 1
         elif not (os.path.isfile(source) and file_sha256(source) == sha):
             summary.kept.append((source, "another file now stands at the original path"))
-            keep.add(seq)
-    return keep
 
 
 def _remove_folders(journal: Journal, out: Path, run_id: int, summary: UndoSummary) -> None:

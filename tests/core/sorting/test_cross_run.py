@@ -1,0 +1,113 @@
+"""Runs into one OUT that lean on each other: no undo, resort or move may lose a photo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sorting_helpers import fake_score, make_image, photo_hashes, tree_hashes
+
+from sorter.core.sorting.relabel import relabel
+from sorter.core.sorting.sort import sort_folder
+from sorter.core.sorting.undo import undo_run
+
+
+def run(src, out, model, **kw):
+    return sort_folder(src, out, model=model, score=fake_score, **kw)
+
+
+def missing_bytes(before: dict[str, str], *roots: Path) -> set[str]:
+    """Original photos (by path) whose bytes no longer exist anywhere under roots."""
+    present = {h for root in roots for h in tree_hashes(root).values()}
+    return {path for path, sha in before.items() if sha not in present}
+
+
+def test_undo_of_a_copy_run_keeps_the_copies_a_later_move_relies_on(photos, fake_model, tmp_path):
+    before = tree_hashes(photos)
+    out = tmp_path / "out"
+    run(photos, out, fake_model)
+    moved = run(photos, out, fake_model, mode="move")  # every photo is already there
+    assert moved.moved == 6 and tree_hashes(photos) == {}
+    first = undo_run(out, 1)
+    assert missing_bytes(before, photos, out) == set()
+    handed = [p for p, why in first.kept if "run 2" in why]
+    assert len(handed) == 7  # purple is in two folders
+    second = undo_run(out, 2)
+    assert second.restored == 6
+    assert tree_hashes(photos) == before
+    assert photo_hashes(out) == {}  # both runs undone: OUT holds no photo any more
+    assert sorted(p.name for p in out.iterdir()) == [".sorter", "sorter-report.csv"]
+
+
+def test_undo_in_the_natural_order_still_restores_everything(photos, fake_model, tmp_path):
+    before = tree_hashes(photos)
+    out = tmp_path / "out"
+    run(photos, out, fake_model)
+    run(photos, out, fake_model, mode="move")
+    assert undo_run(out).run_id == 2  # the latest run that wrote (it removed sources)
+    assert tree_hashes(photos) == before
+    undo_run(out)
+    assert tree_hashes(photos) == before and photo_hashes(out) == {}
+
+
+def test_a_link_run_then_a_move_then_undo_of_the_link_run(photos, fake_model, tmp_path):
+    before = tree_hashes(photos)
+    out = tmp_path / "out"
+    run(photos, out, fake_model, mode="link")
+    run(photos, out, fake_model, mode="move")
+    undo_run(out, 1)
+    assert missing_bytes(before, photos, out) == set()
+    undo_run(out, 2)
+    assert tree_hashes(photos) == before and photo_hashes(out) == {}
+
+
+def test_a_twin_moved_from_another_folder_keeps_its_copy(fake_model, tmp_path):
+    """album1 is copied, album2 (the same photo) moved onto that copy; undo album1's run."""
+    first, second = tmp_path / "album1", tmp_path / "album2"
+    make_image(first / "IMG_0001.jpg", (220, 20, 20))
+    second.mkdir()
+    (second / "IMG_0001.jpg").write_bytes((first / "IMG_0001.jpg").read_bytes())
+    before = tree_hashes(second)
+    out = tmp_path / "out"
+    run(first, out, fake_model)
+    assert run(second, out, fake_model, mode="move").skipped_identical == 1
+    undo_run(out, 1)
+    assert (out / "cats" / "IMG_0001.jpg").is_file()
+    undo_run(out, 2)
+    assert tree_hashes(second) == before and photo_hashes(out) == {}
+
+
+def test_move_refuses_when_the_copy_it_found_is_gone(photos, fake_model, tmp_path, monkeypatch):
+    """The file found "already there" vanishes before the source would be removed."""
+    import sorter.core.sorting.apply as apply
+
+    out = tmp_path / "out"
+    run(photos, out, fake_model)
+    original = apply._remove_source
+
+    def remove_then_lose_copy(run_, seq, source, ops):
+        for dest in (out / "cats" / "red.jpg", out / "cats" / "purple.png"):
+            dest.unlink(missing_ok=True)
+        return original(run_, seq, source, ops)
+
+    monkeypatch.setattr(apply, "_remove_source", remove_then_lose_copy)
+    summary = run(photos, out, fake_model, mode="move")
+    assert (photos / "red.jpg").is_file() and (photos / "purple.png").is_file()
+    assert summary.failed >= 2
+
+
+def test_relabel_keeps_a_shared_copy_a_moved_twin_needs(fake_model, tmp_path):
+    """album1 is copied, album2 (the same photo) moved onto that copy; album1 is corrected."""
+    first, second = tmp_path / "album1", tmp_path / "album2"
+    make_image(first / "IMG_0001.jpg", (220, 20, 20))
+    second.mkdir()
+    (second / "IMG_0001.jpg").write_bytes((first / "IMG_0001.jpg").read_bytes())
+    before = tree_hashes(second)
+    out = tmp_path / "out"
+    run(first, out, fake_model)
+    run(second, out, fake_model, mode="move")
+    result = relabel(out, first / "IMG_0001.jpg", ["dogs"], ["cats", "dogs"])
+    assert (out / "cats" / "IMG_0001.jpg").is_file()  # album2's photo lives only there
+    assert result.kept_shared == [out / "cats" / "IMG_0001.jpg"] and result.removed == []
+    undo_run(out, 1)
+    undo_run(out, 2)
+    assert tree_hashes(second) == before and photo_hashes(out) == {}
