@@ -48,3 +48,21 @@ def test_copy_then_move_then_undo_of_the_copy_run_loses_nothing(tmp_path, model_
     assert sorter("undo", out) == 0
     assert tree_hashes(src) == before
     assert photo_hashes(out) == {}
+
+
+def test_moved_twins_resort_then_undo_puts_both_back(tmp_path, model_file, capsys):
+    src, out = tmp_path / "S", tmp_path / "O"
+    samples(src / "album1")
+    samples(src / "album2")  # the same 14 photos under the same names
+    before = tree_hashes(src)
+    args = ("--out", out, "--model", model_file)
+    assert sorter("sort", src, *args, "--move", "--threshold", "0.999") == 0
+    assert sorter("resort", out, "--model", model_file, "--yes") == 0
+    assert "images would change folder" in capsys.readouterr().out
+    assert sorter("undo", out) == 0
+    printed = capsys.readouterr().out
+    assert tree_hashes(src) == before
+    assert "put back 28 moved images" in printed and "not put back" not in printed
+    for line in printed.splitlines():
+        if line.strip().startswith("kept "):
+            assert Path(line.split("kept ", 1)[1].split(": ", 1)[0]).exists(), line

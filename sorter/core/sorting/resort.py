@@ -13,6 +13,7 @@ from sorter.core.errors import BadPathError, SorterError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.model.decide import UNREADABLE
 from sorter.core.sorting.journal import DONE, UNDONE, Journal, OutputLock, state_dir
+from sorter.core.sorting.plan import PlanItem
 from sorter.core.sorting.relabel import RelabelResult, note_in_report, relabel
 
 log = logging.getLogger(__name__)
@@ -165,24 +166,30 @@ def plan_resort(
         (r.source, "neither the photo nor a copy of it is left") for r, p in scorable if p is None
     ]
     scorable = [(r, p) for r, p in scorable if p is not None]
-    by_path = {p: r for r, p in scorable}
-    scored = list(score(model, [p for _, p in scorable], progress=progress, cancel=cancel))
+    # Keyed by source, not by the file scored: twins moved onto one shared copy are two photos.
+    paths = list(dict.fromkeys(p for _, p in scorable))
+    results = list(score(model, paths, progress=progress, cancel=cancel))
     if cancel is not None:
         cancel.raise_if_cancelled()
+    scored = dict(zip(paths, results, strict=True))  # a scorer yields one per path, in order
     threshold, per_category = _thresholds(model, default_threshold, thresholds)
     decided = plan_sort(
-        out_path, out_path, scored, model.categories, threshold, per_category, model.empty_category
-    )
-    for item in decided.items:
-        record = by_path[item.source]
-        if item.scores is None:
-            plan.skipped.append((record.source, item.error or "unreadable"))
-            continue
-        plan.images += 1
-        old = sorted(f for f in record.folders if f != UNREADABLE)
-        if set(old) != set(item.folders):
-            plan.changes.append(ResortChange(record.source, old, item.folders, item.categories))
+        out_path, out_path, [scored[p] for _, p in scorable], model.categories,
+        threshold, per_category, model.empty_category,
+    )  # fmt: skip
+    for (record, _), item in zip(scorable, decided.items, strict=True):
+        _add_change(plan, record, item)
     return plan
+
+
+def _add_change(plan: ResortPlan, record: Recorded, item: PlanItem) -> None:
+    if item.scores is None:
+        plan.skipped.append((record.source, item.error or "unreadable"))
+        return
+    plan.images += 1
+    old = sorted(f for f in record.folders if f != UNREADABLE)
+    if set(old) != set(item.folders):
+        plan.changes.append(ResortChange(record.source, old, item.folders, item.categories))
 
 
 def apply_resort(

@@ -29,12 +29,14 @@ class UndoSummary:
     removed: int = 0
     restored: int = 0  # moved sources put back
     folders_removed: int = 0
-    kept: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (path still there, reason)
+    not_restored: list[tuple[str, str]] = field(default_factory=list)  # (moved source, reason)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["out"] = str(self.out)
         data["kept"] = [{"path": p, "reason": r} for p, r in self.kept]
+        data["not_restored"] = [{"path": p, "reason": r} for p, r in self.not_restored]
         return data
 
 
@@ -148,11 +150,11 @@ def _restore_moved(
         copies = [out / op.dest for (s, _), op in ops.items() if s == seq and op.state == DONE]
         good = [c for c in copies if c.is_file() and file_sha256(c) == sha]
         if not good:
-            summary.kept.append((source, "no unchanged copy left to put back"))
+            summary.not_restored.append((source, "no unchanged copy left to put back"))
         elif restore_file(good[0], source):
             summary.restored += 1
         elif not (os.path.isfile(source) and file_sha256(source) == sha):
-            summary.kept.append((source, "another file now stands at the original path"))
+            summary.not_restored.append((source, "another file now stands at its path"))
 
 
 def _remove_folders(journal: Journal, out: Path, run_id: int, summary: UndoSummary) -> None:

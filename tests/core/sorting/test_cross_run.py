@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sorting_helpers import fake_score, make_image, photo_hashes, tree_hashes
 
 from sorter.core.sorting.relabel import relabel
+from sorter.core.sorting.resort import apply_resort, plan_resort
 from sorter.core.sorting.sort import sort_folder
 from sorter.core.sorting.undo import undo_run
 
@@ -32,7 +34,7 @@ def test_undo_of_a_copy_run_keeps_the_copies_a_later_move_relies_on(photos, fake
     handed = [p for p, why in first.kept if "run 2" in why]
     assert len(handed) == 7  # purple is in two folders
     second = undo_run(out, 2)
-    assert second.restored == 6
+    assert second.restored == 6 and second.not_restored == []
     assert tree_hashes(photos) == before
     assert photo_hashes(out) == {}  # both runs undone: OUT holds no photo any more
     assert sorted(p.name for p in out.iterdir()) == [".sorter", "sorter-report.csv"]
@@ -111,3 +113,54 @@ def test_relabel_keeps_a_shared_copy_a_moved_twin_needs(fake_model, tmp_path):
     undo_run(out, 1)
     undo_run(out, 2)
     assert tree_hashes(second) == before and photo_hashes(out) == {}
+
+
+def twins(root: Path) -> Path:
+    """album1/IMG_0001.jpg and album2/IMG_0001.jpg: the same red photo, the same name."""
+    make_image(root / "album1" / "IMG_0001.jpg", (220, 20, 20))
+    (root / "album2").mkdir()
+    (root / "album2" / "IMG_0001.jpg").write_bytes((root / "album1" / "IMG_0001.jpg").read_bytes())
+    make_image(root / "album2" / "other.jpg", (20, 20, 220))
+    return root
+
+
+def test_resort_of_moved_twins_then_undo_restores_both(fake_model, tmp_path):
+    src = twins(tmp_path / "src")
+    before = tree_hashes(src)
+    out = tmp_path / "out"
+    run(src, out, fake_model, mode="move", default_threshold=0.999)  # all uncertain
+    plan = plan_resort(out, fake_model, score=fake_score)
+    changed = sorted(c.source.relative_to(src).as_posix() for c in plan.changes)
+    assert changed == ["album1/IMG_0001.jpg", "album2/IMG_0001.jpg", "album2/other.jpg"]
+    apply_resort(plan)
+    assert missing_bytes(before, src, out) == set()
+    result = undo_run(out)
+    assert tree_hashes(src) == before
+    assert result.restored == 3 and result.not_restored == []
+    for path, _why in result.kept:
+        assert os.path.lexists(path), f"undo says it kept {path}, which does not exist"
+
+
+def test_relabel_keeps_a_shared_copy_its_twin_in_the_same_run_needs(fake_model, tmp_path):
+    src = twins(tmp_path / "src")
+    before = tree_hashes(src)
+    out = tmp_path / "out"
+    run(src, out, fake_model, mode="move", default_threshold=0.999)
+    relabel(out, src / "album1" / "IMG_0001.jpg", ["cats"], ["cats", "dogs"])
+    shared = out / "uncertain" / "IMG_0001.jpg"
+    assert shared.is_file()  # album2's photo still lives only here
+    undo_run(out)
+    assert tree_hashes(src) == before
+
+
+def test_undo_reports_only_files_that_exist(fake_model, tmp_path):
+    """A moved photo that cannot go back is reported as such, not as a file 'kept'."""
+    src = twins(tmp_path / "src")
+    out = tmp_path / "out"
+    run(src, out, fake_model, mode="move")
+    (out / "cats" / "IMG_0001.jpg").write_bytes(b"edited")  # both twins' only copy
+    result = undo_run(out)
+    for path, _why in result.kept:
+        assert os.path.lexists(path), f"undo says it kept {path}, which does not exist"
+    assert {Path(p).name for p, _ in result.not_restored} == {"IMG_0001.jpg"}
+    assert len(result.not_restored) == 2
