@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS moves (
     PRIMARY KEY (run_id, seq));
 CREATE TABLE IF NOT EXISTS folders (run_id INTEGER, path TEXT, PRIMARY KEY (run_id, path));
 CREATE INDEX IF NOT EXISTS ops_by_dest ON ops (dest);
+CREATE TABLE IF NOT EXISTS temps (path TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS scores (
     model TEXT, source TEXT, size INTEGER, mtime_ns INTEGER, scores TEXT, error TEXT,
     PRIMARY KEY (model, source));
@@ -241,12 +242,26 @@ class Journal:
         )
         return {(r[0], r[1]): OpRow(*r) for r in rows}
 
-    def op_pending(self, run_id: int, seq: int, folder: str, dest: str) -> None:
+    def op_pending(
+        self, run_id: int, seq: int, folder: str, dest: str, sha: str | None = None
+    ) -> None:
+        """Record a copy about to get its final name; `sha` (its content) lets a later command
+        tell a finished copy from anything else at that name after a kill."""
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO ops VALUES (?, ?, ?, ?, NULL, ?, NULL, NULL)",
-                (run_id, seq, folder, dest, PENDING),
+                "INSERT OR REPLACE INTO ops VALUES (?, ?, ?, ?, NULL, ?, ?, NULL)",
+                (run_id, seq, folder, dest, PENDING, sha),
             )
+
+    def pending_ops(self, run_id: int | None = None) -> list[tuple[int, OpRow]]:
+        """(run, op) of every copy left pending by a kill in a finished run, and in `run_id`
+        (one being undone) whatever its state; a running sort settles its own when resumed."""
+        rows = self.db.execute(
+            "SELECT o.run_id, seq, folder, dest, kind, o.state, sha256 FROM ops o "
+            "JOIN runs r ON r.id = o.run_id WHERE o.state = ? AND (r.state != ? OR r.id = ?)",
+            (PENDING, RUNNING, -1 if run_id is None else run_id),
+        )
+        return [(r[0], OpRow(*r[1:])) for r in rows]
 
     def op_done(
         self, run_id: int, seq: int, folder: str, dest: str, kind: str, sha: str, size: int
@@ -281,6 +296,18 @@ class Journal:
                 "UPDATE ops SET kind=?, sha256=? WHERE run_id=? AND seq=? AND folder=?",
                 (kind, sha, holder.run_id, holder.seq, holder.folder),
             )
+
+    # --- temps: a temporary file outside OUT (undo copying a photo back) is noted first
+    def note_temp(self, path: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO temps VALUES (?)", (path,))
+
+    def forget_temp(self, path: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM temps WHERE path=?", (path,))
+
+    def noted_temps(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT path FROM temps")]
 
     def folder_created(self, run_id: int, rel: str) -> None:
         with self._tx() as db:

@@ -14,6 +14,7 @@ from pathlib import Path
 from sorter.core.errors import BadPathError, SorterError
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE
 from sorter.core.sorting.journal import DONE, RUNNING, UNDONE, Journal, OutputLock
+from sorter.core.sorting.leftovers import clean_leftovers
 from sorter.core.sorting.names import unique_folder_names
 from sorter.core.sorting.report import update_report
 from sorter.core.sorting.safecopy import IDENTICAL, file_sha256, place_file, remove_if_unchanged
@@ -113,6 +114,7 @@ def relabel(
     categories: Sequence[str] | None = None,
     *,
     report: bool = True,
+    clean: bool = True,
 ) -> RelabelResult:
     """Make OUT show `source` in exactly the folders of `new_categories` (uncertain if none).
 
@@ -123,7 +125,8 @@ def relabel(
     wrote. The source is only read; when it is gone (a move run) an unchanged copy is used,
     and the last copy of a photo is never deleted. With `report`, the image's row in
     OUT/sorter-report.csv is brought up to date (a caller relabelling many images can pass False
-    and call note_in_report once).
+    and call note_in_report once). With `clean`, what a killed command left in OUT is cleaned
+    first (a caller relabelling many images can do it once and pass False).
 
     Raises:
         BadPathError: OUT does not exist, or neither the source nor a copy is readable.
@@ -136,6 +139,8 @@ def relabel(
     wanted = target_folders(new_categories, categories)
     result = RelabelResult(src_path, wanted)
     with OutputLock(out_path), Journal(out_path) as journal:
+        if clean:
+            clean_leftovers(journal)
         existing = placed_copies(journal, src_path)
         origin, origin_sha = _origin(src_path, existing)
         have = {c.folder for c in existing if c.dest.exists()}
@@ -223,7 +228,7 @@ def _add_copy(
         journal.folder_created(run_id, folder)  # recorded first: undo may then rmdir it
 
     def record(dest: Path) -> None:
-        journal.op_pending(run_id, seq, folder, _rel(journal.out, dest))
+        journal.op_pending(run_id, seq, folder, _rel(journal.out, dest), origin_sha)
 
     placed = place_file(origin, target, name=name, source_sha=origin_sha, before_write=record)
     rel = _rel(journal.out, placed.dest)

@@ -13,6 +13,7 @@ from sorter.core.errors import BadPathError, SorterError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.model.decide import UNREADABLE
 from sorter.core.sorting.journal import DONE, UNDONE, Journal, OutputLock, state_dir
+from sorter.core.sorting.leftovers import clean_leftovers
 from sorter.core.sorting.plan import PlanItem
 from sorter.core.sorting.relabel import RelabelResult, note_in_report, relabel
 
@@ -203,6 +204,9 @@ def apply_resort(
     Stops cleanly between images when cancelled; every image done so far is complete.
     """
     summary = ResortSummary()
+    if plan.changes:  # what a killed command left, once for all images
+        with OutputLock(plan.out), Journal(plan.out) as journal:
+            clean_leftovers(journal)
     meter = RateMeter("Re-sorting", len(plan.changes))
     done_ones: list[RelabelResult] = []
     try:
@@ -211,8 +215,9 @@ def apply_resort(
                 cancel.raise_if_cancelled()
             try:
                 result = relabel(
-                    plan.out, change.source, change.categories, plan.categories, report=False
-                )
+                    plan.out, change.source, change.categories, plan.categories,
+                    report=False, clean=False,
+                )  # fmt: skip
             except (SorterError, OSError) as exc:
                 log.warning("Could not re-sort %s: %s", change.source, exc)
                 summary.errors.append((change.source, str(exc)))

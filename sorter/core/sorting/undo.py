@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sorter.core.errors import BadPathError
 from sorter.core.sorting.journal import DONE, UNDONE, Holder, Journal, OpRow, OutputLock, state_dir
+from sorter.core.sorting.leftovers import clean_leftovers, settle_pending
 from sorter.core.sorting.safecopy import (
     IDENTICAL,
     file_sha256,
@@ -54,7 +55,9 @@ def undo_run(out: str | os.PathLike[str], run_id: int | None = None) -> UndoSumm
     if not (state_dir(out_path) / "journal.sqlite").is_file():
         raise BadPathError(f"{out_path} holds no Sorter journal, so there is nothing to undo.")
     with OutputLock(out_path), Journal(out_path) as journal:
+        clean_leftovers(journal)
         run_id = _pick_run(journal, run_id, out_path)
+        settle_pending(journal, run_id)  # an interrupted sort's copies are undone too
         summary = UndoSummary(out_path, run_id)
         ops = journal.ops(run_id)
         _restore_moved(journal, out_path, run_id, ops, summary)
@@ -151,7 +154,9 @@ def _restore_moved(
         good = [c for c in copies if c.is_file() and file_sha256(c) == sha]
         if not good:
             summary.not_restored.append((source, "no unchanged copy left to put back"))
-        elif restore_file(good[0], source):
+        elif restore_file(
+            good[0], source, note_temp=journal.note_temp, forget_temp=journal.forget_temp
+        ):
             summary.restored += 1
         elif not (os.path.isfile(source) and file_sha256(source) == sha):
             summary.not_restored.append((source, "another file now stands at its path"))
