@@ -8,14 +8,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sorter.core.errors import BadPathError
+from sorter.core.files import long_path
 from sorter.core.sorting.journal import DONE, UNDONE, Holder, Journal, OpRow, OutputLock, state_dir
 from sorter.core.sorting.leftovers import clean_leftovers, settle_pending
 from sorter.core.sorting.safecopy import (
     IDENTICAL,
     file_sha256,
-    remove_if_unchanged,
     restore_file,
-    same_content,
 )
 
 log = logging.getLogger(__name__)
@@ -93,29 +92,31 @@ def _wrote(journal: Journal, run_id: int) -> bool:
     return made or bool(journal.moves(run_id))
 
 
-def _remove(path: Path, sha: str, summary: UndoSummary) -> None:
-    try:
-        result = remove_if_unchanged(path, sha)
-    except OSError as exc:
-        summary.kept.append((str(path), f"cannot be removed: {exc.strerror or exc}"))
-        return
-    if result == "removed":
-        summary.removed += 1
-    elif result == "changed":
-        summary.kept.append((str(path), "changed since the run copied it"))
-
-
-def needing(journal: Journal, dest: str) -> list[Holder]:
-    """The photos (of runs not undone) that would be lost with the file at `dest` in OUT:
-    they point at it and their source no longer holds the same bytes (moved, deleted, edited).
-    """
+def needing(journal: Journal, dest: str, sha: str | None = None) -> list[Holder]:
+    """The photos (of runs not undone) that would be lost with the file at `dest` in OUT (its
+    hash `sha` if known): they point at it and their source no longer holds the same bytes
+    (moved, deleted, edited)."""
     path = journal.out / dest
-    try:
-        sha = file_sha256(path)
-    except OSError:
-        return []  # nothing there to lose
+    if sha is None:
+        try:
+            sha = file_sha256(path)
+        except OSError:
+            return []  # nothing there to lose
     holders = [h for h in journal.holders(dest) if h.sha256 in (None, sha)]  # else edited since
-    return [h for h in holders if not same_content(path, Path(h.source), sha)]
+    return [h for h in holders if not _holds(Path(h.source), path, sha)]
+
+
+def _holds(source: Path, copy: Path, sha: str) -> bool:
+    """True when `source` holds the bytes of `copy` (hash `sha`)."""
+    try:
+        a, b = os.stat(long_path(os.path.abspath(source))), os.stat(long_path(copy))
+    except OSError:
+        return False
+    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) or a.st_size != b.st_size:
+        return a.st_size == b.st_size
+    if a.st_mtime_ns == b.st_mtime_ns:
+        return True  # a copy keeps its photo's time and an edit changes it: no need to hash
+    return file_sha256(source) == sha
 
 
 def hand_over(journal: Journal, op: OpRow, run_id: int, heir: Holder) -> None:
@@ -127,11 +128,20 @@ def hand_over(journal: Journal, op: OpRow, run_id: int, heir: Holder) -> None:
 
 
 def _release(journal: Journal, run_id: int, op: OpRow, summary: UndoSummary) -> None:
-    """Remove a file the run wrote, unless a photo would be lost with it."""
+    """Remove a file the run wrote, unless it changed since or a photo would be lost with it."""
     path = journal.out / op.dest
-    needers = needing(journal, op.dest)
+    try:
+        sha = file_sha256(path)
+    except FileNotFoundError:
+        return  # already gone (taken out by hand): nothing to remove
+    except OSError as exc:
+        summary.kept.append((str(path), f"cannot be read: {exc.strerror or exc}"))
+        return
+    needers = needing(journal, op.dest, sha) if sha == op.sha256 else []
     heirs = [h for h in needers if h.run_id != run_id]
-    if heirs:
+    if sha != op.sha256:
+        summary.kept.append((str(path), "changed since the run copied it"))
+    elif heirs:
         hand_over(journal, op, run_id, heirs[0])
         why = f"run {heirs[0].run_id} relies on it for {heirs[0].source}, and now owns it"
         summary.kept.append((str(path), why))
@@ -139,7 +149,17 @@ def _release(journal: Journal, run_id: int, op: OpRow, summary: UndoSummary) -> 
         why = f"{needers[0].source} does not hold this photo any more, so this copy stays"
         summary.kept.append((str(path), why))
     else:
-        _remove(path, op.sha256 or "", summary)
+        _remove(path, summary)
+
+
+def _remove(path: Path, summary: UndoSummary) -> None:
+    try:
+        os.unlink(long_path(os.path.abspath(path)))
+        summary.removed += 1
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        summary.kept.append((str(path), f"cannot be removed: {exc.strerror or exc}"))
 
 
 def _restore_moved(

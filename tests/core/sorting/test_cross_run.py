@@ -164,3 +164,14 @@ def test_undo_reports_only_files_that_exist(fake_model, tmp_path):
         assert os.path.lexists(path), f"undo says it kept {path}, which does not exist"
     assert {Path(p).name for p, _ in result.not_restored} == {"IMG_0001.jpg"}
     assert len(result.not_restored) == 2
+
+
+def test_undo_of_a_copy_run_keeps_a_copy_whose_source_was_deleted(photos, fake_model, tmp_path):
+    out = tmp_path / "out"
+    run(photos, out, fake_model)
+    red = (photos / "red.jpg").read_bytes()
+    (photos / "red.jpg").unlink()  # the user trusted the sorted copy
+    result = undo_run(out)
+    assert (out / "cats" / "red.jpg").read_bytes() == red
+    assert dict(result.kept)[str(out / "cats" / "red.jpg")].endswith("so this copy stays")
+    assert result.removed == 6
