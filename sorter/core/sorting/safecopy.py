@@ -319,13 +319,14 @@ def restore_file(
     copy: str | os.PathLike[str],
     original: str | os.PathLike[str],
     *,
+    link: bool = True,
     note_temp: Callable[[str], None] | None = None,
     forget_temp: Callable[[str], None] | None = None,
 ) -> bool:
     """Put a copy back at its original path (undo of a move); False if a file stands there.
 
-    A hard link goes straight to the final name (atomic, never replacing a file), so a kill
-    leaves nothing half-done in the user's folder. Where links are impossible the bytes go
+    A hard link (if `link`) goes straight to the final name (atomic, never replacing a file),
+    so a kill leaves nothing half-done in the user's folder. Otherwise the bytes go
     through a temporary file: `note_temp(path)` runs before it is created, so the caller can
     record it and a later run remove it after a kill; `forget_temp(path)` once it is gone.
     """
@@ -334,8 +335,9 @@ def restore_file(
         return False
     os.makedirs(_p(original.parent), exist_ok=True)
     try:
-        os.link(_p(copy), _p(original))
-        return True
+        if link:
+            os.link(_p(copy), _p(original))
+            return True
     except FileExistsError:
         return False
     except OSError as exc:  # other volume, FAT, no permission: a copy will do

@@ -170,16 +170,32 @@ def _restore_moved(
     for seq, (source, sha, state) in sorted(journal.moves(run_id).items()):
         if state != DONE and os.path.lexists(source):
             continue  # never removed
-        copies = [out / op.dest for (s, _), op in ops.items() if s == seq and op.state == DONE]
-        good = [c for c in copies if c.is_file() and file_sha256(c) == sha]
-        if not good:
+        mine = sorted((op for (s, _), op in ops.items() if s == seq and op.state == DONE),
+                      key=lambda op: op.kind == IDENTICAL)  # fmt: skip
+        good = next((op for op in mine if _unchanged(out / op.dest, sha)), None)
+        if good is None:
             summary.not_restored.append((source, "no unchanged copy left to put back"))
         elif restore_file(
-            good[0], source, note_temp=journal.note_temp, forget_temp=journal.forget_temp
-        ):
+            out / good.dest, source, link=_goes_with_undo(journal, run_id, good),
+            note_temp=journal.note_temp, forget_temp=journal.forget_temp,
+        ):  # fmt: skip
             summary.restored += 1
         elif not (os.path.isfile(source) and file_sha256(source) == sha):
             summary.not_restored.append((source, "another file now stands at its path"))
+
+
+def _goes_with_undo(journal: Journal, run_id: int, op: OpRow) -> bool:
+    """True when this undo will remove the file (the run wrote it, no other run's photo points
+    at it), so the photo may come back as a hard link to it. A file that stays in OUT (another
+    run's, the user's) is copied back instead: editing it must never change the photo."""
+    return op.kind != IDENTICAL and all(h.run_id == run_id for h in journal.holders(op.dest))
+
+
+def _unchanged(path: Path, sha: str) -> bool:
+    try:
+        return path.is_file() and file_sha256(path) == sha
+    except OSError:
+        return False
 
 
 def _remove_folders(journal: Journal, out: Path, run_id: int, summary: UndoSummary) -> None:

@@ -175,3 +175,17 @@ def test_undo_of_a_copy_run_keeps_a_copy_whose_source_was_deleted(photos, fake_m
     assert (out / "cats" / "red.jpg").read_bytes() == red
     assert dict(result.kept)[str(out / "cats" / "red.jpg")].endswith("so this copy stays")
     assert result.removed == 6
+
+
+def test_a_photo_put_back_never_shares_its_file_with_a_copy_left_in_out(fake_model, tmp_path):
+    """album2's twin was moved onto album1's copy; once back it must not be that same file."""
+    first, second = tmp_path / "album1", tmp_path / "album2"
+    make_image(first / "IMG_0001.jpg", (220, 20, 20))
+    second.mkdir()
+    (second / "IMG_0001.jpg").write_bytes((first / "IMG_0001.jpg").read_bytes())
+    out = tmp_path / "out"
+    run(first, out, fake_model)
+    run(second, out, fake_model, mode="move")
+    undo_run(out, 2)
+    assert (out / "cats" / "IMG_0001.jpg").is_file()  # run 1's copy stays
+    assert not os.path.samefile(second / "IMG_0001.jpg", out / "cats" / "IMG_0001.jpg")
