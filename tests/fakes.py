@@ -168,3 +168,10 @@ def _fake_iter(model: FakeModel, paths: list, cancel: CancelToken | None) -> Ite
             yield ScoredImage(Path(p), None, f"not a readable image ({type(exc).__name__})")
             continue
         yield ScoredImage(Path(p), [r / 255, b / 255])
+
+
+def photo_hashes(out: Path) -> dict[str, str]:
+    """tree_hashes of an output folder without Sorter's report: the photos left in it."""
+    found = tree_hashes(out)
+    found.pop("sorter-report.csv", None)
+    return found

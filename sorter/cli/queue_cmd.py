@@ -245,6 +245,8 @@ def run_resort(args: argparse.Namespace) -> int:
           f"{summary.removed} removed.")  # fmt: skip
     for path in summary.kept_changed:
         print(f"Kept {path}: it was edited after sorting.")
+    for path in summary.kept_shared:
+        print(f"Kept {path}: it is also the copy of another photo.")
     for source, reason in summary.errors:
         print(f"Could not re-sort {source}: {reason}")
     return 1 if summary.errors else 0

@@ -168,4 +168,6 @@ def run_undo(args: argparse.Namespace) -> int:
     )
     for path, reason in result.kept:
         print(f"  kept {path}: {reason}")
+    for path, reason in result.not_restored:
+        print(f"  not put back {path}: {reason}")
     return 0

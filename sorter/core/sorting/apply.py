@@ -12,6 +12,7 @@ from sorter.core.errors import OutOfSpaceError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.model.decide import UNCERTAIN
 from sorter.core.sorting.journal import DONE, PENDING, Journal, OpRow, OutputLock, make_folder
+from sorter.core.sorting.leftovers import clean_leftovers
 from sorter.core.sorting.plan import PlanItem, SortPlan, plan_outcome
 from sorter.core.sorting.report import (
     ALREADY_THERE,
@@ -32,7 +33,6 @@ from sorter.core.sorting.safecopy import (
     discard_staged,
     file_sha256,
     is_disk_full,
-    remove_temp_files,
     same_content,
     stage_file,
 )
@@ -116,8 +116,7 @@ def _apply(
     summary = SortSummary(plan.src, plan.out, run_id=run_id, mode=mode, resumed=resumed)
     summary.images = len(plan.items)
     run = _Run(plan, mode, journal, run_id, journal.ops(run_id), journal.moves(run_id), summary)
-    for folder in {f for item in plan.items for f in item.folders}:
-        remove_temp_files(plan.out / folder)  # leftovers of a killed run
+    clean_leftovers(journal)  # of any killed command on OUT (this run's own pending: below)
     meter = RateMeter("Copying", total=len(plan.items), unit="images")
     with ThreadPoolExecutor(COPY_WORKERS, thread_name_prefix="sorter-copy") as pool:
         run.stager = _Stager(run, pool)
@@ -147,7 +146,7 @@ def _apply_item(run: _Run, seq: int, item: PlanItem) -> ImageOutcome:
         for folder in item.folders:
             ops.append(_place_one(run, seq, item.source, folder))
         if run.mode == "move":
-            _remove_source(run, seq, item.source, {op.sha256 for op in ops})
+            _remove_source(run, seq, item.source, ops)
     except OutOfSpaceError:
         raise
     except OSError as exc:
@@ -196,10 +195,12 @@ def _place_one(run: _Run, seq: int, source: Path, folder: str) -> OpRow:
     if staged is None:  # not staged ahead (resumed after a crash): stage it here
         _note_folder(run, folder)
         staged = stage_file(source, run.plan.out / folder, link=run.mode in ("link", "move"))
-    placed = commit_staged(
-        staged,
-        before_write=lambda dest: run.journal.op_pending(run.run_id, seq, folder, _rel(run, dest)),
-    )
+    sha = staged.sha256
+
+    def record(dest: Path) -> None:
+        run.journal.op_pending(run.run_id, seq, folder, _rel(run, dest), sha)
+
+    placed = commit_staged(staged, before_write=record)
     rel = _rel(run, placed.dest)
     run.journal.op_done(run.run_id, seq, folder, rel, placed.status, placed.sha256, placed.size)
     return OpRow(seq, folder, rel, placed.status, DONE, placed.sha256)
@@ -230,11 +231,15 @@ def _note_folder(run: _Run, folder: str) -> None:
         path.mkdir(parents=True, exist_ok=True)
 
 
-def _remove_source(run: _Run, seq: int, source: Path, copy_hashes: set[str | None]) -> None:
+def _remove_source(run: _Run, seq: int, source: Path, ops: list[OpRow]) -> None:
     """Move mode: remove the source once all its copies are complete (journaled for undo).
 
+    Every copy is checked on disk first, the one found "already there" included: it is this
+    run's op from now on, and other runs' undo or re-sort keeps a file that op needs.
+
     Raises:
-        OSError: the source changed since it was copied (it is kept) or cannot be removed.
+        OSError: the source changed since it was copied, or a copy is gone or differs (the
+            source is kept), or the source cannot be removed.
     """
     state = run.moves.get(seq)
     if state is not None and state[2] == DONE:
@@ -243,8 +248,11 @@ def _remove_source(run: _Run, seq: int, source: Path, copy_hashes: set[str | Non
         run.journal.move_state(run.run_id, seq, str(source), state[1], DONE)
         return
     sha = file_sha256(source)
-    if copy_hashes != {sha}:
+    if {op.sha256 for op in ops} != {sha}:
         raise OSError(f"the source changed after it was copied, so it was left in place: {source}")
+    for op in ops:
+        if not same_content(source, run.plan.out / op.dest, sha):
+            raise OSError(f"its copy {op.dest} is gone or differs, so it was left in place")
     run.journal.move_state(run.run_id, seq, str(source), sha, PENDING)
     os.unlink(source)
     run.journal.move_state(run.run_id, seq, str(source), sha, DONE)

@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS moves (
     run_id INTEGER, seq INTEGER, source TEXT, sha256 TEXT, state TEXT,
     PRIMARY KEY (run_id, seq));
 CREATE TABLE IF NOT EXISTS folders (run_id INTEGER, path TEXT, PRIMARY KEY (run_id, path));
+CREATE INDEX IF NOT EXISTS ops_by_dest ON ops (dest);
+CREATE TABLE IF NOT EXISTS temps (path TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS scores (
     model TEXT, source TEXT, size INTEGER, mtime_ns INTEGER, scores TEXT, error TEXT,
     PRIMARY KEY (model, source));
@@ -53,6 +55,18 @@ class OpRow:
     dest: str
     kind: str
     state: str
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A photo of a run (not undone) whose finished op points at one file in OUT."""
+
+    run_id: int
+    seq: int
+    folder: str
+    kind: str
+    source: str
     sha256: str | None
 
 
@@ -250,12 +264,26 @@ class Journal:
         )
         return {(r[0], r[1]): OpRow(*r) for r in rows}
 
-    def op_pending(self, run_id: int, seq: int, folder: str, dest: str) -> None:
+    def op_pending(
+        self, run_id: int, seq: int, folder: str, dest: str, sha: str | None = None
+    ) -> None:
+        """Record a copy about to get its final name; `sha` (its content) lets a later command
+        tell a finished copy from anything else at that name after a kill."""
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO ops VALUES (?, ?, ?, ?, NULL, ?, NULL, NULL)",
-                (run_id, seq, folder, dest, PENDING),
+                "INSERT OR REPLACE INTO ops VALUES (?, ?, ?, ?, NULL, ?, ?, NULL)",
+                (run_id, seq, folder, dest, PENDING, sha),
             )
+
+    def pending_ops(self, run_id: int | None = None) -> list[tuple[int, OpRow]]:
+        """(run, op) of every copy left pending by a kill in a finished run, and in `run_id`
+        (one being undone) whatever its state; a running sort settles its own when resumed."""
+        rows = self.db.execute(
+            "SELECT o.run_id, seq, folder, dest, kind, o.state, sha256 FROM ops o "
+            "JOIN runs r ON r.id = o.run_id WHERE o.state = ? AND (r.state != ? OR r.id = ?)",
+            (PENDING, RUNNING, -1 if run_id is None else run_id),
+        )
+        return [(r[0], OpRow(*r[1:])) for r in rows]
 
     def op_done(
         self, run_id: int, seq: int, folder: str, dest: str, kind: str, sha: str, size: int
@@ -271,6 +299,37 @@ class Journal:
             db.execute(
                 "DELETE FROM ops WHERE run_id=? AND seq=? AND folder=?", (run_id, seq, folder)
             )
+
+    def holders(self, dest: str) -> list[Holder]:
+        """Every photo of a run not undone whose finished op points at `dest` (relative)."""
+        rows = self.db.execute(
+            "SELECT o.run_id, o.seq, o.folder, o.kind, p.source, o.sha256 FROM ops o "
+            "JOIN runs r ON r.id = o.run_id "
+            "JOIN plan p ON p.run_id = o.run_id AND p.seq = o.seq "
+            "WHERE o.dest = ? AND o.state = ? AND r.state != ? ORDER BY o.run_id, o.seq",
+            (dest, DONE, UNDONE),
+        )
+        return [Holder(*row) for row in rows]
+
+    def op_adopt(self, holder: Holder, kind: str, sha: str) -> None:
+        """Make a photo's "already there" op the owner of that file (undo may then remove it)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE ops SET kind=?, sha256=? WHERE run_id=? AND seq=? AND folder=?",
+                (kind, sha, holder.run_id, holder.seq, holder.folder),
+            )
+
+    # --- temps: a temporary file outside OUT (undo copying a photo back) is noted first
+    def note_temp(self, path: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO temps VALUES (?)", (path,))
+
+    def forget_temp(self, path: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM temps WHERE path=?", (path,))
+
+    def noted_temps(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT path FROM temps")]
 
     def folder_created(self, run_id: int, rel: str) -> None:
         with self._tx() as db:

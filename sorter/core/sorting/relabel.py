@@ -14,9 +14,11 @@ from pathlib import Path
 from sorter.core.errors import BadPathError, SorterError
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE
 from sorter.core.sorting.journal import DONE, RUNNING, UNDONE, Journal, OutputLock
+from sorter.core.sorting.leftovers import clean_leftovers
 from sorter.core.sorting.names import unique_folder_names
 from sorter.core.sorting.report import update_report
 from sorter.core.sorting.safecopy import IDENTICAL, file_sha256, place_file, remove_if_unchanged
+from sorter.core.sorting.undo import hand_over, needing
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ class RelabelResult:
     already_there: list[Path] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
     kept_changed: list[Path] = field(default_factory=list)  # edited since sorting: left alone
+    kept_shared: list[Path] = field(default_factory=list)  # another photo's copy too: left there
     run_id: int | None = None
     copies: list[Path] = field(default_factory=list)  # its copies in those folders now
     categories: list[str] = field(default_factory=list)  # as the report names them
@@ -63,6 +66,7 @@ class RelabelResult:
             "added": [str(p) for p in self.added],
             "removed": [str(p) for p in self.removed],
             "kept_changed": [str(p) for p in self.kept_changed],
+            "kept_shared": [str(p) for p in self.kept_shared],
             "run_id": self.run_id,
         }
 
@@ -110,6 +114,7 @@ def relabel(
     categories: Sequence[str] | None = None,
     *,
     report: bool = True,
+    clean: bool = True,
 ) -> RelabelResult:
     """Make OUT show `source` in exactly the folders of `new_categories` (uncertain if none).
 
@@ -120,7 +125,8 @@ def relabel(
     wrote. The source is only read; when it is gone (a move run) an unchanged copy is used,
     and the last copy of a photo is never deleted. With `report`, the image's row in
     OUT/sorter-report.csv is brought up to date (a caller relabelling many images can pass False
-    and call note_in_report once).
+    and call note_in_report once). With `clean`, what a killed command left in OUT is cleaned
+    first (a caller relabelling many images can do it once and pass False).
 
     Raises:
         BadPathError: OUT does not exist, or neither the source nor a copy is readable.
@@ -133,6 +139,8 @@ def relabel(
     wanted = target_folders(new_categories, categories)
     result = RelabelResult(src_path, wanted)
     with OutputLock(out_path), Journal(out_path) as journal:
+        if clean:
+            clean_leftovers(journal)
         existing = placed_copies(journal, src_path)
         origin, origin_sha = _origin(src_path, existing)
         have = {c.folder for c in existing if c.dest.exists()}
@@ -142,9 +150,10 @@ def relabel(
         for folder in missing:
             _add_copy(journal, run_id, seq, origin, origin_sha, src_path.name, folder, result)
         keep = [c.dest for c in existing if c.folder in wanted and c.dest.exists()]
+        mine = {(c.run_id, c.seq) for c in existing}
         for copy in existing:
             if copy.folder not in wanted and copy.folder != UNREADABLE:
-                _remove_copy(journal, copy, result, keep)
+                _remove_copy(journal, copy, result, keep, mine)
         result.copies = [*keep, *result.added, *result.already_there]
         result.categories = list(new_categories) or [UNCERTAIN]
         if report:
@@ -219,7 +228,7 @@ def _add_copy(
         journal.folder_created(run_id, folder)  # recorded first: undo may then rmdir it
 
     def record(dest: Path) -> None:
-        journal.op_pending(run_id, seq, folder, _rel(journal.out, dest))
+        journal.op_pending(run_id, seq, folder, _rel(journal.out, dest), origin_sha)
 
     placed = place_file(origin, target, name=name, source_sha=origin_sha, before_write=record)
     rel = _rel(journal.out, placed.dest)
@@ -231,7 +240,11 @@ def _add_copy(
 
 
 def _remove_copy(
-    journal: Journal, copy: PlacedCopy, result: RelabelResult, keep: Sequence[Path]
+    journal: Journal,
+    copy: PlacedCopy,
+    result: RelabelResult,
+    keep: Sequence[Path],
+    mine: set[tuple[int, int]],
 ) -> None:
     if copy.sha256 is None:
         result.kept_changed.append(copy.dest)
@@ -239,6 +252,9 @@ def _remove_copy(
     if not _another_copy_exists(result, keep):
         log.warning("Keeping %s: it is the only copy left of its photo", copy.dest)
         result.kept_changed.append(copy.dest)
+        return
+    if _left_to_another_photo(journal, copy, mine):
+        result.kept_shared.append(copy.dest)
         return
     outcome = remove_if_unchanged(copy.dest, copy.sha256)
     if outcome == "changed":
@@ -249,6 +265,21 @@ def _remove_copy(
     journal.op_forget(copy.run_id, copy.seq, copy.folder)
     if outcome == "removed":
         result.removed.append(copy.dest)
+
+
+def _left_to_another_photo(journal: Journal, copy: PlacedCopy, mine: set[tuple[int, int]]) -> bool:
+    """When the copy is also the only copy of another photo (a twin moved onto it), this photo
+    lets go of it and the other keeps it (owning it, if this photo's run wrote it)."""
+    rel = _rel(journal.out, copy.dest)
+    others = [h for h in needing(journal, rel) if (h.run_id, h.seq) not in mine]
+    if not others:
+        return False
+    op = journal.ops(copy.run_id)[(copy.seq, copy.folder)]
+    if op.kind != IDENTICAL:
+        hand_over(journal, op, copy.run_id, others[0])
+    journal.op_forget(copy.run_id, copy.seq, copy.folder)
+    log.info("Keeping %s: it is also the copy of %s", copy.dest, others[0].source)
+    return True
 
 
 def _another_copy_exists(result: RelabelResult, keep: Sequence[Path]) -> bool:

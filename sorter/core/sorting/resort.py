@@ -13,6 +13,8 @@ from sorter.core.errors import BadPathError, SorterError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.model.decide import UNREADABLE
 from sorter.core.sorting.journal import DONE, UNDONE, Journal, OutputLock, state_dir
+from sorter.core.sorting.leftovers import clean_leftovers
+from sorter.core.sorting.plan import PlanItem
 from sorter.core.sorting.relabel import RelabelResult, note_in_report, relabel
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,7 @@ class ResortSummary:
     added: int = 0
     removed: int = 0
     kept_changed: list[Path] = field(default_factory=list)
+    kept_shared: list[Path] = field(default_factory=list)  # also another photo's copy
     errors: list[tuple[Path, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,6 +94,7 @@ class ResortSummary:
             "added": self.added,
             "removed": self.removed,
             "kept_changed": [str(p) for p in self.kept_changed],
+            "kept_shared": [str(p) for p in self.kept_shared],
             "errors": [{"source": str(p), "reason": r} for p, r in self.errors],
         }
 
@@ -154,24 +158,30 @@ def plan_resort(
         (r.source, "neither the photo nor a copy of it is left") for r, p in scorable if p is None
     ]
     scorable = [(r, p) for r, p in scorable if p is not None]
-    by_path = {p: r for r, p in scorable}
-    scored = list(score(model, [p for _, p in scorable], progress=progress, cancel=cancel))
+    # Keyed by source, not by the file scored: twins moved onto one shared copy are two photos.
+    paths = list(dict.fromkeys(p for _, p in scorable))
+    results = list(score(model, paths, progress=progress, cancel=cancel))
     if cancel is not None:
         cancel.raise_if_cancelled()
+    scored = dict(zip(paths, results, strict=True))  # a scorer yields one per path, in order
     th = resolve_thresholds(model, default_threshold, thresholds)  # the rule sorting uses
     decided = plan_sort(
-        out_path, out_path, scored, model.categories, th.default, th.own, model.empty_category
-    )
-    for item in decided.items:
-        record = by_path[item.source]
-        if item.scores is None:
-            plan.skipped.append((record.source, item.error or "unreadable"))
-            continue
-        plan.images += 1
-        old = sorted(f for f in record.folders if f != UNREADABLE)
-        if set(old) != set(item.folders):
-            plan.changes.append(ResortChange(record.source, old, item.folders, item.categories))
+        out_path, out_path, [scored[p] for _, p in scorable], model.categories,
+        th.default, th.own, model.empty_category,
+    )  # fmt: skip
+    for (record, _), item in zip(scorable, decided.items, strict=True):
+        _add_change(plan, record, item)
     return plan
+
+
+def _add_change(plan: ResortPlan, record: Recorded, item: PlanItem) -> None:
+    if item.scores is None:
+        plan.skipped.append((record.source, item.error or "unreadable"))
+        return
+    plan.images += 1
+    old = sorted(f for f in record.folders if f != UNREADABLE)
+    if set(old) != set(item.folders):
+        plan.changes.append(ResortChange(record.source, old, item.folders, item.categories))
 
 
 def apply_resort(
@@ -185,6 +195,9 @@ def apply_resort(
     Stops cleanly between images when cancelled; every image done so far is complete.
     """
     summary = ResortSummary()
+    if plan.changes:  # what a killed command left, once for all images
+        with OutputLock(plan.out), Journal(plan.out) as journal:
+            clean_leftovers(journal)
     meter = RateMeter("Re-sorting", len(plan.changes))
     done_ones: list[RelabelResult] = []
     try:
@@ -193,8 +206,9 @@ def apply_resort(
                 cancel.raise_if_cancelled()
             try:
                 result = relabel(
-                    plan.out, change.source, change.categories, plan.categories, report=False
-                )
+                    plan.out, change.source, change.categories, plan.categories,
+                    report=False, clean=False,
+                )  # fmt: skip
             except (SorterError, OSError) as exc:
                 log.warning("Could not re-sort %s: %s", change.source, exc)
                 summary.errors.append((change.source, str(exc)))
@@ -204,6 +218,7 @@ def apply_resort(
                 summary.added += len(result.added)
                 summary.removed += len(result.removed)
                 summary.kept_changed += result.kept_changed
+                summary.kept_shared += result.kept_shared
             progress(meter.report(done))
     finally:  # one rewrite of the report for the whole re-sort, cancelled or not
         if done_ones:

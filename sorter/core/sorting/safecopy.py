@@ -292,7 +292,7 @@ def remove_temp_files(folder: str | os.PathLike[str]) -> int:
     except OSError:
         return 0
     for entry in entries:
-        if entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX):
+        if is_temp_name(entry.name):
             _remove_quietly(entry.path)
             removed += 1
     if removed:
@@ -315,20 +315,60 @@ def remove_if_unchanged(path: str | os.PathLike[str], sha256: str) -> str:
     return "removed"
 
 
-def restore_file(copy: str | os.PathLike[str], original: str | os.PathLike[str]) -> bool:
-    """Put a copy back at its original path (undo of a move); False if a file stands there."""
+def restore_file(
+    copy: str | os.PathLike[str],
+    original: str | os.PathLike[str],
+    *,
+    link: bool = True,
+    note_temp: Callable[[str], None] | None = None,
+    forget_temp: Callable[[str], None] | None = None,
+) -> bool:
+    """Put a copy back at its original path (undo of a move); False if a file stands there.
+
+    A hard link (if `link`) goes straight to the final name (atomic, never replacing a file),
+    so a kill leaves nothing half-done in the user's folder. Otherwise the bytes go
+    through a temporary file: `note_temp(path)` runs before it is created, so the caller can
+    record it and a later run remove it after a kill; `forget_temp(path)` once it is gone.
+    """
     original = Path(original)
     if os.path.lexists(_p(original)):
         return False
     os.makedirs(_p(original.parent), exist_ok=True)
-    tmp = _p(original.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}")
     try:
-        _link_or_copy(Path(copy), tmp, want_link=True)
+        if link:
+            os.link(_p(copy), _p(original))
+            return True
+    except FileExistsError:
+        return False
+    except OSError as exc:  # other volume, FAT, no permission: a copy will do
+        log.debug("No hard link back to %s (%s); copying", original, exc)
+    tmp = _p(original.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}")
+    if note_temp is not None:
+        note_temp(tmp)
+    try:
+        _copy_bytes(Path(copy), tmp)
         _commit_name(tmp, original)
     except FileExistsError:
-        _remove_quietly(tmp)
         return False
-    except BaseException:
+    finally:
         _remove_quietly(tmp)
-        raise
+        if forget_temp is not None:
+            forget_temp(tmp)
     return True
+
+
+def is_temp_name(path: str | os.PathLike[str]) -> bool:
+    """True for the names of Sorter's own temporary files."""
+    name = os.path.basename(path)
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def remove_temp_files_under(out: str | os.PathLike[str], skip: str) -> int:
+    """Remove Sorter's leftover temporary files in OUT and in each folder directly under it
+    (every copy is written in one of those), leaving the folder named `skip` alone."""
+    removed = remove_temp_files(out)
+    try:
+        folders = [e.path for e in os.scandir(_p(out)) if e.is_dir() and e.name != skip]
+    except OSError:
+        return removed
+    return removed + sum(remove_temp_files(f) for f in folders)
