@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -57,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # the reader went away (`sorter info | head`): stop quietly
+        _silence_stdout()
+        return EXIT_FAILURE
     except (KeyboardInterrupt, Cancelled):
         print("\nStopped. Everything copied so far is complete.", file=sys.stderr)
         return EXIT_CANCELLED
@@ -73,3 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.exception("Unexpected failure")
         print(f"sorter: unexpected error: {exc} (details in the log file)", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device so the exit's final flush cannot fail a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

@@ -26,3 +26,22 @@ def test_non_tty_stream_gets_plain_lines_and_the_final_one() -> None:
     bar(Progress("Copying", 2, 2))
     assert out.getvalue().splitlines()[-1].startswith("Copying: [")
     assert "2/2" in out.getvalue()
+
+
+def test_a_closed_output_pipe_ends_the_command_quietly(tmp_path):
+    """`sorter models list | head`: the reader leaves early; no traceback, no "unexpected error"."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "sorter", "models", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    child.stdout.close()  # before the child prints anything: its first write meets a closed pipe
+    err = child.stderr.read().decode("utf-8", "replace")
+    child.wait(timeout=60)
+    assert "Traceback" not in err
+    assert "unexpected error" not in err
+    assert child.returncode == 1
