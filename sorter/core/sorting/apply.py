@@ -1,4 +1,4 @@
-"""Apply a sort plan: the only code that writes into OUT, journaled so a killed run can finish."""
+"""Apply a sort plan: every copy of a sort run, journaled so that a killed run can finish."""
 
 from __future__ import annotations
 

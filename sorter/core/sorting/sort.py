@@ -1,4 +1,4 @@
-"""Sort a folder: scan -> score (journaled) -> plan (pure) -> apply (the only writer) -> report."""
+"""Sort a folder: scan -> score (journaled) -> plan (pure) -> apply -> report."""
 
 from __future__ import annotations
 
