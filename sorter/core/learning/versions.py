@@ -240,8 +240,8 @@ def add_version(
 
 
 def promote_version(
-    meta: dict[str, Any],
-    state_dict: dict[str, Any],
+    meta: ModelMeta,
+    state_dict: dict[str, torch.Tensor],
     report: dict[str, Any] | None,
     note: str,
     corrections: Sequence[int],
@@ -260,8 +260,8 @@ def promote_version(
 
 
 def _store(
-    meta: dict[str, Any],
-    state_dict: dict[str, Any],
+    meta: ModelMeta,
+    state_dict: dict[str, torch.Tensor],
     report: dict[str, Any] | None,
     note: str,
     corrections: Sequence[int],
