@@ -15,7 +15,8 @@ from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.model.decide import UNCERTAIN, Categorizer
 from sorter.core.sorting.apply import MODES, apply_plan
-from sorter.core.sorting.journal import Journal, OutputLock, make_folder
+from sorter.core.sorting.journal import Journal, make_folder
+from sorter.core.sorting.outputlock import OutputLock
 from sorter.core.sorting.plan import (
     PlanItem,
     SortPlan,
