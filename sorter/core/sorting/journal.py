@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sorter.core.errors import BadPathError, OutOfSpaceError
+from sorter.core.files import file_stamp
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ class Journal:
         query = "SELECT size, mtime_ns, scores, error FROM scores WHERE model=? AND source=?"
         for path in paths:
             row = self.db.execute(query, (model_key, str(path))).fetchone()
-            if row is None or (row[0], row[1]) != _identity(path):
+            if row is None or (row[0], row[1]) != file_stamp(path):
                 continue
             found[path] = (json.loads(row[2]) if row[2] is not None else None, row[3])
         return found
@@ -179,7 +180,7 @@ class Journal:
     ) -> None:
         rows = []
         for path, scores, error in items:
-            identity = _identity(path)
+            identity = file_stamp(path)
             if identity is None:
                 continue  # gone since it was scored: nothing worth keeping
             size, mtime = identity
@@ -364,12 +365,3 @@ def _to_json(value: object) -> str | None:
 
 def _maybe_json(text: str | None) -> object:
     return json.loads(text) if text is not None else None
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    """(size, mtime) of a file, the version its cached scores belong to; None if unreadable."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sorter.core.files import file_sha256
+from sorter.core.files import file_sha256, file_stamp
 from sorter.core.jobs import CancelToken, ProgressCallback
 from sorter.core.model.decide import Categorizer
 from sorter.core.sorting.journal import JOURNAL_FILE, Journal, state_dir
@@ -127,15 +126,6 @@ def read_saved_scores(
         return {}
     with Journal(out) as journal:
         return journal.cached_scores(key, images)
-
-
-def file_stamp(path: Path) -> tuple[int, int] | None:
-    """(size, mtime) of a file, as the journal keys its scores; None if it cannot be read."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
 
 
 def _score_rest(
