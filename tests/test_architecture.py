@@ -23,11 +23,13 @@ FASTAI_READERS = {
     "core/model/import_learner.py": "reads an exported fastai Learner (trusted files only)",
     "selftest.py": "checks that the frozen build can import fastai",
 }
-# Modules outside sorting/ that write files, and where. None of these places is an output folder.
+# Modules outside sorting/ that write files, and where. None of them picks a place in an output
+# folder on its own.
 WRITERS = {
     "appdirs.py": "creates Sorter's own config, data, cache and log folders",
     "core/files.py": "write_atomic: settings.json in the config folder, through a temp name",
-    "core/locks.py": "lock files beside what they guard (settings, model versions)",
+    # sorting/outputlock.py names OUT's lock file; FileLock only opens the path it is given
+    "core/locks.py": "lock files at the path its caller gives (settings, versions, OUT's lock)",
     "core/learning/queue.py": "the corrections database in the data folder; `queue export` images",
     "core/learning/versions.py": "model versions in the data folder",
     "core/model/modelfile.py": "a new model file where the caller asks (never over a file)",

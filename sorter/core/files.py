@@ -50,6 +50,16 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def file_stamp(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a file: which version of it cached scores belong to; None if it
+    cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace a file's content all at once: readers see the old file or the new, never half.
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Self
 
 from sorter.core.errors import LockedError
 
 WAIT_S = 30.0  # settings and version writes hold the lock for milliseconds
 _POLL_S = 0.005
-_WIN_LOCK_OFFSET = 4096  # Windows locks a byte past any text, as the output lock does
+_WIN_LOCK_OFFSET = 4096  # Windows locks a byte past the note, so others can still read it
+_NOTE_BYTES = 200
 
 
 class FileLock:
@@ -53,12 +55,29 @@ class FileLock:
                 )
             time.sleep(_POLL_S)
 
+    def write_note(self, text: str) -> None:
+        """Replace the lock file's text (who holds it, say); only while the lock is held."""
+        if self._fd is None:
+            raise RuntimeError(f"{self.path} is not held by this FileLock")
+        os.ftruncate(self._fd, 0)
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        os.write(self._fd, text.encode())
+
+    def read_note(self) -> str:
+        """The lock file's text as its holder wrote it ("" when none or unreadable)."""
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read(_NOTE_BYTES)
+        except OSError:
+            return ""
+        return data.decode("utf-8", "replace").strip()
+
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing drops the lock
             self._fd = None
 
-    def __enter__(self) -> FileLock:
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
 from fakes import make_image, make_tiny_model, tree_hashes
 
 from sorter.cli import main
-from sorter.core.sorting.journal import OutputLock
+from sorter.core.sorting.outputlock import OutputLock
 
 
 @pytest.fixture(scope="module")

@@ -91,13 +91,11 @@ def measure(
     """Metrics of one model's scores, decided with its own thresholds."""
     if len(scores) == 0:
         return SideMetrics(math.nan, math.nan, 0)
-    limits = np.array([thresholds.get(c, default) for c in categories], dtype=np.float32)
-    decisions = scores >= limits
-    accuracy = float(np.mean(decisions == (targets > 0.5)))
+    own = {c: thresholds.get(c, default) for c in categories}
+    limits = np.array(list(own.values()), dtype=np.float32)
+    accuracy = th.accuracy_multi(scores, targets, limits)
     exact, uncertain = th.decided_accuracy(scores, targets, categories, thresholds, default)
-    per = th.category_metrics(
-        scores, targets, categories, {c: thresholds.get(c, default) for c in categories}
-    )
+    per = th.category_metrics(scores, targets, categories, own)
     f1 = {c: m["f1"] for c, m in per.items() if m["support"]}
     return SideMetrics(accuracy, float(exact), int(uncertain), f1)
 

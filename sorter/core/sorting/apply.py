@@ -11,8 +11,9 @@ from pathlib import Path
 from sorter.core.errors import OutOfSpaceError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.model.decide import UNCERTAIN
-from sorter.core.sorting.journal import DONE, PENDING, Journal, OpRow, OutputLock, make_folder
+from sorter.core.sorting.journal import DONE, PENDING, Journal, OpRow, make_folder
 from sorter.core.sorting.leftovers import clean_leftovers
+from sorter.core.sorting.outputlock import OutputLock
 from sorter.core.sorting.plan import PlanItem, SortPlan, plan_outcome
 from sorter.core.sorting.report import (
     ALREADY_THERE,

@@ -1,11 +1,10 @@
-"""The run journal kept in OUT (SQLite, WAL): plan, scores, every copy; and the output lock."""
+"""The run journal kept in OUT (SQLite, WAL): plan, scores, every copy."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -13,13 +12,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sorter.core.errors import BadPathError, LockedError, OutOfSpaceError
+from sorter.core.errors import BadPathError, OutOfSpaceError
+from sorter.core.files import file_stamp
 
 log = logging.getLogger(__name__)
 
 STATE_DIR = ".sorter"
 JOURNAL_FILE = "journal.sqlite"
-LOCK_FILE = "lock"
 RUNNING, DONE, UNDONE = "running", "done", "undone"
 PENDING = "pending"
 
@@ -171,7 +170,7 @@ class Journal:
         query = "SELECT size, mtime_ns, scores, error FROM scores WHERE model=? AND source=?"
         for path in paths:
             row = self.db.execute(query, (model_key, str(path))).fetchone()
-            if row is None or (row[0], row[1]) != _identity(path):
+            if row is None or (row[0], row[1]) != file_stamp(path):
                 continue
             found[path] = (json.loads(row[2]) if row[2] is not None else None, row[3])
         return found
@@ -181,7 +180,7 @@ class Journal:
     ) -> None:
         rows = []
         for path, scores, error in items:
-            identity = _identity(path)
+            identity = file_stamp(path)
             if identity is None:
                 continue  # gone since it was scored: nothing worth keeping
             size, mtime = identity
@@ -366,75 +365,3 @@ def _to_json(value: object) -> str | None:
 
 def _maybe_json(text: str | None) -> object:
     return json.loads(text) if text is not None else None
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    """(size, mtime) of a file, the version its cached scores belong to; None if unreadable."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
-# --- the output lock: an OS file lock, which the kernel drops when its process dies
-class OutputLock:
-    """Keeps a second Sorter run out of the same OUT; a killed holder never blocks forever.
-
-    The OS releases the lock when the process dies (kill -9 included), so a lock file left by
-    a dead process is simply taken over; the pid written inside names a live holder.
-    """
-
-    def __init__(self, out: str | os.PathLike[str]) -> None:
-        self.path = state_dir(Path(out)) / LOCK_FILE
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        make_folder(self.path.parent)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        if not _try_lock(fd):
-            os.lseek(fd, 0, os.SEEK_SET)
-            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "unknown"
-            os.close(fd)
-            raise LockedError(
-                f"Another Sorter run ({holder}) is writing into {self.path.parent.parent}; "
-                "wait for it to finish, or choose another output folder."
-            )
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing drops the lock
-            self._fd = None
-
-    def __enter__(self) -> OutputLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-_WIN_LOCK_OFFSET = 4096
-
-
-def _try_lock(fd: int) -> bool:
-    if os.name == "nt":
-        import msvcrt
-
-        try:  # lock a byte past the text, so others can still read who holds it
-            os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from sorter.core.errors import BadPathError, SorterError
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE
-from sorter.core.sorting.journal import DONE, RUNNING, UNDONE, Journal, OutputLock
+from sorter.core.sorting.journal import DONE, RUNNING, UNDONE, Journal
 from sorter.core.sorting.leftovers import clean_leftovers
 from sorter.core.sorting.names import unique_folder_names
+from sorter.core.sorting.outputlock import OutputLock
 from sorter.core.sorting.report import update_report
 from sorter.core.sorting.safecopy import IDENTICAL, file_sha256, place_file, remove_if_unchanged
 from sorter.core.sorting.undo import hand_over, needing

@@ -12,8 +12,9 @@ from typing import Any
 from sorter.core.errors import BadPathError, SorterError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.model.decide import UNREADABLE
-from sorter.core.sorting.journal import DONE, UNDONE, Journal, OutputLock, state_dir
+from sorter.core.sorting.journal import DONE, UNDONE, Journal, state_dir
 from sorter.core.sorting.leftovers import clean_leftovers
+from sorter.core.sorting.outputlock import OutputLock
 from sorter.core.sorting.plan import PlanItem
 from sorter.core.sorting.relabel import RelabelResult, note_in_report, relabel
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sorter.core.files import file_sha256
+from sorter.core.files import file_sha256, file_stamp
 from sorter.core.jobs import CancelToken, ProgressCallback
 from sorter.core.model.decide import Categorizer
 from sorter.core.sorting.journal import JOURNAL_FILE, Journal, state_dir
@@ -50,16 +49,30 @@ def model_key(model: object) -> str:
         return f"path:{path}"
 
 
-def score_with_journal(
-    journal: Journal | None,
-    model: Categorizer,
-    images: Sequence[Path],
-    *,
-    key: str,
-    score: ScoreFn,
+@dataclass(frozen=True)
+class ScoreJob:
+    """How a sort or a preview scores its images: the model's cache key and the scorer's run."""
+
+    key: str
+    score: ScoreFn
+    batch_size: int | None
+    progress: ProgressCallback
+    cancel: CancelToken | None
+
+
+def score_job(
+    model: object,
+    score: ScoreFn | None,
     batch_size: int | None,
     progress: ProgressCallback,
     cancel: CancelToken | None,
+) -> ScoreJob:
+    """The model's cache key with `score` (default: predict.score_images) and how it runs."""
+    return ScoreJob(model_key(model), score or default_score(), batch_size, progress, cancel)
+
+
+def score_with_journal(
+    journal: Journal | None, model: Categorizer, images: Sequence[Path], job: ScoreJob
 ) -> tuple[list[ScoreRecord], int]:
     """Scores for every image: saved ones from the journal, new ones saved as they arrive.
 
@@ -68,10 +81,9 @@ def score_with_journal(
     Raises:
         Cancelled: `cancel` was triggered; the scores computed so far are saved.
     """
-    cached = journal.cached_scores(key, images) if journal else {}
-    save = partial(journal.save_scores, key) if journal else None
-    records = _score_rest(model, images, cached, save, score, batch_size, progress, cancel)
-    return records, len(cached)
+    cached = journal.cached_scores(job.key, images) if journal else {}
+    save = partial(journal.save_scores, job.key) if journal else None
+    return _score_rest(model, images, cached, save, job), len(cached)
 
 
 @dataclass
@@ -96,27 +108,17 @@ class PreviewScores:
         return stamp is not None and file_stamp(path) == stamp
 
 
-def score_preview(
-    out: Path,
-    model: Any,
-    images: Sequence[Path],
-    *,
-    key: str,
-    score: ScoreFn,
-    batch_size: int | None,
-    progress: ProgressCallback,
-    cancel: CancelToken | None,
-) -> PreviewScores:
+def score_preview(out: Path, model: Any, images: Sequence[Path], job: ScoreJob) -> PreviewScores:
     """Scores for a preview or a dry run, writing nothing: OUT's journal is read only when OUT
     already has one, and the new scores wait in the result until the sort is applied.
 
     Raises:
         Cancelled: `cancel` was triggered.
     """
-    cached = read_saved_scores(out, key, images)
+    cached = read_saved_scores(out, job.key, images)
     stamps = {path: file_stamp(path) for path in images}
-    records = _score_rest(model, images, cached, None, score, batch_size, progress, cancel)
-    return PreviewScores(key, records, len(cached), stamps)
+    records = _score_rest(model, images, cached, None, job)
+    return PreviewScores(job.key, records, len(cached), stamps)
 
 
 def read_saved_scores(
@@ -129,41 +131,30 @@ def read_saved_scores(
         return journal.cached_scores(key, images)
 
 
-def file_stamp(path: Path) -> tuple[int, int] | None:
-    """(size, mtime) of a file, as the journal keys its scores; None if it cannot be read."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
 def _score_rest(
     model: Any,
     images: Sequence[Path],
     cached: dict[Path, tuple[list[float] | None, str | None]],
     save: Callable[[list], None] | None,
-    score: ScoreFn,
-    batch_size: int | None,
-    progress: ProgressCallback,
-    cancel: CancelToken | None,
+    job: ScoreJob,
 ) -> list[ScoreRecord]:
     todo = [p for p in images if p not in cached]
     fresh: dict[Path, ScoreRecord] = {}
     pending: list[tuple[Path, list[float] | None, str | None]] = []
+    run = dict(batch_size=job.batch_size, progress=job.progress, cancel=job.cancel)
     try:
-        for s in score(model, todo, batch_size=batch_size, progress=progress, cancel=cancel):
+        for s in job.score(model, todo, **run):
             scores = [float(v) for v in s.scores] if s.scores is not None else None
             record = ScoreRecord(Path(s.path), scores, s.error)
             fresh[record.path] = record
             pending.append((record.path, record.scores, record.error))
-            if save and len(pending) >= (batch_size or SAVE_EVERY):
+            if save and len(pending) >= (job.batch_size or SAVE_EVERY):
                 save(pending)
                 pending = []
     finally:
         if save and pending:
             save(pending)
-    if cancel is not None:
-        cancel.raise_if_cancelled()
+    if job.cancel is not None:
+        job.cancel.raise_if_cancelled()
     log.info("Scored %d images, %d scores reused", len(fresh), len(cached))
     return [fresh.get(p) or ScoreRecord(p, *cached[p]) for p in images]

@@ -25,8 +25,7 @@ from sorter.core.sorting.scorecache import (
     PreviewScores,
     ScoreFn,
     ScoreRecord,
-    default_score,
-    model_key,
+    score_job,
     score_preview,
 )
 from sorter.core.sorting.sort import apply_previewed
@@ -111,10 +110,8 @@ def scan_and_score(
     found = scan_sources(sources, out)
     if not found.images:
         raise BadPathError("No images were found in the folder you chose.")
-    scores = score_preview(
-        out, model, found.images, key=model_key(model), score=score or default_score(),
-        batch_size=batch_size, progress=progress, cancel=cancel,
-    )  # fmt: skip
+    job = score_job(model, score, batch_size, progress, cancel)
+    scores = score_preview(out, model, found.images, job)
     return ScoreResult(
         found.src, out, scores, found.skipped, list(model.categories), model.empty_category
     )

@@ -15,7 +15,8 @@ from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.model.decide import UNCERTAIN, Categorizer
 from sorter.core.sorting.apply import MODES, apply_plan
-from sorter.core.sorting.journal import Journal, OutputLock, make_folder
+from sorter.core.sorting.journal import Journal, make_folder
+from sorter.core.sorting.outputlock import OutputLock
 from sorter.core.sorting.plan import (
     PlanItem,
     SortPlan,
@@ -30,8 +31,7 @@ from sorter.core.sorting.scorecache import (
     PreviewScores,
     ScoreFn,
     ScoreRecord,
-    default_score,
-    model_key,
+    score_job,
     score_preview,
     score_with_journal,
 )
@@ -107,24 +107,22 @@ def sort_folder(
     started = time.perf_counter()
     out_path = _absolute(out) if out is not None else default_out(src)
     check_paths(src, out_path)
-    score = score or default_score()
-    key = model_key(model)
-    job = dict(key=key, score=score, batch_size=batch_size, progress=progress, cancel=cancel)
+    job = score_job(model, score, batch_size, progress, cancel)
     if dry_run:  # a preview, as the window's: saved scores are read, nothing is written
         found = scan(src, out_path)
-        scores = score_preview(out_path, model, found.images, **job)
+        scores = score_preview(out_path, model, found.images, job)
         plan = _plan(found, out_path, scores.records, model, default_threshold, thresholds)
         summary = dry_run_summary(plan, _device_label(model), started)
         summary.scores_reused = scores.reused
         return summary
-    signature = job_signature(Path(src), out_path, mode, key, default_threshold, thresholds)
+    signature = job_signature(Path(src), out_path, mode, job.key, default_threshold, thresholds)
     with locked_journal(out_path) as journal:
         run_id = journal.find_unfinished(signature)
         if run_id is not None:  # the same command was interrupted: finish its recorded plan
             plan, reused = stored_plan(journal, run_id, out_path)
         else:
             found = scan(src, out_path)
-            scored, reused = score_with_journal(journal, model, found.images, **job)
+            scored, reused = score_with_journal(journal, model, found.images, job)
             plan = _plan(found, out_path, scored, model, default_threshold, thresholds)
         summary = apply_plan(plan, mode=mode, journal=journal, signature=signature,
                              progress=progress, cancel=cancel)  # fmt: skip

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from sorter.core.errors import BadPathError
 from sorter.core.files import long_path
-from sorter.core.sorting.journal import DONE, UNDONE, Holder, Journal, OpRow, OutputLock, state_dir
+from sorter.core.sorting.journal import DONE, UNDONE, Holder, Journal, OpRow, state_dir
 from sorter.core.sorting.leftovers import clean_leftovers, settle_pending
+from sorter.core.sorting.outputlock import OutputLock
 from sorter.core.sorting.safecopy import (
     IDENTICAL,
     file_sha256,

@@ -17,8 +17,13 @@ THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 MIN_POSITIVES = 2  # fewer validation positives than this: keep the default threshold
 
 
-def accuracy_multi(scores: np.ndarray, targets: np.ndarray, thresh: float = 0.5) -> float:
-    """fastai's accuracy_multi: the share of (image, category) decisions that are right."""
+def accuracy_multi(
+    scores: np.ndarray, targets: np.ndarray, thresh: float | np.ndarray = 0.5
+) -> float:
+    """fastai's accuracy_multi: the share of (image, category) decisions that are right.
+
+    `thresh` is one threshold, or an array of one per category (column).
+    """
     if scores.size == 0:
         return float("nan")
     return float(np.mean((scores >= thresh) == (targets > 0.5)))

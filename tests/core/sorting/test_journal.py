@@ -12,12 +12,13 @@ import pytest
 from fakes import make_image
 
 from sorter.core.errors import BadPathError, LockedError
-from sorter.core.sorting.journal import DONE, PENDING, Journal, OutputLock, state_dir
+from sorter.core.sorting.journal import DONE, PENDING, Journal, state_dir
+from sorter.core.sorting.outputlock import OutputLock
 
 HOLD_LOCK = textwrap.dedent(
     """
     import sys, time
-    from sorter.core.sorting.journal import OutputLock
+    from sorter.core.sorting.outputlock import OutputLock
     lock = OutputLock(sys.argv[1])
     lock.acquire()
     print("locked", flush=True)

@@ -11,7 +11,8 @@ from fakes import fake_score, make_image, tree_hashes
 import sorter.core.sorting.safecopy as safecopy
 from sorter.core.errors import LockedError, OutOfSpaceError
 from sorter.core.jobs import Cancelled, CancelToken
-from sorter.core.sorting.journal import Journal, OutputLock
+from sorter.core.sorting.journal import Journal
+from sorter.core.sorting.outputlock import OutputLock
 from sorter.core.sorting.sort import sort_folder
 from sorter.core.sorting.undo import undo_run
 

@@ -23,6 +23,13 @@ def test_accuracy_multi_counts_every_decision():
     assert len(curve) == 19
 
 
+def test_accuracy_multi_takes_one_threshold_per_category():
+    scores = np.array([[0.9, 0.2], [0.4, 0.7]])
+    targets = np.array([[1.0, 0.0], [1.0, 1.0]])
+    assert th.accuracy_multi(scores, targets, np.array([0.3, 0.5])) == 1.0
+    assert th.accuracy_multi(scores, targets, np.array([0.5, 0.8])) == 0.5
+
+
 def test_best_f1_threshold_separates_and_takes_the_middle_of_a_tie():
     scores = np.array([0.1, 0.2, 0.6, 0.7])
     truth = np.array([0, 0, 1, 1])
