@@ -69,9 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         from sorter.gui.screenshots import take_screenshots
 
         return take_screenshots(Path(args.screenshots), model_path=args.model)
+    from sorter.gui.errors import install_error_hook
     from sorter.gui.main_window import MainWindow
 
     window = MainWindow(model_path=args.model)
+    hook = install_error_hook(window)
+    app.aboutToQuit.connect(hook.uninstall)
     window.show()
     log.info("Window shown %.2f s after start", time.perf_counter() - _STARTED)
     if args.folder:
@@ -87,9 +90,11 @@ def run_window_self_test(timeout_s: float = 120.0, model_path: str | None = None
     """
     setup_logging(to_stderr=True)
     make_app()
+    from sorter.gui.errors import install_error_hook
     from sorter.gui.main_window import MainWindow
 
     window = MainWindow(model_path=model_path)
+    hook = install_error_hook(window)
     window.show()
     outcome = {"ok": False}
     loop = QEventLoop()
@@ -98,9 +103,13 @@ def run_window_self_test(timeout_s: float = 120.0, model_path: str | None = None
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     window.start_loading_model()
     loop.exec()
+    hook.uninstall()
     if window.last_error is not None:
         window.last_error.close()
     window.close()
+    if hook.count:
+        log.error("Self-test failed: %d unexpected error(s) while the window ran", hook.count)
+        return 1
     if outcome["ok"]:
         log.info("Self-test passed: %s", window.model_label.text())
         return 0

@@ -101,12 +101,27 @@ class SortFlowMixin:
         self.scan_job = self.runner.start(job)
 
     def _on_progress_page_cancel_requested(self) -> None:
-        if self.pending_sources is not None:
-            self.pending_sources = None
+        self.pending_sources = None
+        running = [job for job in (self.scan_job, self.copy_job) if job is not None]
+        for job in running:
+            job.cancel()
+        if not running:  # nothing will report back (waiting for the model): leave now
             self.go_home()
+
+    def recover_from_error(self) -> None:
+        """After an unexpected error: stop the sort in progress and leave the busy page.
+
+        Cancelling is always safe (every copy made so far is complete); the jobs are let go so
+        the next drop is accepted even when the error came from a job's own result slot.
+        """
+        self.pending_sources = None
         for job in (self.scan_job, self.copy_job):
             if job is not None:
                 job.cancel()
+        self.scan_job = self.copy_job = None
+        self.progress_page.stop()
+        if self.stack.currentWidget() is self.progress_page:
+            self.go_home()
 
     def _on_scan_job_cancelled(self) -> None:
         self.scan_job = None

@@ -120,6 +120,12 @@ class ProgressPage(QWidget):
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Cancel")
 
+    def stop(self) -> None:
+        """The job ended without finishing: no busy animation, no Cancel to press."""
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        self.cancel_button.setEnabled(False)
+
     def show_progress(self, p: Progress) -> None:
         if p.total:
             self.bar.setRange(0, p.total)
