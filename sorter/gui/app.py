@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
@@ -14,12 +15,21 @@ from PySide6.QtWidgets import QApplication
 from sorter import __version__
 from sorter.logs import setup_logging
 
+if TYPE_CHECKING:
+    from sorter.gui.main_window import MainWindow
+
 log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="sorter-gui", description="Sorter's window.")
-    parser.add_argument("folder", nargs="?", help="a folder to sort right away")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="folders or images to sort right away (Explorer passes several when several items "
+        "are dropped on Sorter's icon)",
+    )
     parser.add_argument("--model", help="a model file to use instead of the current one")
     parser.add_argument("--screenshots", metavar="DIR", help="save a PNG of every state, then quit")
     parser.add_argument("--self-test", action="store_true", help="open, load the model, close")
@@ -54,7 +64,7 @@ def _windows_taskbar_id() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`sorter-gui [FOLDER] [--model FILE] [--screenshots DIR] [--self-test]`."""
+    """`sorter-gui [PATH...] [--model FILE] [--screenshots DIR] [--self-test]`."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.self_test:  # the core checks (Qt-free) plus this window, one line per check
         from sorter.selftest import run_self_test
@@ -70,17 +80,24 @@ def main(argv: list[str] | None = None) -> int:
 
         return take_screenshots(Path(args.screenshots), model_path=args.model)
     from sorter.gui.errors import install_error_hook
+
+    window = open_window(args)
+    hook = install_error_hook(window)
+    app.aboutToQuit.connect(hook.uninstall)
+    QTimer.singleShot(0, window.start_loading_model)  # after the first paint
+    return app.exec()
+
+
+def open_window(args: argparse.Namespace) -> MainWindow:
+    """Show the main window, with the command line's folders and images waiting for the model."""
     from sorter.gui.main_window import MainWindow
 
     window = MainWindow(model_path=args.model)
-    hook = install_error_hook(window)
-    app.aboutToQuit.connect(hook.uninstall)
     window.show()
     log.info("Window shown %.2f s after start", time.perf_counter() - _STARTED)
-    if args.folder:
-        window.open_sources([Path(args.folder)])
-    QTimer.singleShot(0, window.start_loading_model)  # after the first paint
-    return app.exec()
+    if args.paths:
+        window.open_sources([Path(p) for p in args.paths])
+    return window
 
 
 def run_window_self_test(timeout_s: float = 120.0, model_path: str | None = None) -> int:

@@ -25,7 +25,10 @@ from sorter.gui.drop_area import DropArea
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OUT_TEXT = "a new folder beside yours, named “<your folder> (sorted)”"
+DEFAULT_OUT_TEXT = (
+    "a new folder beside yours, named “<your folder> (sorted)” "
+    "(from a whole drive or card: “Sorted from …” in Pictures)"
+)
 
 
 def big_label(text: str = "", scale: float = 1.4) -> QLabel:
