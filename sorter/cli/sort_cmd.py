@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sorter.core.files import clean_path_arg
 from sorter.core.jobs import CancelToken
 
 if TYPE_CHECKING:
@@ -27,10 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Copy every image under SRC into OUT/<category>/ (or OUT/uncertain/). "
         "Sources are never changed. Run the same command again to finish an interrupted run.",
     )
-    sort.add_argument("src", type=Path, metavar="SRC", help="the folder of images to sort")
+    sort.add_argument("src", type=path_arg, metavar="SRC", help="the folder of images to sort")
     sort.add_argument(
         "--out",
-        type=Path,
+        type=path_arg,
         help='output folder (default: "<SRC> (sorted)"; for a drive or card, '
         '"Sorted from <name>" in your Pictures folder)',
     )
@@ -55,10 +56,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Remove exactly the files a sort run wrote into OUT, if unchanged since, and "
         "the folders it created if then empty. Moved images are put back first.",
     )
-    undo.add_argument("out", type=Path, metavar="OUT", help="the output folder of the run")
+    undo.add_argument("out", type=path_arg, metavar="OUT", help="the output folder of the run")
     undo.add_argument("--run", type=int, metavar="ID", help="which run (default: the latest)")
     undo.add_argument("--json", action="store_true", help="print the result as JSON")
     undo.set_defaults(func=run_undo)
+
+
+def path_arg(text: str) -> Path:
+    """A path argument; `sorter sort "D:\"` typed in cmd arrives as `D:"` and means `D:\\`."""
+    return Path(clean_path_arg(text))
 
 
 def _threshold(text: str) -> float:

@@ -37,6 +37,20 @@ def long_path(path: str | os.PathLike[str], windows: bool | None = None) -> str:
     return "\\\\?\\" + text
 
 
+def clean_path_arg(text: str, windows: bool | None = None) -> str:
+    """A path from the command line as the user meant it: on Windows a trailing `"` becomes `\\`.
+
+    Windows programs split their command line by the C runtime's rules, where `\\"` is an
+    escaped quote: `"D:\\"` (Explorer's `"%V"` for a drive, or typed in cmd) arrives as `D:"`.
+    No Windows name holds a `"`, so a trailing one can only be that swallowed backslash.
+    """
+    if windows is None:
+        windows = os.name == "nt"
+    if windows and text.endswith('"'):
+        return text[:-1] + "\\"
+    return text
+
+
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """The SHA-256 of a file's content, read in 1 MiB chunks (long Windows paths work).
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from sorter import __version__
+from sorter.core.files import clean_path_arg
 from sorter.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "paths",
         nargs="*",
+        type=clean_path_arg,  # `"D:\"` arrives as `D:"` on Windows
         metavar="PATH",
         help="folders or images to sort right away (Explorer passes several when several items "
         "are dropped on Sorter's icon)",
