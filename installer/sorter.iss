@@ -64,7 +64,7 @@ SignTool={#SignToolName}
 Name: "english"; MessagesFile: "compiler:Default.isl"
 
 [CustomMessages]
-english.ContextMenuTask=Add "Sort with Sorter" to the right-click menu of folders
+english.ContextMenuTask=Add "Sort with Sorter" to the right-click menu of folders and drives
 english.ContextMenuVerb=Sort with Sorter
 english.ExplorerGroup=Windows Explorer:
 english.DeleteUserData=Also delete your Sorter settings, your own trained models and the correction queue?%n%nSorted photos and their folders are never touched. Choose No to keep everything for a later install.
@@ -85,14 +85,28 @@ Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#GuiExe}"
 Name: "{autodesktop}\{#AppName}"; Filename: "{app}\{#GuiExe}"; Tasks: desktopicon
 
 [Registry]
+; Each verb passes one folder as "<path>\.": a path that ends in a backslash (a drive root, D:\)
+; would otherwise end the argument in \", which the C runtime reads as an escaped quote ("D:\"
+; arrives as D:"). "\." names the same folder and never ends in a backslash; the app also turns a
+; trailing quote back into the backslash (sorter.core.files.clean_path_arg) for commands typed
+; by hand. MultiSelectModel=Single, deliberately: a command line verb runs one process per
+; selected item, and each would load the model; several folders are dropped on the window or on
+; Sorter's icon instead, which passes them all to one window.
 ; Right-click on a folder: the folder is %1.
 Root: HKCU; Subkey: "Software\Classes\Directory\shell\{#VerbKey}"; ValueType: string; ValueName: ""; ValueData: "{cm:ContextMenuVerb}"; Flags: uninsdeletekey; Tasks: contextmenu
 Root: HKCU; Subkey: "Software\Classes\Directory\shell\{#VerbKey}"; ValueType: string; ValueName: "Icon"; ValueData: """{app}\{#GuiExe}"",0"; Tasks: contextmenu
-Root: HKCU; Subkey: "Software\Classes\Directory\shell\{#VerbKey}\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#GuiExe}"" ""%1"""; Tasks: contextmenu
-; Right-click on the empty background of an open folder: the folder is %V.
+Root: HKCU; Subkey: "Software\Classes\Directory\shell\{#VerbKey}"; ValueType: string; ValueName: "MultiSelectModel"; ValueData: "Single"; Tasks: contextmenu
+Root: HKCU; Subkey: "Software\Classes\Directory\shell\{#VerbKey}\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#GuiExe}"" ""%1\."""; Tasks: contextmenu
+; Right-click on the empty background of an open folder (D:\ itself too): the folder is %V.
 Root: HKCU; Subkey: "Software\Classes\Directory\Background\shell\{#VerbKey}"; ValueType: string; ValueName: ""; ValueData: "{cm:ContextMenuVerb}"; Flags: uninsdeletekey; Tasks: contextmenu
 Root: HKCU; Subkey: "Software\Classes\Directory\Background\shell\{#VerbKey}"; ValueType: string; ValueName: "Icon"; ValueData: """{app}\{#GuiExe}"",0"; Tasks: contextmenu
-Root: HKCU; Subkey: "Software\Classes\Directory\Background\shell\{#VerbKey}\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#GuiExe}"" ""%V"""; Tasks: contextmenu
+Root: HKCU; Subkey: "Software\Classes\Directory\Background\shell\{#VerbKey}"; ValueType: string; ValueName: "MultiSelectModel"; ValueData: "Single"; Tasks: contextmenu
+Root: HKCU; Subkey: "Software\Classes\Directory\Background\shell\{#VerbKey}\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#GuiExe}"" ""%V\."""; Tasks: contextmenu
+; Right-click on a drive or memory card in This PC: the drive root is %1 (D:\).
+Root: HKCU; Subkey: "Software\Classes\Drive\shell\{#VerbKey}"; ValueType: string; ValueName: ""; ValueData: "{cm:ContextMenuVerb}"; Flags: uninsdeletekey; Tasks: contextmenu
+Root: HKCU; Subkey: "Software\Classes\Drive\shell\{#VerbKey}"; ValueType: string; ValueName: "Icon"; ValueData: """{app}\{#GuiExe}"",0"; Tasks: contextmenu
+Root: HKCU; Subkey: "Software\Classes\Drive\shell\{#VerbKey}"; ValueType: string; ValueName: "MultiSelectModel"; ValueData: "Single"; Tasks: contextmenu
+Root: HKCU; Subkey: "Software\Classes\Drive\shell\{#VerbKey}\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#GuiExe}"" ""%1\."""; Tasks: contextmenu
 
 [Run]
 Filename: "{app}\{#GuiExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: nowait postinstall skipifsilent

@@ -22,7 +22,9 @@ def _is_path(arg: str) -> bool:
     """A folder passed by Explorer ("Sort with Sorter") opens the window on it."""
     from pathlib import Path
 
-    return not arg.startswith("-") and Path(arg).exists()
+    from sorter.core.files import clean_path_arg
+
+    return not arg.startswith("-") and Path(clean_path_arg(arg)).exists()
 
 
 if __name__ == "__main__":

@@ -56,3 +56,9 @@ def log_dir() -> Path:
 def cache_dir() -> Path:
     """Thumbnails and other things that can be rebuilt (honours XDG_CACHE_HOME on Linux)."""
     return _ensure(Path(_dirs().user_cache_dir))
+
+
+def pictures_dir() -> Path:
+    """The user's Pictures folder (Windows' known folder, moved or in OneDrive; XDG's on Linux),
+    where copies from a drive or card go by default. Not created here: the sort creates it."""
+    return Path(platformdirs.user_pictures_dir())

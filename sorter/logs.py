@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+from pathlib import Path
 
 from sorter import appdirs
 
@@ -31,3 +32,11 @@ def setup_logging(*, to_stderr: bool = False, level: int = logging.INFO) -> None
         console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         root.addHandler(console)
     root._sorter_configured = True  # type: ignore[attr-defined]
+
+
+def log_file() -> Path | None:
+    """The file Sorter's log goes to; None when none could be opened (a read-only profile)."""
+    for handler in logging.getLogger("sorter").handlers:
+        if isinstance(handler, logging.FileHandler):
+            return Path(handler.baseFilename)
+    return None

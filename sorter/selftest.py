@@ -27,6 +27,9 @@ WINDOW_ONLY_ENV = "SORTER_SELF_TEST_WINDOW_ONLY"
 GUI_EXE = "Sorter"
 PROCESS_GRACE_S = 30.0
 REPORT_NAME = "sorter-report.csv"
+# A 160 x 106 HEIC made from samples/cat-chelsea.jpg: iPhone photos must open in every build.
+HEIC_SAMPLE = ("selftest", "sample.heic")
+HEIC_SIZE = (160, 106)
 UNCERTAIN_DIR = "uncertain"
 UNREADABLE_DIR = "unreadable"
 
@@ -123,6 +126,7 @@ class CoreChecks:
     def run(self, echo: Echo) -> list[CheckResult]:
         steps = [
             ("bundled files", self.check_assets),
+            ("HEIC photos", check_heic),
             ("libraries", check_libraries),
             ("default model", self.check_model),
             ("sort samples", self.check_sort),
@@ -164,6 +168,24 @@ def _check_folded(model: LoadedModel) -> str:
             "failed in this build, so sorting works but runs about a fifth slower"
         )
     return f"{trained} BatchNorm layers folded for scoring"
+
+
+def check_heic(path: Path | None = None) -> str:
+    """The bundled HEIC sample decodes: pillow-heif and its libheif made it into this build."""
+    from sorter.core.errors import ImageError
+    from sorter.core.model.decode import heif_problem, open_image
+
+    problem = heif_problem()
+    if problem:
+        raise SelfTestFailure(f"HEIC photos cannot be read: {problem}")
+    path = path or appdirs.asset_path(*HEIC_SAMPLE)
+    try:
+        size = open_image(path).size
+    except ImageError as exc:
+        raise SelfTestFailure(f"HEIC photos cannot be read: {path.name}: {exc}") from exc
+    if size != HEIC_SIZE:
+        raise SelfTestFailure(f"{path.name} decoded as {size}, expected {HEIC_SIZE}")
+    return f"{path.name} decoded, {size[0]} x {size[1]}"
 
 
 def check_libraries() -> str:

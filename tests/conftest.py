@@ -11,10 +11,11 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(tmp_path_factory, monkeypatch):
-    """Every test gets its own config, data, cache and log folders (XDG_* on Linux)."""
+    """Every test gets its own config, data, cache, log and Pictures folders (XDG_* on Linux)."""
     home = tmp_path_factory.mktemp("userdirs")
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(var, str(home / var.lower()))
+    monkeypatch.setenv("XDG_PICTURES_DIR", str(home / "Pictures"))  # copies from a drive go there
     return home
 
 

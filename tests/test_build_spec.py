@@ -184,3 +184,15 @@ def test_installer_and_workflow_use_the_names_the_spec_builds(project, monkeypat
     workflow = (ROOT / ".github" / "workflows" / "windows.yml").read_text(encoding="utf-8")
     assert f"dist\\Sorter\\{cli} self-test" in workflow and f"dist\\Sorter\\{gui}" in workflow
     assert "download.pytorch.org/whl/cu" in workflow and "download.pytorch.org/whl/cpu" in workflow
+
+
+def test_the_real_assets_are_bundled_with_the_self_tests_heic(monkeypatch) -> None:
+    # The spec run on this repository's own assets folder: the self-test reads sample.heic
+    # through asset_path("selftest", "sample.heic"), so the bundle must hold it there.
+    from sorter.selftest import HEIC_SAMPLE
+
+    ns = run_spec(ROOT, monkeypatch)
+    bundled = {(Path(src).name, dest) for src, dest in ns["a"].kwargs["datas"]}
+    name = HEIC_SAMPLE[-1]
+    assert (name, "/".join(("assets", *HEIC_SAMPLE[:-1]))) in bundled
+    assert (ROOT / "assets" / Path(*HEIC_SAMPLE)).stat().st_size < 20_000  # a few KB

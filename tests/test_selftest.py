@@ -215,3 +215,45 @@ def test_model_check_fails_when_scoring_runs_unfolded(monkeypatch) -> None:
     monkeypatch.setattr(model_module, "fold_batchnorm", copy.deepcopy)
     with pytest.raises(selftest.SelfTestFailure, match="still has 52 of 52 BatchNorm layers"):
         selftest.CoreChecks(device="cpu").check_model()
+
+
+def test_heic_check_decodes_the_bundled_sample() -> None:
+    assert selftest.check_heic() == "sample.heic decoded, 160 x 106"
+
+
+def _heic_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Run the core checks with every check but the HEIC one stubbed; the lines printed."""
+    monkeypatch.setattr(selftest, "check_libraries", lambda: "stub")
+    monkeypatch.setattr(selftest, "check_training_libraries", lambda: "stub")
+    for name in ("check_assets", "check_model", "check_sort"):
+        monkeypatch.setattr(selftest.CoreChecks, name, lambda self: "stub")
+    lines: list[str] = []
+    assert selftest.run_self_test(None, echo=lines.append) == 1
+    return lines
+
+
+def test_self_test_fails_without_pillow_heif(monkeypatch) -> None:
+    from sorter.core.model import decode
+
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # `import pillow_heif` raises
+    monkeypatch.setattr(decode, "_heif_ready", False)
+    monkeypatch.setattr(decode, "_heif_problem", None)
+    lines = _heic_only(monkeypatch)
+    line = next(line for line in lines if "HEIC photos" in line)
+    assert (
+        line.startswith("[FAIL] HEIC photos")
+        and "pillow-heif cannot be used (ModuleNotFoundError" in line
+    )
+    assert "FAILED (HEIC photos)" in lines[-1]
+
+
+def test_self_test_fails_when_heic_does_not_decode(monkeypatch) -> None:
+    from PIL import Image
+
+    selftest.check_heic()  # pillow-heif registered: now take its opener away again
+    Image.init()  # every plugin registered first, or they would land in the patched list only
+    monkeypatch.setattr(Image, "ID", [i for i in Image.ID if i != "HEIF"])
+    monkeypatch.delitem(Image.OPEN, "HEIF")
+    lines = _heic_only(monkeypatch)
+    line = next(line for line in lines if "HEIC photos" in line)
+    assert line.startswith("[FAIL] HEIC photos") and "sample.heic" in line

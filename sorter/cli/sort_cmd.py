@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sorter.core.files import clean_path_arg
 from sorter.core.jobs import CancelToken
 
 if TYPE_CHECKING:
@@ -27,8 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Copy every image under SRC into OUT/<category>/ (or OUT/uncertain/). "
         "Sources are never changed. Run the same command again to finish an interrupted run.",
     )
-    sort.add_argument("src", type=Path, metavar="SRC", help="the folder of images to sort")
-    sort.add_argument("--out", type=Path, help='output folder (default: "<SRC> (sorted)")')
+    sort.add_argument("src", type=path_arg, metavar="SRC", help="the folder of images to sort")
+    sort.add_argument(
+        "--out",
+        type=path_arg,
+        help='output folder (default: "<SRC> (sorted)"; for a drive or card, '
+        '"Sorted from <name>" in your Pictures folder)',
+    )
     sort.add_argument("--model", type=Path, help="model file (default: the current model)")
     sort.add_argument("--threshold", type=_threshold, help="one threshold for all categories")
     sort.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -50,10 +56,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Remove exactly the files a sort run wrote into OUT, if unchanged since, and "
         "the folders it created if then empty. Moved images are put back first.",
     )
-    undo.add_argument("out", type=Path, metavar="OUT", help="the output folder of the run")
+    undo.add_argument("out", type=path_arg, metavar="OUT", help="the output folder of the run")
     undo.add_argument("--run", type=int, metavar="ID", help="which run (default: the latest)")
     undo.add_argument("--json", action="store_true", help="print the result as JSON")
     undo.set_defaults(func=run_undo)
+
+
+def path_arg(text: str) -> Path:
+    """A path argument; `sorter sort "D:\"` typed in cmd arrives as `D:"` and means `D:\\`."""
+    return Path(clean_path_arg(text))
 
 
 def _threshold(text: str) -> float:
@@ -95,11 +106,15 @@ def ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
 
 def run_sort(args: argparse.Namespace) -> int:
     from sorter.cli.console import ProgressBar
+    from sorter.core.sorting.places import is_drive
     from sorter.core.sorting.scan import check_paths
     from sorter.core.sorting.sort import default_out, sort_folder
 
     out = args.out if args.out is not None else default_out(args.src)
-    check_paths(args.src, out)  # bad paths fail before the slow model load
+    src = check_paths(args.src, out)  # bad paths fail before the slow model load
+    if args.out is None and is_drive(src):
+        print(f"Copies go to {out} (a drive or card has no folder beside it; --out picks "
+              "another).", file=sys.stderr)  # fmt: skip
     model = _load(args.model, args.device)
     mode = "move" if args.move else "link" if args.link else "copy"
     cancel, bar = CancelToken(), ProgressBar()

@@ -14,19 +14,25 @@ IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif"}
 )
 WINDOWS_MAX_PATH = 260
+# CreateDirectoryW refuses paths from MAX_PATH - 12 characters (room for an 8.3 name inside).
+WINDOWS_MAX_FOLDER = WINDOWS_MAX_PATH - 12
 CHUNK = 1 << 20
 
 
-def long_path(path: str | os.PathLike[str], windows: bool | None = None) -> str:
+def long_path(
+    path: str | os.PathLike[str], windows: bool | None = None, *, folder: bool = False
+) -> str:
     """The path as a string that the OS accepts even when long.
 
-    On Windows, absolute paths of 260 characters or more get the `\\\\?\\` prefix (UNC shares get
-    `\\\\?\\UNC\\`), which lifts the MAX_PATH limit. Elsewhere the path is returned unchanged.
+    On Windows, absolute paths of 260 characters or more (248 for a folder to be created: pass
+    `folder=True`) get the `\\\\?\\` prefix (UNC shares get `\\\\?\\UNC\\`), which lifts the
+    MAX_PATH limit. Elsewhere the path is returned unchanged.
     """
     text = os.fspath(path)
     if windows is None:
         windows = os.name == "nt"
-    if not windows or len(text) < WINDOWS_MAX_PATH or text.startswith("\\\\?\\"):
+    limit = WINDOWS_MAX_FOLDER if folder else WINDOWS_MAX_PATH
+    if not windows or len(text) < limit or text.startswith("\\\\?\\"):
         return text
     win = PureWindowsPath(text)
     if not win.is_absolute():
@@ -35,6 +41,20 @@ def long_path(path: str | os.PathLike[str], windows: bool | None = None) -> str:
     if text.startswith("\\\\"):
         return "\\\\?\\UNC\\" + text[2:]
     return "\\\\?\\" + text
+
+
+def clean_path_arg(text: str, windows: bool | None = None) -> str:
+    """A path from the command line as the user meant it: on Windows a trailing `"` becomes `\\`.
+
+    Windows programs split their command line by the C runtime's rules, where `\\"` is an
+    escaped quote: `"D:\\"` (Explorer's `"%V"` for a drive, or typed in cmd) arrives as `D:"`.
+    No Windows name holds a `"`, so a trailing one can only be that swallowed backslash.
+    """
+    if windows is None:
+        windows = os.name == "nt"
+    if windows and text.endswith('"'):
+        return text[:-1] + "\\"
+    return text
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

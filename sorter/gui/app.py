@@ -7,19 +7,31 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from sorter import __version__
+from sorter.core.files import clean_path_arg
 from sorter.logs import setup_logging
+
+if TYPE_CHECKING:
+    from sorter.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="sorter-gui", description="Sorter's window.")
-    parser.add_argument("folder", nargs="?", help="a folder to sort right away")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=clean_path_arg,  # `"D:\"` arrives as `D:"` on Windows
+        metavar="PATH",
+        help="folders or images to sort right away (Explorer passes several when several items "
+        "are dropped on Sorter's icon)",
+    )
     parser.add_argument("--model", help="a model file to use instead of the current one")
     parser.add_argument("--screenshots", metavar="DIR", help="save a PNG of every state, then quit")
     parser.add_argument("--self-test", action="store_true", help="open, load the model, close")
@@ -54,7 +66,7 @@ def _windows_taskbar_id() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`sorter-gui [FOLDER] [--model FILE] [--screenshots DIR] [--self-test]`."""
+    """`sorter-gui [PATH...] [--model FILE] [--screenshots DIR] [--self-test]`."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.self_test:  # the core checks (Qt-free) plus this window, one line per check
         from sorter.selftest import run_self_test
@@ -69,15 +81,25 @@ def main(argv: list[str] | None = None) -> int:
         from sorter.gui.screenshots import take_screenshots
 
         return take_screenshots(Path(args.screenshots), model_path=args.model)
+    from sorter.gui.errors import install_error_hook
+
+    window = open_window(args)
+    hook = install_error_hook(window)
+    app.aboutToQuit.connect(hook.uninstall)
+    QTimer.singleShot(0, window.start_loading_model)  # after the first paint
+    return app.exec()
+
+
+def open_window(args: argparse.Namespace) -> MainWindow:
+    """Show the main window, with the command line's folders and images waiting for the model."""
     from sorter.gui.main_window import MainWindow
 
     window = MainWindow(model_path=args.model)
     window.show()
     log.info("Window shown %.2f s after start", time.perf_counter() - _STARTED)
-    if args.folder:
-        window.open_sources([Path(args.folder)])
-    QTimer.singleShot(0, window.start_loading_model)  # after the first paint
-    return app.exec()
+    if args.paths:
+        window.open_sources([Path(p) for p in args.paths])
+    return window
 
 
 def run_window_self_test(timeout_s: float = 120.0, model_path: str | None = None) -> int:
@@ -87,9 +109,11 @@ def run_window_self_test(timeout_s: float = 120.0, model_path: str | None = None
     """
     setup_logging(to_stderr=True)
     make_app()
+    from sorter.gui.errors import install_error_hook
     from sorter.gui.main_window import MainWindow
 
     window = MainWindow(model_path=model_path)
+    hook = install_error_hook(window)
     window.show()
     outcome = {"ok": False}
     loop = QEventLoop()
@@ -98,9 +122,13 @@ def run_window_self_test(timeout_s: float = 120.0, model_path: str | None = None
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     window.start_loading_model()
     loop.exec()
+    hook.uninstall()
     if window.last_error is not None:
         window.last_error.close()
     window.close()
+    if hook.count:
+        log.error("Self-test failed: %d unexpected error(s) while the window ran", hook.count)
+        return 1
     if outcome["ok"]:
         log.info("Self-test passed: %s", window.model_label.text())
         return 0

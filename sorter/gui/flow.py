@@ -76,9 +76,11 @@ class SortFlowMixin:
             self.statusBar().showMessage("Finish or cancel the current job first.", 6000)
             return
         paths = [Path(p) for p in paths]
-        self.settings.add_recent(session.source_root(paths))
-        save_settings(self.settings)
-        self.home.set_recent(self.settings.recent_folders)
+        remembered = session.remembered_folder(paths)
+        if remembered is not None:  # a drive or card may be gone next time: not remembered
+            self.settings.add_recent(remembered)
+            save_settings(self.settings)
+            self.home.set_recent(self.settings.recent_folders)
         self.pending_sources = paths
         if self.model is None:
             self.progress_page.start("Getting the model ready...")
@@ -90,8 +92,9 @@ class SortFlowMixin:
         if self.pending_sources is None or self.model is None:
             return
         paths, self.pending_sources = self.pending_sources, None
-        out = self.out_override or _default_out(session.source_root(paths))
-        self.progress_page.start(f"Looking at the images in {session.source_root(paths).name}...")
+        out = self.out_override or session.proposed_out(paths)
+        root = session.source_root(paths)
+        self.progress_page.start(f"Looking at the images in {root.name or root}...")
         self.show_page(self.progress_page)
         job = Job(session.scan_and_score, self.model, paths, out, batch_size=self.batch_size)
         job.signals.progressed.connect(self.progress_page.show_progress)
@@ -101,12 +104,27 @@ class SortFlowMixin:
         self.scan_job = self.runner.start(job)
 
     def _on_progress_page_cancel_requested(self) -> None:
-        if self.pending_sources is not None:
-            self.pending_sources = None
+        self.pending_sources = None
+        running = [job for job in (self.scan_job, self.copy_job) if job is not None]
+        for job in running:
+            job.cancel()
+        if not running:  # nothing will report back (waiting for the model): leave now
             self.go_home()
+
+    def recover_from_error(self) -> None:
+        """After an unexpected error: stop the sort in progress and leave the busy page.
+
+        Cancelling is always safe (every copy made so far is complete); the jobs are let go so
+        the next drop is accepted even when the error came from a job's own result slot.
+        """
+        self.pending_sources = None
         for job in (self.scan_job, self.copy_job):
             if job is not None:
                 job.cancel()
+        self.scan_job = self.copy_job = None
+        self.progress_page.stop()
+        if self.stack.currentWidget() is self.progress_page:
+            self.go_home()
 
     def _on_scan_job_cancelled(self) -> None:
         self.scan_job = None
@@ -242,12 +260,6 @@ def summary_detail(summary: Any) -> str:
     if summary.report_path:
         text += f"<br>Report: {html.escape(str(summary.report_path))}"
     return text
-
-
-def _default_out(src: Path) -> Path:
-    from sorter.core.sorting.sort import default_out
-
-    return default_out(src)
 
 
 def _start_dir(window: Any) -> str:

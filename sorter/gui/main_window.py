@@ -25,6 +25,7 @@ from sorter.gui.review import ReviewPage
 from sorter.gui.theme import app_icon
 from sorter.gui.thumbnails import ThumbnailCache
 from sorter.gui.worker import Job, JobError, JobRunner
+from sorter.logs import log_file
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
 
     # --- errors and closing ----------------------------------------------------------------
     def report_error(self, error: JobError) -> None:
-        self.last_error = show_error(self, error)
+        self.last_error = show_error(self, error, log_path=log_file() if error.unexpected else None)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.runner.cancel_all()

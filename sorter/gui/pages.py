@@ -25,7 +25,10 @@ from sorter.gui.drop_area import DropArea
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OUT_TEXT = "a new folder beside yours, named “<your folder> (sorted)”"
+DEFAULT_OUT_TEXT = (
+    "a new folder beside yours, named “<your folder> (sorted)” "
+    "(from a whole drive or card: “Sorted from …” in Pictures)"
+)
 
 
 def big_label(text: str = "", scale: float = 1.4) -> QLabel:
@@ -119,6 +122,12 @@ class ProgressPage(QWidget):
         self.detail.setText("Starting...")
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Cancel")
+
+    def stop(self) -> None:
+        """The job ended without finishing: no busy animation, no Cancel to press."""
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        self.cancel_button.setEnabled(False)
 
     def show_progress(self, p: Progress) -> None:
         if p.total:

@@ -22,6 +22,7 @@ class JobError:
 
     message: str
     details: str
+    unexpected: bool = False  # a bug rather than a cause the user can fix: the log path helps
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> JobError:
@@ -33,7 +34,9 @@ class JobError:
         if isinstance(exc, OSError) and exc.strerror:
             where = f" ({exc.filename})" if exc.filename else ""
             return cls(f"A file could not be used: {exc.strerror}{where}.", details)
-        return cls("Something went wrong inside Sorter; the details can help fix it.", details)
+        return cls(
+            "Something went wrong inside Sorter; the details can help fix it.", details, True
+        )
 
 
 class JobSignals(QObject):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -216,3 +217,18 @@ def test_model_with_nan_weights_is_refused_before_sorting(capsys, src, model_fil
     assert code == 2
     assert str(nan_file) in _one_error_line(err)
     assert not out_dir.exists()
+
+
+def test_a_card_without_out_is_sorted_into_pictures(capsys, src, model_file, monkeypatch):
+    # A drive root or a mounted card has no folder beside it: before, `sorter sort D:\` stopped
+    # with "Give an output folder"; now the copies go to Pictures, and the command says where.
+    from sorter import appdirs
+
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == src or real_ismount(p))
+    code, out, err = sort(capsys, src, "--model", model_file)
+    target = appdirs.pictures_dir() / "Sorted from Photos"
+    assert code == 0
+    assert f"Copies go to {target}" in err
+    assert f"into {target}" in out
+    assert not src.with_name("Photos (sorted)").exists()

@@ -34,13 +34,15 @@ def test_self_test_fails_with_a_bad_model(qtbot, tmp_path):
 
 def test_arguments():
     args = app.parse_args(["C:/Photos", "--model", "m.pth"])
-    assert (args.folder, args.model, args.screenshots, args.self_test) == (
-        "C:/Photos",
+    assert (args.paths, args.model, args.screenshots, args.self_test) == (
+        ["C:/Photos"],
         "m.pth",
         None,
         False,
     )
     assert app.parse_args(["--screenshots", "shots"]).screenshots == "shots"
+    # Several items dropped on the exe's icon: Explorer passes each as an argument.
+    assert app.parse_args(["D:\\", "E:\\a.jpg", "F:\\b"]).paths == ["D:\\", "E:\\a.jpg", "F:\\b"]
 
 
 def test_settings_dialog_persists_device_and_preview(qtbot, window, monkeypatch):

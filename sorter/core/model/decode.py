@@ -19,10 +19,11 @@ log = logging.getLogger(__name__)
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _heif_lock = threading.Lock()
 _heif_ready = False
+_heif_problem: str | None = None
 
 
 def _register_heif() -> None:
-    global _heif_ready
+    global _heif_ready, _heif_problem
     with _heif_lock:
         if _heif_ready:
             return
@@ -30,9 +31,17 @@ def _register_heif() -> None:
             import pillow_heif
 
             pillow_heif.register_heif_opener()
-        except ImportError:  # HEIC photos then report "not an image"
-            log.info("pillow-heif is not installed; HEIC images cannot be read")
+        except Exception as exc:  # ImportError, or its library failing to load in a frozen build
+            # Sorting goes on (HEIC photos are then reported as unreadable); the self-test fails.
+            _heif_problem = f"pillow-heif cannot be used ({type(exc).__name__}: {exc})"
+            log.warning("HEIC/HEIF photos cannot be read: %s", _heif_problem)
         _heif_ready = True
+
+
+def heif_problem() -> str | None:
+    """Why HEIC/HEIF photos (iPhones) cannot be read here; None when pillow-heif is registered."""
+    _register_heif()
+    return _heif_problem
 
 
 def pixel_limit() -> int | None:

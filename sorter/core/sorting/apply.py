@@ -33,7 +33,9 @@ from sorter.core.sorting.safecopy import (
     commit_staged,
     discard_staged,
     file_sha256,
+    folder_exists,
     is_disk_full,
+    make_folders,
     same_content,
     stage_file,
 )
@@ -227,9 +229,9 @@ def _note_folder(run: _Run, folder: str) -> None:
         return
     run.known_folders.add(folder)
     path = run.plan.out / folder
-    if not path.exists():
+    if not folder_exists(path):
         run.journal.folder_created(run.run_id, folder)  # recorded first: undo may then rmdir it
-        path.mkdir(parents=True, exist_ok=True)
+        make_folders(path)
 
 
 def _remove_source(run: _Run, seq: int, source: Path, ops: list[OpRow]) -> None:

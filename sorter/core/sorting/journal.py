@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sorter.core.errors import BadPathError, OutOfSpaceError
 from sorter.core.files import file_stamp
+from sorter.core.sorting.safecopy import make_folders
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,9 @@ def state_dir(out: Path) -> Path:
 
 
 def make_folder(path: Path) -> None:
-    """mkdir -p, with a readable BadPathError when the place cannot be written."""
+    """mkdir -p (long Windows paths too), with a readable BadPathError when it cannot be done."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        make_folders(path)
     except FileExistsError as exc:
         raise BadPathError(f"{path} exists and is not a folder.") from exc
     except OSError as exc:

@@ -12,7 +12,9 @@ from sorter.core.model.decide import UNCERTAIN, UNREADABLE
 RESERVED_FOLDERS = (UNCERTAIN, UNREADABLE, "sorter-report.csv")
 MAX_FOLDER_CHARS = 64
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
-_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {
+# CONIN$ and CONOUT$ open the console, as CON does (CreateFile's "Consoles" section); COM0 and
+# LPT0 are not reserved (Windows' naming page leaves them out; a file com0.c can be created).
+_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
     f"{p}{i}" for p in ("COM", "LPT") for i in "123456789"
 }
 # Windows also treats the superscript digits as device numbers (COM¹, LPT²...).
@@ -20,7 +22,7 @@ _DEVICE_NAMES |= {f"{p}{d}" for p in ("COM", "LPT") for d in "\u00b9\u00b2\u00b3
 
 
 def is_device_name(name: str) -> bool:
-    """True for CON, NUL, COM1... with or without an extension ("con.txt" too)."""
+    """True for CON, NUL, COM1, CONIN$... with or without an extension ("con.txt" too)."""
     stem = name.split(".", 1)[0].rstrip(" ")
     return stem.upper() in _DEVICE_NAMES
 

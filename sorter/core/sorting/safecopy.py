@@ -41,6 +41,21 @@ def _p(path: str | os.PathLike[str]) -> str:
     return long_path(os.path.abspath(path))
 
 
+def make_folders(path: str | os.PathLike[str]) -> None:
+    """`mkdir -p` that also works for long Windows paths (the prefix from 248 characters).
+
+    Raises:
+        FileExistsError: a file stands where a folder should be.
+        OSError: the folder cannot be created.
+    """
+    os.makedirs(long_path(os.path.abspath(path), folder=True), exist_ok=True)
+
+
+def folder_exists(path: str | os.PathLike[str]) -> bool:
+    """os.path.exists for a folder path that may be long on Windows."""
+    return os.path.exists(long_path(os.path.abspath(path), folder=True))
+
+
 def is_disk_full(exc: OSError) -> bool:
     return exc.errno in _DISK_FULL_ERRNOS or getattr(exc, "winerror", None) in _DISK_FULL_WINERRORS
 
@@ -187,7 +202,7 @@ def stage_file(
         OSError: the source cannot be read or the folder cannot be written.
     """
     source, folder = Path(source), Path(folder)
-    os.makedirs(_p(folder), exist_ok=True)
+    make_folders(folder)
     if skip_identical:
         dest, identical = choose_name(source, folder, name, source_sha)
         if identical:
@@ -333,7 +348,7 @@ def restore_file(
     original = Path(original)
     if os.path.lexists(_p(original)):
         return False
-    os.makedirs(_p(original.parent), exist_ok=True)
+    make_folders(original.parent)
     try:
         if link:
             os.link(_p(copy), _p(original))

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import heapq
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sorter import appdirs
 from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE, top_scores
+from sorter.core.sorting import places
 from sorter.core.sorting.plan import SortPlan, Thresholds, plan_sort, resolve_thresholds
 from sorter.core.sorting.report import SortSummary
 from sorter.core.sorting.scan import ScanResult, scan
@@ -28,7 +29,7 @@ from sorter.core.sorting.scorecache import (
     score_job,
     score_preview,
 )
-from sorter.core.sorting.sort import apply_previewed
+from sorter.core.sorting.sort import apply_previewed, default_out
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ __all__ = [
     "copy_images",
     "initial_thresholds",
     "preview_figures",
+    "proposed_out",
+    "remembered_folder",
     "review_set",
     "scan_and_score",
     "source_root",
@@ -83,11 +86,35 @@ def initial_thresholds(model: Any, saved_default: float | None, saved: Mapping) 
 
 
 def source_root(paths: list[Path]) -> Path:
-    """The folder a drop stands for: the folder itself, or the common parent of several items."""
+    """The folder a drop stands for: the folder itself, or the deepest folder holding every item
+    (for items on different drives, which share none, the first item's folder)."""
+    return _drop_root(paths) or _folders(paths)[0]
+
+
+def proposed_out(paths: list[Path]) -> Path:
+    """Where a drop's copies go unless the user picks another folder: beside it, or in Pictures
+    for a drive, a card or items from different drives (see places.default_out_for)."""
+    root = _drop_root(paths)
+    if root is None:
+        return Path(places.default_out_for(None, appdirs.pictures_dir()))
+    return default_out(root)
+
+
+def remembered_folder(paths: list[Path]) -> Path | None:
+    """The folder "Recent folders" keeps for a drop: never a drive or card, nor a mixed drop."""
+    root = _drop_root(paths)
+    return None if root is None or places.is_drive(root) else root
+
+
+def _folders(paths: list[Path]) -> list[Path]:
+    return [p if p.is_dir() else p.parent for p in paths]
+
+
+def _drop_root(paths: list[Path]) -> Path | None:
     if len(paths) == 1 and paths[0].is_dir():
         return paths[0]
-    parents = [p if p.is_dir() else p.parent for p in paths]
-    return Path(os.path.commonpath([str(p) for p in parents]))
+    root = places.common_folder(_folders(paths))
+    return Path(root) if root is not None else None
 
 
 def scan_and_score(

@@ -11,9 +11,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.model.decide import UNCERTAIN, Categorizer
+from sorter.core.sorting import places
 from sorter.core.sorting.apply import MODES, apply_plan
 from sorter.core.sorting.journal import Journal, make_folder
 from sorter.core.sorting.outputlock import OutputLock
@@ -53,11 +53,9 @@ __all__ = [
 
 
 def default_out(src: str | os.PathLike[str]) -> Path:
-    """The default output folder: "<SRC name> (sorted)" beside SRC."""
-    src_path = Path(src).expanduser().resolve()
-    if src_path.parent == src_path:
-        raise BadPathError(f"Give an output folder when sorting a whole drive ({src_path}).")
-    return src_path.with_name(f"{src_path.name} (sorted)")
+    """The default output folder: "<SRC name> (sorted)" beside SRC; for a drive, share or card,
+    which has no folder beside it, "<Pictures>/Sorted from <D, share or card name>"."""
+    return places.default_out(Path(src).expanduser().resolve())
 
 
 def _device_label(model: Categorizer) -> str:

@@ -58,6 +58,10 @@ def test_device_names():
     assert is_device_name("nul")
     assert is_device_name("AUX.jpg")
     assert is_device_name("com3.tar.gz")
+    for console in ("CONIN$", "conout$", "CONIN$.txt", "CONOUT$ .jpg"):  # the console, like CON
+        assert is_device_name(console), console
+    assert safe_folder_name("CONIN$") == "CONIN$_"
+    assert not is_device_name("COM0") and not is_device_name("conin")
     assert not is_device_name("console")
     assert not is_device_name("COM10")
     assert not is_device_name("com0")
@@ -145,3 +149,15 @@ def test_long_path_unc_share_and_forward_slashes():
 def test_long_path_relative_is_left_alone():
     rel = "photos\\" + "r" * 300
     assert long_path(rel, windows=True) == rel
+
+
+def test_a_folder_path_takes_the_prefix_from_248_characters():
+    # CreateDirectoryW fails from MAX_PATH - 12: a folder of 248 characters needs the prefix,
+    # a file path of the same length does not.
+    folder = "C:\\Photos\\" + "f" * (248 - len("C:\\Photos\\"))
+    assert len(folder) == 248
+    assert long_path(folder, windows=True, folder=True) == "\\\\?\\" + folder
+    assert long_path(folder, windows=True) == folder
+    assert long_path(folder[:-1], windows=True, folder=True) == folder[:-1]
+    unc = "\\\\nas\\photos\\" + "u" * 240
+    assert long_path(unc, windows=True, folder=True).startswith("\\\\?\\UNC\\nas\\photos\\")

@@ -183,14 +183,14 @@ def test_disk_full_while_creating_a_folder(photos, fake_model, tmp_path, monkeyp
 
     from sorter.core.errors import OutOfSpaceError
 
-    real_mkdir = Path.mkdir
+    real_mkdir = os.mkdir
 
-    def mkdir(self, *args, **kwargs):
-        if self.name == "dogs":
+    def mkdir(path, *args, **kwargs):  # folders are made by os.makedirs (long Windows paths)
+        if os.path.basename(path) == "dogs":
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_mkdir(self, *args, **kwargs)
+        return real_mkdir(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "mkdir", mkdir)
+    monkeypatch.setattr(os, "mkdir", mkdir)
     with pytest.raises(OutOfSpaceError):
         run(photos, tmp_path / "out", fake_model)
 

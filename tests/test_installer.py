@@ -1,0 +1,109 @@
+"""The Explorer verbs of installer/sorter.iss, read as Windows runs them (no Windows needed)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PureWindowsPath
+
+import pytest
+
+from sorter.core.files import clean_path_arg
+
+ISS = Path(__file__).resolve().parent.parent / "installer" / "sorter.iss"
+VERB_KEYS = ("Directory\\shell", "Directory\\Background\\shell", "Drive\\shell")
+FOLDERS = ["D:\\", "C:\\Users\\Ana\\My Photos", "\\\\server\\share\\", "E:\\DCIM\\100CANON"]
+
+
+def windows_argv(command_line: str) -> list[str]:
+    """Split a command line by the C runtime's rules (as CommandLineToArgvW and Python do).
+
+    2n backslashes before a quote give n backslashes and the quote opens or closes a quoted part;
+    2n+1 give n backslashes and a literal quote; backslashes before anything else are literal.
+    """
+    args, current, quoted, i, started = [], [], False, 0, False
+    while i < len(command_line):
+        ch = command_line[i]
+        if ch == "\\":
+            n = len(command_line[i:]) - len(command_line[i:].lstrip("\\"))
+            i += n
+            if i < len(command_line) and command_line[i] == '"':
+                current.append("\\" * (n // 2))
+                if n % 2:
+                    current.append('"')
+                    i += 1
+            else:
+                current.append("\\" * n)
+            started = True
+            continue
+        if ch == '"':
+            quoted, started = not quoted, True
+        elif ch in " \t" and not quoted:
+            if started:
+                args.append("".join(current))
+            current, started = [], False
+        else:
+            current.append(ch)
+            started = True
+        i += 1
+    if started:
+        args.append("".join(current))
+    return args
+
+
+def _subkey(key: str, sub: str = "") -> str:
+    """A regex for the Subkey field of one verb's registry lines."""
+    return rf'Subkey: "Software\\Classes\\{re.escape(key)}\\{{#VerbKey}}{re.escape(sub)}"'
+
+
+def verb_commands() -> dict[str, str]:
+    """Verb key -> the command line it registers, with ISCC's doubled quotes undone."""
+    text = ISS.read_text(encoding="utf-8")
+    found = {}
+    for key in VERB_KEYS:
+        match = re.search(_subkey(key, "\\command") + r'.*?ValueData: "((?:[^"]|"")*)"', text)
+        assert match, f"no command for {key}"
+        command = match.group(1).replace('""', '"')
+        found[key] = command.replace("{app}\\{#GuiExe}", "C:\\S\\Sorter.exe")
+    return found
+
+
+def test_the_argv_rules_reproduce_the_drive_root_trap():
+    # What "%V" gave for a drive root before: the backslash escapes the closing quote.
+    assert windows_argv('"C:\\S\\Sorter.exe" "D:\\"') == ["C:\\S\\Sorter.exe", 'D:"']
+    assert windows_argv('a "b c" d\\\\"e f"') == ["a", "b c", "d\\e f"]
+
+
+@pytest.mark.parametrize("key", VERB_KEYS)
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_each_verb_hands_the_app_the_folder_it_was_used_on(key, folder):
+    command = verb_commands()[key].replace("%1", folder).replace("%V", folder)
+    argv = windows_argv(command)
+    assert len(argv) == 2
+    assert PureWindowsPath(clean_path_arg(argv[1], windows=True)) == PureWindowsPath(folder)
+    assert PureWindowsPath(argv[1]) == PureWindowsPath(folder)  # right even without the cleaning
+
+
+def test_every_verb_sets_its_multi_select_model():
+    text = ISS.read_text(encoding="utf-8")
+    for key in VERB_KEYS:
+        line = _subkey(key) + r'; .*ValueName: "MultiSelectModel"; ValueData: "Single"'
+        assert re.search(line, text), key
+
+
+@pytest.mark.parametrize(
+    ("arg", "expected"),
+    [
+        ('D:"', "D:\\"),  # "D:\" through the C runtime
+        ('C:\\My Photos"', "C:\\My Photos\\"),
+        ('\\\\server\\share"', "\\\\server\\share\\"),
+        ("D:\\\\.", "D:\\\\."),  # what the verbs pass now: already right
+        ("C:\\Photos", "C:\\Photos"),
+    ],
+)
+def test_clean_path_arg_gives_back_the_swallowed_backslash(arg, expected):
+    assert clean_path_arg(arg, windows=True) == expected
+    assert PureWindowsPath(clean_path_arg(arg, windows=True)) == PureWindowsPath(expected)
+
+
+def test_clean_path_arg_leaves_other_systems_alone():
+    assert clean_path_arg('/media/a"', windows=False) == '/media/a"'  # a quote is legal there
