@@ -138,6 +138,7 @@ class FakeModel:
     default_threshold: float = 0.5
     thresholds: Mapping[str, float] = field(default_factory=dict)
     empty_category: str | None = None
+    exclusive: bool = False  # a single-label model: at most one folder per image
     device: str = "cpu"
     scores_by_name: Mapping[str, list[float]] | None = None
 

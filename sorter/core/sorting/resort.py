@@ -167,7 +167,7 @@ def plan_resort(
     th = resolve_thresholds(model, default_threshold, thresholds)  # the rule sorting uses
     decided = plan_sort(
         out_path, out_path, [scored[p] for _, p in scorable], model.categories,
-        th.default, th.own, model.empty_category,
+        th.default, th.own, model.empty_category, exclusive=model.exclusive,
     )  # fmt: skip
     for (record, _), item in zip(scorable, decided.items, strict=True):
         _add_change(plan, record, item)

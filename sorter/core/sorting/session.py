@@ -60,6 +60,7 @@ class ScoreResult:
     skipped: list[tuple[Path, str]]
     categories: list[str]
     empty_category: str | None = None
+    exclusive: bool = False  # the model's kind: at most one folder per image
 
     @property
     def scored(self) -> list[ScoreRecord]:
@@ -70,7 +71,7 @@ class ScoreResult:
         """The plan `sorter sort` would make with these thresholds; nothing is written."""
         return plan_sort(
             self.src, self.out, self.scored, self.categories, th.default, th.own,
-            self.empty_category, skipped=self.skipped,
+            self.empty_category, exclusive=self.exclusive, skipped=self.skipped,
         )  # fmt: skip
 
 
@@ -116,8 +117,9 @@ def scan_and_score(
         batch_size=batch_size, progress=progress, cancel=cancel,
     )  # fmt: skip
     return ScoreResult(
-        found.src, out, scores, found.skipped, list(model.categories), model.empty_category
-    )
+        found.src, out, scores, found.skipped, list(model.categories), model.empty_category,
+        model.exclusive,
+    )  # fmt: skip
 
 
 def scan_sources(sources: list[Path], out: Path) -> ScanResult:

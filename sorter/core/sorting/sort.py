@@ -193,7 +193,7 @@ def _plan(
     th = resolve_thresholds(model, default_threshold, thresholds)
     return plan_sort(
         found.src, out, scored, model.categories, th.default, th.own, model.empty_category,
-        skipped=found.skipped,
+        exclusive=model.exclusive, skipped=found.skipped,
     )  # fmt: skip
 
 
