@@ -128,7 +128,7 @@ def fit_head(
     result = train_quick.train_head(
         x, y, empty, y[:0],
         n_features=BODY_FEATURES[arch],
-        settings=train_quick.HeadSettings(epochs=epochs, batch_size=BATCH, exclusive=exclusive),
+        settings=train_quick.kind_settings(exclusive, epochs=epochs, batch_size=BATCH),
         seed=seed,
         cancel=cancel,
     )  # fmt: skip

@@ -54,7 +54,7 @@ def quick_head(
     y = torch.from_numpy(data.targets())
     result = train_quick.train_head(
         features[split.train], y[split.train], features[split.valid], y[split.valid],
-        n_features=BODY_FEATURES[arch], settings=train_quick.HeadSettings(exclusive=exclusive),
+        n_features=BODY_FEATURES[arch], settings=train_quick.kind_settings(exclusive),
         seed=seed,
         progress=progress, cancel=cancel,
     )  # fmt: skip

@@ -103,7 +103,7 @@ class QuickMode:
         result = train_quick.train_head(
             *sets,
             n_features=BODY_FEATURES[options.arch],
-            settings=train_quick.HeadSettings(epochs=options.epoch_count, exclusive=job.exclusive),
+            settings=train_quick.kind_settings(job.exclusive, epochs=options.epoch_count),
             seed=options.seed,
             progress=progress,
             cancel=cancel,
@@ -112,9 +112,11 @@ class QuickMode:
         head_seconds = time.perf_counter() - started - feature_seconds
         state_dict = train_quick.assemble(options.arch, body, result.head)
         epochs, history = len(result.history), result.history
+        kept = "kept the last epoch; lowest" if job.exclusive else "best"
         note = (
             f"Features of {len(data.items)} images in {feature_seconds:.1f} s; head trained in "
-            f"{head_seconds:.1f} s (best validation loss at epoch {result.best_epoch} of {epochs})."
+            f"{head_seconds:.1f} s ({kept} validation loss at epoch {result.best_epoch} of "
+            f"{epochs})."
         )
         return TrainOutcome(
             data, split, state_dict, pre, scores, epochs, history, [note], job.exclusive

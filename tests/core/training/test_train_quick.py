@@ -9,6 +9,7 @@ from sorter.core.training.quick import (
     HeadSettings,
     head_loss,
     head_scores,
+    kind_settings,
     label_distribution,
     mix,
     train_head,
@@ -69,6 +70,24 @@ def test_a_single_label_head_learns_a_softmax_over_three_clusters():
         logits = result.head[2:](x[45:])
     valid = [row["valid_loss"] for row in result.history if row["epoch"] == result.best_epoch]
     assert valid[0] == pytest.approx(float(head_loss(logits, y[45:], exclusive=True)), rel=1e-4)
+
+
+def test_single_label_heads_run_every_epoch_and_keep_the_last():
+    assert kind_settings(True, epochs=7).keep == "last" and kind_settings(True).exclusive
+    assert kind_settings(False).keep == "best" and not kind_settings(False).exclusive
+    gen = torch.Generator().manual_seed(2)
+    x, labels = torch.randn(24, 8, generator=gen), torch.arange(24) % 2
+    y = torch.nn.functional.one_hot(labels, 2).float()
+    # validation labels opposite to training: the validation loss rises from the first epochs
+    flipped = 1 - y[16:]
+    best = HeadSettings(epochs=12, batch_size=8, patience=2, exclusive=True)
+    stopped = train_head(x[:16], y[:16], x[16:], flipped, n_features=4, settings=best, seed=0)
+    assert len(stopped.history) < 12  # patience ended it
+    last = kind_settings(True, epochs=12, batch_size=8, patience=2)
+    result = train_head(x[:16], y[:16], x[16:], flipped, n_features=4, settings=last, seed=0)
+    assert len(result.history) == 12 and result.best_epoch < 12
+    kept = float(head_loss(result.head[2:](x[16:]).detach(), flipped, exclusive=True))
+    assert kept == pytest.approx(result.history[-1]["valid_loss"], rel=1e-5)  # the last epoch's
 
 
 def test_label_distribution_spreads_several_labels_and_none_evenly():
