@@ -39,6 +39,8 @@ def test_train_folder_prints_summary_and_writes_model(tmp_path, capsys):
     assert load_model(out, device="cpu").exclusive
     assert main(["info", str(out)]) == 0
     assert "Decision:     single-label" in capsys.readouterr().out
+    assert main(["sort", str(data), "--out", str(tmp_path / "sorted"), "--model", str(out)]) == 0
+    assert "a single-label model: one folder per image" in capsys.readouterr().err
 
 
 @pytest.mark.slow
