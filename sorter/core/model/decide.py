@@ -30,6 +30,12 @@ class Categorizer(Protocol):
         ...
 
 
+def is_exclusive(model: object) -> bool:
+    """The model's kind (Categorizer.exclusive). An object without one decides multi-label, as
+    every model did before single-label models existed."""
+    return bool(getattr(model, "exclusive", False))
+
+
 def decide(
     scores: Sequence[float],
     categories: Sequence[str],

@@ -17,7 +17,7 @@ from typing import Any
 
 from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.model.decide import UNCERTAIN, UNREADABLE, top_scores
+from sorter.core.model.decide import UNCERTAIN, UNREADABLE, is_exclusive, top_scores
 from sorter.core.sorting.plan import SortPlan, Thresholds, plan_sort, resolve_thresholds
 from sorter.core.sorting.report import SortSummary
 from sorter.core.sorting.scan import ScanResult, scan
@@ -118,7 +118,7 @@ def scan_and_score(
     )  # fmt: skip
     return ScoreResult(
         found.src, out, scores, found.skipped, list(model.categories), model.empty_category,
-        model.exclusive,
+        is_exclusive(model),
     )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.model.decide import UNCERTAIN, Categorizer
+from sorter.core.model.decide import UNCERTAIN, Categorizer, is_exclusive
 from sorter.core.sorting.apply import MODES, apply_plan
 from sorter.core.sorting.journal import Journal, OutputLock, make_folder
 from sorter.core.sorting.plan import (
@@ -193,7 +193,7 @@ def _plan(
     th = resolve_thresholds(model, default_threshold, thresholds)
     return plan_sort(
         found.src, out, scored, model.categories, th.default, th.own, model.empty_category,
-        exclusive=model.exclusive, skipped=found.skipped,
+        exclusive=is_exclusive(model), skipped=found.skipped,
     )  # fmt: skip
 
 

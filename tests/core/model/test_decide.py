@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sorter.core.model.decide import decide, top_scores
+from sorter.core.model.decide import decide, is_exclusive, top_scores
 
 CATS = ["chair", "stool", "table"]
 
@@ -64,3 +64,7 @@ def test_mismatched_lengths_are_an_error() -> None:
 
 def test_top_scores_are_sorted_best_first() -> None:
     assert top_scores([0.2, 0.7, 0.1], CATS, k=2) == [("stool", 0.7), ("chair", 0.2)]
+
+
+def test_a_model_without_a_kind_decides_multi_label() -> None:
+    assert not is_exclusive(object()) and is_exclusive(type("M", (), {"exclusive": True})())
