@@ -13,6 +13,15 @@ the same frozen MobileNetV2 features quick mode trains its head on.
     .venv/bin/python bench/train_quality.py [--full-epochs 3] [--only quick baseline speed full]
 
 Prints accuracy and seconds per contender and writes bench/out/train_quality.json.
+
+`--only folders` measures what a user sees after `sorter train` then `sorter sort`: single-label
+sets of EVERYDAY categories built by bench/stamp_sets.py (cut-outs on real wallpapers;
+`apt-get install -y mate-backgrounds`), --n-train images per category to train on and up to
+--n-test others to sort, drawn again for each of --repeats seeds. Per set: top-1, exact folder
+(placed in exactly its own folder; uncertain counts as wrong), placed-precision (copies in the
+right folder / all copies), coverage (images placed at all), the share in 2+ folders, and the
+logistic regression's top-1 on the same frozen features. `--labels` passes --single-label or
+--multi-label; run it with PYTHONPATH set to another checkout to measure that code.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from sorter.core.training.data import TrainData, from_items, split_data
 from sorter.core.training.train import TrainOptions, train
 
 STAMPS = Path("/usr/share/tuxpaint/stamps")
-PARTS = ("quick", "baseline", "speed", "full")
+PARTS = ("quick", "baseline", "speed", "full", "folders")
 
 
 def photo_stamps(min_per_category: int) -> TrainData:
@@ -77,6 +86,36 @@ def run_sorter(data: TrainData, options: TrainOptions, folder: Path, name: str) 
     }
 
 
+def logistic_top1(x_train, y_train, x_test, y_test, seed: int) -> float:
+    """Top-1 of scikit-learn's logistic regression (standardised features, C by 5-fold CV)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(
+        StandardScaler(),
+        LogisticRegressionCV(Cs=[0.001, 0.01, 0.1, 1.0], cv=5, max_iter=3000, random_state=seed),
+    )
+    model.fit(x_train, y_train)
+    return float(np.mean(model.predict(x_test) == np.asarray(y_test)))
+
+
+def frozen_features(paths: list[Path]):
+    """MobileNetV2's pooled features, as quick mode computes them (numpy)."""
+    import torch
+
+    from sorter.core.model.meta import IMAGENET, Preprocessing
+    from sorter.core.training.backbone import find_pretrained_weights, pretrained_body
+    from sorter.core.training.quick import extract_features
+
+    pre = Preprocessing(224, "crop", IMAGENET)
+    body = pretrained_body("mobilenet_v2", find_pretrained_weights("mobilenet_v2"))
+    features, bad = extract_features(paths, body, pre, torch.device("cpu"))
+    assert not bad, bad
+    return features.numpy()
+
+
 def run_baseline(data: TrainData, seed: int, valid_pct: float) -> dict:
     """Logistic regression on the frozen features of the same split; feature time counted."""
     import numpy as np
@@ -118,6 +157,98 @@ def run_baseline(data: TrainData, seed: int, valid_pct: float) -> dict:
     }
 
 
+FIGURES = ("top1", "exact_folder", "placed_precision", "coverage", "multi_folder_share")
+
+
+def folder_counts(outcomes) -> dict:
+    """Counts over a sort's report rows; the truth is each test image's category folder."""
+    counts = dict.fromkeys(("images", "top1", "exact", "copies", "right", "placed", "multi"), 0)
+    for outcome in outcomes:
+        if not outcome.top_scores:  # unreadable or skipped: not sorted
+            continue
+        truth = outcome.source.parent.name
+        placed = [c for c in outcome.categories if c != "uncertain"]
+        counts["images"] += 1
+        counts["top1"] += outcome.top_scores[0][0] == truth
+        counts["exact"] += placed == [truth]
+        counts["copies"] += len(placed)
+        counts["right"] += truth in placed
+        counts["placed"] += bool(placed)
+        counts["multi"] += len(placed) > 1
+    return counts
+
+
+def folder_figures(counts: dict) -> dict:
+    n = counts["images"]
+    return {
+        "top1": counts["top1"] / n,
+        "exact_folder": counts["exact"] / n,
+        "placed_precision": counts["right"] / counts["copies"] if counts["copies"] else None,
+        "coverage": counts["placed"] / n,
+        "multi_folder_share": counts["multi"] / n,
+    }
+
+
+def one_folder_run(train_dir: Path, test_dir: Path, work: Path, seed: int, labels) -> dict:
+    """`sorter train TRAIN` then `sorter sort TEST` through the core, and the baseline."""
+    from sorter.core.model.modelfile import load_model
+    from sorter.core.sorting.sort import sort_folder
+    from sorter.core.training.data import load_training_data
+
+    options = TrainOptions(mode="quick", seed=seed, **({"labels": labels} if labels else {}))
+    started = time.perf_counter()
+    result = train(load_training_data(train_dir), work / "model.pth", options)
+    seconds = time.perf_counter() - started
+    model = load_model(result.model_path, device="cpu")
+    summary = sort_folder(test_dir, work / "sorted", model=model)
+    train_paths, test_paths = sorted(train_dir.rglob("*.jpg")), sorted(test_dir.rglob("*.jpg"))
+    features = frozen_features(train_paths + test_paths)
+    labels_of = [p.parent.name for p in train_paths + test_paths]
+    cut = len(train_paths)
+    baseline = logistic_top1(features[:cut], labels_of[:cut], features[cut:], labels_of[cut:], seed)
+    return {
+        "seed": seed,
+        "kind": "single" if getattr(model, "exclusive", False) else "multi",
+        "train_seconds": round(seconds, 1),
+        "thresholds": dict(model.meta.thresholds),
+        "counts": folder_counts(summary.outcomes),
+        "baseline_top1": baseline,
+    }
+
+
+def run_folders(args: argparse.Namespace) -> dict:
+    """Every repeat on a freshly drawn set; figures per repeat and pooled over all of them."""
+    from stamp_sets import EVERYDAY, build_set, load_backgrounds, stamp_photos
+
+    stamps = stamp_photos(args.n_train + 3)
+    categories = tuple(c for c in EVERYDAY if c in stamps)
+    backgrounds = load_backgrounds()
+    print(f"folders: {categories}, {args.n_train} train / up to {args.n_test} test each, "
+          f"{len(backgrounds)} wallpapers, {args.repeats} draws")  # fmt: skip
+    runs = []
+    for seed in range(args.repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            sets = build_set(work / "set", stamps, categories, args.n_train, args.n_test, seed,
+                             backgrounds)  # fmt: skip
+            run = one_folder_run(*sets, work, seed, args.labels)
+        run["figures"] = folder_figures(run["counts"])
+        shown = "  ".join(f"{k} {v:.3f}" for k, v in run["figures"].items() if v is not None)
+        print(f"  seed {seed} ({run['kind']}-label): {shown}  LR top-1 "
+              f"{run['baseline_top1']:.3f}  train {run['train_seconds']} s")  # fmt: skip
+        runs.append(run)
+    pooled = {k: sum(r["counts"][k] for r in runs) for k in runs[0]["counts"]}
+    figures = folder_figures(pooled)
+    baseline = sum(r["baseline_top1"] * r["counts"]["images"] for r in runs) / pooled["images"]
+    spread = {k: [round(r["figures"][k], 3) for r in runs if r["figures"][k] is not None]
+              for k in FIGURES}  # fmt: skip
+    print(f"  pooled over {pooled['images']} test images: "
+          + "  ".join(f"{k} {v:.3f}" for k, v in figures.items() if v is not None)
+          + f"  LR top-1 {baseline:.3f}")  # fmt: skip
+    return {"categories": list(categories), "pooled": figures, "baseline_top1": baseline,
+            "per_seed": spread, "runs": runs}  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
@@ -125,6 +256,11 @@ def main() -> int:
     parser.add_argument("--min-per-category", type=int, default=15)
     parser.add_argument("--full-epochs", type=int, default=3)
     parser.add_argument("--speed-images", type=int, default=500)
+    parser.add_argument("--n-train", type=int, default=10, help="folders: images per category")
+    parser.add_argument("--n-test", type=int, default=8, help="folders: at most, per category")
+    parser.add_argument("--repeats", type=int, default=5, help="folders: sets drawn")
+    parser.add_argument("--labels", choices=("single", "multi"), help="folders: force the kind")
+    parser.add_argument("--tag", default="", help="added to the JSON's name")
     parser.add_argument(
         "--only",
         nargs="+",
@@ -133,6 +269,11 @@ def main() -> int:
         help="run only these parts (the JSON is named after them)",
     )
     args = parser.parse_args()
+    if args.only == ["folders"]:
+        figures = {"machine": machine(), "folders": run_folders(args)}
+        path = write_json(figures, OUT_DIR / f"train_quality_folders{args.tag}.json")
+        print(f"wrote {path}")
+        return 0
     data = photo_stamps(args.min_per_category)
     split = split_data(data, args.valid_pct, args.seed)
     print(f"{len(data.items)} photos, {len(data.categories)} categories: {data.counts()}")
@@ -153,6 +294,8 @@ def main() -> int:
         if "full" in args.only:
             full = TrainOptions(mode="full", epochs=args.full_epochs, **options)
             figures["full"] = run_sorter(data, full, folder, "full")
+        if "folders" in args.only:
+            figures["folders"] = run_folders(args)
     figures["load_average_after"] = machine()["load_average_1_5_15"]
     suffix = "" if set(args.only) == set(PARTS) else "_" + "_".join(args.only)
     path = write_json(figures, OUT_DIR / f"train_quality{suffix}.json")

@@ -115,12 +115,16 @@ def network_meta(arch: str = "resnet18", builder: str = "fastai", n_outputs: int
                      groups=everything)  # fmt: skip
 
 
-def train_tiny(data: Path, out: Path) -> Path:
-    """A real quick-trained model (the training module's API) at 32 px: seconds on a CPU."""
+def train_tiny(data: Path, out: Path, labels: str | None = None) -> Path:
+    """A real quick-trained model (the training module's API) at 32 px: seconds on a CPU.
+
+    `labels` ("single", "multi") overrides the kind the data gives (TrainOptions.labels).
+    """
     from sorter.core.training.data import load_training_data
     from sorter.core.training.train import TrainOptions, train
 
-    train(load_training_data(data), out, TrainOptions(input_size=32, epochs=15))
+    options = TrainOptions(input_size=32, epochs=15, labels=labels)
+    train(load_training_data(data), out, options)
     return out
 
 
@@ -138,6 +142,7 @@ class FakeModel:
     default_threshold: float = 0.5
     thresholds: Mapping[str, float] = field(default_factory=dict)
     empty_category: str | None = None
+    exclusive: bool = False  # a single-label model: at most one folder per image
     device: str = "cpu"
     scores_by_name: Mapping[str, list[float]] | None = None
 

@@ -18,6 +18,12 @@ _ACTIVATION_WORDS = {
     "softmax-groups": "softmax-groups (a category's score = sum of its classes' probabilities)",
     "softmax": "softmax (single-label: one output per category, the scores sum to 1)",
 }
+_DECISION_WORDS = {
+    True: "single-label: one folder per image, its best category if that passes its "
+    "threshold, else uncertain",
+    False: "multi-label: every category that passes its threshold (an image may go to several "
+    "folders)",
+}
 IMAGENET_CLASSES = 1000  # a network with this many outputs is an ImageNet classifier
 ARCH_CHOICES = ("mobilenet_v2", "resnet18", "resnet34", "resnet50")  # = networks.ARCHS
 
@@ -67,6 +73,7 @@ def describe(path: Path, meta: ModelMeta) -> list[str]:
         f"Model:        {path}",
         f"Network:      {meta.arch} ({meta.builder}), {meta.n_outputs} outputs",
         f"Scores:       {_ACTIVATION_WORDS.get(_scoring(meta), meta.activation)}",
+        f"Decision:     {_DECISION_WORDS[meta.exclusive]}",
         f"Input:        {_preprocessing_line(meta)}",
         f"Threshold:    {meta.default_threshold} by default",
         f"Categories:   {len(meta.categories)}",

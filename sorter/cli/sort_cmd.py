@@ -135,7 +135,12 @@ def _load(model_path: Path | None, device: str) -> LoadedModel:
     from sorter.core.model.modelfile import device_label, load_model
 
     model = load_model(model_path, device=device)
-    print(f"Using {device_label(model.device)}", file=sys.stderr)
+    kind = (
+        "a single-label model: one folder per image"
+        if model.exclusive
+        else "a multi-label model: an image may go to several folders"
+    )
+    print(f"Using {device_label(model.device)}, {kind}", file=sys.stderr)
     return model
 
 

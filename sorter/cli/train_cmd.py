@@ -48,7 +48,10 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
         help="train a model from example images",
         description="Train a model from example images: DATA is a folder with one sub-folder "
         "of images per category, or a CSV file of 'file,labels' rows (labels separated by "
-        "spaces; several labels per image allowed) with --images naming the image folder.",
+        "spaces; several labels per image allowed) with --images naming the image folder. "
+        "When every image has exactly one label the model is single-label (each image goes to "
+        "one folder, or to uncertain); otherwise it is multi-label (each image goes to every "
+        "category that passes its threshold).",
     )
     parser.add_argument("data", type=Path, metavar="DATA", help="category folders, or a CSV")
     parser.add_argument("--images", type=Path, metavar="DIR", help="image folder of a CSV")
@@ -67,6 +70,21 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
         metavar="REGEX",
         help="keep images whose paths share this regex's first group (e.g. one object's "
         r"photos, '(item\d+)_') on the same side of the validation split",
+    )
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--single-label",
+        dest="labels",
+        action="store_const",
+        const="single",
+        help="train a single-label model whatever the data: one folder per image at most",
+    )
+    kind.add_argument(
+        "--multi-label",
+        dest="labels",
+        action="store_const",
+        const="multi",
+        help="train a multi-label model whatever the data: an image may go to several folders",
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--input-size", type=_positive, default=224, metavar="PX")
@@ -113,6 +131,7 @@ def _options(args: argparse.Namespace) -> TrainOptions:
         group=args.group,
         input_size=args.input_size,
         device=args.device,
+        labels=args.labels,
     )
 
 
@@ -173,15 +192,26 @@ def _print_result(result: TrainResult) -> None:
     print(_category_table(result))
     metrics = training["metrics"]
     if metrics:
-        top1 = metrics["top1_accuracy"]
-        top1_text = f", best-category accuracy {top1:.1%}" if top1 is not None else ""
-        print(
-            f"Validation: all categories right on {metrics['exact_match']:.1%} of images"
-            f"{top1_text}; {metrics['uncertain']} would go to uncertain."
-        )
+        print(_validation_line(metrics))
     print(f"Model:  {result.model_path}")
     print(f"Report: {result.report_json}")
     print(f'Use it: sorter sort FOLDER --model "{result.model_path}"')
+
+
+def _validation_line(metrics: dict[str, Any]) -> str:
+    top1 = metrics["top1_accuracy"]
+    top1_text = f", best-category accuracy {top1:.1%}" if top1 is not None else ""
+    if metrics.get("labels") == "single":
+        precision = metrics.get("placed_precision")
+        precise = f"; {precision:.1%} of the images placed are right" if precision else ""
+        return (
+            f"Validation: {metrics['exact_match']:.1%} of images in exactly their own folder"
+            f"{top1_text}{precise}; {metrics['uncertain']} would go to uncertain."
+        )
+    return (
+        f"Validation: all categories right on {metrics['exact_match']:.1%} of images"
+        f"{top1_text}; {metrics['uncertain']} would go to uncertain."
+    )
 
 
 def _category_table(result: TrainResult) -> str:

@@ -58,6 +58,7 @@ def test_import_weights_then_info(resnet18_weights, tmp_path, capsys):
     assert main(["info", str(out)]) == 0
     text = capsys.readouterr().out
     assert "resnet18 (fastai)" in text and "squish" in text and "multi-label" in text
+    assert "Decision:     multi-label: every category that passes" in text
     assert "  - dogs: threshold 0.5" in text and "imported_from" in text
 
 
@@ -154,6 +155,7 @@ def test_info_on_a_single_label_model_counts_no_imagenet_classes(tmp_path, capsy
     assert "ImageNet" not in text
     assert "  - blue: threshold 0.5\n" in text and "  - red: threshold 0.5\n" in text
     assert "single-label" in text
+    assert "Decision:     single-label: one folder per image" in text
 
 
 def test_info_on_the_default_model_counts_its_imagenet_classes(capsys):
@@ -163,6 +165,7 @@ def test_info_on_the_default_model_counts_its_imagenet_classes(capsys):
     text = capsys.readouterr().out
     assert re.search(r"  - birds: threshold 0\.5 \(59 ImageNet classes\)\n", text)
     assert "softmax-groups (a category's score = sum of its classes' probabilities)" in text
+    assert "Decision:     single-label: one folder per image" in text
 
 
 def test_info_on_a_bare_state_dict_suggests_import(resnet18_weights, capsys):

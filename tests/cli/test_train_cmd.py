@@ -10,6 +10,7 @@ from PIL import Image
 
 from sorter.cli import main
 from sorter.cli.train_cmd import default_out
+from sorter.core.model.modelfile import load_model
 
 
 def _tree(root: Path, names=("red", "blue"), per_class: int = 6) -> Path:
@@ -34,6 +35,51 @@ def test_train_folder_prints_summary_and_writes_model(tmp_path, capsys):
     assert out.is_file() and (tmp_path / "m.report.json").is_file()
     assert f"Model:  {out.resolve()}" in printed.out
     assert "red" in printed.out and "threshold" in printed.out
+    assert "note: Single-label model (every image is in exactly one category)" in printed.out
+    assert load_model(out, device="cpu").exclusive
+    assert main(["info", str(out)]) == 0
+    assert "Decision:     single-label" in capsys.readouterr().out
+    assert main(["sort", str(data), "--out", str(tmp_path / "sorted"), "--model", str(out)]) == 0
+    assert "a single-label model: one folder per image" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("flag", "exclusive"), [("--multi-label", False), ("--single-label", True)]
+)
+def test_the_kind_flags_override_the_data(tmp_path, capsys, flag, exclusive):
+    images = _tree(tmp_path / "imgs")
+    # every image labelled "red" or "blue" and a few also "dark": multi-label data
+    rows = [
+        f"{p.relative_to(images).as_posix()},{p.parent.name}{' dark' if '5' in p.name else ''}"
+        for p in sorted(images.rglob("*.png"))
+    ]
+    csv_file = tmp_path / "labels.csv"
+    csv_file.write_text("\n".join(rows) + "\n")
+    data = _tree(tmp_path / "folders")  # one folder per image: single-label data
+    for source, name in ((csv_file, "csv"), (data, "folders")):
+        out = tmp_path / f"{name}.pth"
+        args = [
+            "train",
+            str(source),
+            "--out",
+            str(out),
+            flag,
+            "--input-size",
+            "64",
+            "--epochs",
+            "3",
+        ]
+        assert main(args + (["--images", str(images)] if name == "csv" else [])) == 0
+        assert load_model(out, device="cpu").exclusive is exclusive, name
+        assert f"as asked ({flag})" in capsys.readouterr().out
+
+
+def test_the_kind_flags_exclude_each_other(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", str(tmp_path), "--single-label", "--multi-label"])
+    assert stop.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -87,15 +87,21 @@ def measure(
     categories: Sequence[str],
     thresholds: Mapping[str, float],
     default: float = 0.5,
+    exclusive: bool = False,
 ) -> SideMetrics:
-    """Metrics of one model's scores, decided with its own thresholds."""
+    """Metrics of one model's scores, decided with its own thresholds and by its own kind
+    (`exclusive`: a single-label model, at most one category per image)."""
     if len(scores) == 0:
         return SideMetrics(math.nan, math.nan, 0)
-    own = {c: thresholds.get(c, default) for c in categories}
-    limits = np.array(list(own.values()), dtype=np.float32)
-    accuracy = th.accuracy_multi(scores, targets, limits)
-    exact, uncertain = th.decided_accuracy(scores, targets, categories, thresholds, default)
-    per = th.category_metrics(scores, targets, categories, own)
+    decisions = th.decisions(scores, categories, thresholds, exclusive, default)
+    accuracy = float(np.mean(decisions == (targets > 0.5)))
+    exact, uncertain = th.decided_accuracy(
+        scores, targets, categories, thresholds, default, exclusive
+    )
+    per = th.category_metrics(
+        scores, targets, categories, {c: thresholds.get(c, default) for c in categories},
+        exclusive,
+    )  # fmt: skip
     f1 = {c: m["f1"] for c, m in per.items() if m["support"]}
     return SideMetrics(accuracy, float(exact), int(uncertain), f1)
 
@@ -109,14 +115,18 @@ def compare(
     old_thresholds: Mapping[str, float],
     new_thresholds: Mapping[str, float],
     note: str = "",
+    old_exclusive: bool = False,
+    new_exclusive: bool = False,
 ) -> Comparison:
-    """Both models on the same images; all arrays are (N, C) in `categories` order.
+    """Both models on the same images, each decided by its own kind (`*_exclusive`); all
+    arrays are (N, C) in `categories` order.
 
     Categories the old model does not know must score 0 in `old_scores` (never chosen).
     """
     never = dict.fromkeys(categories, 1.1)  # a category the old model lacks is never chosen
-    old = measure(old_scores, targets, categories, {**never, **old_thresholds})
-    new = measure(new_scores, targets, categories, new_thresholds)
+    old_limits = {**never, **old_thresholds}
+    old = measure(old_scores, targets, categories, old_limits, exclusive=old_exclusive)
+    new = measure(new_scores, targets, categories, new_thresholds, exclusive=new_exclusive)
     return Comparison(name, len(targets), old, new, note)
 
 

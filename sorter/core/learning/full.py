@@ -119,12 +119,14 @@ def _train_data(data: RetrainData, held: list[int], workdir: Path) -> TrainData:
 
 
 def _options(meta: ModelMeta, seed: int, device: torch.device) -> TrainOptions:
+    """Full training's options for a candidate of the base model's arch, size and kind."""
     return TrainOptions(
         mode="full",
         arch=meta.arch,
         input_size=meta.input_size,
         seed=seed,
         device=device.type,
+        labels="single" if meta.exclusive else "multi",
     )
 
 

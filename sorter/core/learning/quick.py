@@ -24,7 +24,7 @@ from sorter.core.learning.data import (
 )
 from sorter.core.learning.data import folds as make_folds
 from sorter.core.learning.evaluate import CandidateScores
-from sorter.core.model.meta import ModelMeta, sigmoid_meta
+from sorter.core.model.meta import ModelMeta, trained_meta
 from sorter.core.model.networks import BODY_FEATURES, FASTAI_CUTS, build_network
 from sorter.core.training import metrics as th
 from sorter.core.training import quick as train_quick
@@ -62,8 +62,15 @@ class QuickFit:
 
     @property
     def remembers_base(self) -> bool:
-        """A warm head still knows the base's categories that no image or correction shows."""
-        return self.warm
+        """A warm multi-label head still knows the base's categories that no image or
+        correction shows: each has its own sigmoid, which corrections of others barely move.
+
+        Not so a single-label (softmax) head: a category learned from corrections alone
+        takes every image that looks more like it than like the rest, including those of an
+        uncorrected category that the features hardly tell apart, and no image is there to
+        show it (measured: a tiny red/blue model taught green sent blue images to green).
+        """
+        return self.warm and not self.meta.exclusive
 
 
 def split_network(
@@ -103,10 +110,16 @@ def fit_head(
     warm: nn.Sequential | None,
     seed: int,
     cancel: CancelToken | None,
+    exclusive: bool = False,
 ) -> nn.Sequential:
-    """A head trained on features: fine-tuned from `warm` when given, else fresh (fastai's)."""
+    """A head trained on features: fine-tuned from `warm` when given, else fresh (fastai's).
+
+    `exclusive`: a single-label head (softmax cross-entropy), else a multi-label one.
+    """
     if warm is not None:
-        settings = train_quick.HeadSettings(epochs=WARM_EPOCHS, lr=WARM_LR, batch_size=BATCH)
+        settings = train_quick.HeadSettings(
+            epochs=WARM_EPOCHS, lr=WARM_LR, batch_size=BATCH, exclusive=exclusive
+        )
         return train_quick.warm_head(warm, x, y, settings=settings, seed=seed, cancel=cancel)
     empty = x[:0]
     steps_per_epoch = max(1, -(-len(x) // BATCH))
@@ -115,7 +128,7 @@ def fit_head(
     result = train_quick.train_head(
         x, y, empty, y[:0],
         n_features=BODY_FEATURES[arch],
-        settings=train_quick.HeadSettings(epochs=epochs, batch_size=BATCH),
+        settings=train_quick.kind_settings(exclusive, epochs=epochs, batch_size=BATCH),
         seed=seed,
         cancel=cancel,
     )  # fmt: skip
@@ -154,7 +167,10 @@ def quick_fit(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> QuickFit:
-    """Cross-validate on the corrections (`folds` folds), then train the final head on all."""
+    """Cross-validate on the corrections (`folds` folds), then train the final head on all.
+
+    The new model is of the base model's kind (single- or multi-label).
+    """
     body, old_head = split_network(meta, state_dict)
     n_out = len(data.categories)
     # Without the original data the old head is the only memory of categories nobody corrected.
@@ -166,9 +182,11 @@ def quick_fit(
     train_ok, valid_ok = found.readable(train_items), found.readable(valid_items)
     original = found.of([i.path for i in train_ok]), _targets(train_ok, data.categories)
     corrections = found.of(data.correction_paths), torch.from_numpy(data.correction_targets())
-    fit = partial(fit_head, arch=meta.arch, warm=warm, cancel=cancel)
-    oof, final = _train_heads(fit, original, corrections, folds, seed, progress)
-    scores = _scores(oof, final, found, valid_ok, data.categories)
+    exclusive = meta.exclusive
+    fit = partial(fit_head, arch=meta.arch, warm=warm, cancel=cancel, exclusive=exclusive)
+    score = partial(train_quick.head_scores, exclusive=exclusive)
+    oof, final = _train_heads(fit, score, original, corrections, folds, seed, progress)
+    scores = _scores(oof, partial(score, final), found, valid_ok, data.categories)
     notes = (
         [] if len(oof) else ["Too few corrections to hold any out; judged on original data only."]
     )
@@ -201,6 +219,7 @@ def _extract(
 
 def _train_heads(
     fit: Callable[..., nn.Sequential],
+    score: Callable[[nn.Sequential, torch.Tensor], torch.Tensor],
     original: tuple[torch.Tensor, torch.Tensor],
     corrections: tuple[torch.Tensor, torch.Tensor],
     folds: int,
@@ -219,7 +238,7 @@ def _train_heads(
         x = torch.cat([x_orig, x_corr[taught]])
         y = torch.cat([y_orig, y_corr[taught]])
         head = fit(x, y, seed=seed + number)
-        oof[held] = train_quick.head_scores(head, x_corr[held]).numpy()
+        oof[held] = score(head, x_corr[held]).numpy()
         progress(meter.report(number))
     final = fit(torch.cat([x_orig, x_corr]), torch.cat([y_orig, y_corr]), seed=seed)
     progress(meter.report(len(splits) + 1))
@@ -228,15 +247,16 @@ def _train_heads(
 
 def _scores(
     oof: np.ndarray,
-    final: nn.Sequential,
+    final: Callable[[torch.Tensor], torch.Tensor],
     found: _Features,
     valid: list[TrainItem],
     categories: list[str],
 ) -> CandidateScores:
-    """The out-of-fold correction scores, and the final head's on the original validation."""
+    """The out-of-fold correction scores, and the final head's (`final`) on the original
+    validation."""
     valid_scores = np.zeros((0, len(categories)), dtype=np.float32)
     if valid:
-        valid_scores = train_quick.head_scores(final, found.of([i.path for i in valid])).numpy()
+        valid_scores = final(found.of([i.path for i in valid])).numpy()
     targets = _targets(valid, categories).numpy()
     paths = [i.path for i in valid]
     return CandidateScores(list(range(len(oof))), oof, paths, valid_scores, targets)
@@ -245,18 +265,20 @@ def _scores(
 def _quick_meta(
     base: ModelMeta, data: RetrainData, scores: CandidateScores, base_path: Path
 ) -> ModelMeta:
-    """The new model's metadata: the base's preprocessing, a sigmoid head for every category."""
+    """The new model's metadata: the base's preprocessing and kind, a head for every category."""
     from sorter.core.learning.versions import version_name_of
 
     categories = list(data.categories)
+    choose = th.exclusive_thresholds if base.exclusive else th.choose_thresholds
     if len(scores.valid_scores):
-        chosen = th.choose_thresholds(scores.valid_scores, scores.valid_targets, categories, 0.5)
+        chosen = choose(scores.valid_scores, scores.valid_targets, categories, 0.5)
     else:
         chosen = dict.fromkeys(categories, 0.5)
-    return sigmoid_meta(
+    return trained_meta(
         base.arch,
         categories,
         base.preprocessing,  # pad_mode too: the features were computed with it
+        exclusive=base.exclusive,
         thresholds=chosen,
         training=training_summary(base, data, "quick", version_name_of(base_path)),
         created_by=f"sorter {__version__}",

@@ -180,11 +180,13 @@ def _old_scores(
     return out
 
 
-def _old_thresholds(base_path: Path, categories: list[str]) -> dict[str, float]:
+def _old_rule(base_path: Path, categories: list[str]) -> tuple[dict[str, float], bool]:
+    """The base model's thresholds (of `categories`) and kind: how it decides."""
     from sorter.core.learning.versions import read_model
 
     meta, _ = read_model(base_path)
-    return {c: t for c, t in meta.category_thresholds().items() if c in categories}
+    thresholds = {c: t for c, t in meta.category_thresholds().items() if c in categories}
+    return thresholds, meta.exclusive
 
 
 def _compare(
@@ -197,8 +199,11 @@ def _compare(
 ) -> list[ev.Comparison]:
     progress(Progress("Comparing old and new", 0, 2, "sets"))
     cats = data.categories
-    old_th, new_th = _old_thresholds(base_path, cats), new_meta.thresholds
-    judge = partial(ev.compare, categories=cats, old_thresholds=old_th, new_thresholds=new_th)
+    (old_th, old_exclusive), new_th = _old_rule(base_path, cats), new_meta.thresholds
+    judge = partial(
+        ev.compare, categories=cats, old_thresholds=old_th, new_thresholds=new_th,
+        old_exclusive=old_exclusive, new_exclusive=new_meta.exclusive,
+    )  # fmt: skip
     old_scores = partial(_old_scores, base_path, device, categories=cats)
     held = scores.judged
     held_paths = [data.correction_paths[i] for i in held]

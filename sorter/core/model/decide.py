@@ -24,6 +24,17 @@ class Categorizer(Protocol):
     @property
     def empty_category(self) -> str | None: ...
 
+    @property
+    def exclusive(self) -> bool:
+        """True for a single-label model: at most one category per image."""
+        ...
+
+
+def is_exclusive(model: object) -> bool:
+    """The model's kind (Categorizer.exclusive). An object without one decides multi-label, as
+    every model did before single-label models existed."""
+    return bool(getattr(model, "exclusive", False))
+
 
 def decide(
     scores: Sequence[float],
@@ -31,11 +42,15 @@ def decide(
     default_threshold: float,
     thresholds: Mapping[str, float] | None = None,
     empty_category: str | None = None,
+    *,
+    exclusive: bool = False,
 ) -> list[str]:
-    """Return every category whose score reaches its threshold, in model order.
+    """The categories an image goes to; an empty list means it is uncertain.
 
-    An empty list means the image is uncertain. `empty_category` (a learned "nothing here"
-    class) is dropped whenever a real category also passes.
+    Multi-label (the default): every category whose score reaches its threshold, in model
+    order; `empty_category` (a learned "nothing here" class) is dropped whenever a real
+    category also passes. `exclusive` (a single-label model): only the best-scoring category
+    (the first in model order on a tie), and only when its score reaches its threshold.
 
     Raises:
         ValueError: if scores and categories differ in length.
@@ -43,6 +58,12 @@ def decide(
     if len(scores) != len(categories):
         raise ValueError(f"{len(scores)} scores for {len(categories)} categories")
     thresholds = thresholds or {}
+    if exclusive:
+        if not scores:
+            return []
+        best = max(range(len(scores)), key=scores.__getitem__)
+        name = categories[best]
+        return [name] if scores[best] >= thresholds.get(name, default_threshold) else []
     chosen = [
         name
         for name, score in zip(categories, scores, strict=True)

@@ -83,7 +83,7 @@ class ModelMeta:
     arch: str
     builder: str  # "fastai": body + fastai's head; "torchvision": the plain classifier
     categories: list[str]  # output order
-    activation: str  # "sigmoid" | "softmax-groups"
+    activation: str  # "sigmoid" (multi-label) | "softmax-groups" (single-label: see exclusive)
     n_outputs: int  # logits of the network
     preprocessing: Preprocessing  # on disk: input_size, resize_method, normalize, pad_mode
     default_threshold: float = 0.5
@@ -116,6 +116,20 @@ class ModelMeta:
     @property
     def pad_mode(self) -> str | None:
         return self.preprocessing.pad_mode
+
+    @property
+    def exclusive(self) -> bool:
+        """True for a single-label model: an image goes to at most one category.
+
+        A "softmax-groups" model scores an image as one class among all its outputs, so when no
+        output belongs to two categories the categories exclude one another (Sorter's trained
+        single-label models have one output per category; the default model groups ImageNet's
+        classes). A "sigmoid" model scores each category on its own: multi-label.
+        """
+        if self.activation != "softmax-groups" or self.groups is None:
+            return False
+        outputs = [i for indices in self.groups.values() for i in indices]
+        return len(outputs) == len(set(outputs))
 
     def category_thresholds(self) -> dict[str, float]:
         """The threshold of every category: its own, else the default."""
@@ -211,6 +225,47 @@ def sigmoid_meta(
         thresholds=dict(thresholds or {}),
         **more,
     )
+
+
+def single_label_meta(
+    arch: str,
+    categories: Sequence[str],
+    preprocessing: Preprocessing,
+    *,
+    default_threshold: float = 0.5,
+    thresholds: Mapping[str, float] | None = None,
+    **more: Any,
+) -> ModelMeta:
+    """The metadata of a single-label fastai model: a softmax over one output per category.
+
+    Written as "softmax-groups" with a group of one output per category (as import_learner
+    writes a CrossEntropy learner), so Sorters that predate `exclusive` score it right too.
+    """
+    return ModelMeta(
+        arch=arch,
+        builder="fastai",
+        categories=list(categories),
+        activation="softmax-groups",
+        n_outputs=len(categories),
+        preprocessing=preprocessing,
+        default_threshold=float(default_threshold),
+        thresholds=dict(thresholds or {}),
+        groups={name: [i] for i, name in enumerate(categories)},
+        **more,
+    )
+
+
+def trained_meta(
+    arch: str,
+    categories: Sequence[str],
+    preprocessing: Preprocessing,
+    *,
+    exclusive: bool,
+    **more: Any,
+) -> ModelMeta:
+    """single_label_meta when `exclusive`, else sigmoid_meta (what Sorter trains either way)."""
+    make = single_label_meta if exclusive else sigmoid_meta
+    return make(arch, categories, preprocessing, **more)
 
 
 def _three(values: Sequence[float]) -> tuple[float, float, float]:

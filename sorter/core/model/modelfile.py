@@ -256,6 +256,11 @@ class LoadedModel:
         return self.meta.empty_category
 
     @property
+    def exclusive(self) -> bool:
+        """A single-label model: sorting puts an image in at most one category (decide)."""
+        return self.meta.exclusive
+
+    @property
     def scoring_network(self) -> torch.nn.Module:
         """The network `scores` runs: a channels_last copy with its BatchNorms folded in.
 

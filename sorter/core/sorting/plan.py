@@ -119,11 +119,13 @@ def plan_sort(
     thresholds: Mapping[str, float] | None = None,
     empty_category: str | None = None,
     *,
+    exclusive: bool = False,
     skipped: Iterable[tuple[Path, str]] = (),
 ) -> SortPlan:
     """Decide every image's folders from its scores. Pure: touches no file.
 
-    Cheap enough to call again whenever a threshold moves.
+    `exclusive` (the model's kind): at most one folder per image, else every category that
+    passes (decide). Cheap enough to call again whenever a threshold moves.
     """
     folder_names = unique_folder_names(categories)
     items = []
@@ -131,7 +133,10 @@ def plan_sort(
         if s.scores is None:
             items.append(PlanItem(_path(s.path), None, s.error or "unreadable", [], []))
             continue
-        chosen = decide(s.scores, categories, default_threshold, thresholds, empty_category)
+        chosen = decide(
+            s.scores, categories, default_threshold, thresholds, empty_category,
+            exclusive=exclusive,
+        )  # fmt: skip
         folders = [folder_names[c] for c in chosen] or [UNCERTAIN]
         items.append(PlanItem(_path(s.path), list(s.scores), None, chosen, folders))
     return SortPlan(Path(src), Path(out), list(categories), folder_names, items, list(skipped))

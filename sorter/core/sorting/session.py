@@ -17,7 +17,7 @@ from typing import Any
 from sorter import appdirs
 from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.model.decide import UNCERTAIN, UNREADABLE, top_scores
+from sorter.core.model.decide import UNCERTAIN, UNREADABLE, is_exclusive, top_scores
 from sorter.core.sorting import places
 from sorter.core.sorting.plan import SortPlan, Thresholds, plan_sort, resolve_thresholds
 from sorter.core.sorting.report import SortSummary
@@ -62,6 +62,7 @@ class ScoreResult:
     skipped: list[tuple[Path, str]]
     categories: list[str]
     empty_category: str | None = None
+    exclusive: bool = False  # the model's kind: at most one folder per image
 
     @property
     def scored(self) -> list[ScoreRecord]:
@@ -72,7 +73,7 @@ class ScoreResult:
         """The plan `sorter sort` would make with these thresholds; nothing is written."""
         return plan_sort(
             self.src, self.out, self.scored, self.categories, th.default, th.own,
-            self.empty_category, skipped=self.skipped,
+            self.empty_category, exclusive=self.exclusive, skipped=self.skipped,
         )  # fmt: skip
 
 
@@ -140,8 +141,9 @@ def scan_and_score(
     job = score_job(model, score, batch_size, progress, cancel)
     scores = score_preview(out, model, found.images, job)
     return ScoreResult(
-        found.src, out, scores, found.skipped, list(model.categories), model.empty_category
-    )
+        found.src, out, scores, found.skipped, list(model.categories), model.empty_category,
+        is_exclusive(model),
+    )  # fmt: skip
 
 
 def scan_sources(sources: list[Path], out: Path) -> ScanResult:

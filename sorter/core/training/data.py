@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from sorter.core.errors import BadPathError, SorterError
-from sorter.core.files import IMAGE_SUFFIXES
+from sorter.core.files import IMAGE_SUFFIXES, file_sha256
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE
 from sorter.core.model.meta import Preprocessing
 from sorter.core.sorting.names import unique_folder_names
@@ -61,6 +61,15 @@ class TrainData:
     @property
     def unlabelled(self) -> int:
         return sum(1 for item in self.items if not item.labels)
+
+    @property
+    def single_label(self) -> bool:
+        """True when every image has exactly one label: the data of a single-label model.
+
+        Several labels on one image (a CSV row, or one photo in two category folders) or none
+        (an `uncertain` folder, a CSV row without labels) make it multi-label data.
+        """
+        return bool(self.items) and all(len(item.labels) == 1 for item in self.items)
 
 
 def is_image_file(path: Path) -> bool:
@@ -109,7 +118,38 @@ def load_folder(root: Path) -> TrainData:
         if labels:
             categories.append(folder.name)
         items.extend(TrainItem(p, labels) for p in images)
+    items, merged = merge_same_content(items)
+    if merged:
+        warnings.append(
+            f"{merged} image(s) are in more than one category folder: each trains once, with "
+            "the labels of all its folders (multi-label)."
+        )
     return TrainData(root, items, categories, warnings=warnings)
+
+
+def merge_same_content(items: list[TrainItem]) -> tuple[list[TrainItem], int]:
+    """One item per labelled image content: copies of one photo in several category folders
+    (as a multi-label sort leaves them) become one image with all their labels.
+
+    Returns (items, how many images had copies merged). Only files of equal size are hashed;
+    copies within one folder, and examples of no category, stay as they are.
+    """
+    by_size: dict[int, list[int]] = {}
+    for index, item in enumerate(items):
+        if item.labels:
+            by_size.setdefault(item.path.stat().st_size, []).append(index)
+    first: dict[str, int] = {}  # content -> index of the item that keeps it
+    labels = [list(item.labels) for item in items]
+    dropped: set[int] = set()
+    for indices in (group for group in by_size.values() if len(group) > 1):
+        for index in indices:
+            keep = first.setdefault(file_sha256(items[index].path), index)
+            if keep != index and not set(items[index].labels) <= set(labels[keep]):
+                labels[keep] += [x for x in items[index].labels if x not in labels[keep]]
+                dropped.add(index)
+    merged = {i for i in range(len(items)) if len(labels[i]) > len(items[i].labels)}
+    kept = [TrainItem(item.path, tuple(labels[i])) for i, item in enumerate(items)]
+    return [item for i, item in enumerate(kept) if i not in dropped], len(merged)
 
 
 def load_csv(csv_path: Path, images_dir: Path | None = None) -> TrainData:
@@ -306,7 +346,8 @@ class TrainOutcome:
     split: Split
     state_dict: dict
     preprocessing: Preprocessing  # what inference must repeat
-    valid_scores: np.ndarray  # (len(split.valid), C) sigmoid scores
+    valid_scores: np.ndarray  # (len(split.valid), C) scores as sorting computes them
     epochs: int  # epochs actually run
     history: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    exclusive: bool = False  # a single-label model (softmax scores), else multi-label (sigmoid)

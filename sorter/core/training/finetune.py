@@ -29,10 +29,12 @@ def quick_head(
     device: torch.device,
     *,
     seed: int,
+    exclusive: bool = False,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> nn.Sequential:
-    """fastai's head trained on frozen features of the training part, as quick mode trains it.
+    """fastai's head trained on frozen features of the training part, as quick mode trains it
+    (`exclusive`: with softmax cross-entropy, for a single-label model).
 
     Fine-tuning a whole network from a random head first spends its few steps (ten an epoch on
     300 images) repairing the head; starting from a trained one ("linear probe, then fine-tune")
@@ -52,7 +54,8 @@ def quick_head(
     y = torch.from_numpy(data.targets())
     result = train_quick.train_head(
         features[split.train], y[split.train], features[split.valid], y[split.valid],
-        n_features=BODY_FEATURES[arch], settings=train_quick.HeadSettings(), seed=seed,
+        n_features=BODY_FEATURES[arch], settings=train_quick.kind_settings(exclusive),
+        seed=seed,
         progress=progress, cancel=cancel,
     )  # fmt: skip
     return result.head

@@ -15,13 +15,14 @@ import torch
 from sorter.core.errors import ImageError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.model.decode import open_image
-from sorter.core.model.meta import Preprocessing, Stats, sigmoid_meta
+from sorter.core.model.meta import Preprocessing, Stats, trained_meta
 from sorter.core.model.modelfile import LoadedModel
 from sorter.core.model.networks import fastai_network
 from sorter.core.model.predict import score_images
 from sorter.core.training.backbone import fastai_local_arch
 from sorter.core.training.data import TrainData, TrainItem, TrainOutcome, check, split_data, without
 from sorter.core.training.finetune import keep_best_callback, quick_head
+from sorter.core.training.quick import head_loss
 
 if TYPE_CHECKING:
     from sorter.core.training.options import TrainOptions
@@ -137,6 +138,39 @@ def _dataloaders(data: TrainData, valid: list[int], options: TrainOptions, devic
     return block.dataloaders(data.items, bs=batch, num_workers=0, device=device)
 
 
+class SoftmaxLoss:
+    """fastai's loss for a single-label model: quick mode's head_loss (softmax cross-entropy
+    against the labels spread evenly), on the multi-hot targets MultiCategoryBlock gives, so
+    both modes train the same kind of model from the same data."""
+
+    def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        # fastai's typed tensors (TensorImage...) refuse cross_entropy: plain tensors here
+        plain = torch.Tensor
+        return head_loss(logits.as_subclass(plain), targets.as_subclass(plain), exclusive=True)
+
+    def activation(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(logits.float(), dim=-1)
+
+    def decodes(self, probabilities: torch.Tensor) -> torch.Tensor:
+        return probabilities.argmax(dim=-1)
+
+
+def top1_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """fastai metric: the share of images whose best category is one of their labels."""
+    logits, targets = logits.as_subclass(torch.Tensor), targets.as_subclass(torch.Tensor)
+    best = logits.argmax(dim=-1, keepdim=True)
+    return targets.float().gather(1, best).clamp(max=1.0).mean()
+
+
+def _loss_and_metrics(exclusive: bool) -> dict[str, Any]:
+    """vision_learner's loss and metrics for the kind: softmax or fastai's default sigmoid BCE."""
+    from fastai.vision.all import accuracy_multi
+
+    if exclusive:
+        return {"loss_func": SoftmaxLoss(), "metrics": [top1_accuracy]}
+    return {"metrics": [accuracy_multi]}
+
+
 def _normalize_of(dls: Any) -> Stats | None:
     from fastai.vision.all import Normalize
 
@@ -153,15 +187,19 @@ def train_full(
     weights: Path | None,
     device: torch.device,
     *,
+    exclusive: bool = False,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> TrainOutcome:
     """fine_tune a fastai vision_learner (fit_one_cycle when no pretrained weights exist).
 
+    `exclusive`: a single-label model, trained with softmax cross-entropy (SoftmaxLoss), as
+    quick mode trains it; else fastai's multi-label BCE.
+
     Raises:
         Cancelled: the token was set; nothing is returned to save.
     """
-    from fastai.vision.all import accuracy_multi, vision_learner
+    from fastai.vision.all import vision_learner
 
     presize = round(options.input_size * PRESIZE_RATIO)
     bad = find_unreadable(data, presize, progress, cancel)
@@ -178,8 +216,8 @@ def train_full(
             dls,
             fastai_local_arch(options.arch, weights),
             pretrained=pretrained,
-            metrics=[accuracy_multi],
             path=scratch,
+            **_loss_and_metrics(exclusive),
             cbs=[callback],
         )
         # channels_last is oneDNN's and the tensor cores' fastest layout (on this project's 2-core
@@ -188,7 +226,7 @@ def train_full(
         if pretrained:
             head = quick_head(
                 data, split, options.arch, weights, options.input_size, device,
-                seed=options.seed, progress=progress, cancel=cancel,
+                seed=options.seed, exclusive=exclusive, progress=progress, cancel=cancel,
             )  # fmt: skip
             learn.model[1].load_state_dict(head.state_dict())
             learn.unfreeze()  # the head is trained: lr_find and fit see the whole network
@@ -205,7 +243,9 @@ def train_full(
         history = callback.history
     preprocessing = Preprocessing(options.input_size, "crop", _normalize_of(learn.dls))
     state_dict = _checked_state_dict(learn.model, options.arch, len(data.categories))
-    scores = _inference_scores(data, split.valid, options, preprocessing, state_dict, device)
+    scores = _inference_scores(
+        data, split.valid, options, preprocessing, state_dict, device, exclusive
+    )
     notes = [lr_note]
     if pretrained:
         notes.append("Started from a head trained on frozen features, as quick mode trains it.")
@@ -214,8 +254,9 @@ def train_full(
     if not pretrained:
         notes.append(f"{options.arch} trained from scratch: no pretrained weights are installed.")
     return TrainOutcome(
-        data, split, state_dict, preprocessing, scores, options.epoch_count, history, notes
-    )
+        data, split, state_dict, preprocessing, scores, options.epoch_count, history, notes,
+        exclusive,
+    )  # fmt: skip
 
 
 def _learning_rate(learn: Any, callback: Any, cancel: CancelToken | None) -> tuple[float, str]:
@@ -279,11 +320,13 @@ def _inference_scores(
     preprocessing: Preprocessing,
     state_dict: dict[str, torch.Tensor],
     device: torch.device,
+    exclusive: bool,
 ) -> np.ndarray:
     """Validation scores computed exactly as sorting will compute them (not fastai's pipeline)."""
-    meta = sigmoid_meta(
-        options.arch, data.categories, preprocessing, default_threshold=options.default_threshold
-    )
+    meta = trained_meta(
+        options.arch, data.categories, preprocessing, exclusive=exclusive,
+        default_threshold=options.default_threshold,
+    )  # fmt: skip
     network = fastai_network(options.arch, len(data.categories))
     network.load_state_dict(state_dict)
     model = LoadedModel(Path("(training)"), meta, network.eval().to(device), device)

@@ -1,4 +1,8 @@
-"""Validation metrics for multi-label scores and per-category threshold choice (numpy only)."""
+"""Validation metrics and per-category threshold choice, for both kinds of model (numpy only).
+
+Multi-label models (a sigmoid per category) put an image in every category that passes;
+single-label ("exclusive", a softmax) models in its best category when that one passes.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,10 @@ log = logging.getLogger(__name__)
 # The seed 002 plot: accuracy_multi at thresholds 0.05, 0.10, ... 0.95.
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 MIN_POSITIVES = 2  # fewer validation positives than this: keep the default threshold
+# Single-label thresholds (exclusive_thresholds): the share of a category's placed validation
+# images that must truly be of it, and how many placed images count as evidence at all.
+TARGET_PRECISION = 0.9
+MIN_PLACED = 3
 
 
 def accuracy_multi(
@@ -95,17 +103,107 @@ def choose_thresholds(
     return chosen
 
 
+def _lowest_precise(
+    top: np.ndarray, right: np.ndarray, target: float, grid: Sequence[float]
+) -> float | None:
+    """The lowest threshold on `grid` at which the images placed (top >= it) are right at
+    least `target` of the time; None when no threshold places any image that precisely."""
+    for threshold in grid:
+        placed = top >= threshold
+        if placed.any() and np.mean(right[placed]) >= target:
+            return float(threshold)
+    return None
+
+
+def exclusive_thresholds(
+    scores: np.ndarray,
+    targets: np.ndarray,
+    categories: Sequence[str],
+    default: float = 0.5,
+    target: float = TARGET_PRECISION,
+    min_placed: int = MIN_PLACED,
+    grid: Sequence[float] = tuple(THRESHOLD_GRID),
+) -> dict[str, float]:
+    """Per-category thresholds of a single-label model, on the top-1 probability.
+
+    The rule: a validation image is placed in its best category c when its probability
+    reaches c's threshold; c's placed-precision is the share of those placed images that are
+    labelled c. c's threshold is the lowest on `grid` whose placed-precision is at least
+    `target`. A category that is the best of fewer than `min_placed` validation images, or that
+    no threshold on the grid brings up to `target`, keeps `default`.
+    """
+    rows = np.arange(len(scores))
+    best = scores.argmax(axis=1) if len(scores) else np.zeros(0, dtype=int)
+    top = scores[rows, best]
+    right = targets[rows, best] > 0.5
+    chosen = {}
+    for col, name in enumerate(categories):
+        mine = best == col
+        lowest = _lowest_precise(top[mine], right[mine], target, grid)
+        enough = int(mine.sum()) >= min_placed
+        chosen[name] = lowest if enough and lowest is not None else float(default)
+    return chosen
+
+
+def decisions(
+    scores: np.ndarray,
+    categories: Sequence[str],
+    thresholds: Mapping[str, float],
+    exclusive: bool = False,
+    default: float = 0.5,
+) -> np.ndarray:
+    """(N, C) booleans: the folders `decide` sends each image to, for either kind of model."""
+    out = np.zeros(scores.shape, dtype=bool)
+    index = {name: col for col, name in enumerate(categories)}
+    for row, values in enumerate(scores):
+        chosen = decide(values.tolist(), categories, default, thresholds, exclusive=exclusive)
+        out[row, [index[name] for name in chosen]] = True
+    return out
+
+
+def placement(
+    scores: np.ndarray,
+    targets: np.ndarray,
+    categories: Sequence[str],
+    thresholds: Mapping[str, float],
+    exclusive: bool = False,
+) -> dict[str, float | None]:
+    """Where the decisions put the images, counted as a user sees the sorted folders.
+
+    exact_folder: share of images placed in exactly their own folders (uncertain counts as
+    wrong for a labelled image); placed_precision: share of the copies made that are in a right
+    folder; coverage: share of images placed at all; multi_folder_share: share in 2+ folders;
+    top1: accuracy of the best category alone (images with exactly one label).
+    """
+    if len(scores) == 0:
+        return dict.fromkeys(
+            ("top1", "exact_folder", "placed_precision", "coverage", "multi_folder_share")
+        )
+    chosen = decisions(scores, categories, thresholds, exclusive)
+    truth = targets > 0.5
+    copies, per_image = int(chosen.sum()), chosen.sum(axis=1)
+    return {
+        "top1": top1_accuracy(scores, targets),
+        "exact_folder": float(np.mean(np.all(chosen == truth, axis=1))),
+        "placed_precision": float((chosen & truth).sum() / copies) if copies else None,
+        "coverage": float(np.mean(per_image > 0)),
+        "multi_folder_share": float(np.mean(per_image > 1)),
+    }
+
+
 def category_metrics(
     scores: np.ndarray,
     targets: np.ndarray,
     categories: Sequence[str],
     thresholds: Mapping[str, float],
+    exclusive: bool = False,
 ) -> dict[str, dict[str, float]]:
-    """Precision, recall, F1 and support per category at its threshold."""
+    """Precision, recall, F1 and support per category, as `decide` places the images."""
+    chosen = decisions(scores, categories, thresholds, exclusive)
     out = {}
     for col, name in enumerate(categories):
         truth = targets[:, col] > 0.5
-        pred = scores[:, col] >= thresholds[name]
+        pred = chosen[:, col]
         precision, recall, f1 = _f1(pred, truth)
         out[name] = {
             "threshold": float(thresholds[name]),
@@ -123,13 +221,14 @@ def decided_accuracy(
     categories: Sequence[str],
     thresholds: Mapping[str, float],
     default: float = 0.5,
+    exclusive: bool = False,
 ) -> tuple[float, int]:
     """(share of images whose decided category set is exactly right, how many are uncertain)."""
     if len(scores) == 0:
         return float("nan"), 0
     right = uncertain = 0
     for row, truth in zip(scores, targets, strict=True):
-        chosen = set(decide(row.tolist(), categories, default, thresholds))
+        chosen = set(decide(row.tolist(), categories, default, thresholds, exclusive=exclusive))
         expected = {name for name, t in zip(categories, truth, strict=True) if t > 0.5}
         right += chosen == expected
         uncertain += not chosen
@@ -137,9 +236,23 @@ def decided_accuracy(
 
 
 def bce_losses(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Mean binary cross-entropy per image (the loss training minimised)."""
+    """Mean binary cross-entropy per image (the loss a multi-label model minimised)."""
     p = np.clip(scores, 1e-7, 1 - 1e-7)
     return -np.mean(targets * np.log(p) + (1 - targets) * np.log(1 - p), axis=1)
+
+
+def cross_entropy_losses(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Softmax cross-entropy per image against its labels spread evenly (none: over every
+    category): the loss a single-label model minimised (quick.head_loss)."""
+    total = targets.sum(axis=1, keepdims=True)
+    uniform = np.full_like(targets, 1.0 / max(1, targets.shape[1]), dtype=np.float64)
+    wanted = np.where(total > 0, targets / np.maximum(total, 1e-12), uniform)
+    return -np.sum(wanted * np.log(np.clip(scores, 1e-7, 1.0)), axis=1)
+
+
+def losses(scores: np.ndarray, targets: np.ndarray, exclusive: bool = False) -> np.ndarray:
+    """Per-image loss of the kind the model trained with."""
+    return cross_entropy_losses(scores, targets) if exclusive else bce_losses(scores, targets)
 
 
 def top_losses(
@@ -149,18 +262,19 @@ def top_losses(
     categories: Sequence[str],
     thresholds: Mapping[str, float],
     k: int = 10,
+    exclusive: bool = False,
 ) -> list[dict]:
     """The k validation images the model got most wrong, worst first."""
-    losses = bce_losses(scores, targets)
+    per_image = losses(scores, targets, exclusive)
     rows = []
-    for index in np.argsort(-losses)[:k]:
+    for index in np.argsort(-per_image)[:k]:
         row = scores[index]
         rows.append(
             {
                 "path": str(paths[index]),
-                "loss": float(losses[index]),
+                "loss": float(per_image[index]),
                 "labels": [c for c, t in zip(categories, targets[index], strict=True) if t > 0.5],
-                "predicted": decide(row.tolist(), categories, 0.5, thresholds),
+                "predicted": decide(row.tolist(), categories, 0.5, thresholds, exclusive=exclusive),
                 "scores": {c: round(float(s), 4) for c, s in zip(categories, row, strict=True)},
             }
         )

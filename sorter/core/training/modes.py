@@ -75,6 +75,7 @@ class TrainJob:
     options: TrainOptions
     weights: Path | None  # local ImageNet weights for options.arch; None when none are installed
     device: torch.device
+    exclusive: bool = False  # train a single-label model (softmax), else multi-label (sigmoid)
 
 
 class TrainMode(Fitter[TrainJob, TrainOutcome], Protocol):
@@ -102,20 +103,24 @@ class QuickMode:
         result = train_quick.train_head(
             *sets,
             n_features=BODY_FEATURES[options.arch],
-            settings=train_quick.HeadSettings(epochs=options.epoch_count),
+            settings=train_quick.kind_settings(job.exclusive, epochs=options.epoch_count),
             seed=options.seed,
             progress=progress,
             cancel=cancel,
         )
-        scores = train_quick.head_scores(result.head, sets[2]).numpy()
+        scores = train_quick.head_scores(result.head, sets[2], job.exclusive).numpy()
         head_seconds = time.perf_counter() - started - feature_seconds
         state_dict = train_quick.assemble(options.arch, body, result.head)
         epochs, history = len(result.history), result.history
+        kept = "kept the last epoch; lowest" if job.exclusive else "best"
         note = (
             f"Features of {len(data.items)} images in {feature_seconds:.1f} s; head trained in "
-            f"{head_seconds:.1f} s (best validation loss at epoch {result.best_epoch} of {epochs})."
+            f"{head_seconds:.1f} s ({kept} validation loss at epoch {result.best_epoch} of "
+            f"{epochs})."
         )
-        return TrainOutcome(data, split, state_dict, pre, scores, epochs, history, [note])
+        return TrainOutcome(
+            data, split, state_dict, pre, scores, epochs, history, [note], job.exclusive
+        )
 
 
 def _required_weights(arch: str, weights: Path | None) -> Path:
@@ -172,8 +177,9 @@ class FullMode:
         self, job: TrainJob, *, progress: ProgressCallback, cancel: CancelToken | None
     ) -> TrainOutcome:
         return train_full(
-            job.data, job.options, job.weights, job.device, progress=progress, cancel=cancel
-        )
+            job.data, job.options, job.weights, job.device, exclusive=job.exclusive,
+            progress=progress, cancel=cancel,
+        )  # fmt: skip
 
 
 TRAIN_MODES: Modes[TrainMode] = Modes(QuickMode(), FullMode())

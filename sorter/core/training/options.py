@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sorter.core.errors import SorterError
 from sorter.core.model.networks import ARCHS
 from sorter.core.training.modes import TRAIN_MODES
+
+if TYPE_CHECKING:
+    from sorter.core.training.data import TrainData
+
+LABEL_KINDS = (None, "single", "multi")  # TrainOptions.labels
 
 
 @dataclass
@@ -24,6 +30,9 @@ class TrainOptions:
     default_threshold: float = 0.5
     device: str = "auto"
     mirror: bool = False  # quick mode: also learn from mirrored training images (2x features)
+    # "single": a single-label model (softmax; one folder per image), "multi": a multi-label
+    # one (a sigmoid per category); None: from the data (TrainData.single_label).
+    labels: str | None = None
 
     @property
     def epoch_count(self) -> int:
@@ -41,3 +50,13 @@ def check_options(options: TrainOptions) -> None:
         raise SorterError("The validation share must be at least 0 and below 1 (e.g. 0.2).")
     if options.input_size < 32:
         raise SorterError("The input size must be at least 32 pixels.")
+    if options.labels not in LABEL_KINDS:
+        raise SorterError(f"Labels must be single, multi or from the data, not {options.labels!r}.")
+
+
+def single_label(options: TrainOptions, data: TrainData) -> bool:
+    """Whether the run trains a single-label model: as `options.labels` says, else as the data
+    does (every image with exactly one label: TrainData.single_label)."""
+    if options.labels is None:
+        return data.single_label
+    return options.labels == "single"

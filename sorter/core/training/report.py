@@ -7,6 +7,7 @@ import logging
 import math
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,35 +30,61 @@ def evaluate(
     paths: Sequence[Path],
     categories: Sequence[str],
     default_threshold: float = 0.5,
+    exclusive: bool = False,
 ) -> dict:
     """Everything the report says about the validation set, thresholds included.
 
-    With no validation images every category keeps `default_threshold` and metrics are None.
+    `exclusive` (a single-label model): thresholds by metrics.exclusive_thresholds and every
+    figure from its one-folder decisions; else thresholds by best F1 per category. With no
+    validation images every category keeps `default_threshold` and metrics are None.
     """
+    labels = "single" if exclusive else "multi"
     if len(scores) == 0:
         thresholds = {name: float(default_threshold) for name in categories}
-        return {"valid_images": 0, "thresholds": thresholds, "metrics": None}
-    thresholds = th.choose_thresholds(scores, targets, categories, default_threshold)
-    exact, uncertain = th.decided_accuracy(scores, targets, categories, thresholds)
-    exact_default, _ = th.decided_accuracy(
-        scores, targets, categories, dict.fromkeys(categories, default_threshold)
-    )
+        return {"valid_images": 0, "labels": labels, "thresholds": thresholds, "metrics": None}
+    choose = th.exclusive_thresholds if exclusive else th.choose_thresholds
+    thresholds = choose(scores, targets, categories, default_threshold)
+    judge = partial(th.decided_accuracy, scores, targets, categories, exclusive=exclusive)
+    exact, uncertain = judge(thresholds)
+    exact_default, _ = judge(dict.fromkeys(categories, default_threshold))
+    default_decisions = th.decisions(scores, categories, {}, exclusive, default_threshold)
+    placed = th.placement(scores, targets, categories, thresholds, exclusive)
     metrics = {
-        "valid_loss": float(np.mean(th.bce_losses(scores, targets))),
-        "accuracy_multi": th.accuracy_multi(scores, targets, default_threshold),
+        "labels": labels,
+        "valid_loss": float(np.mean(th.losses(scores, targets, exclusive))),
+        # the share of (image, category) decisions that are right, at the default threshold
+        "accuracy_multi": float(np.mean(default_decisions == (targets > 0.5))),
         "top1_accuracy": th.top1_accuracy(scores, targets),
         "exact_match": exact,
         "exact_match_default_threshold": exact_default,
         "uncertain": uncertain,
+        **{k: v for k, v in placed.items() if k not in ("top1", "exact_folder")},
     }
     return {
         "valid_images": len(scores),
+        "labels": labels,
         "thresholds": thresholds,
         "metrics": metrics,
-        "accuracy_curve": th.accuracy_curve(scores, targets),
-        "categories": th.category_metrics(scores, targets, categories, thresholds),
-        "top_losses": th.top_losses(scores, targets, paths, categories, thresholds),
+        **_curve(scores, targets, categories, exclusive),
+        "categories": th.category_metrics(scores, targets, categories, thresholds, exclusive),
+        "top_losses": th.top_losses(
+            scores, targets, paths, categories, thresholds, exclusive=exclusive
+        ),
     }
+
+
+def _curve(
+    scores: np.ndarray, targets: np.ndarray, categories: Sequence[str], exclusive: bool
+) -> dict:
+    """The plot's curve: accuracy_multi, or for a single-label model the share of images in
+    exactly their own folder, against one threshold for every category."""
+    if not exclusive:
+        return {"accuracy_curve": th.accuracy_curve(scores, targets), "curve": "accuracy_multi"}
+    curve = [
+        (float(t), th.decided_accuracy(scores, targets, categories, {}, float(t), True)[0])
+        for t in th.THRESHOLD_GRID
+    ]
+    return {"accuracy_curve": curve, "curve": "exact folder"}
 
 
 def _clean(value):
@@ -96,7 +123,7 @@ def write_report(model_path: Path, report: dict) -> tuple[Path, Path | None]:
 
 
 def plot_report(evaluation: dict, png_path: Path) -> None:
-    """accuracy_multi against threshold (left) and F1 per category (right), Agg only."""
+    """The threshold curve (left) and F1 per category (right), Agg only."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -106,7 +133,7 @@ def plot_report(evaluation: dict, png_path: Path) -> None:
     xs, ys = zip(*evaluation["accuracy_curve"], strict=True)
     left.plot(xs, ys, marker="o")
     left.set_xlabel("threshold")
-    left.set_ylabel("accuracy_multi (validation)")
+    left.set_ylabel(f"{evaluation.get('curve', 'accuracy_multi')} (validation)")
     left.set_title(f"{evaluation['valid_images']} validation images")
     left.grid(alpha=0.3)
     names = list(evaluation["categories"])

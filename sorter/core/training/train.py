@@ -15,12 +15,12 @@ from sorter import __version__
 from sorter.core.errors import BadPathError
 from sorter.core.files import file_sha256
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.model.meta import ModelMeta, sigmoid_meta
+from sorter.core.model.meta import ModelMeta, trained_meta
 from sorter.core.model.modelfile import pick_device, save_model
 from sorter.core.training.backbone import find_pretrained_weights
 from sorter.core.training.data import TrainData, TrainOutcome, check
 from sorter.core.training.modes import TRAIN_MODES, TrainJob
-from sorter.core.training.options import TrainOptions, check_options
+from sorter.core.training.options import TrainOptions, check_options, single_label
 from sorter.core.training.report import evaluate, write_report
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ def train(
 ) -> TrainResult:
     """Train on `data` and write the model file `out` plus MODEL.report.json/.png beside it.
 
+    A single-label model (softmax; at most one folder per image) when every image has exactly
+    one label, else a multi-label one (a sigmoid per category); `options.labels` overrides.
     Nothing is written unless training finishes.
 
     Raises:
@@ -78,12 +80,32 @@ def train(
     check(data)
     weights = find_pretrained_weights(options.arch)
     device = pick_device(options.device)
-    log.info("Training %s %s on %s: %d images", options.mode, options.arch, device, len(data.items))
-    job = TrainJob(data, options, weights, device)
+    exclusive = single_label(options, data)
+    log.info("Training %s %s (%s-label) on %s: %d images", options.mode, options.arch,
+             "single" if exclusive else "multi", device, len(data.items))  # fmt: skip
+    job = TrainJob(data, options, weights, device, exclusive)
     outcome = TRAIN_MODES.get(options.mode).fit(job, progress=progress, cancel=cancel)
     if cancel is not None:
         cancel.raise_if_cancelled()
+    outcome.notes.append(kind_note(data, options, exclusive))
     return _finish(outcome, out, options, weights, device, time.perf_counter() - started)
+
+
+def kind_note(data: TrainData, options: TrainOptions, exclusive: bool) -> str:
+    """One sentence saying which kind of model was trained, and why."""
+    if options.labels is not None:
+        why = f"as asked (--{options.labels}-label)"
+    elif exclusive:
+        why = "every image is in exactly one category"
+    elif data.unlabelled:
+        why = f"{data.unlabelled} image(s) are examples of none of the categories"
+    else:
+        why = "some images have several labels"
+    if exclusive:
+        return (f"Single-label model ({why}): each image goes to its best category when that "
+                "passes its threshold, else to uncertain.")  # fmt: skip
+    return (f"Multi-label model ({why}): each image goes to every category that passes its "
+            "threshold, or to uncertain.")  # fmt: skip
 
 
 def _finish(
@@ -94,12 +116,13 @@ def _finish(
     device: torch.device,
     seconds: float,
 ) -> TrainResult:
-    data, split = outcome.data, outcome.split
+    data, split, exclusive = outcome.data, outcome.split, outcome.exclusive
     targets = data.targets()[split.valid]
     valid_paths = [data.items[i].path for i in split.valid]
     evaluation = evaluate(
-        outcome.valid_scores, targets, valid_paths, data.categories, options.default_threshold
-    )
+        outcome.valid_scores, targets, valid_paths, data.categories, options.default_threshold,
+        exclusive,
+    )  # fmt: skip
     training = _training_summary(outcome, options, weights, device, seconds, evaluation)
     meta = _trained_meta(outcome, options, weights, evaluation["thresholds"], training)
     save_model(out, meta, outcome.state_dict)
@@ -122,11 +145,13 @@ def _trained_meta(
     thresholds: dict[str, float],
     training: dict[str, Any],
 ) -> ModelMeta:
-    """The metadata of a trained model: sigmoid fastai head, thresholds chosen on validation."""
-    return sigmoid_meta(
+    """The metadata of a trained model: fastai head, softmax (single-label) or a sigmoid per
+    category (multi-label), thresholds chosen on validation."""
+    return trained_meta(
         options.arch,
         outcome.data.categories,
         outcome.preprocessing,
+        exclusive=outcome.exclusive,
         default_threshold=options.default_threshold,
         thresholds=thresholds,
         training=training,
@@ -153,6 +178,7 @@ def _training_summary(
         "train_images": len(split.train),
         "valid_images": len(split.valid),
         "skipped_images": len(data.skipped),
+        "labels": "single" if outcome.exclusive else "multi",
         "metrics": evaluation["metrics"],
         "arch": options.arch,
         "mode": options.mode,

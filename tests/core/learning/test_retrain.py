@@ -137,6 +137,18 @@ def test_uncertain_counts_use_each_models_thresholds() -> None:
     assert comp.old.uncertain == 2 and comp.new.uncertain == 0
 
 
+def test_each_model_is_judged_by_its_own_kind() -> None:
+    targets = np.array([[1, 0], [0, 1]], dtype=np.float32)
+    scores = np.array([[0.7, 0.6], [0.4, 0.9]], dtype=np.float32)  # the first passes both
+    limits = {"a": 0.5, "b": 0.5}
+    comp = ev.compare("x", scores, scores, targets, ["a", "b"], limits, limits, new_exclusive=True)
+    assert comp.old.exact_match == 0.5 and comp.new.exact_match == 1.0
+    assert comp.old.accuracy_multi == 0.75 and comp.new.accuracy_multi == 1.0
+    both = ev.compare("y", scores, scores, targets, ["a", "b"], limits, limits,
+                      old_exclusive=True, new_exclusive=True)  # fmt: skip
+    assert both.old == both.new and not both.worse
+
+
 # ---- training -----------------------------------------------------------------------------------
 
 
@@ -160,6 +172,7 @@ def test_corrections_teach_a_new_category_and_are_promoted(
     assert load_settings().model_path == str(result.current_model)
     meta, _ = read_model(result.current_model)
     assert meta.categories == ["blue", "red", "green"]
+    assert meta.exclusive and read_model(red_blue_model)[0].exclusive  # the kind is kept
     assert meta.training["data_path"]  # the next retrain can find the original data again
     names = [c.name for c in result.candidate.comparisons]
     assert names == ["held-out corrections", "original validation"]
@@ -197,13 +210,11 @@ def test_without_the_original_data_it_starts_from_the_current_weights(
     tmp_path: Path, fast_heads
 ) -> None:
     data = make_training_folder(tmp_path / "data")
-    model = train_tiny(data, tmp_path / "model.pth")
+    model = train_tiny(data, tmp_path / "model.pth", labels="multi")
     shutil.rmtree(data)
-    queue = CorrectionQueue()
-    for i in range(6):
-        queue.add(noisy_image(tmp_path / f"g{i}.png", GREEN, 500 + i), ["green"])
-        queue.add(noisy_image(tmp_path / f"r{i}.png", RED, 600 + i), ["red"])
+    queue = _green_and_red_corrections(tmp_path)
     candidate = prepare(model, folds=2)
+    assert candidate.better, candidate.reason
     assert any("is gone" in note for note in candidate.notes)
     assert any("current model's head" in note for note in candidate.notes)
     assert [c.name for c in candidate.comparisons] == ["held-out corrections"]
@@ -213,6 +224,34 @@ def test_without_the_original_data_it_starts_from_the_current_weights(
     assert "blue" in decided(current, noisy_image(tmp_path / "b.png", BLUE, 700))
     assert "green" in decided(current, noisy_image(tmp_path / "g.png", GREEN, 701))
     assert decided(current, noisy_image(tmp_path / "r.png", RED, 702)) == ["red"]
+
+
+def _green_and_red_corrections(tmp_path: Path) -> CorrectionQueue:
+    queue = CorrectionQueue()
+    for i in range(6):
+        queue.add(noisy_image(tmp_path / f"g{i}.png", GREEN, 500 + i), ["green"])
+        queue.add(noisy_image(tmp_path / f"r{i}.png", RED, 600 + i), ["red"])
+    return queue
+
+
+@pytest.mark.slow
+def test_a_single_label_model_without_its_data_cannot_vouch_for_uncorrected_categories(
+    tmp_path: Path, fast_heads
+) -> None:
+    data = make_training_folder(tmp_path / "data")
+    model = train_tiny(data, tmp_path / "model.pth")
+    shutil.rmtree(data)
+    queue = _green_and_red_corrections(tmp_path)
+    candidate = prepare(model, folds=2)
+    assert candidate.meta.exclusive
+    assert any("current model's head" in note for note in candidate.notes)
+    # a softmax taught green from corrections alone may take blue's images: not promoted
+    assert not candidate.better and "would forget 1 category" in candidate.reason
+    assert "(blue)" in candidate.reason
+    promote(candidate, queue)  # what --yes does: the corrections are learned, one folder each
+    current = Path(load_settings().model_path)
+    assert top_category(current, noisy_image(tmp_path / "g.png", GREEN, 701)) == "green"
+    assert top_category(current, noisy_image(tmp_path / "r.png", RED, 702)) == "red"
 
 
 @pytest.mark.slow
@@ -226,7 +265,26 @@ def test_from_the_default_model_a_few_corrections_are_not_enough(tmp_path, fast_
     assert "would forget" in result.message and "animals" in result.message
     assert result.candidate.meta.builder == "fastai"
     assert result.candidate.meta.categories[-1] == "yellow things"
+    assert result.candidate.meta.exclusive  # as the default model: one folder per image
     assert load_settings().model_path is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("with_data", [True, False])
+def test_a_multi_label_model_retrains_as_multi_label(tmp_path, fast_heads, with_data) -> None:
+    data = make_training_folder(tmp_path / "data")
+    model = train_tiny(data, tmp_path / "multi.pth", labels="multi")
+    if not with_data:  # the warm start from the base model's own head
+        shutil.rmtree(data)
+    queue = CorrectionQueue()
+    for i in range(4):
+        queue.add(noisy_image(tmp_path / f"g{i}.png", GREEN, 40 + i), ["green"])
+    candidate = prepare(model, folds=2)
+    assert not candidate.meta.exclusive and candidate.meta.activation == "sigmoid"
+    assert candidate.meta.categories == ["blue", "red", "green"]
+    # and the other way: the single-label base keeps its softmax from the same corrections
+    single = train_tiny(make_training_folder(tmp_path / "data2"), tmp_path / "single.pth")
+    assert prepare(single, folds=2).meta.exclusive
 
 
 def test_cancel_stores_nothing(red_blue_model: Path, tmp_path: Path) -> None:
@@ -248,6 +306,7 @@ def test_full_mode_runs_the_training_modules_fine_tuning(red_blue_model: Path, t
         queue.add(noisy_image(tmp_path / f"g{i}.png", GREEN, 900 + i), ["green"])
     candidate = prepare(red_blue_model, "full")
     assert candidate.meta.categories == ["blue", "red", "green"]
+    assert candidate.meta.exclusive  # full mode trains the base model's kind too
     assert candidate.meta.training["mode"] == "retrain-full"
     held = candidate.comparisons[0]
     assert held.name == "held-out corrections" and held.images == 1  # 20% of 6, kept out

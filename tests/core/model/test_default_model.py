@@ -152,6 +152,21 @@ def test_default_model_sorts_clear_samples(default_model, sample, expected):
     assert chosen == expected
 
 
+def test_default_model_is_exclusive_and_decides_as_before_at_its_threshold(default_model):
+    """Its groups exclude one another, so at 0.5 the top-1 rule changes no sample's folder;
+    below 0.5 a multi-label reading would put some image in two folders, the model never."""
+    assert default_model.exclusive
+    photos = sorted(SAMPLES.glob("*.jpg"))
+    scored = list(score_images(default_model, photos, threads=1))
+    cats, low, two = default_model.categories, 0.1, 0
+    for s in scored:
+        every = decide(s.scores, cats, default_model.default_threshold)
+        assert decide(s.scores, cats, default_model.default_threshold, exclusive=True) == every
+        assert len(decide(s.scores, cats, low, exclusive=True)) <= 1
+        two += len(decide(s.scores, cats, low)) > 1
+    assert two > 0  # the samples do reach the case the exclusive rule guards
+
+
 def test_samples_are_small_real_photos_with_licences():
     photos = sorted(SAMPLES.glob("*.jpg"))
     assert 10 <= len(photos) <= 20

@@ -14,6 +14,8 @@ from sorter.core.model.meta import (
     Preprocessing,
     Stats,
     sigmoid_meta,
+    single_label_meta,
+    trained_meta,
 )
 from sorter.core.model.modelfile import default_model_path
 
@@ -81,6 +83,26 @@ def test_the_default_models_json_reads_and_writes_back():
     assert meta.activation == "softmax-groups" and len(meta.groups["animals"]) > 100
     assert meta.normalize == IMAGENET
     assert meta.to_dict() == raw
+
+
+def test_the_kind_single_or_multi_label_is_read_from_the_activation():
+    pre = Preprocessing(32)
+    single = single_label_meta("resnet18", ["a", "b"], pre, thresholds={"a": 0.3})
+    assert single.exclusive and single.activation == "softmax-groups"
+    assert single.groups == {"a": [0], "b": [1]} and single.n_outputs == 2
+    assert ModelMeta.from_dict(single.to_dict()) == single  # the kind survives the file
+    assert not sigmoid_meta("resnet18", ["a", "b"], pre).exclusive
+    assert trained_meta("resnet18", ["a", "b"], pre, exclusive=True) == single.replace(
+        thresholds={}
+    )
+    assert not trained_meta("resnet18", ["a", "b"], pre, exclusive=False).exclusive
+    # groups sharing an output do not exclude one another: read as multi-label
+    shared = single.replace(n_outputs=3, groups={"a": [0, 2], "b": [1, 2]})
+    assert not shared.exclusive
+
+
+def test_an_old_multi_label_file_reads_as_multi_label():
+    assert not ModelMeta.from_dict(stored()).exclusive  # a "sigmoid" file, as every one before
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,7 @@ def test_v1_file_loads_with_its_metadata(v1_model: Path) -> None:
     assert model.default_threshold == 0.5
     assert model.thresholds == {"cats": 0.5, "dogs": 0.5, "cars": 0.5}
     assert model.empty_category is None
+    assert not model.exclusive  # written before single-label models: multi-label
 
 
 def test_v1_file_scores_as_when_it_was_written(v1_model: Path, tmp_path: Path) -> None:

@@ -75,6 +75,16 @@ def test_apply_moves_images_and_keeps_sources(sorted_out) -> None:
     assert again.changes == []
 
 
+def test_an_exclusive_model_resorts_a_two_folder_image_into_one(sorted_out) -> None:
+    _src, out = sorted_out
+    single = FakeModel(categories=CATEGORIES, scores_by_name=OLD, exclusive=True)
+    plan = plan_resort(out, single, score=fake_score)
+    moves = {c.source.name: (c.old_folders, c.new_folders) for c in plan.changes}
+    assert moves == {"d.jpg": (["cats", "dogs"], ["cats"])}
+    apply_resort(plan)
+    assert _tree(out) == {"cats/a.jpg", "uncertain/b.jpg", "dogs/c.jpg", "cats/d.jpg"}
+
+
 def test_thresholds_follow_the_sorting_rule(sorted_out) -> None:
     _, out = sorted_out
     plan = plan_resort(out, _model(OLD), default_threshold=0.95, score=fake_score)

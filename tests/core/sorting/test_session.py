@@ -128,6 +128,16 @@ def test_several_sources_and_a_loose_image(tmp_path, fake_model):
     assert [p.name for p in (r.path for r in result.scored)] == ["a.png", "b.png", "c.png"]
 
 
+def test_the_window_follows_an_exclusive_models_kind(photos, tmp_path):
+    model = FakeModel(exclusive=True)
+    result = window_scan(photos, tmp_path / "out", model)
+    assert result.exclusive
+    figures = session.preview_figures(result.plan(Thresholds(0.03)))
+    assert figures.counts == {"cats": 4, "dogs": 2, UNCERTAIN: 0, UNREADABLE: 0}
+    multi = window_scan(photos, tmp_path / "out2", FakeModel())
+    assert session.preview_figures(multi.plan(Thresholds(0.03))).counts["cats"] == ALL_SIX
+
+
 # --- the one threshold rule ------------------------------------------------------------------
 def model_with_own() -> FakeModel:
     return FakeModel(thresholds={"cats": 0.8, "dogs": 0.5}, default_threshold=0.5)

@@ -171,6 +171,32 @@ def test_plan_drops_empty_category_when_a_real_one_passes(tmp_path):
     assert [i.folders for i in plan.items] == [["cats"], ["empty"]]
 
 
+def test_an_exclusive_model_puts_every_image_in_one_folder(photos, fake_model):
+    # at 0.03 every image passes both thresholds: a multi-label model copies it twice
+    multi = run(photos, photos.parent / "multi", fake_model, default_threshold=0.03)
+    assert multi.per_category == {"cats": 6, "dogs": 6}
+    fake_model.exclusive = True
+    summary = run(photos, photos.parent / "single", fake_model, default_threshold=0.03)
+    copies = set(tree_hashes(photos.parent / "single")) - {"sorter-report.csv"}
+    assert len(copies) == summary.images == 6 and summary.copied == 6
+    assert summary.per_category == {"cats": 4, "dogs": 2}
+    with open(summary.report_path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert all(len(r["destinations"].split(";")) == 1 for r in rows)
+    assert {r["destinations"] for r in rows} == copies
+    assert {r["categories"] for r in rows if Path(r["source"]).name == "purple.png"} == {"cats"}
+
+
+def test_plan_decides_exclusively_when_told(tmp_path):
+    scored = [
+        ScoredImage(tmp_path / "a.jpg", [0.6, 0.7]),
+        ScoredImage(tmp_path / "b.jpg", [0.4, 0.3]),
+    ]
+    plan = plan_sort(tmp_path, tmp_path / "o", scored, ["cats", "dogs"], 0.5, exclusive=True)
+    assert [i.folders for i in plan.items] == [["dogs"], ["uncertain"]]
+    assert plan.counts() == {"cats": 0, "dogs": 1, "uncertain": 1, "unreadable": 0}
+
+
 def test_output_that_cannot_be_created_is_a_clear_error(photos, fake_model, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from sorter.core.training import metrics as th
@@ -83,3 +84,61 @@ def test_no_validation_images_keeps_default_thresholds_and_draws_nothing(tmp_pat
     assert evaluation["thresholds"] == {"cat": 0.4, "dog": 0.4}
     json_path, png_path = write_report(tmp_path / "m.pth", {"evaluation": evaluation})
     assert json_path.exists() and png_path is None
+
+
+# --- single-label (exclusive) models -------------------------------------------------------------
+def test_exclusive_thresholds_take_the_lowest_that_keeps_placed_precision():
+    # cat is the best category of five images: the two wrong ones score 0.55 and 0.6
+    scores = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4], [0.55, 0.45]])
+    targets = np.array([[1, 0], [1, 0], [1, 0], [0, 1], [0, 1]], dtype=float)
+    chosen = th.exclusive_thresholds(scores, targets, CATS, default=0.5, target=0.9)
+    assert chosen["cat"] == 0.65  # placed from 0.65 up: 3 of 3 right; at 0.6: 3 of 4
+    assert chosen["dog"] == 0.5  # never the best category: too little evidence, the default
+    lenient = th.exclusive_thresholds(scores, targets, CATS, default=0.5, target=0.6)
+    assert lenient["cat"] == 0.05  # 3 of 5 right already with every image placed
+
+
+def test_exclusive_thresholds_keep_the_default_without_enough_or_precise_evidence():
+    scores = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.2, 0.8], [0.1, 0.9]])
+    targets = np.array([[1, 0], [1, 0], [1, 0], [1, 0], [1, 0]], dtype=float)
+    chosen = th.exclusive_thresholds(scores, targets, CATS, default=0.4, min_placed=3)
+    assert chosen == {"cat": 0.4, "dog": 0.4}  # cat: 2 placed only; dog: never right
+
+
+def test_placement_counts_folders_as_a_user_sees_them():
+    scores = np.array([[0.6, 0.7], [0.9, 0.1], [0.45, 0.4], [0.2, 0.8]])
+    targets = np.array([[0, 1], [1, 0], [1, 0], [1, 0]], dtype=float)
+    limits = {"cat": 0.5, "dog": 0.5}
+    multi = th.placement(scores, targets, CATS, limits)
+    assert multi["multi_folder_share"] == 0.25 and multi["coverage"] == 0.75
+    assert multi["exact_folder"] == 0.25 and multi["placed_precision"] == 0.5
+    single = th.placement(scores, targets, CATS, limits, exclusive=True)
+    assert single["multi_folder_share"] == 0.0 and single["coverage"] == 0.75
+    assert single["exact_folder"] == 0.5 and single["placed_precision"] == 2 / 3
+    assert single["top1"] == multi["top1"] == 0.75  # the uncertain one was right at top-1
+    chosen = th.decisions(scores, CATS, limits, exclusive=True)
+    assert chosen.tolist() == [[False, True], [True, False], [False, False], [False, True]]
+
+
+def test_cross_entropy_losses_spread_several_labels_and_none():
+    scores = np.array([[0.9, 0.1], [0.5, 0.5], [0.5, 0.5]])
+    targets = np.array([[1, 0], [1, 1], [0, 0]], dtype=float)
+    got = th.cross_entropy_losses(scores, targets)
+    assert got == pytest.approx([-np.log(0.9), -np.log(0.5), -np.log(0.5)])
+
+
+def test_evaluate_a_single_label_model(tmp_path):
+    rng = np.random.default_rng(1)
+    targets = np.eye(2)[rng.integers(0, 2, 20)]
+    raw = targets * 0.6 + rng.random((20, 2)) * 0.4
+    scores = raw / raw.sum(axis=1, keepdims=True)  # a softmax: rows sum to 1
+    paths = [tmp_path / f"{i}.jpg" for i in range(20)]
+    evaluation = evaluate(scores, targets, paths, CATS, exclusive=True)
+    metrics = evaluation["metrics"]
+    assert evaluation["labels"] == metrics["labels"] == "single"
+    assert metrics["multi_folder_share"] == 0.0 and metrics["top1_accuracy"] == 1.0
+    assert set(metrics) >= {"placed_precision", "coverage", "exact_match", "valid_loss"}
+    assert evaluation["curve"] == "exact folder" and len(evaluation["accuracy_curve"]) == 19
+    assert all(len(row["predicted"]) <= 1 for row in evaluation["top_losses"])
+    multi = evaluate(scores, targets, paths, CATS)
+    assert multi["labels"] == "multi" and multi["curve"] == "accuracy_multi"

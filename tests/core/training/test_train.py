@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import re
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,7 @@ from sorter.core.errors import BadPathError, SorterError
 from sorter.core.jobs import Cancelled, CancelToken
 from sorter.core.model.modelfile import load_model
 from sorter.core.model.predict import score_images
+from sorter.core.sorting.sort import sort_folder
 from sorter.core.training.data import load_csv, load_folder
 from sorter.core.training.train import TrainOptions, train
 
@@ -77,11 +81,15 @@ def test_quick_training_from_folders_learns_and_writes_model_and_report(tmp_path
     assert meta.input_size == 64 and meta.resize_method == "crop"
     assert meta.normalize.mean == (0.485, 0.456, 0.406)
     assert set(meta.thresholds) == {"blue", "red"}
+    assert meta.exclusive and meta.groups == {"blue": [0], "red": [1]}  # one folder per image
     training = meta.training
+    assert training["labels"] == "single" and training["metrics"]["multi_folder_share"] == 0.0
+    assert "Single-label model (every image is in exactly one category)" in result.notes[-1]
     assert training["data_path"] == str(data_root.resolve())
     assert training["image_counts"] == {"blue": 10, "red": 10}
     assert training["valid_images"] == 4 and training["mode"] == "quick"
     report = json.loads(result.report_json.read_text())
+    assert report["evaluation"]["labels"] == "single"
     assert report["skipped"][0]["path"].endswith("broken.png")
     assert len(report["evaluation"]["accuracy_curve"]) == 19
     assert result.report_png is not None and result.report_png.is_file()
@@ -102,6 +110,8 @@ def test_quick_training_from_csv_with_unlabelled_images(tmp_path):
     result = train(data, tmp_path / "csv.pth", TrainOptions(**SMALL, seed=3))
     model = load_model(result.model_path, device="cpu")
     assert model.categories == ["blue-thing", "red-thing"]
+    assert not model.exclusive  # examples of neither: a sigmoid per category learns them
+    assert "Multi-label model (8 image(s) are examples of none" in result.notes[-1]
     assert model.meta.training["unlabelled_images"] == 8
     assert [p.name for p, _ in result.data.skipped] == ["missing.png"]
     fresh = make_tree(tmp_path / "fresh", per_class=4, seed=7, classes=("red", "blue", "none"))
@@ -125,9 +135,11 @@ def test_full_training_fine_tunes_with_fastai(tmp_path):
     assert any(r.eta_s is not None and r.unit == "batches" for r in reports)
     meta = result.meta
     assert meta.training["mode"] == "full" and meta.normalize is not None
+    assert meta.exclusive  # folder data: the softmax model, as quick mode makes it
     history = result.report["history"]
     # The head was trained on cached features first, so fastai trains all layers at once.
     assert [row["stage"] for row in history] == ["Fine-tuning (all layers)"] * 2
+    assert all("top1_accuracy" in row and "accuracy_multi" not in row for row in history)
     notes = " ".join(result.notes)
     assert "Started from a head trained on frozen features" in notes
     # Kept: the starting weights or the epoch with the lowest validation loss.
@@ -141,6 +153,43 @@ def test_full_training_fine_tunes_with_fastai(tmp_path):
         assert losses[int(kept.group(1)) - 1] == min(losses)
         assert f"{min(losses):.3f}" == kept.group(2)
     assert held_out_accuracy(result.model_path, tmp_path) >= 0.75
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["quick", "full"])
+def test_multi_label_is_trained_when_asked_or_when_a_photo_is_in_two_folders(tmp_path, mode):
+    data_root = make_tree(tmp_path / "data", per_class=6)
+    options = TrainOptions(mode=mode, epochs=2, **SMALL)
+    asked = train(load_folder(data_root), tmp_path / "asked.pth", replace(options, labels="multi"))
+    assert not asked.meta.exclusive and asked.meta.activation == "sigmoid"
+    assert "Multi-label model (as asked (--multi-label))" in asked.notes[-1]
+    shutil.copy(data_root / "red" / "red_0.png", data_root / "blue" / "both.png")
+    data = load_folder(data_root)
+    assert len(data.items) == 12 and not data.single_label
+    result = train(data, tmp_path / "both.pth", options)
+    assert not result.meta.exclusive and result.meta.training["labels"] == "multi"
+    assert result.report["evaluation"]["labels"] == "multi"
+    if mode == "full":
+        assert all("accuracy_multi" in row for row in result.report["history"])
+    forced = train(data, tmp_path / "forced.pth", replace(options, labels="single"))
+    assert forced.meta.exclusive  # the photo of both trains towards half of each
+
+
+@pytest.mark.slow
+def test_an_exclusive_model_never_sorts_an_image_into_two_folders(tmp_path):
+    classes = ("red", "blue", "green")
+    data = load_folder(make_tree(tmp_path / "data", per_class=8, classes=classes))
+    single = train(data, tmp_path / "single.pth", TrainOptions(**SMALL, epochs=10))
+    multi = train(data, tmp_path / "multi.pth", TrainOptions(**SMALL, epochs=10, labels="multi"))
+    photos = make_tree(tmp_path / "photos", per_class=5, seed=5, classes=(*classes, "none"))
+    for result, most in ((single, 1), (multi, 3)):
+        out = tmp_path / f"sorted-{result.model_path.stem}"
+        model = load_model(result.model_path, device="cpu")
+        # a threshold this low passes most categories of a multi-label model
+        summary = sort_folder(photos, out, model=model, default_threshold=0.02)
+        with open(summary.report_path, newline="", encoding="utf-8-sig") as f:
+            copies = [len(row["destinations"].split(";")) for row in csv.DictReader(f)]
+        assert len(copies) == 20 and max(copies) == most, copies
 
 
 @pytest.mark.slow

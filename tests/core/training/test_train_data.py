@@ -28,9 +28,12 @@ def _image(path: Path, color=(200, 20, 20)) -> Path:
 
 
 def _tree(root: Path, counts: dict[str, int]) -> Path:
+    """n different images per folder (one photo in two folders would mean both labels)."""
+    made = 0
     for name, n in counts.items():
         for i in range(n):
-            _image(root / name / f"{name}_{i}.png")
+            made += 1
+            _image(root / name / f"{name}_{i}.png", (made % 256, made // 256, 90))
     return root
 
 
@@ -41,6 +44,33 @@ def test_folder_categories_in_name_order_and_labels(tmp_path):
     assert data.source == (tmp_path / "d").resolve()
     assert all(item.labels == (item.path.parent.name,) for item in data.items)
     assert data.targets().sum(axis=1).tolist() == [1.0] * 5
+    assert data.single_label  # one folder per image: a single-label model
+
+
+def test_one_photo_in_two_category_folders_is_one_image_with_both_labels(tmp_path):
+    root = _tree(tmp_path / "d", {"cats": 2, "dogs": 2})
+    both = _image(root / "cats" / "both.png", (7, 7, 7))
+    (root / "dogs" / "extra").mkdir()
+    (root / "dogs" / "extra" / "renamed.png").write_bytes(both.read_bytes())
+    data = load_folder(root)
+    labels = {item.path.name: item.labels for item in data.items}
+    assert labels.pop("both.png") == ("cats", "dogs")
+    assert labels == {"cats_0.png": ("cats",), "cats_1.png": ("cats",),
+                      "dogs_0.png": ("dogs",), "dogs_1.png": ("dogs",)}  # fmt: skip
+    assert data.counts() == {"cats": 3, "dogs": 3}
+    assert not data.single_label
+    assert any("1 image(s) are in more than one category folder" in w for w in data.warnings)
+
+
+def test_copies_in_one_folder_or_in_uncertain_are_not_merged(tmp_path):
+    root = _tree(tmp_path / "d", {"cats": 1, "dogs": 1})
+    photo = _image(root / "cats" / "a.png", (5, 5, 5))
+    (root / "cats" / "a-copy.png").write_bytes(photo.read_bytes())
+    (root / "uncertain").mkdir()
+    (root / "uncertain" / "a.png").write_bytes(photo.read_bytes())
+    data = load_folder(root)
+    assert sorted(i.labels for i in data.items) == [(), ("cats",), ("cats",), ("cats",), ("dogs",)]
+    assert not any("more than one category" in w for w in data.warnings)
 
 
 def test_folder_warns_about_empty_folders_and_loose_images(tmp_path):
@@ -61,6 +91,7 @@ def test_uncertain_folder_gives_examples_of_no_category(tmp_path):
     assert data.categories == ["a", "b"]
     assert data.unlabelled == 3
     assert len(data.items) == 7  # unreadable/ is not training material
+    assert not data.single_label  # examples of no category: the multi-label model learns them
 
 
 def test_missing_folder_and_single_category_are_clear_errors(tmp_path):
@@ -86,6 +117,16 @@ def test_csv_with_header_multi_labels_missing_files_and_empty_labels(tmp_path):
     assert "line 5" in data.skipped[0][1]
     assert any("no labels" in w for w in data.warnings)
     check(data)
+    assert not data.single_label
+
+
+def test_a_csv_of_one_label_per_image_is_single_label_data(tmp_path):
+    for name in ("a.png", "b.png"):
+        _image(tmp_path / name)
+    (tmp_path / "one.csv").write_text("a.png,cat\nb.png,dog\n")
+    assert load_csv(tmp_path / "one.csv").single_label
+    (tmp_path / "two.csv").write_text("a.png,cat\nb.png,dog cat\n")
+    assert not load_csv(tmp_path / "two.csv").single_label
 
 
 def test_csv_problems_are_clear_errors(tmp_path):

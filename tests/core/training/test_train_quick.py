@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from sorter.core.training.quick import HeadSettings, head_scores, mix, train_head
+from sorter.core.training.quick import (
+    HeadSettings,
+    head_loss,
+    head_scores,
+    kind_settings,
+    label_distribution,
+    mix,
+    train_head,
+)
 
 
 def test_mix_off_returns_the_batch_unchanged():
@@ -43,6 +52,53 @@ def test_head_trains_with_mixup_and_separates_two_clusters():
     result = train_head(x[:30], y[:30], x[30:], y[30:], n_features=8, settings=settings, seed=1)
     predicted = head_scores(result.head, x[30:]).argmax(dim=1)
     assert (predicted == labels[30:]).float().mean() >= 0.9
+
+
+def test_a_single_label_head_learns_a_softmax_over_three_clusters():
+    gen = torch.Generator().manual_seed(0)
+    centres = torch.randn(3, 16, generator=gen) * 3
+    labels = torch.arange(60) % 3
+    x = centres[labels] + torch.randn(60, 16, generator=gen)
+    y = torch.nn.functional.one_hot(labels, 3).float()
+    settings = HeadSettings(epochs=15, batch_size=8, exclusive=True)
+    result = train_head(x[:45], y[:45], x[45:], y[45:], n_features=8, settings=settings, seed=1)
+    scores = head_scores(result.head, x[45:], exclusive=True)
+    assert torch.allclose(scores.sum(dim=1), torch.ones(15), atol=1e-5)  # one softmax
+    assert (scores.argmax(dim=1) == labels[45:]).float().mean() >= 0.9
+    # its validation loss was the cross-entropy the softmax trained on, not per-category BCE
+    with torch.no_grad():
+        logits = result.head[2:](x[45:])
+    valid = [row["valid_loss"] for row in result.history if row["epoch"] == result.best_epoch]
+    assert valid[0] == pytest.approx(float(head_loss(logits, y[45:], exclusive=True)), rel=1e-4)
+
+
+def test_single_label_heads_run_every_epoch_and_keep_the_last():
+    assert kind_settings(True, epochs=7).keep == "last" and kind_settings(True).exclusive
+    assert kind_settings(False).keep == "best" and not kind_settings(False).exclusive
+    gen = torch.Generator().manual_seed(2)
+    x, labels = torch.randn(24, 8, generator=gen), torch.arange(24) % 2
+    y = torch.nn.functional.one_hot(labels, 2).float()
+    # validation labels opposite to training: the validation loss rises from the first epochs
+    flipped = 1 - y[16:]
+    best = HeadSettings(epochs=12, batch_size=8, patience=2, exclusive=True)
+    stopped = train_head(x[:16], y[:16], x[16:], flipped, n_features=4, settings=best, seed=0)
+    assert len(stopped.history) < 12  # patience ended it
+    last = kind_settings(True, epochs=12, batch_size=8, patience=2)
+    result = train_head(x[:16], y[:16], x[16:], flipped, n_features=4, settings=last, seed=0)
+    assert len(result.history) == 12 and result.best_epoch < 12
+    kept = float(head_loss(result.head[2:](x[16:]).detach(), flipped, exclusive=True))
+    assert kept == pytest.approx(result.history[-1]["valid_loss"], rel=1e-5)  # the last epoch's
+
+
+def test_label_distribution_spreads_several_labels_and_none_evenly():
+    y = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    wanted = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3]])
+    assert torch.allclose(label_distribution(y), wanted)
+    logits = torch.tensor([[2.0, 0.0, 0.0]])
+    expected = -torch.log_softmax(logits, dim=1)[0, 0]
+    assert torch.isclose(head_loss(logits, y[:1], exclusive=True), expected)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, y[:1])
+    assert torch.isclose(head_loss(logits, y[:1], exclusive=False), bce)
 
 
 def test_full_modes_start_head_stops_clearly_when_an_image_turns_unreadable(tmp_path, monkeypatch):
