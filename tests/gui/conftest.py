@@ -26,6 +26,14 @@ def restore_sorter_logging():
     logger._sorter_configured = configured  # type: ignore[attr-defined]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def none_survives_void_calls():
+    """As the app does (none_guard): an affected PySide6 would otherwise abort a long run."""
+    from sorter.gui import none_guard
+
+    none_guard.install()
+
+
 @pytest.fixture(autouse=True)
 def collect_on_the_gui_thread(qapp):
     """As the app does (gc_guard): no collection on worker threads, where a Qt wrapper in the
