@@ -30,9 +30,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def make_app() -> QApplication:
     """The QApplication (reused when one exists), named, themed and with its icon."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    from sorter.gui import none_guard
+    from sorter.gui import refcount_guard
 
-    none_guard.install()  # PySide6 6.12.0 on Python 3.11 would let None be freed
+    refcount_guard.install()  # PySide6 6.12.0 on Python 3.11 would free None and True
     app.setApplicationName("Sorter")
     app.setOrganizationName("Sorter")
     app.setApplicationVersion(__version__)

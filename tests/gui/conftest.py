@@ -27,11 +27,11 @@ def restore_sorter_logging():
 
 
 @pytest.fixture(autouse=True, scope="session")
-def none_survives_void_calls():
-    """As the app does (none_guard): an affected PySide6 would otherwise abort a long run."""
-    from sorter.gui import none_guard
+def none_and_true_survive_pyside():
+    """As the app does (refcount_guard): an affected PySide6 would otherwise abort a long run."""
+    from sorter.gui import refcount_guard
 
-    none_guard.install()
+    refcount_guard.install()
 
 
 @pytest.fixture(autouse=True)
