@@ -30,6 +30,7 @@ from sorter.gui.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
 
+NAV_KEYS = {Qt.Key.Key_PageUp: -1, Qt.Key.Key_PageDown: 1}
 ROWS_PER_COLUMN = 10  # more categories than this: a second (third...) column, not a scroll
 
 Step = Callable[[ReviewItem, int], "ReviewItem | None"]
@@ -99,7 +100,6 @@ class CorrectionDialog(QDialog):
     def _nav_button(self, text: str, key: Qt.Key, delta: int) -> QPushButton:
         button = QPushButton(text)
         button.setAutoDefault(False)
-        button.setShortcut(QKeySequence(key))
         shortcut = QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)
         button.setToolTip(f"{shortcut}: the ticks stay as a change that Enter in the grid saves")
         button.setVisible(self._step is not None)
@@ -190,7 +190,9 @@ class CorrectionDialog(QDialog):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         digit, text = digit_index(event), picker_text(event)
         names = list(self.checks)
-        if digit is not None and digit < len(names):
+        if event.key() in NAV_KEYS:  # handled here, not as shortcuts: any focused child works
+            self.go(NAV_KEYS[event.key()])
+        elif digit is not None and digit < len(names):
             self._toggle(names[digit])
         elif text is not None:
             ticked = set(self.labels())
