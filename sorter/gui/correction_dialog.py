@@ -137,10 +137,16 @@ class CorrectionDialog(QDialog):
     def _fit_checks(self) -> None:
         """Tall and wide enough that every category shows without scrolling (screen allowing)."""
         screen = (self.screen() or QApplication.primaryScreen()).availableGeometry()
+        self._checks_box.invalidate()  # the captions just got their scores: measure anew
+        self._side.layout().invalidate()
         hint = self._side.sizeHint()
         bar = self.scroll.verticalScrollBar().sizeHint().width()
-        self.scroll.setMinimumHeight(min(hint.height() + 4, screen.height() * 2 // 3))
-        self.scroll.setMinimumWidth(min(hint.width() + bar + 4, screen.width() // 2))
+        self.scroll.setMinimumHeight(min(hint.height() + 4, screen.height() * 3 // 4))
+        self.scroll.setMinimumWidth(min(hint.width() + bar + 4, screen.width() * 3 // 5))
+        parent = self.parentWidget()
+        if parent is not None:  # the image as large as most of the window allows
+            wanted = (parent.size() * 0.85).expandedTo(self.sizeHint())
+            self.resize(wanted.boundedTo(screen.size()))
 
     def labels(self) -> list[str]:
         """The ticked categories, in the order shown (new ones last)."""
