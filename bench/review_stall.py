@@ -110,7 +110,6 @@ def user(page: Any, review: Any, step: int) -> Iterator[str]:
 
 
 def run(count: int, work: Path, step: int) -> dict[str, Any]:
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from sorter.core.model.decode import open_image
@@ -128,7 +127,15 @@ def run(count: int, work: Path, step: int) -> dict[str, Any]:
     page.resize(1280, 800)
     page.show()
     meter = StallMeter()
-    actions = user(page, review, step)
+    started = time.perf_counter()
+    play(app, meter, user(page, review, step), [thumbs.pool, large.pool])
+    return report(meter, count, time.perf_counter() - started)
+
+
+def play(app: Any, meter: StallMeter, actions: Iterator[str], pools: list[Any]) -> None:
+    """One action per frame, then wait until no decoder has worked for 30 frames; quit."""
+    from PySide6.QtCore import QTimer
+
     idle = {"frames": 0}
 
     def on_frame() -> None:
@@ -137,7 +144,7 @@ def run(count: int, work: Path, step: int) -> dict[str, Any]:
             meter.phase = phase
             return
         meter.phase = "thumbnails settle"
-        busy = thumbs.pool.activeThreadCount() or large.pool.activeThreadCount()
+        busy = any(pool.activeThreadCount() for pool in pools)
         idle["frames"] = 0 if busy else idle["frames"] + 1
         if idle["frames"] > 30:
             app.quit()
@@ -146,9 +153,7 @@ def run(count: int, work: Path, step: int) -> dict[str, Any]:
     frames.timeout.connect(on_frame)
     meter.timer.start()
     frames.start()
-    started = time.perf_counter()
     app.exec()
-    return report(meter, count, time.perf_counter() - started)
 
 
 def report(meter: StallMeter, count: int, seconds: float) -> dict[str, Any]:

@@ -132,10 +132,13 @@ class TileDelegate(QStyledItemDelegate):
         image = self.cache.get(path, self.picture)
         if image is None:
             image = self.cache.stand_in(path, self.picture)
-        if image is None:  # still decoding: a quiet placeholder of the picture's size
+        if image is None:  # still decoding (or unreadable): a quiet placeholder
             shade = QColor(option.palette.color(QPalette.ColorRole.Mid))
             shade.setAlpha(70)
             painter.fillRect(box.adjusted(8, 8, -8, -8), shade)
+            if self.cache.failed(path):
+                painter.setPen(option.palette.color(QPalette.ColorRole.Text))
+                painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "no preview")
             return
         target = fit(image.size(), box)
         if target.size() == image.size():

@@ -120,6 +120,10 @@ class ThumbnailCache(QObject):
         nearest = min(sizes, key=lambda s: (abs(s - size), -s))
         return self._images.get((str(path), nearest))
 
+    def failed(self, path: str | Path) -> bool:
+        """True when the file could not be decoded (it is not tried again)."""
+        return str(path) in self._failed
+
     def clear(self) -> None:
         self.pool.clear()
         with self._lock:

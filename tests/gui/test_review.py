@@ -175,3 +175,15 @@ def test_a_category_made_in_the_picker_gets_its_folder(qtbot, reviewing):
         qtbot.keyClick(view, Qt.Key.Key_Return)
     assert (out / "teapots" / item.path.name).is_file()
     assert CorrectionQueue().list()[0].labels == ["teapots"]
+
+
+def test_enter_in_the_large_view_saves_and_shows_the_next_image(qtbot, reviewing):
+    window, out = reviewing
+    page = window.review_page
+    items = list(page.model.items)
+    qtbot.keyClick(page.view, Qt.Key.Key_Space)
+    qtbot.keyClick(page.large_view, Qt.Key.Key_3)
+    with qtbot.waitSignal(window.corrections_saved, timeout=30_000):
+        qtbot.keyClick(page.large_view, Qt.Key.Key_Return)
+    assert (out / "cars" / items[0].path.name).is_file()
+    assert page.large_view.isVisible() and page.large_view.item is items[1]
