@@ -5,7 +5,10 @@ frame) shows 5,000 images, scrolls the grid top to bottom, drags the thumbnail s
 96-320 px, scrolls back up at the largest size and flips through the large view. The longest
 interval between two timer ticks is the longest the window was frozen.
 
-Usage: .venv/bin/python bench/review_stall.py [--images 5000] [--work /tmp/sorter_bench]
+The window is as a user has it then (make_app's GUI-thread collector, the default model
+loaded); --bare measures the review page alone.
+
+Usage: .venv/bin/python bench/review_stall.py [--images 5000] [--work /tmp/sorter_bench] [--bare]
 Prints one line per phase and the overall figure; the JSON goes to bench/out/review_stall.json.
 Headless machines use QT_QPA_PLATFORM=offscreen (set here unless a display is given).
 """
@@ -13,6 +16,7 @@ Headless machines use QT_QPA_PLATFORM=offscreen (set here unless a display is gi
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import random
@@ -67,13 +71,27 @@ class StallMeter:
 
         self.phase = "start"
         self.gaps: dict[str, list[float]] = {}
-        self._last = time.perf_counter()
+        self.longest = (0.0, 0.0, "")  # (wall ms, GUI-thread CPU ms, phase) of the longest gap
+        self._last = (time.perf_counter(), time.thread_time())
         self.timer = QTimer(interval=TICK_MS, timerType=Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._on_timer_timeout)
+        self.gc_ms: list[float] = []  # every garbage collection's pause, GUI thread or not
+        self._gc_start = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, _info: dict) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        else:
+            self.gc_ms.append((time.perf_counter() - self._gc_start) * 1000)
 
     def _on_timer_timeout(self) -> None:
-        now = time.perf_counter()
-        self.gaps.setdefault(self.phase, []).append((now - self._last) * 1000)
+        # The thread's CPU time tells a busy GUI thread from one that waited (GIL, scheduler).
+        now = (time.perf_counter(), time.thread_time())
+        wall, cpu = ((a - b) * 1000 for a, b in zip(now, self._last, strict=True))
+        self.gaps.setdefault(self.phase, []).append(wall)
+        if wall > self.longest[0]:
+            self.longest = (wall, cpu, self.phase)
         self._last = now
 
 
@@ -109,16 +127,33 @@ def user(page: Any, review: Any, step: int) -> Iterator[str]:
     yield "back to the grid"
 
 
-def run(count: int, work: Path, step: int) -> dict[str, Any]:
+def like_the_window(bare: bool) -> Any:
+    """The QApplication as the window has it when one reviews: made by make_app (the GUI-thread
+    garbage collector, the refcount guard), the default model loaded, the decoder used."""
     from PySide6.QtWidgets import QApplication
 
-    from sorter.core.model.decode import open_image
     from sorter.gui import refcount_guard
+
+    if bare:
+        app = QApplication.instance() or QApplication([])
+        refcount_guard.install()
+        return app
+    from sorter.core.model.modelfile import load_model
+    from sorter.gui.app import make_app
+
+    app = make_app()
+    app._model = load_model(None, device="cpu")  # torch and the network, as after a sort
+    app.processEvents()
+    gc.collect()  # the model's load is long past when a review starts
+    return app
+
+
+def run(count: int, work: Path, step: int, bare: bool) -> dict[str, Any]:
+    from sorter.core.model.decode import open_image
     from sorter.gui.review import ReviewPage
     from sorter.gui.thumbnails import ThumbnailCache
 
-    app = QApplication.instance() or QApplication([])
-    refcount_guard.install()  # as the app does: PySide6 6.12.0 on Python 3.11 would free None
+    app = like_the_window(bare)
     paths = make_images(work / f"review_stall_{count}", count)
     review = review_set(paths)
     open_image(paths[0])  # as in the window, which scored every image before the review
@@ -171,6 +206,10 @@ def report(meter: StallMeter, count: int, seconds: float) -> dict[str, Any]:
         "p99_gap_ms": round(every[int(len(every) * 0.99)], 1),
         "median_gap_ms": round(every[len(every) // 2], 1),
         "gaps_over_50ms": sum(g > 50 for g in every),
+        "longest_gap_cpu_ms": round(meter.longest[1], 1),
+        "longest_gap_phase": meter.longest[2],
+        "collections": len(meter.gc_ms),
+        "longest_collection_ms": round(max(meter.gc_ms, default=0.0), 1),
         "phases": phases,
         "qt_platform": os.environ.get("QT_QPA_PLATFORM", ""),
         "load_average_1_5_15": load_average(),
@@ -184,15 +223,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/sorter_bench"))
     parser.add_argument("--scroll-px", type=int, default=120, help="pixels per 16 ms frame")
     parser.add_argument("--json", type=Path, default=OUT_DIR / "review_stall.json")
+    parser.add_argument(
+        "--bare", action="store_true", help="no model, no make_app: the review page alone"
+    )
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    result = run(args.images, args.work, args.scroll_px)
+    result = run(args.images, args.work, args.scroll_px, args.bare)
     for name, phase in result["phases"].items():
         print(f"{name:28} {phase['ticks']:6} ticks  longest {phase['max_ms']:7.1f} ms")
     print(
         f"Longest GUI-thread stall over {result['images']} images: {result['max_gap_ms']} ms "
-        f"(p99 {result['p99_gap_ms']} ms, {result['gaps_over_50ms']} gaps over 50 ms; "
+        f"({result['longest_gap_phase']}: {result['longest_gap_cpu_ms']} ms of it GUI-thread CPU; "
+        f"p99 {result['p99_gap_ms']} ms, {result['gaps_over_50ms']} gaps over 50 ms; longest "
+        f"garbage collection {result['longest_collection_ms']} ms; "
         f"load {result['load_average_1_5_15']})"
     )
     write_json(result, args.json)

@@ -124,10 +124,6 @@ class LargeView(QWidget):
             )
         self.badge.setText(text)
 
-    def refresh(self, categories: list[str], row: int, total: int) -> None:
-        if self.item is not None:
-            self.show_item(self.item, categories, row, total)
-
     def _show_image(self) -> None:
         image = self._large.get(self.item.path) if self.item is not None else None
         self.image.set_image(QPixmap.fromImage(image) if image is not None else None)

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 ENTER_KEYS = {Qt.Key.Key_Return, Qt.Key.Key_Enter}
 SIZE_STEP = 16  # the slider and Ctrl+wheel move in steps of this many pixels
 SAVE_SIZE_AFTER_MS = 800  # remember a size once the user stops changing it
+RESIZE_EVERY_MS = 60  # a slider drag re-lays the grid out at most this often
+LAYOUT_BATCH = 500  # tiles laid out per event-loop pass (about 1 ms each)
+ANCHOR_TRIES = 200  # passes to wait for the current tile's place after a size change
 
 
 class ReviewPage(QWidget):
@@ -78,6 +81,11 @@ class ReviewPage(QWidget):
         self.back_button.clicked.connect(self.back_requested)
         self._size_timer = QTimer(self, singleShot=True, interval=SAVE_SIZE_AFTER_MS)
         self._size_timer.timeout.connect(self._on_size_timer_timeout)
+        self._resize_timer = QTimer(self, singleShot=True, interval=RESIZE_EVERY_MS)
+        self._resize_timer.timeout.connect(self._on_resize_timer_timeout)
+        self._anchor = QTimer(self, interval=0)
+        self._anchor.timeout.connect(self._on_anchor_timeout)
+        self._anchor_tries = 0
         self._lay_out()
         self.set_thumbnail_size(size)
 
@@ -102,6 +110,8 @@ class ReviewPage(QWidget):
         view.setResizeMode(QListView.ResizeMode.Adjust)
         view.setMovement(QListView.Movement.Static)
         view.setUniformItemSizes(True)
+        view.setLayoutMode(QListView.LayoutMode.Batched)  # a layout never blocks for long
+        view.setBatchSize(LAYOUT_BATCH)
         view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         # Always there: a scroll bar appearing would narrow the grid and lay it out again.
         view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
@@ -164,10 +174,18 @@ class ReviewPage(QWidget):
         return self.model.items[index.row()] if index.isValid() else None
 
     def refresh_items(self, items: list[ReviewItem]) -> None:
+        """Show these items' new labels (pending or saved)."""
         for item in items:
-            self.model.refresh(item)
+            self._repaint(item)
         if self.large_view_open():
             self._show_large()
+
+    def _repaint(self, item: ReviewItem | str) -> None:
+        # A repaint, not dataChanged: tiles keep their size, and a wrapping list view answers
+        # dataChanged by laying all 5,000 items out again.
+        row = self.model.row_of(item)
+        if row is not None:
+            self.view.update(self.model.index(row))
 
     def _show_folder(self) -> None:
         if self.review is None:
@@ -183,11 +201,7 @@ class ReviewPage(QWidget):
         self._show_folder()
 
     def _on_cache_loaded(self, path: str) -> None:
-        # A repaint of that one tile: the model's data did not change, so no dataChanged (a
-        # wrapping list view lays every item out again on each one).
-        row = self.model.row_of(path)
-        if row is not None:
-            self.view.update(self.model.index(row))
+        self._repaint(path)
 
     # --- thumbnail size ---------------------------------------------------------------------
     def thumbnail_size(self) -> int:
@@ -203,12 +217,36 @@ class ReviewPage(QWidget):
         if size == self.delegate.picture and self.view.iconSize().width() == size:
             return
         self.delegate.picture = size
-        self.view.setIconSize(QSize(size, size))  # lays the grid out again with the new tiles
-        self.view.scrollTo(self.view.currentIndex())
+        # The grid is laid out again in batches (a few ms each); until the current image has its
+        # place, nothing is painted, then it is scrolled into view: no jump, no flash.
+        self.view.viewport().setUpdatesEnabled(False)
+        self.view.setIconSize(QSize(size, size))
+        self._anchor_tries = 0
+        self._anchor.start()
+
+    def _on_anchor_timeout(self) -> None:
+        index = self.view.currentIndex()
+        if index.isValid() and not self.view.visualRect(index).isValid():
+            self._anchor_tries += 1
+            if self._anchor_tries < ANCHOR_TRIES:
+                return  # not laid out yet
+        self._anchor.stop()
+        self.view.viewport().setUpdatesEnabled(True)
+        if index.isValid():
+            self.view.scrollTo(index)
 
     def _on_size_slider_value_changed(self, value: int) -> None:
-        self.set_thumbnail_size(value)
+        # A drag changes the size at most every RESIZE_EVERY_MS, so each new layout can finish
+        # and be seen; the last value is applied when the drag pauses.
         self._size_timer.start()
+        if not self._resize_timer.isActive():
+            self.set_thumbnail_size(value)
+            self._resize_timer.start()
+
+    def _on_resize_timer_timeout(self) -> None:
+        if self.size_slider.value() != self.thumbnail_size():
+            self.set_thumbnail_size(self.size_slider.value())
+            self._resize_timer.start()
 
     def _on_size_timer_timeout(self) -> None:
         self.thumbnail_size_chosen.emit(self.thumbnail_size())
@@ -255,7 +293,7 @@ class ReviewPage(QWidget):
         row = self.model.row_of(item)
         if row is None or not 0 <= row + delta < self.model.rowCount():
             return None
-        self.model.refresh(item)
+        self._repaint(item)
         self.view.setCurrentIndex(self.model.index(row + delta))
         return self.model.items[row + delta]
 

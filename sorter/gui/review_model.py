@@ -84,9 +84,3 @@ class ReviewListModel(QAbstractListModel):
         if kind:
             lines.append(f"{text} (Enter saves)" if kind == PENDING else text)
         return "\n".join(lines)
-
-    def refresh(self, item: ReviewItem) -> None:
-        row = self.row_of(item)
-        if row is not None:
-            index = self.index(row)
-            self.dataChanged.emit(index, index)

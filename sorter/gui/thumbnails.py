@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
@@ -48,31 +46,74 @@ class _LoaderSignals(QObject):
     failed = Signal(str, int)
 
 
-class _LoadTask(QRunnable):
-    def __init__(
-        self, key: Key, signals: _LoaderSignals, wanted: Callable[[str, int], bool]
-    ) -> None:
+class _Requests:
+    """The keys waiting for a decoder, newest last; shared with the decoding threads.
+
+    The GUI thread only appends here (no Qt call, so it never waits for the GIL behind a
+    decoder); a few long-lived drains take the newest key until none is left.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self.lock = threading.Lock()
+        self.waiting: OrderedDict[Key, None] = OrderedDict()
+        self.working: set[Key] = set()
+        self.threads, self.drains = threads, 0
+
+    def add(self, key: Key) -> bool:
+        """Queue `key` (or make it the newest again); True when a new drain must start."""
+        with self.lock:
+            if key in self.working:
+                return False
+            self.waiting[key] = None
+            self.waiting.move_to_end(key)
+            while len(self.waiting) > MAX_WAITING:  # a fast scroll: what it passed is dropped
+                self.waiting.popitem(last=False)
+            if self.drains < self.threads:
+                self.drains += 1
+                return True
+            return False
+
+    def take(self, done: Key | None) -> Key | None:
+        """The newest waiting key (after finishing `done`), or None: the drain then ends."""
+        with self.lock:
+            self.working.discard(done)
+            if not self.waiting:
+                self.drains -= 1
+                return None
+            key, _ = self.waiting.popitem(last=True)
+            self.working.add(key)
+            return key
+
+    def clear(self) -> None:
+        with self.lock:
+            self.waiting.clear()
+
+
+class _Drain(QRunnable):
+    def __init__(self, requests: _Requests, signals: _LoaderSignals) -> None:
         super().__init__()
-        self._key, self._signals, self._wanted = key, signals, wanted
+        self._requests, self._signals = requests, signals
 
     def run(self) -> None:
-        path, size = self._key
-        if not self._wanted(path, size):  # dropped while it waited: the view scrolled past
-            return
-        try:
-            image = load_thumbnail(Path(path), size)
-        except Exception as exc:
-            log.info("No thumbnail for %s: %s", path, exc)
-            self._signals.failed.emit(path, size)
-        else:
-            self._signals.loaded.emit(path, size, image)
+        key = self._requests.take(None)
+        while key is not None:
+            path, size = key
+            try:
+                image = load_thumbnail(Path(path), size)
+            except Exception as exc:
+                log.info("No thumbnail for %s: %s", path, exc)
+                self._signals.failed.emit(path, size)
+            else:
+                self._signals.loaded.emit(path, size, image)
+            key = self._requests.take(key)
 
 
 class ThumbnailCache(QObject):
     """Thumbnails from a small thread pool, remembered; `loaded` says when one arrives.
 
     The newest request is decoded first, so what the view shows now comes before what it
-    showed a moment ago; at most MAX_WAITING requests wait, the oldest are dropped.
+    showed a moment ago; at most MAX_WAITING requests wait, the oldest are dropped (a view
+    asks again when it paints that tile again).
     """
 
     loaded = Signal(str)  # the path that has a new thumbnail in the cache
@@ -89,13 +130,11 @@ class ThumbnailCache(QObject):
         self.max_cached, self.max_bytes = max_cached, max_bytes
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(decoding_threads())
+        self._requests = _Requests(self.pool.maxThreadCount())
         self._images: OrderedDict[Key, QImage] = OrderedDict()
         self._sizes: dict[str, set[int]] = {}  # path -> sizes cached, for a stand-in
         self._bytes = 0
-        self._waiting: OrderedDict[Key, None] = OrderedDict()
-        self._lock = threading.Lock()  # _waiting is read by the decoding threads
         self._failed: set[str] = set()
-        self._order = itertools.count()
         self._signals = _LoaderSignals(self)
         self._signals.loaded.connect(self._on_loader_loaded)
         self._signals.failed.connect(self._on_loader_failed)
@@ -125,31 +164,17 @@ class ThumbnailCache(QObject):
         return str(path) in self._failed
 
     def clear(self) -> None:
-        self.pool.clear()
-        with self._lock:
-            self._waiting.clear()
+        self._requests.clear()
         self._images.clear()
         self._sizes.clear()
         self._bytes = 0
         self._failed.clear()
 
     def _request(self, key: Key) -> None:
-        with self._lock:
-            if key in self._waiting:
-                self._waiting.move_to_end(key)
-                return  # already queued; a re-queue would only decode it twice
-            self._waiting[key] = None
-            while len(self._waiting) > MAX_WAITING:
-                self._waiting.popitem(last=False)
-        self.pool.start(_LoadTask(key, self._signals, self._wanted), next(self._order))
-
-    def _wanted(self, path: str, size: int) -> bool:
-        with self._lock:
-            return (path, size) in self._waiting
+        if self._requests.add(key):
+            self.pool.start(_Drain(self._requests, self._signals))
 
     def _on_loader_loaded(self, path: str, size: int, image: QImage) -> None:
-        with self._lock:
-            self._waiting.pop((path, size), None)
         key = (path, size)
         if key in self._images:
             return
@@ -170,6 +195,4 @@ class ThumbnailCache(QObject):
                 del self._sizes[path]
 
     def _on_loader_failed(self, path: str, size: int) -> None:
-        with self._lock:
-            self._waiting.pop((path, size), None)
         self._failed.add(path)

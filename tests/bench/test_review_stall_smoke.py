@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_a_small_run_reports_the_longest_stall_per_phase(tmp_path):
     out = tmp_path / "stall.json"
-    cmd = [sys.executable, str(ROOT / "bench" / "review_stall.py"), "--images", "30"]
+    cmd = [sys.executable, str(ROOT / "bench" / "review_stall.py"), "--images", "30", "--bare"]
     cmd += ["--work", str(tmp_path / "work"), "--json", str(out)]
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)

@@ -88,7 +88,7 @@ def test_the_size_slider_and_ctrl_wheel_resize_the_tiles_and_the_size_is_remembe
     assert large.height() > 320 + 2 * view.fontMetrics().height()  # the text rows stay below
     ctrl_wheel(view.viewport(), -2)  # towards the user: smaller
     assert page.size_slider.value() == 288
-    assert view.visualRect(index).width() == large.width() - 32
+    qtbot.waitUntil(lambda: view.visualRect(index).width() == large.width() - 32, timeout=2_000)
     path = page.model.items[0].path
     qtbot.waitUntil(lambda: page.delegate.cache.get(path, 288) is not None, timeout=20_000)
     assert max(page.delegate.cache.get(path, 288).width(), 1) <= 288
@@ -203,3 +203,25 @@ def test_a_new_category_is_made_in_the_picker_and_offered_again(qtbot, grid):
     qtbot.keyClick(view, Qt.Key.Key_T)
     assert page.picker.choices()[:2] == ["tools", "teapots"]  # made here: after the model's
     assert "New category" not in page.picker.list.item(1).text()
+
+
+def test_a_size_change_keeps_the_current_image_in_view_in_a_long_grid(qtbot, window, tmp_path):
+    from sorter.core.sorting.session import ReviewItem, ReviewSet
+
+    # 1,500 tiles: laid out in several batches; the pictures are missing ("no preview").
+    items = [
+        ReviewItem(tmp_path / f"img_{i:04d}.jpg", [0.3, 0.2, 0.1], ["uncertain"])
+        for i in range(1500)
+    ]
+    window.review_set = ReviewSet(["cats", "dogs", "cars"], items)
+    window.open_review()
+    page, view = window.review_page, window.review_page.view
+    last = page.model.index(1499)
+    view.setCurrentIndex(last)
+    for size in (320, 96, 208):
+        page.size_slider.setValue(size)
+        qtbot.waitUntil(
+            lambda s=size: page.thumbnail_size() == s and view.viewport().updatesEnabled(),
+            timeout=5_000,
+        )
+        assert view.viewport().rect().contains(view.visualRect(last)), size
