@@ -180,3 +180,24 @@ def photo_hashes(out: Path) -> dict[str, str]:
     found = tree_hashes(out)
     found.pop("sorter-report.csv", None)
     return found
+
+
+# The default model's 15 categories: more than the nine digit keys.
+MANY_CATEGORIES = [
+    "animals", "birds", "fish & sea life", "plants & flowers", "food & drink", "landscape",
+    "buildings", "vehicles", "furniture", "kitchen & household", "clothing", "electronics",
+    "tools", "musical instruments", "sports",
+]  # fmt: skip
+
+
+def make_review_set(folder: Path, count: int = 12, categories=MANY_CATEGORIES):
+    """A ReviewSet of `count` real photos, every one in uncertain, with varied low scores."""
+    from sorter.core.sorting.session import ReviewItem, ReviewSet
+
+    photos = sorted(make_photos(folder, count).iterdir())
+    n = len(categories)
+    items = [
+        ReviewItem(p, [((i * 7 + c * 3) % 50) / 100 for c in range(n)], ["uncertain"])
+        for i, p in enumerate(photos)
+    ]
+    return ReviewSet(list(categories), items)

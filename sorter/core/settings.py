@@ -21,6 +21,8 @@ SETTINGS_FILE = "settings.json"
 LOCK_FILE = "settings.json.lock"
 MAX_RECENT = 10
 DEVICES = ("auto", "cpu", "cuda")
+THUMBNAIL_SIZES = (96, 320)  # the review grid's size slider: smallest and largest, in pixels
+DEFAULT_THUMBNAIL_SIZE = 160
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Settings:
     thresholds: dict[str, float] = field(default_factory=dict)  # per category, override
     recent_folders: list[str] = field(default_factory=list)
     skip_preview: bool = False
+    thumbnail_size: int = DEFAULT_THUMBNAIL_SIZE  # the review grid's pictures, in pixels
     # The values as read from the file: save_settings() writes only what changed since, so a
     # window's save never undoes a `sorter models use` or a promotion made meanwhile.
     _read_as: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
@@ -113,6 +116,15 @@ def _skip_preview(value: Any) -> bool:
     raise ValueError(f"{value!r} is not true or false")
 
 
+def _thumbnail_size(value: Any) -> int:
+    low, high = THUMBNAIL_SIZES
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{value!r} is not a whole number of pixels")
+    if not low <= value <= high:
+        raise ValueError(f"{value!r} is not between {low} and {high}")
+    return value
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "model_path": _model_path,
     "device": _device,
@@ -120,6 +132,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "thresholds": _thresholds,
     "recent_folders": _recent_folders,
     "skip_preview": _skip_preview,
+    "thumbnail_size": _thumbnail_size,
 }
 
 

@@ -4,59 +4,45 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
-from sorter.gui.review_model import ReviewItem
+from sorter.core.sorting.session import ReviewItem
+from sorter.gui.category_picker import digit_index, open_picker, picker_text
+from sorter.gui.large_view import FittedImage
 from sorter.gui.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
 
+NAV_KEYS = {Qt.Key.Key_PageUp: -1, Qt.Key.Key_PageDown: 1}
+ROWS_PER_COLUMN = 10  # more categories than this: a second (third...) column, not a scroll
 
-class FittedImage(QLabel):
-    """Shows a picture as large as the space allows, never cropped or stretched."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Loading the image...", parent)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self._source: QPixmap | None = None
-
-    def set_image(self, pixmap: QPixmap) -> None:
-        self._source = pixmap
-        self._fit()
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        if self._source is not None and not self._source.isNull():
-            self.setPixmap(
-                self._source.scaled(
-                    self.size(),
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
-            )
+Step = Callable[[ReviewItem, int], "ReviewItem | None"]
 
 
 class CorrectionDialog(QDialog):
-    """Tick what the image really shows; Save fixes the output and queues the image."""
+    """Tick what the image really shows; Save fixes the output and queues the image.
+
+    Digits 1-9 toggle the first nine categories, a letter or "/" opens the category picker;
+    with `step`, Previous and Next (Page Up / Page Down) move through the grid's images, each
+    left with its ticks as a pending change (Enter in the grid saves it).
+    """
 
     def __init__(
         self,
@@ -64,27 +50,41 @@ class CorrectionDialog(QDialog):
         categories: list[str],
         large: ThumbnailCache,
         parent: QWidget | None = None,
+        extra: list[str] = (),
+        step: Step | None = None,
     ) -> None:
         super().__init__(parent)
         self.item = item
-        self._large = large
-        self.setWindowTitle(f"Correct {item.path.name}")
+        self.categories = list(categories)
+        self._large, self._step = large, step
         self.image_label = FittedImage()
         self.image_label.setMinimumSize(large.size // 3, large.size // 3)
+        self.path_label = QLabel()
         self.checks: dict[str, QCheckBox] = {}
-        self._checks_box = QVBoxLayout()
-        current = item.pending if item.pending is not None else item.folders
-        scores = item.score_map(categories)
-        for i, name in enumerate(categories):
-            key = f"&{i + 1} " if i < 9 else ""
-            text = f"{key}{name.replace('&', '&&')}   ({scores[name]:.2f})"
-            self._add_check(name, text, name in current)
+        self._captions: dict[str, str] = {}
+        self._checks_box = QGridLayout()
+        names = [*self.categories, *extra]
+        columns = -(-len(names) // ROWS_PER_COLUMN) or 1
+        self._rows = -(-len(names) // columns) or 1
+        self._placed = len(names)
+        for name in names:
+            self._add_check(name, False)
+        self._make_new_category_row()
+        self._make_buttons()
+        self._lay_out()
+        large.loaded.connect(self._on_large_loaded)
+        self._show_item()
+        self._fit_checks()
+
+    def _make_new_category_row(self) -> None:
         self.new_category = QLineEdit()
         self.new_category.setPlaceholderText("new category...")
         self.new_category.installEventFilter(self)
         self.add_button = QPushButton("Add")
         self.add_button.setAutoDefault(False)
         self.add_button.clicked.connect(self._on_new_category_return_pressed)
+
+    def _make_buttons(self) -> None:
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -94,9 +94,17 @@ class CorrectionDialog(QDialog):
         self.none_button.clicked.connect(self._on_none_button_clicked)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        self._lay_out()
-        large.loaded.connect(self._on_large_loaded)
-        self._show_image()
+        self.previous_button = self._nav_button("← Previous", Qt.Key.Key_PageUp, -1)
+        self.next_button = self._nav_button("Next →", Qt.Key.Key_PageDown, 1)
+
+    def _nav_button(self, text: str, key: Qt.Key, delta: int) -> QPushButton:
+        button = QPushButton(text)
+        button.setAutoDefault(False)
+        shortcut = QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)
+        button.setToolTip(f"{shortcut}: the ticks stay as a change that Enter in the grid saves")
+        button.setVisible(self._step is not None)
+        button.clicked.connect(lambda: self.go(delta))
+        return button
 
     def _lay_out(self) -> None:
         side = QVBoxLayout()
@@ -106,29 +114,110 @@ class CorrectionDialog(QDialog):
         row.addWidget(self.new_category, 1)
         row.addWidget(self.add_button)
         side.addLayout(row)
+        side.addWidget(QLabel("<small>1-9 toggle · a letter or / finds any category</small>"))
         side.addStretch(1)
-        side_host = QWidget()
-        side_host.setLayout(side)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(side_host)
+        self._side = QWidget()
+        self._side.setLayout(side)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self._side)
         body = QHBoxLayout()
         body.addWidget(self.image_label, 3)
-        body.addWidget(scroll, 2)
+        body.addWidget(self.scroll, 2)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.previous_button)
+        bottom.addWidget(self.next_button)
+        bottom.addStretch(1)
+        bottom.addWidget(self.buttons)
         layout = QVBoxLayout(self)
         layout.addLayout(body, 1)
-        layout.addWidget(QLabel(f"<small>{html.escape(str(self.item.path))}</small>"))
-        layout.addWidget(self.buttons)
+        layout.addWidget(self.path_label)
+        layout.addLayout(bottom)
+
+    def _fit_checks(self) -> None:
+        """Tall and wide enough that every category shows without scrolling (screen allowing)."""
+        screen = (self.screen() or QApplication.primaryScreen()).availableGeometry()
+        self._checks_box.invalidate()  # the captions just got their scores: measure anew
+        self._side.layout().invalidate()
+        hint = self._side.sizeHint()
+        bar = self.scroll.verticalScrollBar().sizeHint().width()
+        self.scroll.setMinimumHeight(min(hint.height() + 4, screen.height() * 3 // 4))
+        self.scroll.setMinimumWidth(min(hint.width() + bar + 4, screen.width() * 3 // 5))
+        parent = self.parentWidget()
+        if parent is not None:  # the image as large as most of the window allows
+            wanted = (parent.size() * 0.85).expandedTo(self.sizeHint())
+            self.resize(wanted.boundedTo(screen.size()))
 
     def labels(self) -> list[str]:
         """The ticked categories, in the order shown (new ones last)."""
         return [name for name, box in self.checks.items() if box.isChecked()]
 
-    def _add_check(self, name: str, text: str, checked: bool) -> None:
-        box = QCheckBox(text)
+    def _add_check(self, name: str, checked: bool) -> QCheckBox:
+        n = len(self.checks)
+        self._captions[name] = (f"&{n + 1} " if n < 9 else "") + name.replace("&", "&&")
+        box = QCheckBox(self._captions[name])
         box.setChecked(checked)
         self.checks[name] = box
-        self._checks_box.addWidget(box)
+        if n < self._placed:  # column by column
+            self._checks_box.addWidget(box, n % self._rows, n // self._rows)
+        else:  # made here: below the others
+            self._checks_box.addWidget(box, self._rows + n - self._placed, 0)
+        return box
+
+    def _caption(self, name: str, scores: dict[str, float]) -> str:
+        score = f"{scores[name]:.2f}" if name in scores else "new"
+        return f"{self._captions[name]}   ({score})"
+
+    # --- which image ----------------------------------------------------------------------------
+    def _show_item(self) -> None:
+        item = self.item
+        self.setWindowTitle(f"Correct {item.path.name}")
+        self.path_label.setText(f"<small>{html.escape(str(item.path))}</small>")
+        current = item.pending if item.pending is not None else item.folders
+        scores = item.score_map(self.categories)
+        for name, box in self.checks.items():
+            box.setChecked(name in current)
+            box.setText(self._caption(name, scores))
+        self._show_image()
+
+    def go(self, delta: int) -> None:
+        """Move to the grid's image `delta` rows away; the ticks here stay as a pending change."""
+        if self._step is None:
+            return
+        now = self.labels()
+        if now != _labels_of(self.item, self.checks):
+            self.item.pending = now
+        following = self._step(self.item, delta)
+        if following is not None:
+            self.item = following
+            self._show_item()
+
+    # --- keys -----------------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        digit, text = digit_index(event), picker_text(event)
+        names = list(self.checks)
+        if event.key() in NAV_KEYS:  # handled here, not as shortcuts: any focused child works
+            self.go(NAV_KEYS[event.key()])
+        elif digit is not None and digit < len(names):
+            self._toggle(names[digit])
+        elif text is not None:
+            ticked = set(self.labels())
+            self.picker = open_picker(self.scroll, names, text, ticked, self._on_picked)
+        else:
+            super().keyPressEvent(event)
+
+    def _toggle(self, name: str) -> None:
+        box = self.checks[name]
+        box.setChecked(not box.isChecked())
+        self.scroll.ensureWidgetVisible(box)
+
+    def _on_picked(self, name: str) -> None:
+        if name in self.checks:
+            self._toggle(name)
+        else:
+            box = self._add_check(name, True)
+            box.setText(self._caption(name, {}))
+            self.scroll.ensureWidgetVisible(box)
 
     def _on_new_category_return_pressed(self) -> None:
         name = self.new_category.text().strip()
@@ -137,7 +226,7 @@ class CorrectionDialog(QDialog):
         if name in self.checks:
             self.checks[name].setChecked(True)
         else:
-            self._add_check(name, f"{name.replace('&', '&&')}   (new)", True)
+            self._add_check(name, True).setText(self._caption(name, {}))
         self.new_category.clear()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -158,10 +247,13 @@ class CorrectionDialog(QDialog):
 
     def _show_image(self) -> None:
         image = self._large.get(self.item.path)
-        if image is None:
-            return
-        self.image_label.set_image(QPixmap.fromImage(image))
+        self.image_label.set_image(QPixmap.fromImage(image) if image is not None else None)
 
     def _on_large_loaded(self, path: str) -> None:
         if path == str(self.item.path):
             self._show_image()
+
+
+def _labels_of(item: ReviewItem, checks: dict[str, QCheckBox]) -> list[str]:
+    current = item.pending if item.pending is not None else item.folders
+    return [name for name in checks if name in current]

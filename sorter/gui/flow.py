@@ -211,9 +211,8 @@ class SortFlowMixin:
         self.show_page(self.review_page)
 
     def open_correction_dialog(self, item: ReviewItem) -> None:
-        dialog = CorrectionDialog(item, self.review_set.categories, self.large_images, self)
+        dialog = self.review_page.make_dialog(item, self)  # Save decides and moves the grid on
         self.correction_dialog = dialog
-        dialog.accepted.connect(lambda: self.save_corrections([item], [dialog.labels()]))
         dialog.open()
 
     def save_corrections(self, items: list[ReviewItem], labels: list[list[str]]) -> None:

@@ -29,7 +29,7 @@ from sorter.logs import log_file
 
 log = logging.getLogger(__name__)
 
-LARGE_IMAGE = 720
+LARGE_IMAGE = 1024  # the large view and the correction dialog; fitted to the window
 
 
 def load_model_job(path: str | None, device: str) -> Any:
@@ -77,7 +77,8 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.progress_page = ProgressPage()
         self.preview = PreviewPage(self.thumbs)
         self.summary = SummaryPage()
-        self.review_page = ReviewPage(self.thumbs)
+        self.review_page = ReviewPage(self.thumbs, self.large_images, self.settings.thumbnail_size)
+        self.review_page.thumbnail_size_chosen.connect(self._on_review_page_thumbnail_size_chosen)
         for page in (self.home, self.progress_page, self.preview, self.summary, self.review_page):
             self.stack.addWidget(page)
         self.setCentralWidget(self.stack)
@@ -181,6 +182,10 @@ class MainWindow(SortFlowMixin, QMainWindow):
             if dialog.model_changed:
                 self.model_path = self.settings.model_path
                 self.start_loading_model()
+
+    def _on_review_page_thumbnail_size_chosen(self, size: int) -> None:
+        self.settings.thumbnail_size = size
+        save_settings(self.settings)
 
     def _on_skip_preview_toggled(self, on: bool) -> None:
         self.settings.skip_preview = on

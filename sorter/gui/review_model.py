@@ -6,35 +6,50 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QPixmap
 
 from sorter.core.sorting.session import ReviewItem
-from sorter.gui.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
+ScoresRole = Qt.ItemDataRole.UserRole + 2  # "cats 0.42 · dogs 0.38"
+BadgeRole = Qt.ItemDataRole.UserRole + 3  # (kind, text); kind: pending, saved, folder or ""
+
+PENDING, SAVED, FOLDER = "pending", "saved", "folder"
+
+
+def badge(item: ReviewItem, show_folders: bool = False) -> tuple[str, str]:
+    """What a tile says under its scores: the change Enter will save, the saved labels, or
+    (when images of every folder are shown) where the image is now."""
+    if item.pending is not None:
+        return PENDING, "→ " + (", ".join(item.pending) or "none of these")
+    if item.saved:
+        return SAVED, "✓ " + (", ".join(item.folders) or "none of these")
+    if show_folders:
+        return FOLDER, "in " + ", ".join(item.folders)
+    return "", ""
 
 
 class ReviewListModel(QAbstractListModel):
-    """Items shown in the grid; thumbnails are asked for only when the view paints them."""
+    """Items shown in the grid; the tile delegate paints them and asks for thumbnails."""
 
-    def __init__(self, cache: ThumbnailCache, categories: list[str], parent=None) -> None:
+    def __init__(self, categories: list[str], parent=None) -> None:
         super().__init__(parent)
-        self._cache = cache
         self.categories = categories
         self.items: list[ReviewItem] = []
+        self.show_folders = False
         self._rows: dict[str, int] = {}
-        self._placeholder = QPixmap(cache.size, cache.size)
-        self._placeholder.fill(QColor(128, 128, 128, 60))
-        cache.loaded.connect(self._on_cache_loaded)
 
-    def set_items(self, items: list[ReviewItem], categories: list[str]) -> None:
+    def set_items(self, items: list[ReviewItem], categories: list[str], show_folders=False) -> None:
         self.beginResetModel()
         self.items = items
         self.categories = categories
+        self.show_folders = show_folders
         self._rows = {str(item.path): row for row, item in enumerate(items)}
         self.endResetModel()
+
+    def row_of(self, item: ReviewItem | str) -> int | None:
+        return self._rows.get(str(getattr(item, "path", item)))
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.items)
@@ -43,33 +58,29 @@ class ReviewListModel(QAbstractListModel):
         if not index.isValid():
             return None
         item = self.items[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return f"{item.path.name}\n{self._status(item)}"
-        if role == Qt.ItemDataRole.DecorationRole:
-            image = self._cache.get(item.path)
-            return QPixmap.fromImage(image) if image is not None else self._placeholder
-        if role == Qt.ItemDataRole.ToolTipRole:
-            scores = ", ".join(f"{n} {s:.2f}" for n, s in item.score_map(self.categories).items())
-            return f"{item.path}\n{scores}"
         if role == ItemRole:
             return item
+        if role == ScoresRole:
+            return item.why(self.categories).replace(", ", " · ")
+        if role == BadgeRole:
+            return badge(item, self.show_folders)
+        if role == Qt.ItemDataRole.DisplayRole:  # what screen readers and type-ahead get
+            return f"{item.path.name}\n{self._status(item)}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(item)
         return None
 
     def _status(self, item: ReviewItem) -> str:
-        if item.pending is not None:
-            return "→ " + (", ".join(item.pending) or "none of these") + " (Enter saves)"
-        if item.saved:
-            return "✓ " + (", ".join(item.folders) or "none of these")
-        return item.why(self.categories)
+        kind, text = badge(item)
+        if kind == PENDING:
+            return f"{text} (Enter saves)"
+        return text or item.why(self.categories)
 
-    def refresh(self, item: ReviewItem) -> None:
-        row = self._rows.get(str(item.path))
-        if row is not None:
-            index = self.index(row)
-            self.dataChanged.emit(index, index)
-
-    def _on_cache_loaded(self, path: str) -> None:
-        row = self._rows.get(path)
-        if row is not None:
-            index = self.index(row)
-            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+    def _tooltip(self, item: ReviewItem) -> str:
+        scores = sorted(item.score_map(self.categories).items(), key=lambda p: -p[1])
+        lines = [item.path.name, str(item.path.parent), "in " + ", ".join(item.folders)]
+        lines.append("  ".join(f"{n} {s:.2f}" for n, s in scores[:5]))
+        kind, text = badge(item)
+        if kind:
+            lines.append(f"{text} (Enter saves)" if kind == PENDING else text)
+        return "\n".join(lines)

@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEvent, QEventLoop, Qt, QTimer
+from PySide6.QtGui import QKeyEvent, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
 from sorter.appdirs import asset_path
@@ -64,7 +65,8 @@ def _isolate_user_dirs(tmp: Path) -> None:
 
 
 def take_screenshots(folder: Path, model_path: str | None = None) -> int:
-    """Save empty, scanning, preview, summary, review, correction and error PNGs into `folder`."""
+    """Save empty, scanning, preview, summary, review (three sizes, large view, picker),
+    correction and error PNGs into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sorter-shots-") as tmp_text:
         tmp = Path(tmp_text)
@@ -115,19 +117,56 @@ def _after_preview(window: Any, folder: Path) -> None:
     settle(window)
     save(window, folder, "4-summary")
     window.open_review()
-    if not window.review_page.model.items:  # nothing uncertain: show every image instead
+    if len(window.review_page.model.items) < 6:  # few uncertain: show every image instead
         window.open_review("")
-    settle(window)
-    save(window, folder, "5-review")
     if window.review_page.model.items:
+        _review_shots(window, folder)
         window.open_correction_dialog(window.review_page.model.items[0])
         dialog = window.correction_dialog
-        dialog.resize(window.width() * 3 // 4, window.height() * 3 // 4)
         settle(window)
         save(dialog, folder, "6-correction")
         dialog.reject()
     _error_shot(window, folder)
     window.close()
+
+
+def press(widget: QWidget, key: Qt.Key, text: str = "") -> None:
+    """A key press and release, as the keyboard sends them."""
+    for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+        QApplication.sendEvent(widget, QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, text))
+
+
+def _review_shots(window: Any, folder: Path) -> None:
+    """The grid with a change waiting (three sizes), the large view and the category picker."""
+    page = window.review_page
+    press(page.view, Qt.Key.Key_Right)
+    press(page.view, Qt.Key.Key_6, "6")  # a change not saved yet: its badge shows
+    for size, name in ((160, "5-review"), (96, "5-review-small"), (320, "5-review-large")):
+        page.set_thumbnail_size(size)
+        settle(window)
+        save(window, folder, name)
+    page.set_thumbnail_size(160)
+    press(page.view, Qt.Key.Key_Space)
+    settle(window)
+    save(window, folder, "5-large-view")
+    press(page.large_view, Qt.Key.Key_Escape)
+    press(page.view, Qt.Key.Key_S, "s")
+    page.picker.filter.setText("sp")
+    settle(window)
+    save_composite(window, page.picker, folder, "5-picker")
+    page.picker.close()
+
+
+def save_composite(window: QWidget, popup: QWidget, folder: Path, name: str) -> Path:
+    """The window with a popup (its own top-level window) drawn where it shows."""
+    image = window.grab()
+    painter = QPainter(image)
+    painter.drawPixmap(popup.pos() - window.pos(), popup.grab())
+    painter.end()
+    path = folder / f"{name}.png"
+    image.save(str(path))
+    log.info("Saved %s", path)
+    return path
 
 
 def _error_shot(window: Any, folder: Path) -> None:

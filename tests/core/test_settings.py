@@ -64,6 +64,10 @@ def test_recent_folders_are_unique_newest_first_and_bounded() -> None:
         ({"recent_folders": "/photos", "device": "cpu"}, {"device": "cpu"}),
         ({"recent_folders": ["/a", 3, None, "/b"]}, {"recent_folders": ["/a", "/b"]}),
         ({"skip_preview": "yes", "device": "cuda"}, {"device": "cuda"}),
+        ({"thumbnail_size": 240, "device": "gpu9"}, {"thumbnail_size": 240}),
+        ({"thumbnail_size": 5000, "device": "cpu"}, {"device": "cpu"}),
+        ({"thumbnail_size": "big", "device": "cpu"}, {"device": "cpu"}),
+        ({"thumbnail_size": 200.5, "device": "cpu"}, {"device": "cpu"}),
     ],
 )
 def test_a_bad_field_falls_back_to_its_default_only(content, kept, caplog) -> None:

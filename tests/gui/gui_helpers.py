@@ -1,4 +1,5 @@
-"""Qt helpers for the GUI tests: a simulated drop (fakes and builders live in fakes.py)."""
+"""Qt helpers for the GUI tests: a simulated drop, a Ctrl+wheel, a painted tile (fakes and
+builders live in fakes.py)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,39 @@ def drop_paths(widget, paths: list[Path]) -> bool:
     if enter.isAccepted():
         QApplication.sendEvent(widget, QDropEvent(QPointF(point), *args))
     return enter.isAccepted()
+
+
+def ctrl_wheel(widget, notches: int) -> None:
+    """Turn the mouse wheel over `widget` with Ctrl held (positive: away from the user)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+
+    centre = QPointF(widget.rect().center())
+    event = QWheelEvent(
+        centre,
+        QPointF(widget.mapToGlobal(widget.rect().center())),
+        QPoint(0, 0),
+        QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.ControlModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def paint_tile(view, row: int):
+    """The tile of `row` as the grid painted it (a crop of the grabbed viewport)."""
+    view.viewport().repaint()
+    rect = view.visualRect(view.model().index(row))
+    return view.viewport().grab(rect).toImage()
+
+
+def colour_share(image, rect, predicate) -> float:
+    """The share of pixels inside `rect` of `image` for which predicate(QColor) holds."""
+    hits = total = 0
+    for y in range(max(0, rect.top()), min(image.height(), rect.bottom() + 1)):
+        for x in range(max(0, rect.left()), min(image.width(), rect.right() + 1)):
+            total += 1
+            hits += bool(predicate(image.pixelColor(x, y)))
+    return hits / total if total else 0.0

@@ -122,3 +122,68 @@ def test_review_another_category(qtbot, reviewing):
     assert len(window.review_page.model.items) == 12
     box.setCurrentIndex(box.findData("cats"))
     assert window.review_page.model.items == []
+
+
+def test_enter_saves_and_moves_the_selection_on(qtbot, reviewing):
+    window, _ = reviewing
+    page, view = window.review_page, window.review_page.view
+    items = list(page.model.items)
+    qtbot.keyClick(view, Qt.Key.Key_1)
+    with qtbot.waitSignal(window.corrections_saved, timeout=30_000):
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert view.currentIndex().row() == 1
+    assert page.selected_items() == [items[1]]  # the next image alone, ready for its key
+    qtbot.keyClick(view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert page.selected_items() == items[1:4]
+    qtbot.keyClick(view, Qt.Key.Key_2)  # a bulk decision...
+    with qtbot.waitSignal(window.corrections_saved, timeout=30_000):
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert page.selected_items() == [items[4]]  # ...moves past the last image chosen
+    assert sorted(c.labels for c in CorrectionQueue().list()) == [["cats"]] + [["dogs"]] * 3
+
+
+def test_the_dialog_steps_through_the_grid_and_save_moves_it_on(qtbot, reviewing):
+    window, out = reviewing
+    page, view = window.review_page, window.review_page.view
+    items = list(page.model.items)
+    qtbot.keyClick(view, Qt.Key.Key_Return)  # nothing pending: the dialog
+    dialog = window.correction_dialog
+    qtbot.keyClick(dialog.focusWidget() or dialog, Qt.Key.Key_2)  # a plain digit: dogs
+    qtbot.keyClick(dialog.focusWidget() or dialog, Qt.Key.Key_PageDown)  # next image
+    assert dialog.item is items[1] and view.currentIndex().row() == 1
+    assert items[0].pending == ["dogs"]  # left as a change the grid shows and Enter saves
+    assert "→ dogs" in page.model.index(0).data()
+    qtbot.keyClick(dialog.focusWidget() or dialog, Qt.Key.Key_3)
+    with qtbot.waitSignal(window.corrections_saved, timeout=30_000):
+        qtbot.mouseClick(
+            dialog.buttons.button(dialog.buttons.StandardButton.Save), Qt.MouseButton.LeftButton
+        )
+    assert (out / "cars" / items[1].path.name).is_file()
+    assert not (out / "dogs" / items[0].path.name).exists()  # not saved: only pending
+    assert view.currentIndex().row() == 2
+
+
+def test_a_category_made_in_the_picker_gets_its_folder(qtbot, reviewing):
+    window, out = reviewing
+    page, view = window.review_page, window.review_page.view
+    item = page.model.items[0]
+    qtbot.keyClick(view, Qt.Key.Key_Slash)
+    qtbot.keyClicks(page.picker.filter, "teapots")
+    qtbot.keyClick(page.picker.filter, Qt.Key.Key_Return)
+    with qtbot.waitSignal(window.corrections_saved, timeout=30_000):
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert (out / "teapots" / item.path.name).is_file()
+    assert CorrectionQueue().list()[0].labels == ["teapots"]
+
+
+def test_enter_in_the_large_view_saves_and_shows_the_next_image(qtbot, reviewing):
+    window, out = reviewing
+    page = window.review_page
+    items = list(page.model.items)
+    qtbot.keyClick(page.view, Qt.Key.Key_Space)
+    qtbot.keyClick(page.large_view, Qt.Key.Key_3)
+    with qtbot.waitSignal(window.corrections_saved, timeout=30_000):
+        qtbot.keyClick(page.large_view, Qt.Key.Key_Return)
+    assert (out / "cars" / items[0].path.name).is_file()
+    assert page.large_view.isVisible() and page.large_view.item is items[1]

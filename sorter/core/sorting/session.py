@@ -275,8 +275,12 @@ class ReviewSet:
         return max(item.scores, default=0.0)
 
     def folder_counts(self) -> dict[str, int]:
-        names = [UNCERTAIN, *self.categories]
-        return {n: sum(1 for i in self.items if n in i.folders) for n in names}
+        counts = dict.fromkeys([UNCERTAIN, *self.categories], 0)
+        for item in self.items:  # one pass: a review may hold thousands of images
+            for name in item.folders:
+                if name in counts:
+                    counts[name] += 1
+        return counts
 
 
 def review_set(plan: SortPlan) -> ReviewSet:
