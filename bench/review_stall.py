@@ -129,15 +129,11 @@ def user(page: Any, review: Any, step: int) -> Iterator[str]:
 
 def like_the_window(bare: bool) -> Any:
     """The QApplication as the window has it when one reviews: made by make_app (the GUI-thread
-    garbage collector, the refcount guard), the default model loaded, the decoder used."""
+    garbage collector), the default model loaded, the decoder used."""
     from PySide6.QtWidgets import QApplication
 
-    from sorter.gui import refcount_guard
-
     if bare:
-        app = QApplication.instance() or QApplication([])
-        refcount_guard.install()
-        return app
+        return QApplication.instance() or QApplication([])
     from sorter.core.model.modelfile import load_model
     from sorter.gui.app import make_app
 

@@ -127,7 +127,10 @@ def write_calls(tree: ast.Module) -> list[str]:
         func = node.func
         if isinstance(func, ast.Attribute):
             owner = func.value.id if isinstance(func.value, ast.Name) else None
-            if (owner, func.attr) in WRITE_FUNCTIONS or func.attr in WRITE_METHODS:
+            saves_state = func.attr == "save" and not node.args  # QPainter.save() writes no file
+            if (owner, func.attr) in WRITE_FUNCTIONS or (
+                func.attr in WRITE_METHODS and not saves_state
+            ):
                 found.append(f"{func.attr}:{node.lineno}")
         is_open = (isinstance(func, ast.Name) and func.id == "open") or (
             isinstance(func, ast.Attribute) and func.attr == "open"
@@ -239,9 +242,10 @@ def test_rules_catch_writes() -> None:
         "import os, shutil\n"
         "shutil.copy2(a, b)\nos.replace(a, b)\nPath(p).write_bytes(b'')\n"
         "open(p, 'wb')\nopen(p, mode='a')\nopen(p)\nPath(p).open('rb')\n"
+        "painter.save()\nimage.save(path)\n"
     )
     assert write_calls(_parse(code)) == [
-        "copy2:2", "replace:3", "write_bytes:4", "open(wb):5", "open(a):6",
+        "copy2:2", "replace:3", "write_bytes:4", "open(wb):5", "open(a):6", "save:10",
     ]  # fmt: skip
 
 
