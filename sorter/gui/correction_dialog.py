@@ -114,7 +114,10 @@ class CorrectionDialog(QDialog):
         row.addWidget(self.new_category, 1)
         row.addWidget(self.add_button)
         side.addLayout(row)
-        side.addWidget(QLabel("<small>1-9 toggle · a letter or / finds any category</small>"))
+        keys = "1-9 toggle · a letter or / finds any category"
+        if self._step is not None:
+            keys += " · Page Up/Down: previous/next image"
+        side.addWidget(QLabel(f"<small>{keys}</small>"))
         side.addStretch(1)
         self._side = QWidget()
         self._side.setLayout(side)
