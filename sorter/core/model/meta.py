@@ -214,16 +214,8 @@ def sigmoid_meta(
 
     `more` sets the other fields (training, created_by, backbone_sha256, empty_category...).
     """
-    return ModelMeta(
-        arch=arch,
-        builder="fastai",
-        categories=list(categories),
-        activation="sigmoid",
-        n_outputs=len(categories),
-        preprocessing=preprocessing,
-        default_threshold=float(default_threshold),
-        thresholds=dict(thresholds or {}),
-        **more,
+    return _fastai_meta(
+        arch, categories, preprocessing, default_threshold, thresholds, activation="sigmoid", **more
     )
 
 
@@ -241,17 +233,31 @@ def single_label_meta(
     Written as "softmax-groups" with a group of one output per category (as import_learner
     writes a CrossEntropy learner), so Sorters that predate `exclusive` score it right too.
     """
+    groups = {name: [i] for i, name in enumerate(categories)}
+    return _fastai_meta(
+        arch, categories, preprocessing, default_threshold, thresholds,
+        activation="softmax-groups", groups=groups, **more,
+    )  # fmt: skip
+
+
+def _fastai_meta(
+    arch: str,
+    categories: Sequence[str],
+    preprocessing: Preprocessing,
+    default_threshold: float,
+    thresholds: Mapping[str, float] | None,
+    **fields: Any,
+) -> ModelMeta:
+    """A fastai-built model with one output per category; `fields` give activation and more."""
     return ModelMeta(
         arch=arch,
         builder="fastai",
         categories=list(categories),
-        activation="softmax-groups",
         n_outputs=len(categories),
         preprocessing=preprocessing,
         default_threshold=float(default_threshold),
         thresholds=dict(thresholds or {}),
-        groups={name: [i] for i, name in enumerate(categories)},
-        **more,
+        **fields,
     )
 
 
