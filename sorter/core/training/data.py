@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -351,3 +352,6 @@ class TrainOutcome:
     history: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     exclusive: bool = False  # a single-label model (softmax scores), else multi-label (sigmoid)
+    # Quick mode's k-fold cross-validation (crossval.CrossValidation): then split.valid is every
+    # image and valid_scores are out-of-fold scores. None: a hold-out split.
+    cross_validation: Any = None

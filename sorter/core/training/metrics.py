@@ -19,10 +19,10 @@ log = logging.getLogger(__name__)
 # The seed 002 plot: accuracy_multi at thresholds 0.05, 0.10, ... 0.95.
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 MIN_POSITIVES = 2  # fewer validation positives than this: keep the default threshold
-# Single-label thresholds (exclusive_thresholds): the share of a category's placed validation
-# images that must truly be of it, and how many placed images count as evidence at all.
-TARGET_PRECISION = 0.9
-MIN_PLACED = 3
+# Single-label thresholds (exclusive_thresholds): a finer grid (a softmax's best probability
+# ranges over 1/C..1), and how many scored images count as evidence at all.
+FINE_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
+MIN_IMAGES = 5
 
 
 def accuracy_multi(
@@ -103,46 +103,34 @@ def choose_thresholds(
     return chosen
 
 
-def _lowest_precise(
-    top: np.ndarray, right: np.ndarray, target: float, grid: Sequence[float]
-) -> float | None:
-    """The lowest threshold on `grid` at which the images placed (top >= it) are right at
-    least `target` of the time; None when no threshold places any image that precisely."""
-    for threshold in grid:
-        placed = top >= threshold
-        if placed.any() and np.mean(right[placed]) >= target:
-            return float(threshold)
-    return None
-
-
 def exclusive_thresholds(
     scores: np.ndarray,
     targets: np.ndarray,
     categories: Sequence[str],
     default: float = 0.5,
-    target: float = TARGET_PRECISION,
-    min_placed: int = MIN_PLACED,
-    grid: Sequence[float] = tuple(THRESHOLD_GRID),
+    min_images: int = MIN_IMAGES,
+    grid: Sequence[float] = tuple(FINE_GRID),
 ) -> dict[str, float]:
-    """Per-category thresholds of a single-label model, on the top-1 probability.
+    """The threshold of a single-label model, on the best category's probability: the same
+    for every category.
 
-    The rule: a validation image is placed in its best category c when its probability
-    reaches c's threshold; c's placed-precision is the share of those placed images that are
-    labelled c. c's threshold is the lowest on `grid` whose placed-precision is at least
-    `target`. A category that is the best of fewer than `min_placed` validation images, or that
-    no threshold on the grid brings up to `target`, keeps `default`.
+    The rule: an image is placed in its best category when that probability reaches the
+    threshold, else it goes to uncertain. Over the scored images (out-of-fold scores: each
+    from a model that did not learn it), the threshold is the lowest on `grid` that maximises
+    the right placements minus the wrong ones: a range of scores is left to uncertain only when
+    the images in it were more often wrong than right. One threshold for all categories: with
+    ten images a category, a category's own would rest on ten scores. Fewer than `min_images`
+    scored images keep `default`.
     """
+    if len(scores) < min_images:
+        return {name: float(default) for name in categories}
     rows = np.arange(len(scores))
-    best = scores.argmax(axis=1) if len(scores) else np.zeros(0, dtype=int)
+    best = scores.argmax(axis=1)
     top = scores[rows, best]
     right = targets[rows, best] > 0.5
-    chosen = {}
-    for col, name in enumerate(categories):
-        mine = best == col
-        lowest = _lowest_precise(top[mine], right[mine], target, grid)
-        enough = int(mine.sum()) >= min_placed
-        chosen[name] = lowest if enough and lowest is not None else float(default)
-    return chosen
+    gains = [int(np.sum(right & (top >= t))) - int(np.sum(~right & (top >= t))) for t in grid]
+    chosen = float(grid[int(np.argmax(gains))])  # argmax: the first (lowest) of equal gains
+    return {name: chosen for name in categories}
 
 
 def decisions(

@@ -15,10 +15,20 @@ from sorter.core.errors import SorterError
 from sorter.core.jobs import CancelToken, ProgressCallback
 from sorter.core.model.meta import IMAGENET, Preprocessing
 from sorter.core.model.networks import BODY_FEATURES
+from sorter.core.training import crossval
 from sorter.core.training import quick as train_quick
 from sorter.core.training.backbone import pretrained_body
-from sorter.core.training.data import Split, TrainData, TrainOutcome, check, split_data, without
+from sorter.core.training.data import (
+    Split,
+    TrainData,
+    TrainOutcome,
+    check,
+    group_keys,
+    split_data,
+    without,
+)
 from sorter.core.training.full import train_full
+from sorter.core.training.probe import fit_probe, fits_fastai_head, probe_head
 
 if TYPE_CHECKING:
     from sorter.core.training.options import TrainOptions
@@ -85,10 +95,16 @@ class TrainMode(Fitter[TrainJob, TrainOutcome], Protocol):
 
 
 class QuickMode:
-    """Pooled features of a frozen pretrained body, computed once; fastai's head trains on them."""
+    """Pooled features of a frozen pretrained body, computed once; a linear probe learns them.
+
+    Cross-validation on the cached features chooses the probe's regularisation and scores every
+    image out of fold (the scores thresholds are chosen from); the probe kept is fitted on every
+    image and written into fastai's head layout (probe.probe_head). A model of more categories
+    than that layout holds a probe for trains fastai's own head on an 80/20 split instead.
+    """
 
     name = "quick"
-    default_epochs = 40
+    default_epochs = 40  # the fallback head's; the probe solves to convergence
 
     def fit(
         self, job: TrainJob, *, progress: ProgressCallback, cancel: CancelToken | None
@@ -98,29 +114,81 @@ class QuickMode:
         body = pretrained_body(options.arch, _required_weights(options.arch, job.weights))
         pre = Preprocessing(options.input_size, "crop", IMAGENET)
         started = time.perf_counter()
-        data, split, sets = _quick_features(job, body, pre, progress, cancel)
-        feature_seconds = time.perf_counter() - started
-        result = train_quick.train_head(
-            *sets,
-            n_features=BODY_FEATURES[options.arch],
-            settings=train_quick.kind_settings(job.exclusive, epochs=options.epoch_count),
-            seed=options.seed,
-            progress=progress,
-            cancel=cancel,
-        )
-        scores = train_quick.head_scores(result.head, sets[2], job.exclusive).numpy()
-        head_seconds = time.perf_counter() - started - feature_seconds
-        state_dict = train_quick.assemble(options.arch, body, result.head)
-        epochs, history = len(result.history), result.history
-        kept = "kept the last epoch; lowest" if job.exclusive else "best"
+        data, features, mirrored = _quick_features(job, body, pre, progress, cancel)
+        seconds = time.perf_counter() - started
+        if not fits_fastai_head(len(data.categories)):
+            cached = (data, features, mirrored)
+            return _fit_mlp_head(job, body, pre, cached, seconds, progress, cancel)
+        targets = data.targets()
+        keys = group_keys(data, options.group)
+        folds = crossval.fold_ids(targets, crossval.fold_count(targets), options.seed, keys)
+        y = torch.from_numpy(targets)
+        cv = crossval.cross_validate(
+            features, y, folds, exclusive=job.exclusive, mirrored=mirrored,
+            progress=progress, cancel=cancel,
+        )  # fmt: skip
+        x_all, y_all = _with_mirrored(features, y, mirrored)
+        final = fit_probe(x_all, y_all, exclusive=job.exclusive, l2=cv.l2, cancel=cancel)
+        head = probe_head(final, BODY_FEATURES[options.arch])
+        state_dict = train_quick.assemble(options.arch, body, head)
+        everything = list(range(len(data.items)))
+        split = Split(everything, everything, crossval.few_image_warnings(data.counts()))
         note = (
-            f"Features of {len(data.items)} images in {feature_seconds:.1f} s; head trained in "
-            f"{head_seconds:.1f} s ({kept} validation loss at epoch {result.best_epoch} of "
-            f"{epochs})."
+            f"Features of {len(data.items)} images in {seconds:.1f} s; {cv.k}-fold "
+            f"cross-validation chose L2 {cv.l2:g}; the probe kept learned from every image "
+            f"({time.perf_counter() - started - seconds:.1f} s)."
         )
+        history = [{"l2": l2, "cv_loss": loss} for l2, loss in cv.losses.items()]
         return TrainOutcome(
-            data, split, state_dict, pre, scores, epochs, history, [note], job.exclusive
+            data, split, state_dict, pre, cv.scores, 0, history, [note], job.exclusive, cv
         )
+
+
+def _with_mirrored(
+    x: torch.Tensor, y: torch.Tensor, mirrored: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    if mirrored is None:
+        return x, y
+    return torch.cat([x, mirrored]), torch.cat([y, y])
+
+
+def _fit_mlp_head(
+    job: TrainJob,
+    body: torch.nn.Module,
+    pre: Preprocessing,
+    cached: tuple[TrainData, torch.Tensor, torch.Tensor | None],
+    feature_seconds: float,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> TrainOutcome:
+    """fastai's two-layer head on an 80/20 split: for more categories than a probe fits."""
+    options = job.options
+    data, features, mirrored = cached
+    split = split_data(data, options.valid_pct, options.seed, options.group)
+    y = torch.from_numpy(data.targets())
+    x_train, y_train = features[split.train], y[split.train]
+    if mirrored is not None:
+        x_train = torch.cat([x_train, mirrored[split.train]])
+        y_train = torch.cat([y_train, y[split.train]])
+    started = time.perf_counter()
+    result = train_quick.train_head(
+        x_train, y_train, features[split.valid], y[split.valid],
+        n_features=BODY_FEATURES[options.arch],
+        settings=train_quick.kind_settings(job.exclusive, epochs=options.epoch_count),
+        seed=options.seed, progress=progress, cancel=cancel,
+    )  # fmt: skip
+    scores = train_quick.head_scores(result.head, features[split.valid], job.exclusive).numpy()
+    state_dict = train_quick.assemble(options.arch, body, result.head)
+    kept = "kept the last epoch; lowest" if job.exclusive else "best"
+    note = (
+        f"Features of {len(data.items)} images in {feature_seconds:.1f} s; head trained in "
+        f"{time.perf_counter() - started:.1f} s ({kept} validation loss at epoch "
+        f"{result.best_epoch} of {len(result.history)})."
+    )
+    return TrainOutcome(
+        data, split, state_dict, pre, scores, len(result.history), result.history, [note],
+        job.exclusive,
+    )  # fmt: skip
 
 
 def _required_weights(arch: str, weights: Path | None) -> Path:
@@ -139,11 +207,9 @@ def _quick_features(
     pre: Preprocessing,
     progress: ProgressCallback,
     cancel: CancelToken | None,
-) -> tuple[TrainData, Split, tuple[torch.Tensor, ...]]:
-    """(data without unreadable images, split, (x_train, y_train, x_valid, y_valid)).
-
-    With options.mirror the training part gets each image's mirror image too.
-    """
+) -> tuple[TrainData, torch.Tensor, torch.Tensor | None]:
+    """(data without unreadable images, the features of its images, and with options.mirror
+    the features of each image mirrored, in the same order; else None)."""
     data, options = job.data, job.options
     extract = partial(
         train_quick.extract_features,
@@ -158,13 +224,10 @@ def _quick_features(
     if bad:
         data = without(data, bad)
         check(data)
-    split = split_data(data, options.valid_pct, options.seed, options.group)
-    y = torch.from_numpy(data.targets())
-    x_train, y_train = features[split.train], y[split.train]
+    mirrored = None
     if options.mirror:
-        mirrored, _ = extract([data.items[i].path for i in split.train], mirror=True)
-        x_train, y_train = torch.cat([x_train, mirrored]), torch.cat([y_train, y_train])
-    return data, split, (x_train, y_train, features[split.valid], y[split.valid])
+        mirrored, _ = extract([item.path for item in data.items], mirror=True)
+    return data, features, mirrored
 
 
 class FullMode:

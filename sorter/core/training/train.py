@@ -17,6 +17,7 @@ from sorter.core.files import file_sha256
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.model.meta import ModelMeta, trained_meta
 from sorter.core.model.modelfile import pick_device, save_model
+from sorter.core.training import crossval
 from sorter.core.training.backbone import find_pretrained_weights
 from sorter.core.training.data import TrainData, TrainOutcome, check
 from sorter.core.training.modes import TRAIN_MODES, TrainJob
@@ -123,7 +124,11 @@ def _finish(
         outcome.valid_scores, targets, valid_paths, data.categories, options.default_threshold,
         exclusive,
     )  # fmt: skip
+    cross_validation = _cross_validation(outcome, evaluation["thresholds"])
     training = _training_summary(outcome, options, weights, device, seconds, evaluation)
+    training["validation"] = _validation_kind(outcome)
+    if cross_validation is not None:
+        training["cross_validation"] = cross_validation
     meta = _trained_meta(outcome, options, weights, evaluation["thresholds"], training)
     save_model(out, meta, outcome.state_dict)
     report = {
@@ -136,6 +141,31 @@ def _finish(
     }
     json_path, png_path = write_report(out, report)
     return TrainResult(out, json_path, png_path, meta, report, data, seconds, outcome.notes)
+
+
+def _validation_kind(outcome: TrainOutcome) -> str:
+    """How the figures were measured, in words."""
+    cv = outcome.cross_validation
+    if cv is not None:
+        return (f"{cv.k}-fold cross-validation: every image scored by a model that did not "
+                "learn from it")  # fmt: skip
+    return f"hold-out: {len(outcome.split.valid)} images kept out of training"
+
+
+def _cross_validation(outcome: TrainOutcome, thresholds: dict[str, float]) -> dict | None:
+    """The cross-validation's choices and each figure's mean and spread over the folds."""
+    cv = outcome.cross_validation
+    if cv is None:
+        return None
+    data = outcome.data
+    return {
+        "folds": cv.k,
+        "l2": cv.l2,
+        "loss_by_l2": {f"{l2:g}": loss for l2, loss in cv.losses.items()},
+        "spread": crossval.spread(
+            cv, data.targets(), data.categories, thresholds, outcome.exclusive
+        ),
+    }
 
 
 def _trained_meta(

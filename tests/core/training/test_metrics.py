@@ -87,22 +87,31 @@ def test_no_validation_images_keeps_default_thresholds_and_draws_nothing(tmp_pat
 
 
 # --- single-label (exclusive) models -------------------------------------------------------------
-def test_exclusive_thresholds_take_the_lowest_that_keeps_placed_precision():
-    # cat is the best category of five images: the two wrong ones score 0.55 and 0.6
-    scores = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4], [0.55, 0.45]])
-    targets = np.array([[1, 0], [1, 0], [1, 0], [0, 1], [0, 1]], dtype=float)
-    chosen = th.exclusive_thresholds(scores, targets, CATS, default=0.5, target=0.9)
-    assert chosen["cat"] == 0.65  # placed from 0.65 up: 3 of 3 right; at 0.6: 3 of 4
-    assert chosen["dog"] == 0.5  # never the best category: too little evidence, the default
-    lenient = th.exclusive_thresholds(scores, targets, CATS, default=0.5, target=0.6)
-    assert lenient["cat"] == 0.05  # 3 of 5 right already with every image placed
+def _best_is_cat(tops: list[float]) -> np.ndarray:
+    # three categories; "cat" (the first) is every image's best, with probability `top`
+    return np.array([[t, (1 - t) / 2, (1 - t) / 2] for t in tops])
 
 
-def test_exclusive_thresholds_keep_the_default_without_enough_or_precise_evidence():
-    scores = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.2, 0.8], [0.1, 0.9]])
-    targets = np.array([[1, 0], [1, 0], [1, 0], [1, 0], [1, 0]], dtype=float)
-    chosen = th.exclusive_thresholds(scores, targets, CATS, default=0.4, min_placed=3)
-    assert chosen == {"cat": 0.4, "dog": 0.4}  # cat: 2 placed only; dog: never right
+def test_exclusive_threshold_maximises_right_minus_wrong_placements():
+    scores = _best_is_cat([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    right = [True, True, False, False, False, True]
+    targets = np.array([[1, 0, 0] if r else [0, 1, 0] for r in right], dtype=float)
+    names = ["cat", "dog", "owl"]
+    chosen = th.exclusive_thresholds(scores, targets, names, default=0.5)
+    # right - wrong when placing from t up: 0.4 -> 3-3, 0.5 -> 2-3, 0.6 -> 2-2, 0.7 -> 2-1,
+    # 0.71..0.8 -> 2-0 (the best), 0.9 -> 1-0: the lowest threshold of the best gain is 0.71
+    assert chosen == {"cat": 0.71, "dog": 0.71, "owl": 0.71}
+    placed = th.placement(scores, targets, names, chosen, exclusive=True)
+    assert placed["placed_precision"] == 1.0 and placed["coverage"] == 2 / 6
+
+
+def test_exclusive_threshold_places_everything_that_is_mostly_right_and_needs_evidence():
+    names = ["cat", "dog", "owl"]
+    scores = _best_is_cat([0.9, 0.8, 0.7, 0.6, 0.5])
+    all_right = np.array([[1, 0, 0]] * 5, dtype=float)
+    assert th.exclusive_thresholds(scores, all_right, names)["cat"] == 0.05  # nothing to leave
+    few = th.exclusive_thresholds(scores[:4], all_right[:4], names, default=0.4)
+    assert few == {"cat": 0.4, "dog": 0.4, "owl": 0.4}  # 4 scored images: too few, the default
 
 
 def test_placement_counts_folders_as_a_user_sees_them():
