@@ -130,10 +130,21 @@ def run_window_self_test(timeout_s: float = 120.0, model_path: str | None = None
         log.error("Self-test failed: %d unexpected error(s) while the window ran", hook.count)
         return 1
     if outcome["ok"]:
-        log.info("Self-test passed: %s", window.model_label.text())
-        return 0
+        return _check_runtime_order(window.model_label.text())
     log.error("Self-test failed: the model was not ready within %.0f s", timeout_s)
     return 1
+
+
+def _check_runtime_order(model_text: str) -> int:
+    """Qt was loaded first, torch later: on Windows this passes only with the runtime preload."""
+    from sorter import winruntime
+
+    problem = winruntime.runtime_order_problem()
+    if problem:
+        log.error("Self-test failed: %s", problem)
+        return 1
+    log.info("Self-test passed: %s; %s", model_text, winruntime.describe())
+    return 0
 
 
 _STARTED = time.perf_counter()
