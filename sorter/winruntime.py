@@ -63,9 +63,12 @@ def preload_torch_runtime(
     if not state.needed:
         return state
     lib = torch_lib_dir(bundle)
+    add = add_dll_directory or os.add_dll_directory  # type: ignore[attr-defined]
     try:
-        # torch's own loader adds this folder too; its DLLs then find each other.
-        (add_dll_directory or os.add_dll_directory)(str(lib))  # type: ignore[attr-defined]
+        # The bundle's top folder holds the MSVC runtime PyInstaller collected for torch (the
+        # build machine's, newer than Qt's); torch's own loader adds torch/lib as well.
+        for folder in (lib.parent.parent, lib):
+            add(str(folder))
         (load or _load_library)(str(lib / RUNTIME_DLL))
         state.loaded, state.error = lib / RUNTIME_DLL, None
     except (OSError, AttributeError) as exc:

@@ -35,7 +35,7 @@ def test_preload_adds_torch_lib_and_loads_c10_from_the_bundle(state, tmp_path):
         load=lambda p: calls.append(("load", p)),
     )
     lib = tmp_path / "torch" / "lib"
-    assert calls == [("dir", str(lib)), ("load", str(lib / "c10.dll"))]
+    assert calls == [("dir", str(tmp_path)), ("dir", str(lib)), ("load", str(lib / "c10.dll"))]
     assert result is state and state.loaded == lib / "c10.dll" and state.error is None
     assert winruntime.runtime_order_problem(state, "qt-first") is None
     assert "preloaded from" in winruntime.describe(state)

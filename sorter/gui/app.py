@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from sorter.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
+# Also on the installer's shortcuts (installer/sorter.iss): one taskbar button for both.
+APP_USER_MODEL_ID = "Sorter.Sorter"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -62,7 +64,7 @@ def _windows_taskbar_id() -> None:
     if sys.platform == "win32":
         import ctypes
 
-        ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID("Sorter.Sorter")
+        ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(APP_USER_MODEL_ID)
 
 
 def main(argv: list[str] | None = None) -> int:
