@@ -3,15 +3,24 @@
 ; Build (from the repository root, after `pyinstaller build.spec --noconfirm`):
 ;   iscc /DAppVersion=0.1.0 /DVariant=cuda installer\sorter.iss
 ; Output: installer\Output\Sorter-<version>-<variant>-setup.exe
-; Defines: AppVersion (default 0.1.0), Variant (cuda | cpu, default cpu: only in the file name),
+; Defines: AppVersion (default 0.1.0), NumericVersion (four numbers for VersionInfoVersion, which
+;          rejects 0.2.0rc1: `python installer\version_info.py 0.2.0rc1` gives 0.2.0.0; default
+;          AppVersion), Variant (cuda | cpu, default cpu: only in the file name),
 ;          SourceDir (default ..\dist\Sorter, relative to this script), DiskSpanning (set it when
 ;          the compressed folder exceeds 4.2 GB: Setup.exe then comes with Setup-*.bin slices),
-;          SignToolName (the name of a sign tool given to ISCC with /S: signs setup and uninstaller).
+;          SignToolName (the name of a sign tool given to ISCC with /S: signs setup and uninstaller),
+;          Compression (default lzma2/max; the CI's CUDA leg uses lzma2/normal: gigabytes to pack).
 ; Uninstalling asks whether to delete the user's settings, models and correction queue (default:
 ; keep them). Silent uninstall keeps them unless given /DELETEUSERDATA=yes.
 
 #ifndef AppVersion
   #define AppVersion "0.1.0"
+#endif
+#ifndef NumericVersion
+  #define NumericVersion AppVersion
+#endif
+#ifndef Compression
+  #define Compression "lzma2/max"
 #endif
 #ifndef Variant
   #define Variant "cpu"
@@ -21,6 +30,9 @@
 #endif
 #define AppName "Sorter"
 #define GuiExe "Sorter.exe"
+; The id Sorter.exe gives its process (sorter.gui.app.APP_USER_MODEL_ID): with the same id on the
+; shortcuts, a pinned Sorter and the running window share one taskbar button.
+#define AppUserModelID "Sorter.Sorter"
 #define IconFile "..\assets\icons\sorter.ico"
 ; The verb key under HKCU\Software\Classes\Directory(\Background)\shell.
 #define VerbKey "SortWithSorter"
@@ -32,7 +44,7 @@ AppName={#AppName}
 AppVersion={#AppVersion}
 AppVerName={#AppName} {#AppVersion}
 AppPublisher=Sorter
-VersionInfoVersion={#AppVersion}
+VersionInfoVersion={#NumericVersion}
 ; Per-user: {autopf} becomes %LOCALAPPDATA%\Programs, registry entries go to HKCU.
 PrivilegesRequired=lowest
 DefaultDirName={autopf}\{#AppName}
@@ -46,7 +58,7 @@ OutputBaseFilename={#AppName}-{#AppVersion}-{#Variant}-setup
 UninstallDisplayIcon={app}\{#GuiExe}
 UninstallDisplayName={#AppName}
 ; Non-solid LZMA2: the CUDA folder is gigabytes; solid compression would need that much memory.
-Compression=lzma2/max
+Compression={#Compression}
 SolidCompression=no
 ; Closes a running Sorter before files are replaced (upgrade) or removed (uninstall).
 CloseApplications=yes
@@ -81,8 +93,8 @@ Type: filesandordirs; Name: "{app}\_internal"
 Source: "{#SourceDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
 
 [Icons]
-Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#GuiExe}"
-Name: "{autodesktop}\{#AppName}"; Filename: "{app}\{#GuiExe}"; Tasks: desktopicon
+Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#GuiExe}"; AppUserModelID: "{#AppUserModelID}"
+Name: "{autodesktop}\{#AppName}"; Filename: "{app}\{#GuiExe}"; AppUserModelID: "{#AppUserModelID}"; Tasks: desktopicon
 
 [Registry]
 ; Each verb passes one folder as "<path>\.": a path that ends in a backslash (a drive root, D:\)

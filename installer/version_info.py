@@ -9,17 +9,29 @@ PRODUCT = "Sorter"
 
 
 def version_tuple(version: str) -> tuple[int, int, int, int]:
-    """ "0.1.0" -> (0, 1, 0, 0); pre-release tails such as "rc1" are dropped."""
-    numbers = [int(n) for n in re.findall(r"\d+", version.split("+")[0])[:4]]
-    if not numbers:
+    """The release numbers, padded to four: "0.1.0" -> (0, 1, 0, 0), "0.2.0rc1" -> (0, 2, 0, 0).
+
+    Windows version resources and Inno Setup's VersionInfoVersion take four numbers of 0-65535
+    only; a pre-release, post-release or local tail (rc1, .dev3, .post1, +cu130) is dropped.
+    """
+    match = re.match(r"\s*v?(\d+(?:\.\d+)*)", version)
+    if not match:
         raise ValueError(f"not a version: {version!r}")
+    numbers = [int(n) for n in match.group(1).split(".")][:4]
+    if any(n > 0xFFFF for n in numbers):
+        raise ValueError(f"a Windows version number is at most 65535: {version!r}")
     return tuple(numbers + [0] * (4 - len(numbers)))  # type: ignore[return-value]
+
+
+def numeric_version(version: str) -> str:
+    """ "0.2.0rc1" -> "0.2.0.0": what VersionInfoVersion and FileVersion accept."""
+    return ".".join(str(n) for n in version_tuple(version))
 
 
 def version_info_text(version: str, file_name: str, description: str) -> str:
     """The text PyInstaller's `version=` file holds: a VSVersionInfo(...) expression."""
     numbers = version_tuple(version)
-    dotted = ".".join(str(n) for n in numbers)
+    dotted = numeric_version(version)
     strings = {
         "CompanyName": COMPANY,
         "FileDescription": description,
@@ -52,3 +64,10 @@ def version_info_text(version: str, file_name: str, description: str) -> str:
   ]
 )
 """
+
+
+if __name__ == "__main__":
+    # The workflow: `python installer/version_info.py 0.2.0rc1` prints 0.2.0.0 for ISCC.
+    import sys
+
+    print(numeric_version(sys.argv[1]))

@@ -10,6 +10,10 @@ def main() -> int:
     multiprocessing.freeze_support()
     args = sys.argv[1:]
     if not args or args[0] in {"--screenshots", "--self-test"} or _is_path(args[0]):
+        # Before anything imports Qt (pytorch issues 166628, 169429): see sorter.winruntime.
+        from sorter.winruntime import preload_torch_runtime
+
+        preload_torch_runtime()
         from sorter.gui.app import main as gui_main
 
         return gui_main(args)

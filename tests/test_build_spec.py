@@ -119,7 +119,7 @@ def test_two_executables_share_one_folder(project, monkeypatch) -> None:
 
 
 def test_windows_names_differ_beyond_case_and_get_version_info(project, monkeypatch) -> None:
-    run_spec(project, monkeypatch, platform="win32")
+    run_spec(project, monkeypatch, platform="win32", variant="cuda")
     names = set(_exes())
     assert names == {"Sorter", "sorter-cli"}
     assert len({n.lower() for n in names}) == 2
@@ -174,7 +174,7 @@ def test_hidden_imports_and_excludes(project, monkeypatch) -> None:
 
 
 def test_installer_and_workflow_use_the_names_the_spec_builds(project, monkeypatch) -> None:
-    run_spec(project, monkeypatch, platform="win32")
+    run_spec(project, monkeypatch, platform="win32", variant="cuda")
     gui, cli = (f"{name}.exe" for name in sorted(_exes()))  # "Sorter" sorts before "sorter-cli"
     iss = (ROOT / "installer" / "sorter.iss").read_text(encoding="utf-8")
     assert f'#define GuiExe "{gui}"' in iss
@@ -183,7 +183,7 @@ def test_installer_and_workflow_use_the_names_the_spec_builds(project, monkeypat
         assert f'Root: HKCU; Subkey: "Software\\Classes\\{key}\\command"' in iss
     workflow = (ROOT / ".github" / "workflows" / "windows.yml").read_text(encoding="utf-8")
     assert f"dist\\Sorter\\{cli} self-test" in workflow and f"dist\\Sorter\\{gui}" in workflow
-    assert "download.pytorch.org/whl/cu" in workflow and "download.pytorch.org/whl/cpu" in workflow
+    assert "download.pytorch.org/whl/cu" in workflow  # the CPU leg takes PyPI's Windows torch
 
 
 def test_the_real_assets_are_bundled_with_the_self_tests_heic(monkeypatch) -> None:
@@ -196,3 +196,34 @@ def test_the_real_assets_are_bundled_with_the_self_tests_heic(monkeypatch) -> No
     name = HEIC_SAMPLE[-1]
     assert (name, "/".join(("assets", *HEIC_SAMPLE[:-1]))) in bundled
     assert (ROOT / "assets" / Path(*HEIC_SAMPLE)).stat().st_size < 20_000  # a few KB
+
+
+def _fake_torch(monkeypatch, tmp_path: Path, cuda: str | None) -> None:
+    """The spec reads torch/version.py to tell a CUDA build from a CPU one: give it one."""
+    import importlib.util
+
+    torch_dir = tmp_path / "fake-torch"
+    torch_dir.mkdir()
+    (torch_dir / "version.py").write_text(f"cuda = {cuda!r}\n", encoding="utf-8")
+    spec = types.SimpleNamespace(submodule_search_locations=[str(torch_dir)])
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+
+
+def test_windows_cpu_variant_refuses_a_cuda_torch(project, monkeypatch, tmp_path) -> None:
+    # torch_cuda.dll links cuSOLVER directly: a CUDA build with DLLs deleted cannot load.
+    _fake_torch(monkeypatch, tmp_path, "13.0")
+    with pytest.raises(SystemExit, match="needs a CPU torch"):
+        run_spec(project, monkeypatch, platform="win32", variant="cpu")
+
+
+def test_windows_cpu_variant_from_a_cpu_torch_deletes_nothing(project, monkeypatch, tmp_path):
+    _fake_torch(monkeypatch, tmp_path, None)
+    kept = _kept_binaries(run_spec(project, monkeypatch, platform="win32", variant="cpu"))
+    assert {"libcusolver.so.12", "libcudnn_engines_precompiled.so.9"} <= kept
+    assert "libcudart_static.a" not in kept  # static archives are never needed
+
+
+def test_linux_cpu_variant_may_come_from_a_cuda_torch(project, monkeypatch, tmp_path) -> None:
+    _fake_torch(monkeypatch, tmp_path, "13.0")
+    kept = _kept_binaries(run_spec(project, monkeypatch, platform="linux", variant="cpu"))
+    assert "libcusolver.so.12" not in kept and "libtorch_cuda.so" in kept

@@ -107,3 +107,62 @@ def test_clean_path_arg_gives_back_the_swallowed_backslash(arg, expected):
 
 def test_clean_path_arg_leaves_other_systems_alone():
     assert clean_path_arg('/media/a"', windows=False) == '/media/a"'  # a quote is legal there
+
+
+def _version_info():
+    import importlib.util
+
+    path = ISS.parent / "version_info.py"
+    spec = importlib.util.spec_from_file_location("sorter_installer_version_info", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("version", "numeric"),
+    [
+        ("0.1.0", "0.1.0.0"),
+        ("0.2.0rc1", "0.2.0.0"),  # the rc number is not a fourth release number
+        ("1.4.dev3", "1.4.0.0"),
+        ("2.0.post1+cu130", "2.0.0.0"),
+        ("v1.2.3.4.5", "1.2.3.4"),
+    ],
+)
+def test_numeric_version_for_windows_fields(version, numeric):
+    assert _version_info().numeric_version(version) == numeric
+
+
+@pytest.mark.parametrize("version", ["abc", "", "70000.1"])
+def test_numeric_version_rejects_what_windows_cannot_hold(version):
+    with pytest.raises(ValueError):
+        _version_info().numeric_version(version)
+
+
+def test_installer_version_info_takes_the_numeric_version():
+    text = ISS.read_text(encoding="utf-8")
+    assert "VersionInfoVersion={#NumericVersion}" in text
+    assert "AppVersion={#AppVersion}" in text  # the name users see keeps "rc1"
+
+
+def test_shortcuts_carry_the_app_user_model_id_the_window_sets():
+    from sorter.gui.app import APP_USER_MODEL_ID
+
+    text = ISS.read_text(encoding="utf-8")
+    assert f'#define AppUserModelID "{APP_USER_MODEL_ID}"' in text
+    icons = text.split("[Icons]")[1].split("\n[")[0]
+    shortcuts = [line for line in icons.splitlines() if line.startswith("Name:")]
+    assert len(shortcuts) == 2
+    assert all('AppUserModelID: "{#AppUserModelID}"' in line for line in shortcuts)
+
+
+def test_signing_and_compression_are_switches_with_safe_defaults():
+    text = ISS.read_text(encoding="utf-8")
+    assert "#ifdef SignToolName\nSignTool={#SignToolName}\n#endif" in text  # unsigned by default
+    assert '#define Compression "lzma2/max"' in text and "Compression={#Compression}" in text
+
+
+def test_version_resource_of_a_release_candidate_does_not_outrank_the_release():
+    # Before: "0.2.0rc1" gave (0, 2, 0, 1), a higher file version than 0.2.0's (0, 2, 0, 0).
+    info = _version_info()
+    assert info.version_tuple("0.2.0rc1") == info.version_tuple("0.2.0") == (0, 2, 0, 0)

@@ -106,7 +106,7 @@ def ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
 
 def run_sort(args: argparse.Namespace) -> int:
     from sorter.cli.console import ProgressBar
-    from sorter.core.sorting.places import is_drive
+    from sorter.core.sorting.places import is_drive, onedrive_warning
     from sorter.core.sorting.scan import check_paths
     from sorter.core.sorting.sort import default_out, sort_folder
 
@@ -115,6 +115,9 @@ def run_sort(args: argparse.Namespace) -> int:
     if args.out is None and is_drive(src):
         print(f"Copies go to {out} (a drive or card has no folder beside it; --out picks "
               "another).", file=sys.stderr)  # fmt: skip
+    warning = onedrive_warning(out.absolute())
+    if warning:
+        print(f"Note: {warning}", file=sys.stderr)
     model = _load(args.model, args.device)
     mode = "move" if args.move else "link" if args.link else "copy"
     cancel, bar = CancelToken(), ProgressBar()

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from sorter.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
+# Also on the installer's shortcuts (installer/sorter.iss): one taskbar button for both.
+APP_USER_MODEL_ID = "Sorter.Sorter"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -62,7 +64,7 @@ def _windows_taskbar_id() -> None:
     if sys.platform == "win32":
         import ctypes
 
-        ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID("Sorter.Sorter")
+        ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(APP_USER_MODEL_ID)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,10 +132,21 @@ def run_window_self_test(timeout_s: float = 120.0, model_path: str | None = None
         log.error("Self-test failed: %d unexpected error(s) while the window ran", hook.count)
         return 1
     if outcome["ok"]:
-        log.info("Self-test passed: %s", window.model_label.text())
-        return 0
+        return _check_runtime_order(window.model_label.text())
     log.error("Self-test failed: the model was not ready within %.0f s", timeout_s)
     return 1
+
+
+def _check_runtime_order(model_text: str) -> int:
+    """Qt was loaded first, torch later: on Windows this passes only with the runtime preload."""
+    from sorter import winruntime
+
+    problem = winruntime.runtime_order_problem()
+    if problem:
+        log.error("Self-test failed: %s", problem)
+        return 1
+    log.info("Self-test passed: %s; %s", model_text, winruntime.describe())
+    return 0
 
 
 _STARTED = time.perf_counter()

@@ -13,6 +13,7 @@ from sorter.core.learning.correcting import save_corrections
 from sorter.core.model.decide import UNCERTAIN
 from sorter.core.settings import save_settings
 from sorter.core.sorting import session
+from sorter.core.sorting.places import onedrive_warning
 from sorter.core.sorting.plan import SortPlan
 from sorter.core.sorting.session import ReviewItem, ReviewSet
 from sorter.gui.correction_dialog import CorrectionDialog
@@ -36,6 +37,7 @@ class SortFlowMixin:
         self.scan_job: Job | None = None
         self.copy_job: Job | None = None
         self.correction_dialog: CorrectionDialog | None = None
+        self.onedrive_noticed = False  # said once per session: copies into OneDrive get uploaded
         self.home.drop_area.dropped.connect(self.open_sources)
         self.home.drop_area.choose_requested.connect(self.choose_folder)
         self.home.output_row.change_requested.connect(self.choose_output)
@@ -143,6 +145,7 @@ class SortFlowMixin:
     def _on_scan_job_finished(self, result: session.ScoreResult) -> None:
         self.scan_job = None
         self.result = result
+        self.notice_onedrive(result.out)
         self.thumbs.clear()
         self.current_thresholds = session.initial_thresholds(
             self.model, self.settings.default_threshold, self.settings.thresholds
@@ -153,6 +156,13 @@ class SortFlowMixin:
         self.preview.output_row.set_text(str(result.out))
         self.preview.show_result(result, self.current_thresholds)
         self.show_page(self.preview)
+
+    def notice_onedrive(self, out: Path) -> None:
+        """Once per session: the output lies under OneDrive (the core decides; one sentence)."""
+        warning = None if self.onedrive_noticed else onedrive_warning(out)
+        if warning:
+            self.onedrive_noticed = True
+            self.statusBar().showMessage(warning, 30000)
 
     def _on_preview_thresholds_changed(self, th: session.Thresholds) -> None:
         self.current_thresholds = th

@@ -232,3 +232,12 @@ def test_a_card_without_out_is_sorted_into_pictures(capsys, src, model_file, mon
     assert f"Copies go to {target}" in err
     assert f"into {target}" in out
     assert not src.with_name("Photos (sorted)").exists()
+
+
+def test_an_output_under_onedrive_is_noted_once(capsys, src, model_file, tmp_path, monkeypatch):
+    cloud = tmp_path / "OneDrive - Contoso"
+    monkeypatch.setenv("OneDriveCommercial", str(cloud))
+    code, _, err = sort(capsys, src, "--model", model_file, "--out", cloud / "o", "--dry-run")
+    assert code == 0 and err.count("Note: The copies go into OneDrive") == 1
+    code, _, err = sort(capsys, src, "--model", model_file, "--out", tmp_path / "o", "--dry-run")
+    assert code == 0 and "OneDrive" not in err

@@ -1,20 +1,22 @@
 """Where a sort's copies go by default, for a folder, a drive or card, or items from many places.
 
 The rules are pure functions of paths (any flavour, so Windows cases are tested on Linux); the
-two helpers at the end look at the real file system.
+helpers after default_out_for look at the real file system. Also: is an output under OneDrive?
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
 
 from sorter import appdirs
 from sorter.core.sorting.names import safe_folder_name
 
 SORTED_PHOTOS = "Sorted photos"  # for items from different drives: no one place to name
+# Set by the OneDrive client to its folders (personal, and work or school).
+ONEDRIVE_VARIABLES = ("OneDrive", "OneDriveConsumer", "OneDriveCommercial")
 
 
 def is_drive_root(path: PurePath) -> bool:
@@ -64,3 +66,32 @@ def is_drive(path: Path) -> bool:
 def default_out(src: Path) -> Path:
     """default_out_for() of a real, absolute folder, with the user's Pictures folder."""
     return Path(default_out_for(src, appdirs.pictures_dir(), drive=is_drive(src)))
+
+
+def onedrive_folder(path: PurePath, env: Mapping[str, str] | None = None) -> PurePath | None:
+    """The OneDrive folder that holds PATH, or None.
+
+    Known by the OneDrive client's variables (ONEDRIVE_VARIABLES) or, where none names it, by a
+    folder called "OneDrive" or "OneDrive - <organisation>" (compared as the path flavour does).
+    """
+    env = os.environ if env is None else env
+    for name in ONEDRIVE_VARIABLES:
+        root = type(path)(env[name]) if env.get(name) else None
+        if root is not None and root.is_absolute() and path.is_relative_to(root):
+            return root
+    for folder in (path, *path.parents):
+        name = folder.name.casefold()
+        if name == "onedrive" or name.startswith("onedrive - "):
+            return folder
+    return None
+
+
+def onedrive_warning(out: PurePath, env: Mapping[str, str] | None = None) -> str | None:
+    """One sentence when the output folder lies under OneDrive, else None."""
+    root = onedrive_folder(out, env)
+    if root is None:
+        return None
+    return (
+        f"The copies go into OneDrive ({root}): each one is uploaded, and photos kept online "
+        "only are downloaded first, so a folder outside OneDrive is faster and uses no cloud space."
+    )

@@ -95,3 +95,40 @@ def test_the_window_remembers_folders_but_not_drives_or_cards(tmp_path, monkeypa
     assert session.remembered_folder([card]) is None
     assert session.proposed_out([card]) == appdirs.pictures_dir() / "Sorted from CARD"
     assert session.remembered_folder([Path("/")]) is None
+
+
+ONEDRIVE_ENV = {
+    "OneDrive": "C:\\Users\\Ana\\OneDrive",
+    "OneDriveCommercial": "C:\\Users\\Ana\\Contoso Ltd",  # an organisation may rename it
+}
+
+
+@pytest.mark.parametrize(
+    ("out", "root"),
+    [
+        (W("C:/Users/Ana/OneDrive/Pictures/Sorted from D"), W("C:/Users/Ana/OneDrive")),
+        (W("c:/users/ana/onedrive/Holiday (sorted)"), W("C:/Users/Ana/OneDrive")),  # any case
+        (W("C:/Users/Ana/Contoso Ltd/Photos (sorted)"), W("C:/Users/Ana/Contoso Ltd")),
+        (W("E:/OneDrive - Contoso/Photos (sorted)"), W("E:/OneDrive - Contoso")),  # moved
+        (W("D:/Backup/OneDrive/x"), W("D:/Backup/OneDrive")),  # no variable: named OneDrive
+        (W("C:/Users/Ana/Pictures/Sorted from D"), None),
+        (W("C:/Users/Ana/OneDriveTemp/x"), None),  # only the folder itself, or "OneDrive - "
+        (W("C:/Users/Ana/OneDrive Photos/x"), None),
+        (W("D:/"), None),
+    ],
+)
+def test_onedrive_folder(out, root):
+    assert places.onedrive_folder(out, ONEDRIVE_ENV) == root
+
+
+def test_onedrive_variables_of_another_flavour_are_ignored():
+    # A Linux path never lies under a Windows variable's folder (and nothing raises).
+    assert places.onedrive_folder(PurePosixPath("/home/ana/out"), ONEDRIVE_ENV) is None
+    assert places.onedrive_folder(PurePosixPath("/home/ana/OneDrive/out"), {}) is not None
+
+
+def test_onedrive_warning_is_one_sentence_naming_the_folder():
+    text = places.onedrive_warning(W("C:/Users/Ana/OneDrive/Pictures/out"), ONEDRIVE_ENV)
+    assert "OneDrive (C:\\Users\\Ana\\OneDrive)" in text and "uploaded" in text
+    assert text.count(". ") == 0 and text.endswith(".")
+    assert places.onedrive_warning(W("C:/Users/Ana/Pictures/out"), ONEDRIVE_ENV) is None
