@@ -177,7 +177,7 @@ class UnreadableImagesError(BadPathError):
 
     def __init__(self, src: Path, bad: list[tuple[Path, str]]) -> None:
         n = len(bad)
-        named = "; ".join(f"{p.name} ({why or 'unreadable'})" for p, why in bad[: self.SHOWN])
+        named = "; ".join(f"{p.name}: {why or 'unreadable'}" for p, why in bad[: self.SHOWN])
         more = f"; and {n - self.SHOWN} more" if n > self.SHOWN else ""
         super().__init__(
             f"None of the {n} image{'s' if n != 1 else ''} in “{src.name or src}” could be read, "
@@ -330,11 +330,12 @@ class ReviewSet:
         return max(item.scores, default=0.0)
 
     def folder_counts(self) -> dict[str, int]:
+        """Images per folder: uncertain, the model's categories, then categories made in a
+        correction (in the order they were first used)."""
         counts = dict.fromkeys([UNCERTAIN, *self.categories], 0)
         for item in self.items:  # one pass: a review may hold thousands of images
             for name in item.folders:
-                if name in counts:
-                    counts[name] += 1
+                counts[name] = counts.get(name, 0) + 1
         return counts
 
 

@@ -183,3 +183,13 @@ def undo_sort(out: str | os.PathLike[str], run_ids: list[int]) -> UndoneSort:
             elif reason != "folder not empty":
                 done.kept_other.append((path, reason))
     return done
+
+
+def undo_sort_of(out: str | os.PathLike[str], sources: list[Path]) -> UndoneSort:
+    """Undo every run that placed these photos in OUT: the sort just made, and the earlier sort
+    it updated (with the corrections made since), so OUT holds none of their unchanged copies.
+
+    Raises:
+        BadPathError: OUT has no journal; LockedError: a run is writing into OUT.
+    """
+    return undo_sort(out, sort_runs(out, sources))
