@@ -320,7 +320,7 @@ def summary_texts(outcome: Any) -> tuple[str, str]:
         title = f"Done: {written} written into {plural(folders, 'folder')}"
     else:
         title = "Done: nothing new to copy"
-    return title, summary_detail(summary)
+    return title, summary_detail(summary, identical=moved is None)
 
 
 def undo_texts(undone: Any) -> tuple[str, str]:
@@ -339,10 +339,11 @@ def undo_texts(undone: Any) -> tuple[str, str]:
     return title, html.escape(" ".join(parts))
 
 
-def summary_detail(summary: Any) -> str:
-    """One line about the copy: files written, identical files skipped, problems."""
+def summary_detail(summary: Any, identical: bool = True) -> str:
+    """One line about the copy: files written, identical files skipped (not after an update,
+    where they are the copies just moved), problems."""
     parts = [f"{summary.images} images", f"{summary.copied} files written"]
-    if summary.skipped_identical:
+    if summary.skipped_identical and identical:
         parts.append(f"{summary.skipped_identical} already there")
     if summary.unreadable:
         parts.append(f"{summary.unreadable} unreadable (not copied)")

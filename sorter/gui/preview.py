@@ -193,8 +193,9 @@ class PreviewPage(QWidget):
         self.update_label.setText(
             f"<b>{plural(update.resort.images, 'image')} were sorted into this folder before.</b> "
             f"Copying updates that sort: <b>{update.moving} move</b> to other folders "
-            f"({plural(update.stale, 'old copy', 'old copies')} go), <b>{update.stay} stay</b>, "
-            f"<b>{update.new} new</b> {'is' if update.new == 1 else 'are'} copied. "
+            f"({plural(update.stale, 'old copy', 'old copies')} go), <b>{update.stay} stay</b> "
+            f"where they are, <b>{update.new} new</b> {'is' if update.new == 1 else 'are'} "
+            "copied. "
             f"Folders: {html.escape(folders)}. Nothing else in the folder is touched."
         )
 

@@ -72,7 +72,7 @@ def test_a_folder_of_unreadable_files_says_why_and_writes_nothing(qtbot, window,
         drop_paths(window.home.drop_area, [bad])
     message = window.last_error.message_label.text()
     assert message.startswith("None of the 2 images in “Scans” could be read")
-    assert "a.jpg: " in message and "b.png: " in message
+    assert "a.jpg, b.png: not an image Sorter can read" in message
     assert not (tmp_path / "Scans (sorted)").exists()
     assert window.settings.recent_folders == []
 

@@ -173,17 +173,25 @@ class UnreadableImagesError(BadPathError):
     """Every image found is unreadable: the message names the first few files and why, and
     `details` lists them all (one a line)."""
 
-    SHOWN = 4
+    SHOWN = 4  # file names per reason in the message; `details` has them all
 
     def __init__(self, src: Path, bad: list[tuple[Path, str]]) -> None:
         n = len(bad)
-        named = "; ".join(f"{p.name}: {why or 'unreadable'}" for p, why in bad[: self.SHOWN])
-        more = f"; and {n - self.SHOWN} more" if n > self.SHOWN else ""
+        by_reason: dict[str, list[str]] = {}
+        for path, why in bad:
+            by_reason.setdefault(why or "unreadable", []).append(path.name)
+        groups = [f"{_some(names, self.SHOWN)}: {why}" for why, names in by_reason.items()]
         super().__init__(
             f"None of the {n} image{'s' if n != 1 else ''} in “{src.name or src}” could be read, "
-            f"so nothing was copied: {named}{more}."
+            f"so nothing was copied. {'; '.join(groups)}."
         )
         self.details = "\n".join(f"{p}: {why or 'unreadable'}" for p, why in bad)
+
+
+def _some(names: list[str], k: int) -> str:
+    """ "a.jpg, b.png and 3 more" """
+    shown = ", ".join(names[:k])
+    return f"{shown} and {len(names) - k} more" if len(names) > k else shown
 
 
 def scan_sources(sources: list[Path], out: Path) -> ScanResult:

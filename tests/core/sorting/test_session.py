@@ -193,7 +193,7 @@ def test_a_folder_of_only_unreadable_files_says_why_per_file(fake_model, tmp_pat
         session.scan_and_score(fake_model, [bad], tmp_path / "out", score=fake_score)
     message = str(caught.value)
     assert message.startswith("None of the 2 images in “Bad” could be read")
-    assert "a.jpg: not a readable image" in message and "; b.png: " in message
+    assert "nothing was copied. a.jpg, b.png: not a readable image (" in message
     assert str(bad / "b.png") in caught.value.details
     assert not (tmp_path / "out").exists()
 
