@@ -16,8 +16,9 @@ from sorter.core.sorting import session
 from sorter.core.sorting.places import onedrive_warning
 from sorter.core.sorting.plan import SortPlan
 from sorter.core.sorting.session import ReviewItem, ReviewSet
+from sorter.core.sorting.update import undo_sort_of
 from sorter.gui.correction_dialog import CorrectionDialog
-from sorter.gui.pages import DEFAULT_OUT_TEXT
+from sorter.gui.pages import DEFAULT_OUT_TEXT, plural
 from sorter.gui.worker import Job, JobError
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ class SortFlowMixin:
     def init_flow(self) -> None:
         self.batch_size: int | None = None  # None: chosen for the device
         self.pending_sources: list[Path] | None = None
+        self.scanning: list[Path] = []  # the sources of the scan running or shown
+        self.last_sort: tuple[Path, list[Path]] | None = None  # (OUT, sources): what undo takes
         self.out_override: Path | None = None
         self.result: session.ScoreResult | None = None
         self.current_thresholds: session.Thresholds | None = None
@@ -48,6 +51,7 @@ class SortFlowMixin:
         self.preview.thresholds_changed.connect(self._on_preview_thresholds_changed)
         self.summary.review_requested.connect(self.open_review)
         self.summary.again_requested.connect(self.go_home)
+        self.summary.undo_requested.connect(self.undo_sort)
         self.review_page.back_requested.connect(lambda: self.show_page(self.summary))
         self.review_page.corrections_confirmed.connect(self.save_corrections)
         self.review_page.dialog_requested.connect(self.open_correction_dialog)
@@ -69,26 +73,35 @@ class SortFlowMixin:
         self.out_override = Path(folder)
         self.home.output_row.set_text(folder)
         if self.result is not None:
-            self.result.out = self.out_override
+            self.result.move_out(self.out_override)  # what was sorted there before counts now
             self.preview.output_row.set_text(folder)
+            self.preview.refresh(self.current_thresholds)
 
     def open_sources(self, paths: list[Path]) -> None:
         """Start step 1 for dropped or chosen folders/images (waits for the model if needed)."""
         if self.scan_job is not None or self.copy_job is not None:
             self.statusBar().showMessage("Finish or cancel the current job first.", 6000)
             return
-        paths = [Path(p) for p in paths]
-        remembered = session.remembered_folder(paths)
-        if remembered is not None:  # a drive or card may be gone next time: not remembered
-            self.settings.add_recent(remembered)
-            save_settings(self.settings)
-            self.home.set_recent(self.settings.recent_folders)
-        self.pending_sources = paths
-        if self.model is None:
+        if self.model is None and self.model_unusable:
+            self.statusBar().showMessage(
+                "No model is loaded: pick one with File > Open model..., then drop again.", 10000
+            )
+            return
+        self.pending_sources = [Path(p) for p in paths]
+        if self.model is None:  # queued: it starts as soon as the model is ready
             self.progress_page.start("Getting the model ready...")
             self.show_page(self.progress_page)
             return
         self.start_pending()
+
+    def _remember(self, paths: list[Path]) -> None:
+        """Recent folders keep a folder once its scan found images (not an empty or failed
+        one); a drive or card may be gone next time, so it is not kept."""
+        remembered = session.remembered_folder(paths)
+        if remembered is not None:
+            self.settings.add_recent(remembered)
+            save_settings(self.settings)
+            self.home.set_recent(self.settings.recent_folders)
 
     def start_pending(self) -> None:
         if self.pending_sources is None or self.model is None:
@@ -96,6 +109,8 @@ class SortFlowMixin:
         paths, self.pending_sources = self.pending_sources, None
         out = self.out_override or session.proposed_out(paths)
         root = session.source_root(paths)
+        self.scanning = paths
+        self.statusBar().clearMessage()  # an earlier "cancelled" is no news for this one
         self.progress_page.start(f"Looking at the images in {root.name or root}...")
         self.show_page(self.progress_page)
         job = Job(session.scan_and_score, self.model, paths, out, batch_size=self.batch_size)
@@ -145,6 +160,7 @@ class SortFlowMixin:
     def _on_scan_job_finished(self, result: session.ScoreResult) -> None:
         self.scan_job = None
         self.result = result
+        self._remember(self.scanning)
         self.notice_onedrive(result.out)
         self.thumbs.clear()
         self.current_thresholds = session.initial_thresholds(
@@ -181,9 +197,10 @@ class SortFlowMixin:
             self.report_error(JobError.from_exception(exc))
             return
         self.plan = plan
+        self.statusBar().clearMessage()
         self.progress_page.start(f"Copying into {result.out}...")
         self.show_page(self.progress_page)
-        job = Job(session.copy_images, result, plan)
+        job = Job(session.copy_or_update, result, plan)
         job.signals.progressed.connect(self.progress_page.show_progress)
         job.signals.finished.connect(self._on_copy_job_finished)
         job.signals.failed.connect(self._on_copy_job_failed)
@@ -201,13 +218,17 @@ class SortFlowMixin:
         self.show_page(self.preview if self.result is not None else self.home)
         self.report_error(error)
 
-    def _on_copy_job_finished(self, summary: Any) -> None:
+    def _on_copy_job_finished(self, outcome: Any) -> None:
         self.copy_job = None
         self.out_override = None  # the next folder gets its own "(sorted)" folder again
         self.home.output_row.set_text(DEFAULT_OUT_TEXT)
+        summary = getattr(outcome, "copy", outcome)  # an update's copy step, or the copy
         folders = session.summary_folders(self.plan, summary)
-        self.summary.show_summary(self.result.out, folders, summary_detail(summary))
+        title, detail = summary_texts(outcome)
+        self.summary.show_summary(self.result.out, folders, title, detail)
         self.review_set = session.review_set(self.plan)
+        self.last_sort = (self.result.out, [item.source for item in self.plan.items])
+        self.undo_action.setEnabled(True)
         self.show_page(self.summary)
 
     # --- review and corrections ----------------------------------------------------------------
@@ -250,14 +271,89 @@ class SortFlowMixin:
         for item, labels in done:
             item.mark_saved(labels)
         self.review_page.refresh_items([item for item, _ in done])
+        self.review_page.refresh_counts()
+        self.summary.set_folders(self._review_folders())
         self.refresh_queue()
         self.corrections_saved.emit(len(done))
 
+    def _review_folders(self) -> dict[str, tuple[Path, int]]:
+        """The summary's folder rows from the review's images, as corrections left them."""
+        out, names = self.result.out, self.plan.folder_names
+        counts = self.review_set.folder_counts()
+        return {name: (out / names.get(name, name), n) for name, n in counts.items()}
 
-def summary_detail(summary: Any) -> str:
-    """One line about the copy: files written, identical files skipped, problems."""
+    # --- undo ------------------------------------------------------------------------------------
+    def undo_sort(self) -> None:
+        """Take back the last sort (File > Undo this sort, or the summary's button)."""
+        if self.last_sort is None:
+            self.statusBar().showMessage("There is no sort to undo in this window.", 6000)
+            return
+        if self.scan_job is not None or self.copy_job is not None:
+            self.statusBar().showMessage("Finish or cancel the current job first.", 6000)
+            return
+        out, sources = self.last_sort
+        self.summary.undo_button.setEnabled(False)
+        job = Job(undo_sort_of, out, sources, with_progress=False)
+        job.signals.finished.connect(self._on_undo_job_finished)
+        job.signals.failed.connect(self._on_undo_job_failed)
+        self.io_runner.start(job)
+
+    def _on_undo_job_finished(self, undone: Any) -> None:
+        self.last_sort = self.review_set = None
+        self.undo_action.setEnabled(False)
+        title, detail = undo_texts(undone)
+        self.summary.show_undone(title, detail)
+        self.statusBar().showMessage(title, 10000)
+        self.show_page(self.summary)
+
+    def _on_undo_job_failed(self, error: JobError) -> None:
+        self.summary.undo_button.setEnabled(True)
+        self.report_error(error)
+
+
+def summary_texts(outcome: Any) -> tuple[str, str]:
+    """The summary's title and detail line: files actually written, and for an update what
+    moved and went."""
+    summary = getattr(outcome, "copy", outcome)
+    written = plural(summary.copied, "copy", "copies")
+    moved = getattr(outcome, "resort", None)
+    if moved is not None and not (moved.changed or summary.copied):
+        title = "Nothing to update: every image was already in its folders"
+    elif moved is not None:
+        title = (
+            f"Sort updated: {plural(moved.changed, 'image')} moved, "
+            f"{plural(moved.removed, 'old copy', 'old copies')} removed"
+        )
+        title += f", {written} new" if summary.copied else ""
+    elif summary.copied:
+        folders = sum(1 for n in summary.per_category.values() if n) + bool(summary.uncertain)
+        title = f"Done: {written} written into {plural(folders, 'folder')}"
+    else:
+        title = "Done: nothing new to copy"
+    return title, summary_detail(summary, identical=moved is None)
+
+
+def undo_texts(undone: Any) -> tuple[str, str]:
+    """What undo says: copies removed, and those kept because they changed since the sort."""
+    title = f"Sort undone: {plural(undone.removed, 'copy', 'copies')} removed"
+    parts = []
+    if undone.kept_changed:
+        parts.append(
+            f"{plural(undone.kept_changed, 'copy', 'copies')} kept because "
+            f"{'it was' if undone.kept_changed == 1 else 'they were'} changed since the sort."
+        )
+    if undone.kept_other:
+        path, why = undone.kept_other[0]
+        parts.append(f"{plural(len(undone.kept_other), 'file')} kept, e.g. {path}: {why}.")
+    parts.append("Your originals were not touched.")
+    return title, html.escape(" ".join(parts))
+
+
+def summary_detail(summary: Any, identical: bool = True) -> str:
+    """One line about the copy: files written, identical files skipped (not after an update,
+    where they are the copies just moved), problems."""
     parts = [f"{summary.images} images", f"{summary.copied} files written"]
-    if summary.skipped_identical:
+    if summary.skipped_identical and identical:
         parts.append(f"{summary.skipped_identical} already there")
     if summary.unreadable:
         parts.append(f"{summary.unreadable} unreadable (not copied)")

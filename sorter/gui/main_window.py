@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from sorter.core.settings import Settings, load_settings, save_settings
+from sorter.gui.drop_area import usable_paths
 from sorter.gui.errors import show_error
 from sorter.gui.flow import SortFlowMixin
 from sorter.gui.pages import HomePage, ProgressPage, SummaryPage
@@ -53,6 +54,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.settings = settings if settings is not None else load_settings()
         self.model_path = model_path if model_path is not None else self.settings.model_path
         self.model: Any = None
+        self.model_unusable = False  # True once loading failed: a drop cannot wait for it
         self.last_error = None
         self.runner = JobRunner(self, threads=1)  # the model is only ever used by this one thread
         self.io_runner = JobRunner(self, threads=1)
@@ -64,6 +66,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self.init_flow()
+        self.setAcceptDrops(True)  # every page takes a drop; the start page's area shows it
         self.home.skip_preview.setChecked(self.settings.skip_preview)
         self.home.skip_preview.toggled.connect(self._on_skip_preview_toggled)
         self.home.set_recent(self.settings.recent_folders)
@@ -99,6 +102,8 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self._add_action(file_menu, "&Choose folder...", self.choose_folder, QKeySequence.Open)
         self.recent_menu = file_menu.addMenu("&Recent folders")
         self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
+        self.undo_action = self._add_action(file_menu, "&Undo this sort", self.undo_sort)
+        self.undo_action.setEnabled(False)
         self._add_action(file_menu, "Open &model...", self.choose_model_file)
         self._add_import_actions(file_menu)
         file_menu.addSeparator()
@@ -138,6 +143,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
     def start_loading_model(self) -> Job:
         """Load the model in the background; the window stays usable meanwhile."""
         self.model = None
+        self.model_unusable = False
         self.model_label.setText("Model: loading...")
         job = Job(load_model_job, self.model_path, self.settings.device, with_progress=False)
         job.signals.finished.connect(self._on_model_job_finished)
@@ -154,7 +160,13 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.start_pending()
 
     def _on_model_job_failed(self, error: JobError) -> None:
+        self.model_unusable = True
         self.model_label.setText("Model: not loaded (File > Open model... to pick another)")
+        if self.pending_sources is not None:  # a folder was waiting for it: nothing to wait for
+            self.pending_sources = None
+            self.progress_page.stop()
+            self.go_home()
+            self.statusBar().showMessage(f"Nothing was sorted: {error.message}", 20000)
         self.report_error(error)
         self.model_failed.emit()
 
@@ -209,6 +221,27 @@ class MainWindow(SortFlowMixin, QMainWindow):
         from sorter.gui.retrain import open_retrain
 
         open_retrain(self)
+
+    # --- drops on any page ----------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and usable_paths(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """A drop beside the start page's area: a new sort, queued behind a loading model,
+        or "finish or cancel first" while a job runs (open_sources says which)."""
+        paths = usable_paths(event.mimeData().urls()) if event.mimeData().hasUrls() else []
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        log.info("Dropped on %s: %s", type(self.stack.currentWidget()).__name__, paths)
+        self.open_sources(paths)
 
     # --- errors and closing ----------------------------------------------------------------
     def report_error(self, error: JobError) -> None:

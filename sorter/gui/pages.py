@@ -158,10 +158,11 @@ def format_eta(seconds: float) -> str:
 
 
 class SummaryPage(QWidget):
-    """After copying: what went where, "Open folder" buttons, and the way into review."""
+    """After copying: what went where, "Open folder" buttons, undo, and the way into review."""
 
     review_requested = Signal()
     again_requested = Signal()
+    undo_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -172,6 +173,11 @@ class SummaryPage(QWidget):
         self._grid = QGridLayout(self._grid_host)
         self.folder_buttons: dict[str, QPushButton] = {}
         self.open_out_button = QPushButton("Open output folder")
+        self.undo_button = QPushButton("Undo this sort")
+        self.undo_button.setToolTip(
+            "Removes the copies this sort made; a copy changed since then is kept"
+        )
+        self.undo_button.clicked.connect(self.undo_requested)
         self.review_button = QPushButton("Review uncertain")
         self.review_button.clicked.connect(self.review_requested)
         self.again_button = QPushButton("Sort another folder")
@@ -180,6 +186,7 @@ class SummaryPage(QWidget):
         self.open_out_button.clicked.connect(lambda: self.out and open_folder(self.out))
         row = QHBoxLayout()
         row.addWidget(self.open_out_button)
+        row.addWidget(self.undo_button)
         row.addStretch(1)
         row.addWidget(self.again_button)
         row.addWidget(self.review_button)
@@ -190,9 +197,19 @@ class SummaryPage(QWidget):
         layout.addStretch(1)
         layout.addLayout(row)
 
-    def show_summary(self, out: Path, folders: dict[str, tuple[Path, int]], detail: str) -> None:
+    def show_summary(
+        self, out: Path, folders: dict[str, tuple[Path, int]], title: str, detail: str
+    ) -> None:
         """`folders`: name -> (folder path, image count); empty folders are left out."""
         self.out = out
+        self.title.setText(title)
+        self.detail.setText(detail)
+        self.set_folders(folders)
+        self.undo_button.setEnabled(True)
+        self.review_button.setDefault(True)
+
+    def set_folders(self, folders: dict[str, tuple[Path, int]]) -> None:
+        """The folder rows and the review button's count (again after each correction)."""
         while self._grid.count():
             self._grid.takeAt(0).widget().deleteLater()
         self.folder_buttons = {}
@@ -202,12 +219,23 @@ class SummaryPage(QWidget):
             button.clicked.connect(lambda _=False, p=path: open_folder(p))
             self.folder_buttons[name] = button
             self._grid.addWidget(QLabel(f"<b>{html.escape(name)}</b>"), row, 0)
-            self._grid.addWidget(QLabel(f"{count} image{'s' if count != 1 else ''}"), row, 1)
+            self._grid.addWidget(QLabel(plural(count, "image")), row, 1)
             self._grid.addWidget(button, row, 2)
         self._grid.setColumnStretch(3, 1)
-        total = sum(c for _, _, c in shown)
-        self.title.setText(f"Done: {total} copies in {len(shown)} folders")
-        self.detail.setText(detail)
-        uncertain = folders.get("uncertain", (out, 0))[1]
+        uncertain = folders.get("uncertain", (self.out, 0))[1]
         self.review_button.setText(f"Review uncertain ({uncertain})")
-        self.review_button.setDefault(True)
+        self.review_button.setEnabled(True)
+
+    def show_undone(self, title: str, detail: str) -> None:
+        """The sort was undone: nothing left to open, review or undo."""
+        self.title.setText(title)
+        self.detail.setText(detail)
+        self.set_folders({})
+        self.undo_button.setEnabled(False)
+        self.review_button.setEnabled(False)
+        self.again_button.setDefault(True)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """ "1 image", "2 images"; `many` for irregular words ("copy", "copies")."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

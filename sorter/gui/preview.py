@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE
 from sorter.core.sorting.session import ScoreResult, Thresholds, preview_figures
-from sorter.gui.pages import OutputRow
+from sorter.core.sorting.update import SortUpdate
+from sorter.gui.pages import OutputRow, plural
 from sorter.gui.thresholds import ThresholdPanel
 from sorter.gui.thumbnails import ThumbnailCache
 
@@ -119,6 +120,10 @@ class PreviewPage(QWidget):
         self._grid = QGridLayout(self._grid_host)
         self.empty_label = QLabel()
         self.empty_label.setWordWrap(True)
+        self.update_label = QLabel()  # the diff against an earlier sort into the same folder
+        self.update_label.setWordWrap(True)
+        self.update_label.setTextFormat(Qt.TextFormat.RichText)
+        self.update_label.hide()
         scroll = self._scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -139,6 +144,7 @@ class PreviewPage(QWidget):
         layout.addWidget(self.thresholds)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.empty_label)
+        layout.addWidget(self.update_label)
         layout.addLayout(buttons)
 
     def show_result(self, result: ScoreResult, th: Thresholds) -> None:
@@ -147,11 +153,12 @@ class PreviewPage(QWidget):
         for tile in self.tiles.values():
             tile.deleteLater()
         self.tiles = {}
-        names = [*result.categories, UNCERTAIN, UNREADABLE]
+        names = [UNCERTAIN, *result.categories, UNREADABLE]  # uncertain first: always in view
         for name in names:
             self.tiles[name] = CategoryTile(name, self._cache)
+        where = html.escape(str(result.src))
         self.header.setText(
-            f"<b>{len(result.scored)} images</b> found in <i>{html.escape(str(result.src))}</i>. "
+            f"<b>{plural(len(result.scored), 'image')}</b> found in <i>{where}</i>. "
             "Nothing has been copied yet: check the folders below, then copy."
         )
         self.thresholds.set_categories(result.categories, th)
@@ -161,7 +168,8 @@ class PreviewPage(QWidget):
         """Re-plan every image from the cached scores and update counts and the copy button."""
         if self.result is None:
             return
-        figures = preview_figures(self.result.plan(th), SAMPLES_PER_TILE)
+        plan = self.result.plan(th)
+        figures = preview_figures(plan, SAMPLES_PER_TILE)
         for name, tile in self.tiles.items():
             tile.set_content(figures.counts.get(name, 0), figures.samples.get(name, []))
         images, folders = figures.to_copy, figures.folders
@@ -169,10 +177,27 @@ class PreviewPage(QWidget):
             f"Copy {images} image{'s' if images != 1 else ''} "
             f"into {folders} folder{'s' if folders != 1 else ''}"
         )
+        self._show_update(self.result.update(plan))
         self.uncertain_label.setText(f"{figures.counts[UNCERTAIN]} would go to uncertain")
         empty = figures.empty
         self.empty_label.setText(("No images for: " + ", ".join(empty)) if empty else "")
         self._relayout()
+
+    def _show_update(self, update: SortUpdate | None) -> None:
+        """An earlier sort of these images is in OUT: say what copying changes there."""
+        self.update_label.setVisible(update is not None)
+        if update is None:
+            return
+        self.copy_button.setText("Update the sort")
+        folders = ", ".join(update.folder_changes()) or "none"
+        self.update_label.setText(
+            f"<b>{plural(update.resort.images, 'image')} were sorted into this folder before.</b> "
+            f"Copying updates that sort: <b>{update.moving} move</b> to other folders "
+            f"({plural(update.stale, 'old copy', 'old copies')} go), <b>{update.stay} stay</b> "
+            f"where they are, <b>{update.new} new</b> {'is' if update.new == 1 else 'are'} "
+            "copied. "
+            f"Folders: {html.escape(folders)}. Nothing else in the folder is touched."
+        )
 
     def _relayout(self) -> None:
         """Tiles with images (and uncertain), in as many columns as the width allows."""

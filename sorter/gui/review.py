@@ -143,13 +143,7 @@ class ReviewPage(QWidget):
         if review is not self.review:
             self.extra = []
         self.review = review
-        self.folder_box.blockSignals(True)
-        self.folder_box.clear()
-        for name, count in review.folder_counts().items():
-            self.folder_box.addItem(f"{name} ({count})", name)
-        self.folder_box.addItem(f"all images ({len(review.items)})", "")
-        self.folder_box.setCurrentIndex(max(0, self.folder_box.findData(folder)))
-        self.folder_box.blockSignals(False)
+        self._fill_folder_box(folder)
         keys = "   ".join(f"{i + 1} {n}" for i, n in enumerate(review.categories[:9]))
         self.legend.setText(
             f"Keys: {keys}  ·  a letter or / finds any category (or makes a new one)  ·  "
@@ -157,6 +151,21 @@ class ReviewPage(QWidget):
             "Ctrl/Shift-click selects several  ·  Ctrl+wheel: size"
         )
         self._show_folder()
+
+    def _fill_folder_box(self, folder: str) -> None:
+        self.folder_box.blockSignals(True)
+        self.folder_box.clear()
+        for name, count in self.review.folder_counts().items():
+            self.folder_box.addItem(f"{name} ({count})", name)
+        self.folder_box.addItem(f"all images ({len(self.review.items)})", "")
+        self.folder_box.setCurrentIndex(max(0, self.folder_box.findData(folder)))
+        self.folder_box.blockSignals(False)
+
+    def refresh_counts(self) -> None:
+        """After saved corrections: every folder's count again (a new category included); the
+        folder shown and the grid stay as they are, so the user does not lose their place."""
+        if self.review is not None:
+            self._fill_folder_box(self.current_folder())
 
     def current_folder(self) -> str:
         return self.folder_box.currentData() or ""

@@ -27,6 +27,8 @@ class JobError:
     @classmethod
     def from_exception(cls, exc: BaseException) -> JobError:
         details = "".join(traceback.format_exception(exc))
+        if getattr(exc, "details", None):  # what the error lists (every unreadable file...)
+            details = f"{exc.details}\n\n{details}"
         if isinstance(exc, SorterError):
             return cls(str(exc), details)
         if isinstance(exc, MemoryError):

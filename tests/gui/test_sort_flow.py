@@ -207,7 +207,7 @@ def test_second_window_sort_of_the_same_folder_scores_no_image(qtbot, window, ph
     scan_by_drop(qtbot, window, photos)
     assert scored == []  # every score came from the output folder's journal
     assert window.result.scores.reused == 12
-    assert "Copy 12 images into" in window.preview.copy_button.text()
+    assert "12 stay" in window.preview.update_label.text()  # the same sort: nothing moves
 
 
 def test_cli_sort_after_a_window_sort_reuses_its_scores(qtbot, window, photos, tiny_model, capsys):

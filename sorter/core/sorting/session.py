@@ -30,6 +30,14 @@ from sorter.core.sorting.scorecache import (
     score_preview,
 )
 from sorter.core.sorting.sort import apply_previewed, default_out
+from sorter.core.sorting.update import (
+    Earlier,
+    SortUpdate,
+    UpdateSummary,
+    apply_update,
+    diff_update,
+    earlier_sort,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +47,9 @@ __all__ = [
     "ReviewSet",
     "ScoreResult",
     "Thresholds",
+    "UnreadableImagesError",
     "copy_images",
+    "copy_or_update",
     "initial_thresholds",
     "preview_figures",
     "proposed_out",
@@ -63,6 +73,16 @@ class ScoreResult:
     categories: list[str]
     empty_category: str | None = None
     exclusive: bool = False  # the model's kind: at most one folder per image
+    earlier: Earlier = field(default_factory=dict)  # what earlier runs placed in `out`
+
+    def move_out(self, out: Path) -> None:
+        """The user picked another output folder: what was sorted there before is read again."""
+        self.out = out
+        self.earlier = earlier_sort(out)
+
+    def update(self, plan: SortPlan) -> SortUpdate | None:
+        """How copying `plan` would change the earlier sort in OUT (None: a plain copy)."""
+        return diff_update(plan, self.earlier)
 
     @property
     def scored(self) -> list[ScoreRecord]:
@@ -133,6 +153,7 @@ def scan_and_score(
 
     Raises:
         BadPathError: a source cannot be opened, or it holds no image.
+        UnreadableImagesError: not one of its images can be read (nothing to copy).
         Cancelled: `cancel` was triggered.
     """
     found = scan_sources(sources, out)
@@ -140,10 +161,37 @@ def scan_and_score(
         raise BadPathError("No images were found in the folder you chose.")
     job = score_job(model, score, batch_size, progress, cancel)
     scores = score_preview(out, model, found.images, job)
+    if all(record.scores is None for record in scores.records):
+        raise UnreadableImagesError(found.src, [(r.path, r.error or "") for r in scores.records])
     return ScoreResult(
         found.src, out, scores, found.skipped, list(model.categories), model.empty_category,
-        is_exclusive(model),
+        is_exclusive(model), earlier_sort(out),
     )  # fmt: skip
+
+
+class UnreadableImagesError(BadPathError):
+    """Every image found is unreadable: the message names the first few files and why, and
+    `details` lists them all (one a line)."""
+
+    SHOWN = 4  # file names per reason in the message; `details` has them all
+
+    def __init__(self, src: Path, bad: list[tuple[Path, str]]) -> None:
+        n = len(bad)
+        by_reason: dict[str, list[str]] = {}
+        for path, why in bad:
+            by_reason.setdefault(why or "unreadable", []).append(path.name)
+        groups = [f"{_some(names, self.SHOWN)}: {why}" for why, names in by_reason.items()]
+        super().__init__(
+            f"None of the {n} image{'s' if n != 1 else ''} in “{src.name or src}” could be read, "
+            f"so nothing was copied. {'; '.join(groups)}."
+        )
+        self.details = "\n".join(f"{p}: {why or 'unreadable'}" for p, why in bad)
+
+
+def _some(names: list[str], k: int) -> str:
+    """ "a.jpg, b.png and 3 more" """
+    shown = ", ".join(names[:k])
+    return f"{shown} and {len(names) - k} more" if len(names) > k else shown
 
 
 def scan_sources(sources: list[Path], out: Path) -> ScanResult:
@@ -219,6 +267,21 @@ def copy_images(
     return apply_previewed(plan, result.scores, mode="copy", progress=progress, cancel=cancel)
 
 
+def copy_or_update(
+    result: ScoreResult,
+    plan: SortPlan,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> SortSummary | UpdateSummary:
+    """Step 3 for a folder sorted into OUT before: update that sort (copies move, stale ones
+    go); otherwise copy_images()."""
+    update = diff_update(plan, earlier_sort(plan.out))  # read again: OUT may have changed
+    if update is None:
+        return copy_images(result, plan, progress=progress, cancel=cancel)
+    return apply_update(update, plan, result.scores, progress=progress, cancel=cancel)
+
+
 def summary_folders(plan: SortPlan, summary: SortSummary) -> dict[str, tuple[Path, int]]:
     """Folder name -> (folder path, images copied there) from the core's summary."""
     out = Path(plan.out)
@@ -275,11 +338,12 @@ class ReviewSet:
         return max(item.scores, default=0.0)
 
     def folder_counts(self) -> dict[str, int]:
+        """Images per folder: uncertain, the model's categories, then categories made in a
+        correction (in the order they were first used)."""
         counts = dict.fromkeys([UNCERTAIN, *self.categories], 0)
         for item in self.items:  # one pass: a review may hold thousands of images
             for name in item.folders:
-                if name in counts:
-                    counts[name] += 1
+                counts[name] = counts.get(name, 0) + 1
         return counts
 
 

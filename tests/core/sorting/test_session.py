@@ -182,3 +182,28 @@ def test_number_key_adds_to_all_then_removes_from_all():
     assert (a.pending, b.pending) == ([], [])
     a.mark_saved([])
     assert (a.folders, a.pending, a.saved) == ([UNCERTAIN], None, True)
+
+
+def test_a_folder_of_only_unreadable_files_says_why_per_file(fake_model, tmp_path):
+    bad = tmp_path / "Bad"
+    bad.mkdir()
+    (bad / "a.jpg").write_bytes(b"not a jpeg")
+    (bad / "b.png").write_bytes(b"not a png")
+    with pytest.raises(session.UnreadableImagesError) as caught:
+        session.scan_and_score(fake_model, [bad], tmp_path / "out", score=fake_score)
+    message = str(caught.value)
+    assert message.startswith("None of the 2 images in “Bad” could be read")
+    assert "nothing was copied. a.jpg, b.png: not a readable image (" in message
+    assert str(bad / "b.png") in caught.value.details
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_scan_knows_what_an_earlier_sort_placed_in_out(photos, fake_model, tmp_path):
+    out = tmp_path / "out"
+    first, plan, _ = window_copy(photos, out, fake_model, Thresholds(0.95, {}))
+    again = window_scan(photos, out, fake_model)
+    update = again.update(again.plan(Thresholds(0.4, {})))
+    assert (update.moving, update.stay) == (ALL_SIX, 0)
+    again.move_out(tmp_path / "elsewhere")
+    assert again.update(again.plan(Thresholds(0.4, {}))) is None
+    assert first.update(plan) is None  # read before the first copy: nothing was there
