@@ -69,6 +69,8 @@ def _preprocessing_line(meta: ModelMeta) -> str:
 
 def describe(path: Path, meta: ModelMeta) -> list[str]:
     """Readable lines about a model's metadata."""
+    from sorter.core.training.report import estimate_lines
+
     lines = [
         f"Model:        {path}",
         f"Network:      {meta.arch} ({meta.builder}), {meta.n_outputs} outputs",
@@ -82,6 +84,7 @@ def describe(path: Path, meta: ModelMeta) -> list[str]:
         lines.append(f"  - {name}: threshold {threshold}{_group_note(meta, name)}")
     if meta.empty_category:
         lines.append(f"Empty class:  {meta.empty_category} (dropped when another passes)")
+    lines += estimate_lines(meta.training)
     lines += _training_lines(meta.training)
     if meta.created_by:
         lines.append(f"Created by:   {meta.created_by}")

@@ -171,6 +171,8 @@ def _result_dict(result: TrainResult) -> dict[str, Any]:
 
 
 def _print_result(result: TrainResult) -> None:
+    from sorter.core.training.report import estimate_lines
+
     for line in result.warnings:
         print(f"warning: {line}", file=sys.stderr)
     skipped = result.data.skipped
@@ -185,14 +187,23 @@ def _print_result(result: TrainResult) -> None:
         print(f"note: {training['arch']} was trained from scratch (no pretrained weights).")
     for note in result.notes:
         print(f"note: {note}")
-    print(
-        f"Trained {training['mode']} {training['arch']} on {training['train_images']} images, "
-        f"validated on {training['valid_images']}, in {format_duration(result.seconds)}."
-    )
+    if training.get("cross_validation"):
+        print(
+            f"Trained {training['mode']} {training['arch']} on all {training['train_images']} "
+            f"images in {format_duration(result.seconds)}; {training['validation']}."
+        )
+    else:
+        print(
+            f"Trained {training['mode']} {training['arch']} on {training['train_images']} "
+            f"images, validated on {training['valid_images']}, in "
+            f"{format_duration(result.seconds)}."
+        )
     print(_category_table(result))
     metrics = training["metrics"]
     if metrics:
         print(_validation_line(metrics))
+    for line in estimate_lines(training):
+        print(line)
     print(f"Model:  {result.model_path}")
     print(f"Report: {result.report_json}")
     print(f'Use it: sorter sort FOLDER --model "{result.model_path}"')

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
 )
@@ -113,6 +114,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         self._add_action(view_menu, "&Review images", self.open_review)
         self._add_action(view_menu, "Correction &queue", self._on_retrain_button_clicked)
+        self._add_action(view_menu, "About the &model...", self.show_model_details)
 
     def _add_action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -158,6 +160,19 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.refresh_queue()
         self.model_ready.emit()
         self.start_pending()
+
+    def show_model_details(self) -> None:
+        """How the current model decides and how well its training says it sorts."""
+        from sorter.core.training.report import about_lines
+
+        if self.model is None:
+            self.statusBar().showMessage("No model is loaded yet.", 5000)
+            return
+        text = "\n".join(about_lines(self.model.meta))
+        title = f"Model: {model_name(self.model)}"
+        box = QMessageBox(QMessageBox.Information, title, text, QMessageBox.Ok, self)
+        box.setObjectName("model_details")
+        box.open()
 
     def _on_model_job_failed(self, error: JobError) -> None:
         self.model_unusable = True

@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -145,3 +146,52 @@ def plot_report(evaluation: dict, png_path: Path) -> None:
     right.invert_yaxis()
     figure.tight_layout()
     figure.savefig(png_path)
+
+
+# What each placement figure means, in the words the CLI and the window use.
+_ESTIMATE_WORDS = (
+    ("exact_folder", "images in exactly their own folder"),
+    ("top1", "best category right"),
+    ("placed_precision", "placed images that are right"),
+    ("coverage", "images placed at all (the rest go to uncertain)"),
+)
+
+
+def estimate_lines(training: dict) -> list[str]:
+    """How well a trained model should sort, as its training measured it: the cross-validated
+    figures with their spread over the folds, and its warnings; [] when it has none."""
+    cv = training.get("cross_validation") or {}
+    spread = cv.get("spread") or {}
+    if not spread:
+        return []
+    images = training.get("images", training.get("valid_images"))
+    lines = [
+        f"Expected on new photos ({cv['folds']}-fold cross-validation on the {images} example "
+        "images; mean ± spread over the folds):"
+    ]
+    for key, words in _ESTIMATE_WORDS:
+        figure = spread.get(key)
+        if figure:
+            lines.append(f"  {figure['mean']:.0%} ± {figure['sd']:.0%}  {words}")
+    return lines
+
+
+def about_lines(meta: Any) -> list[str]:
+    """What the window says about a model (a ModelMeta): how it decides, its categories, and
+    how well it should sort, with its training's warnings."""
+    if meta.exclusive:
+        kind = ("Single-label: each photo goes to its best category when that category's score "
+                "reaches its threshold, else to uncertain.")  # fmt: skip
+    else:
+        kind = ("Multi-label: each photo goes to every category whose score reaches its "
+                "threshold, or to uncertain when none does.")  # fmt: skip
+    lines = [kind, f"{len(meta.categories)} categories: {', '.join(meta.categories)}.", ""]
+    training = meta.training or {}
+    estimates = estimate_lines(training)
+    if not estimates:
+        estimates = ["No figures measured on example photos: this model was not trained from "
+                     "examples with cross-validation."]  # fmt: skip
+    warnings = [f"Note: {warning}" for warning in training.get("warnings", [])]
+    if warnings:
+        warnings.insert(0, "")
+    return [*lines, *estimates, *warnings]

@@ -129,6 +129,7 @@ def _finish(
     training["validation"] = _validation_kind(outcome)
     if cross_validation is not None:
         training["cross_validation"] = cross_validation
+    training["warnings"] = [*data.warnings, *split.warnings]
     meta = _trained_meta(outcome, options, weights, evaluation["thresholds"], training)
     save_model(out, meta, outcome.state_dict)
     report = {
@@ -136,7 +137,7 @@ def _finish(
         "training": training,
         "evaluation": evaluation,
         "history": outcome.history,
-        "warnings": [*data.warnings, *split.warnings],
+        "warnings": training["warnings"],
         "skipped": [{"path": str(p), "reason": r} for p, r in data.skipped],
     }
     json_path, png_path = write_report(out, report)

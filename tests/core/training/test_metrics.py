@@ -151,3 +151,21 @@ def test_evaluate_a_single_label_model(tmp_path):
     assert all(len(row["predicted"]) <= 1 for row in evaluation["top_losses"])
     multi = evaluate(scores, targets, paths, CATS)
     assert multi["labels"] == "multi" and multi["curve"] == "accuracy_multi"
+
+
+def test_estimate_lines_give_each_cross_validated_figure_with_its_spread():
+    from sorter.core.training.report import estimate_lines
+
+    training = {
+        "images": 60,
+        "cross_validation": {
+            "folds": 5,
+            "spread": {"exact_folder": {"mean": 0.664, "sd": 0.081, "folds": 5},
+                       "coverage": {"mean": 0.885, "sd": 0.04, "folds": 5}},
+        },
+    }  # fmt: skip
+    lines = estimate_lines(training)
+    assert lines[0].startswith("Expected on new photos (5-fold cross-validation on the 60")
+    assert lines[1:] == ["  66% ± 8%  images in exactly their own folder",
+                         "  88% ± 4%  images placed at all (the rest go to uncertain)"]  # fmt: skip
+    assert estimate_lines({"valid_images": 12, "metrics": {}}) == []  # a hold-out: none
