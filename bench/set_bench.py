@@ -69,8 +69,9 @@ class SetMaker:
     def _stamps(self, n_train: int, root: Path, seed: int) -> Draw:
         from stamp_sets import build_set
 
+        full = n_train >= self.full_cap  # then test on n_test per category, train on the rest
         train, test = build_set(
-            root, self.stamps, self.categories, n_train, self.n_test, seed, self.backgrounds
+            root, self.stamps, self.categories, n_train, self.n_test, seed, self.backgrounds, full
         )
         return Draw(train, test, folder_labels(train), folder_labels(test))
 

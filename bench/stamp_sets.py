@@ -97,14 +97,19 @@ def build_set(
     n_test: int,
     seed: int,
     backgrounds: list[Image.Image],
+    keep_test: bool = False,
 ) -> tuple[Path, Path]:
     """root/train/<category>/ (n_train images each) and root/test/<category>/ (up to n_test
-    each, different stamps), drawn and composited with `seed`. Returns (train, test)."""
+    each, different stamps), drawn and composited with `seed`. Returns (train, test).
+
+    A category with fewer than n_train + n_test stamps trains on n_train and tests on the rest,
+    or with `keep_test`, tests on n_test and trains on the rest."""
     rng = random.Random(seed)
     for category in categories:
         chosen = list(stamps[category])
         rng.shuffle(chosen)
-        parts = {"train": chosen[:n_train], "test": chosen[n_train : n_train + n_test]}
+        cut = min(n_train, len(chosen) - n_test) if keep_test else n_train
+        parts = {"train": chosen[:cut], "test": chosen[cut : cut + n_test]}
         for part, paths in parts.items():
             folder = root / part / category
             folder.mkdir(parents=True, exist_ok=True)
