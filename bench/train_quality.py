@@ -230,7 +230,7 @@ def run_folders(args: argparse.Namespace) -> dict:
     categories = tuple(c for c in EVERYDAY if c in stamps)
     backgrounds = load_backgrounds()
     print(f"folders: {categories}, {args.n_train} train / up to {args.n_test} test each, "
-          f"{len(backgrounds)} wallpapers, {args.repeats} draws")  # fmt: skip
+          f"{len(backgrounds)} wallpapers, {args.repeats or 5} draws")  # fmt: skip
     runs = []
     for seed in range(args.repeats or 5):
         with tempfile.TemporaryDirectory() as tmp:
