@@ -148,15 +148,23 @@ def composite_pair(
 def balanced_pairs(
     categories: tuple[str, ...], per_category: int, rng: random.Random
 ) -> list[tuple[str, str]]:
-    """Pairs of two different categories in which each category appears `per_category` times
-    (one less for one category when the total is odd)."""
-    pool = [c for c in categories for _ in range(per_category)]
-    for _ in range(1000):
-        rng.shuffle(pool)
-        pairs = list(zip(pool[0::2], pool[1::2], strict=False))
-        if all(a != b for a, b in pairs):
-            return pairs
-    raise RuntimeError("no pairing of different categories found")
+    """Pairs of two different categories in which each category appears `per_category` times.
+
+    The category with the most appearances left always takes one of the pair, its partner is
+    drawn by appearances left: so no category is left over to pair with itself."""
+    left = dict.fromkeys(categories, per_category)
+    pairs = []
+    while True:
+        most = max(left.values())
+        first = rng.choice([c for c in categories if left[c] == most])
+        others = [c for c in categories if c != first and left[c] > 0]
+        if not others:
+            break
+        second = rng.choices(others, weights=[left[c] for c in others])[0]
+        left[first], left[second] = left[first] - 1, left[second] - 1
+        pairs.append((first, second) if rng.random() < 0.5 else (second, first))
+    rng.shuffle(pairs)
+    return pairs
 
 
 def collage_pools(

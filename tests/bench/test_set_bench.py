@@ -8,6 +8,8 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
@@ -55,11 +57,13 @@ def test_collage_counts_both_labels_only_when_exactly_its_two_folders(tmp_path):
     assert figures["placed_precision"] == 5 / 6
 
 
-def test_balanced_pairs_use_each_category_equally_and_never_twice_in_a_pair():
-    pairs = balanced_pairs(("a", "b", "c", "d", "e", "f"), 10, random.Random(3))
-    assert len(pairs) == 30
+@pytest.mark.parametrize("per_category", [10, 40])
+def test_balanced_pairs_use_each_category_equally_and_never_twice_in_a_pair(per_category):
+    pairs = balanced_pairs(("a", "b", "c", "d", "e", "f"), per_category, random.Random(3))
+    assert len(pairs) == 3 * per_category
     assert all(left != right for left, right in pairs)
-    assert Counter(c for pair in pairs for c in pair) == dict.fromkeys("abcdef", 10)
+    assert Counter(c for pair in pairs for c in pair) == dict.fromkeys("abcdef", per_category)
+    assert len(set(pairs)) > 10  # not the same few pairs over and over
 
 
 def test_targets_say_met_and_not_met():
