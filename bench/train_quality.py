@@ -22,6 +22,12 @@ sets of EVERYDAY categories built by bench/stamp_sets.py (cut-outs on real wallp
 right folder / all copies), coverage (images placed at all), the share in 2+ folders, and the
 logistic regression's top-1 on the same frozen features. `--labels` passes --single-label or
 --multi-label; run it with PYTHONPATH set to another checkout to measure that code.
+
+`--only sets` measures the same path on several data sets and sizes (bench/set_bench.py):
+everyday cut-outs on wallpapers (stamps), openclipart drawings (clipart) and two-photo collages
+trained from a labels CSV (collages, multi-label), at --sizes images per category (`full`: all
+there are, at most --full-cap), pooled over --repeats draws (default 3), with the issue's
+targets as met / not met and the seconds of quick training on --speed-sizes images.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from sorter.core.training.data import TrainData, from_items, split_data
 from sorter.core.training.train import TrainOptions, train
 
 STAMPS = Path("/usr/share/tuxpaint/stamps")
-PARTS = ("quick", "baseline", "speed", "full", "folders")
+PARTS = ("quick", "baseline", "speed", "full", "folders", "sets")
 
 
 def photo_stamps(min_per_category: int) -> TrainData:
@@ -224,9 +230,9 @@ def run_folders(args: argparse.Namespace) -> dict:
     categories = tuple(c for c in EVERYDAY if c in stamps)
     backgrounds = load_backgrounds()
     print(f"folders: {categories}, {args.n_train} train / up to {args.n_test} test each, "
-          f"{len(backgrounds)} wallpapers, {args.repeats} draws")  # fmt: skip
+          f"{len(backgrounds)} wallpapers, {args.repeats or 5} draws")  # fmt: skip
     runs = []
-    for seed in range(args.repeats):
+    for seed in range(args.repeats or 5):
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             sets = build_set(work / "set", stamps, categories, args.n_train, args.n_test, seed,
@@ -249,6 +255,46 @@ def run_folders(args: argparse.Namespace) -> dict:
             "per_seed": spread, "runs": runs}  # fmt: skip
 
 
+def run_sets(args: argparse.Namespace) -> dict:
+    """Every set and size, --repeats draws each, then the speed runs and the target checks."""
+    from set_bench import (
+        SetMaker,
+        describe,
+        one_run,
+        pool,
+        seed_line,
+        speed_run,
+        speed_set,
+        target_lines,
+    )
+
+    maker = SetMaker(args.n_test, args.full_cap)
+    repeats = args.repeats or 3
+    print(
+        f"sets {args.sets} at {args.sizes} per category, {repeats} draws each; "
+        f"{args.n_test} test images per category"
+    )
+    sets = {}
+    for name in args.sets:
+        for size in args.sizes:
+            runs = []
+            for seed in range(repeats):
+                with tempfile.TemporaryDirectory() as tmp:
+                    draw = maker.make(name, size, Path(tmp) / "set", seed)
+                    runs.append(one_run(draw, Path(tmp), seed, args.labels))
+                print(f"  {name}@{size} seed {seed}: {seed_line(runs[-1])}", flush=True)
+            sets[f"{name}@{size}"] = pool(runs, runs[0]["multi_label_data"])
+            print("\n".join(describe(f"{name}@{size}", sets[f"{name}@{size}"])), flush=True)
+    speed = {}
+    for total in args.speed_sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = speed_set(Path(tmp) / "set", maker, total, args.seed)
+            speed[total] = round(speed_run(root, Path(tmp) / "model.pth", args.seed), 1)
+    targets = target_lines(sets, speed)
+    print("targets:\n  " + "\n  ".join(targets))
+    return {"sets": sets, "speed_seconds": speed, "targets": targets}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
@@ -258,7 +304,28 @@ def main() -> int:
     parser.add_argument("--speed-images", type=int, default=500)
     parser.add_argument("--n-train", type=int, default=10, help="folders: images per category")
     parser.add_argument("--n-test", type=int, default=8, help="folders: at most, per category")
-    parser.add_argument("--repeats", type=int, default=5, help="folders: sets drawn")
+    parser.add_argument("--repeats", type=int, help="folders, sets: draws (default 5, 3)")
+    parser.add_argument(
+        "--sets",
+        nargs="+",
+        default=["stamps", "clipart", "collages"],
+        choices=("stamps", "clipart", "collages"),
+        help="sets: which",
+    )
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        default=["10", "full"],
+        help="sets: training images per category (a number, or full)",
+    )
+    parser.add_argument("--full-cap", type=int, default=40, help="sets: most per category")
+    parser.add_argument(
+        "--speed-sizes",
+        nargs="*",
+        type=int,
+        default=[100, 500],
+        help="sets: quick training timed on this many images (none: skip)",
+    )
     parser.add_argument("--labels", choices=("single", "multi"), help="folders: force the kind")
     parser.add_argument("--tag", default="", help="added to the JSON's name")
     parser.add_argument(
@@ -269,6 +336,12 @@ def main() -> int:
         help="run only these parts (the JSON is named after them)",
     )
     args = parser.parse_args()
+    if args.only == ["sets"]:
+        figures = {"machine": machine(), **run_sets(args)}
+        figures["load_average_after"] = machine()["load_average_1_5_15"]
+        path = write_json(figures, OUT_DIR / f"train_quality_sets{args.tag}.json")
+        print(f"wrote {path}")
+        return 0
     if args.only == ["folders"]:
         figures = {"machine": machine(), "folders": run_folders(args)}
         path = write_json(figures, OUT_DIR / f"train_quality_folders{args.tag}.json")
@@ -296,6 +369,8 @@ def main() -> int:
             figures["full"] = run_sorter(data, full, folder, "full")
         if "folders" in args.only:
             figures["folders"] = run_folders(args)
+        if "sets" in args.only:
+            figures.update(run_sets(args))
     figures["load_average_after"] = machine()["load_average_1_5_15"]
     suffix = "" if set(args.only) == set(PARTS) else "_" + "_".join(args.only)
     path = write_json(figures, OUT_DIR / f"train_quality{suffix}.json")

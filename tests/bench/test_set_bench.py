@@ -1,0 +1,79 @@
+"""The training bench's counting rules: exact folder, uncertain, copies, collages, targets."""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from set_bench import figures_of, sort_counts, target_lines  # noqa: E402
+from stamp_sets import balanced_pairs  # noqa: E402
+
+
+def _outcome(path: Path, categories: list[str], top: str | None) -> SimpleNamespace:
+    scores = [(top, 0.9)] if top else []
+    return SimpleNamespace(source=path, categories=categories, top_scores=scores)
+
+
+def test_single_label_counts(tmp_path):
+    a, b, c, d = (tmp_path / f"{n}.jpg" for n in "abcd")
+    truth = {p.resolve(): frozenset([cat]) for p, cat in zip((a, b, c, d), "xxyy", strict=True)}
+    outcomes = [
+        _outcome(a, ["x"], "x"),  # exactly its folder
+        _outcome(b, ["x", "y"], "x"),  # right, but in two folders: not exact
+        _outcome(c, ["uncertain"], "y"),  # top-1 right, placed nowhere: not exact
+        _outcome(d, [], None),  # unreadable: not counted at all
+    ]
+    figures = figures_of(sort_counts(outcomes, truth), multi=False)
+    assert figures == {
+        "top1": 1.0,
+        "exact_folder": 1 / 3,
+        "placed_precision": 2 / 3,  # 2 right copies of 3
+        "coverage": 2 / 3,
+        "multi_folder_share": 1 / 3,
+    }
+
+
+def test_collage_counts_both_labels_only_when_exactly_its_two_folders(tmp_path):
+    paths = [tmp_path / f"{n}.jpg" for n in range(3)]
+    truth = {p.resolve(): frozenset(["x", "y"]) for p in paths}
+    outcomes = [
+        _outcome(paths[0], ["x", "y"], "y"),
+        _outcome(paths[1], ["x", "y", "z"], "z"),  # both found, one folder too many
+        _outcome(paths[2], ["x"], "x"),
+    ]
+    figures = figures_of(sort_counts(outcomes, truth), multi=True)
+    assert figures["exact_folder"] == 1 / 3
+    assert figures["all_labels_found"] == 2 / 3
+    assert figures["at_least_one_right"] == 1.0
+    assert figures["top1"] == 2 / 3
+    assert figures["placed_precision"] == 5 / 6
+
+
+@pytest.mark.parametrize("per_category", [10, 40])
+def test_balanced_pairs_use_each_category_equally_and_never_twice_in_a_pair(per_category):
+    pairs = balanced_pairs(("a", "b", "c", "d", "e", "f"), per_category, random.Random(3))
+    assert len(pairs) == 3 * per_category
+    assert all(left != right for left, right in pairs)
+    assert Counter(c for pair in pairs for c in pair) == dict.fromkeys("abcdef", per_category)
+    assert len(set(pairs)) > 10  # not the same few pairs over and over
+
+
+def test_targets_say_met_and_not_met():
+    figures = {"top1": 0.70, "exact_folder": 0.66, "placed_precision": 0.80,
+               "coverage": 0.8, "multi_folder_share": 0.05}  # fmt: skip
+    lines = target_lines({"s@10": {"figures": figures, "baseline": {"top1": 0.70}}}, {500: 61.0})
+    assert [line.rsplit(": ", 1)[1] for line in lines] == [
+        "met",  # 0.66 >= 0.70 - 0.05
+        "NOT MET",  # 5% in 2+ folders
+        "met",  # 0.80 >= 0.75
+        "NOT MET",  # stretch: 0.70 < 0.73
+        "NOT MET",  # 61 s
+    ]
