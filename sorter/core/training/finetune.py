@@ -13,9 +13,11 @@ from torch import nn
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.model.meta import IMAGENET, Preprocessing
 from sorter.core.model.networks import BODY_FEATURES
+from sorter.core.training import crossval
 from sorter.core.training import quick as train_quick
 from sorter.core.training.backbone import pretrained_body
 from sorter.core.training.data import Split, TrainData, TrainingDataError
+from sorter.core.training.probe import fit_probe, fits_fastai_head, probe_head
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,9 @@ def quick_head(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> nn.Sequential:
-    """fastai's head trained on frozen features of the training part, as quick mode trains it
-    (`exclusive`: with softmax cross-entropy, for a single-label model).
+    """fastai's head holding quick mode's probe, fitted on frozen features of the training part
+    with the L2 cross-validation chooses there (`exclusive`: softmax, for a single-label model).
+    With more categories than the layout holds a probe for, fastai's head trained as before.
 
     Fine-tuning a whole network from a random head first spends its few steps (ten an epoch on
     300 images) repairing the head; starting from a trained one ("linear probe, then fine-tune")
@@ -52,13 +55,21 @@ def quick_head(
             f"{len(bad)} image(s) became unreadable while training ({names}); run it again."
         )
     y = torch.from_numpy(data.targets())
-    result = train_quick.train_head(
-        features[split.train], y[split.train], features[split.valid], y[split.valid],
-        n_features=BODY_FEATURES[arch], settings=train_quick.kind_settings(exclusive),
-        seed=seed,
-        progress=progress, cancel=cancel,
-    )  # fmt: skip
-    return result.head
+    x_train, y_train = features[split.train], y[split.train]
+    if not fits_fastai_head(y.shape[1]):
+        result = train_quick.train_head(
+            x_train, y_train, features[split.valid], y[split.valid],
+            n_features=BODY_FEATURES[arch], settings=train_quick.kind_settings(exclusive),
+            seed=seed, progress=progress, cancel=cancel,
+        )  # fmt: skip
+        return result.head
+    targets = y_train.numpy()
+    folds = crossval.fold_ids(targets, crossval.fold_count(targets), seed)
+    cv = crossval.cross_validate(
+        x_train, y_train, folds, exclusive=exclusive, progress=progress, cancel=cancel
+    )
+    probe = fit_probe(x_train, y_train, exclusive=exclusive, l2=cv.l2, cancel=cancel)
+    return probe_head(probe, BODY_FEATURES[arch])
 
 
 def keep_best_callback(learn: Any) -> Any:

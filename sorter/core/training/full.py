@@ -248,7 +248,9 @@ def train_full(
     )
     notes = [lr_note]
     if pretrained:
-        notes.append("Started from a head trained on frozen features, as quick mode trains it.")
+        notes.append(
+            "Started from quick mode's probe, fitted on frozen features of the training part."
+        )
     if best is not None:
         notes.append(_kept_note(best))
     if not pretrained:

@@ -134,7 +134,7 @@ def test_full_training_fine_tunes_with_fastai(tmp_path):
     options = TrainOptions(mode="full", epochs=2, **SMALL)
     result = train(load_folder(data_root), tmp_path / "full.pth", options, progress=reports.append)
     stages = {r.stage for r in reports}
-    assert {"Checking images", "Training head", "Fine-tuning (all layers)"} <= stages
+    assert {"Checking images", "Cross-validating", "Fine-tuning (all layers)"} <= stages
     assert "fastai's default" in result.notes[0]  # too few images for lr_find
     assert any(r.eta_s is not None and r.unit == "batches" for r in reports)
     meta = result.meta
@@ -145,7 +145,7 @@ def test_full_training_fine_tunes_with_fastai(tmp_path):
     assert [row["stage"] for row in history] == ["Fine-tuning (all layers)"] * 2
     assert all("top1_accuracy" in row and "accuracy_multi" not in row for row in history)
     notes = " ".join(result.notes)
-    assert "Started from a head trained on frozen features" in notes
+    assert "Started from quick mode's probe, fitted on frozen features" in notes
     # Kept: the starting weights or the epoch with the lowest validation loss.
     kept = re.search(r"Kept the weights after epoch (\d) of 2 \(validation loss ([\d.]+)", notes)
     losses = [row["valid_loss"] for row in history]
@@ -211,7 +211,7 @@ def test_cancel_saves_nothing(tmp_path, mode, monkeypatch):
     stages = []
 
     # Full mode trains quick mode's head first; let that pass so the cancel lands in lr_find.
-    ignored = ("Reading", "Checking") + (("Training head",) if mode == "full" else ())
+    ignored = ("Reading", "Checking") + (("Cross-validating",) if mode == "full" else ())
 
     def cancel_when_training(progress):
         stages.append(progress.stage)
