@@ -22,7 +22,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,6 +100,7 @@ def logistic_baseline(d: dict, seed: int) -> np.ndarray:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    warnings.filterwarnings("ignore", category=FutureWarning, module="sklearn")
     model = make_pipeline(
         StandardScaler(),
         LogisticRegressionCV(Cs=[0.001, 0.01, 0.1, 1.0], cv=5, max_iter=3000, random_state=seed),
@@ -132,11 +135,12 @@ def _scores(logits: Callable[[torch.Tensor], torch.Tensor], f_test: torch.Tensor
 def blocks(
     views: tuple[int, ...], tta: bool = False, **settings
 ) -> Callable[[dict, int], np.ndarray]:
-    """Last block(s) fine-tuned with a probe-initialised linear head (sorter.core.training.blocks)."""
+    """Last block(s) fine-tuned with a probe-started linear head (sorter.core.training.blocks)."""
 
     def run(d: dict, seed: int) -> np.ndarray:
-        result = fit_blocks(d["maps_train"][:, list(views)], d["y_train"], body=BODY,
-                            exclusive=True, settings=BlockSettings(**settings), seed=seed)  # fmt: skip
+        maps, options = d["maps_train"][:, list(views)], BlockSettings(**settings)
+        result = fit_blocks(maps, d["y_train"], body=BODY, exclusive=True, settings=options,
+                            seed=seed)  # fmt: skip
         tail = split_body(result.body)[1]
         with torch.no_grad():
             f_test = torch.stack([pooled(tail, d["maps_test"][:, v]) for v in range(2)], dim=1)
@@ -215,6 +219,33 @@ def measure(name: str, data: list[dict]) -> dict:
     }
 
 
+def check_model_file(sets: Path, d: dict, seed: int, work: Path) -> dict:
+    """ft17_18 saved as a normal fastai-layout model file, loaded and run by `sorter sort`'s
+    scorer: its scores must match the evaluation's (on the seed's test images)."""
+    from sorter.core.model.meta import single_label_meta
+    from sorter.core.model.modelfile import load_model, save_model
+    from sorter.core.model.predict import score_images
+    from sorter.core.training.quick import assemble
+
+    result = fit_blocks(d["maps_train"][:, :2], d["y_train"], body=BODY, exclusive=True,
+                        settings=BlockSettings(), seed=seed)  # fmt: skip
+    tail = split_body(result.body)[1]
+    with torch.no_grad():
+        expected = torch.softmax(result.linear.logits(pooled(tail, d["maps_test"][:, 0])), dim=1)
+    test = sorted((sets / f"seed{seed}" / "test").rglob("*.jpg"))
+    categories = sorted({p.parent.name for p in test})
+    path = work / "blocks_check.pth"
+    save_model(path, single_label_meta("mobilenet_v2", categories, PRE),
+               assemble("mobilenet_v2", result.body, result.head))  # fmt: skip
+    scored = [s.scores for s in score_images(load_model(path, device="cpu"), test)]
+    got = torch.tensor(scored)
+    return {
+        "max_abs_score_diff": float((got - expected).abs().max()),
+        "top1_agreement": float((got.argmax(1) == expected.argmax(1)).float().mean()),
+        "images": len(test),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", type=Path, default=Path("/work/cache/sets10"))
@@ -222,10 +253,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=15)
     parser.add_argument("--only", default="", help="comma-separated variant names")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--check", action="store_true", help="only the model-file check")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     build_sets(args.sets, args.seeds)
     data = [load_seed(args.sets, args.maps, seed, BODY) for seed in range(args.seeds)]
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(check_model_file(args.sets, data[0], 0, Path(tmp)))
+        return
     names = [n for n in args.only.split(",") if n] or list(VARIANTS)
     rows = []
     print(f"{'variant':18} {'pooled':>7} {'seed mean±sd':>14} {'cpu s':>6} {'wall s':>6}")

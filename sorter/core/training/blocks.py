@@ -71,7 +71,7 @@ def _decode_views(
     path: Path, pre: Preprocessing, views: Sequence[str]
 ) -> tuple[torch.Tensor | None, str | None]:
     try:
-        img = open_image(path, size_hint=round(pre.input_size * ZOOM))
+        img = open_image(path, size_hint=pre.input_size)  # as sorting decodes it
         return torch.stack([VIEWS[v](img, pre) for v in views]), None
     except ImageError as exc:
         return None, str(exc)
