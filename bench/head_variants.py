@@ -20,6 +20,7 @@ Writes bench/out/head_variants.json.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -246,6 +247,33 @@ def check_model_file(sets: Path, d: dict, seed: int, work: Path) -> dict:
     }
 
 
+def timing(sets: Path, n_images: int) -> dict:
+    """CPU and wall seconds to cache plain+mirror maps of n_images (the seed-0 training images
+    over and over) and to fit blocks 17-18 with default settings on them."""
+    paths = sorted((sets / "seed0" / "train").rglob("*.jpg"))
+    paths = [paths[i % len(paths)] for i in range(n_images)]
+    y = torch.tensor([sorted({p.parent.name for p in paths}).index(p.parent.name) for p in paths])
+    out = {"images": n_images, "threads": torch.get_num_threads()}
+    cpu, wall = time.process_time(), time.perf_counter()
+    maps, _ = cache_maps(paths, BODY, PRE, torch.device("cpu"), views=("plain", "mirror"))
+    out["maps_cpu_s"], out["maps_wall_s"] = time.process_time() - cpu, time.perf_counter() - wall
+    for name, tune_from in (("ft17_18", 0), ("ft18", 1)):
+        cpu, wall = time.process_time(), time.perf_counter()
+        fit_blocks(maps, y, body=BODY, exclusive=True, settings=BlockSettings(tune_from=tune_from),
+                   seed=0)  # fmt: skip
+        out[f"{name}_cpu_s"] = time.process_time() - cpu
+        out[f"{name}_wall_s"] = time.perf_counter() - wall
+    return out
+
+
+def save_rows(rows: list[dict], seeds: int) -> None:
+    """Merge rows into bench/out/head_variants.json (by variant), so runs of --only add up."""
+    path = OUT_DIR / "head_variants.json"
+    old = json.loads(path.read_text())["variants"] if path.exists() else []
+    new = {r["variant"]: r for r in [*old, *rows]}
+    write_json({"machine": machine(), "seeds": seeds, "variants": list(new.values())}, path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", type=Path, default=Path("/work/cache/sets10"))
@@ -254,9 +282,14 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated variant names")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--check", action="store_true", help="only the model-file check")
+    parser.add_argument("--timing", type=int, nargs="*", help="only time N images (e.g. 60 500)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     build_sets(args.sets, args.seeds)
+    if args.timing:
+        for n in args.timing:
+            print(timing(args.sets, n), flush=True)
+        return
     data = [load_seed(args.sets, args.maps, seed, BODY) for seed in range(args.seeds)]
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
@@ -268,11 +301,10 @@ def main() -> None:
     for name in names:
         row = measure(name, data)
         rows.append(row)
+        save_rows(rows, args.seeds)
         print(f"{name:18} {row['top1_pooled']:7.3f} {row['top1_seed_mean']:7.3f}±"
               f"{row['top1_seed_sd']:.3f} {row['cpu_s_per_fit']:6.1f} {row['wall_s_per_fit']:6.1f}",
               flush=True)  # fmt: skip
-    write_json({"machine": machine(), "seeds": args.seeds, "variants": rows},
-               OUT_DIR / "head_variants.json")  # fmt: skip
 
 
 if __name__ == "__main__":
