@@ -136,7 +136,7 @@ def _scores(logits: Callable[[torch.Tensor], torch.Tensor], f_test: torch.Tensor
 def blocks(
     views: tuple[int, ...], tta: bool = False, **settings
 ) -> Callable[[dict, int], np.ndarray]:
-    """Last block(s) fine-tuned with a probe-started linear head (sorter.core.training.blocks)."""
+    """Last block(s) fine-tuned with a probe-started linear head (bench/blocks.py)."""
 
     def run(d: dict, seed: int) -> np.ndarray:
         maps, options = d["maps_train"][:, list(views)], BlockSettings(**settings)
