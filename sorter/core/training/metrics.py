@@ -23,6 +23,10 @@ MIN_POSITIVES = 2  # fewer validation positives than this: keep the default thre
 # ranges over 1/C..1), and how many scored images count as evidence at all.
 FINE_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 MIN_IMAGES = 5
+# The single-label rule's aims (exclusive_thresholds): placed images right this much more often
+# than the best category alone; failing that, keep this share of the right placements.
+PRECISION_GAIN = 0.05
+KEEP_RIGHT = 0.9
 
 
 def accuracy_multi(
@@ -116,21 +120,32 @@ def exclusive_thresholds(
 
     The rule: an image is placed in its best category when that probability reaches the
     threshold, else it goes to uncertain. Over the scored images (out-of-fold scores: each
-    from a model that did not learn it), the threshold is the lowest on `grid` that maximises
-    the right placements minus the wrong ones: a range of scores is left to uncertain only when
-    the images in it were more often wrong than right. One threshold for all categories: with
-    ten images a category, a category's own would rest on ten scores. Fewer than `min_images`
-    scored images keep `default`.
+    from a model that did not learn it), the threshold is the lowest on `grid` at which the
+    placed images are right clearly more often than the best category alone is (`precision_goal`).
+    So the least sure images go to uncertain until the rest are measurably safer, and how many
+    follows from how hard the categories are. When no threshold gets there, the highest one
+    that still places KEEP_RIGHT of the images it would place rightly. One threshold for all
+    categories: with ten images a category, a category's own would rest on ten scores. Fewer
+    than `min_images` scored images keep `default`.
     """
     if len(scores) < min_images:
         return {name: float(default) for name in categories}
     rows = np.arange(len(scores))
     best = scores.argmax(axis=1)
-    top = scores[rows, best]
-    right = targets[rows, best] > 0.5
-    gains = [int(np.sum(right & (top >= t))) - int(np.sum(~right & (top >= t))) for t in grid]
-    chosen = float(grid[int(np.argmax(gains))])  # argmax: the first (lowest) of equal gains
-    return {name: chosen for name in categories}
+    top, right = scores[rows, best], targets[rows, best] > 0.5
+    goal = precision_goal(float(np.mean(right)))
+    for threshold in grid:
+        placed = top >= threshold
+        if placed.any() and np.mean(right[placed]) >= goal - 1e-9:
+            return dict.fromkeys(categories, float(threshold))
+    keeps = [t for t in grid if np.sum(right & (top >= t)) >= KEEP_RIGHT * np.sum(right)]
+    return dict.fromkeys(categories, float(keeps[-1] if keeps else grid[0]))
+
+
+def precision_goal(top1: float) -> float:
+    """The placed-precision a single-label threshold aims at: PRECISION_GAIN above the best
+    category's accuracy, or a fifth fewer mistakes when that is less (an accurate model)."""
+    return top1 + min(PRECISION_GAIN, (1.0 - top1) / 5)
 
 
 def decisions(

@@ -92,17 +92,34 @@ def _best_is_cat(tops: list[float]) -> np.ndarray:
     return np.array([[t, (1 - t) / 2, (1 - t) / 2] for t in tops])
 
 
-def test_exclusive_threshold_maximises_right_minus_wrong_placements():
+def _labelled(right: list[bool]) -> np.ndarray:
+    return np.array([[1, 0, 0] if r else [0, 1, 0] for r in right], dtype=float)
+
+
+def test_exclusive_threshold_is_the_lowest_that_places_clearly_safer_than_the_best_guess():
     scores = _best_is_cat([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
-    right = [True, True, False, False, False, True]
-    targets = np.array([[1, 0, 0] if r else [0, 1, 0] for r in right], dtype=float)
+    targets = _labelled([True, True, False, False, False, True])
     names = ["cat", "dog", "owl"]
+    # the best category is right for 3 of 6: the goal is 0.5 + 0.05 placed-precision;
+    # placing from 0.4 up: 3/6 right, from 0.5: 2/5, from 0.6: 2/4, from 0.61: 2/3 (the first >= 0.55)
+    assert th.precision_goal(0.5) == pytest.approx(0.55)
     chosen = th.exclusive_thresholds(scores, targets, names, default=0.5)
-    # right - wrong when placing from t up: 0.4 -> 3-3, 0.5 -> 2-3, 0.6 -> 2-2, 0.7 -> 2-1,
-    # 0.71..0.8 -> 2-0 (the best), 0.9 -> 1-0: the lowest threshold of the best gain is 0.71
-    assert chosen == {"cat": 0.71, "dog": 0.71, "owl": 0.71}
+    assert chosen == {"cat": 0.61, "dog": 0.61, "owl": 0.61}
     placed = th.placement(scores, targets, names, chosen, exclusive=True)
-    assert placed["placed_precision"] == 1.0 and placed["coverage"] == 2 / 6
+    assert placed["placed_precision"] == pytest.approx(2 / 3) and placed["coverage"] == 0.5
+
+
+def test_an_accurate_model_aims_at_a_fifth_fewer_mistakes():
+    assert th.precision_goal(0.9) == pytest.approx(0.92)  # 10% wrong -> 8%, not 5%
+    assert th.precision_goal(0.6) == pytest.approx(0.65)
+
+
+def test_when_no_threshold_is_safer_the_right_placements_are_kept():
+    # the surest images are the wrong ones: no threshold raises placed-precision to 0.55
+    scores = _best_is_cat([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    targets = _labelled([False, False, True, True, False, True])
+    chosen = th.exclusive_thresholds(scores, targets, ["cat", "dog", "owl"])
+    assert chosen["cat"] == 0.4  # the highest that still places all 3 right ones (90% of 3)
 
 
 def test_exclusive_threshold_places_everything_that_is_mostly_right_and_needs_evidence():
