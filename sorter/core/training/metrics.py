@@ -107,6 +107,44 @@ def choose_thresholds(
     return chosen
 
 
+def exact_set_thresholds(
+    scores: np.ndarray,
+    targets: np.ndarray,
+    categories: Sequence[str],
+    default: float = 0.5,
+    min_positives: int = MIN_POSITIVES,
+    passes: int = 2,
+) -> dict[str, float]:
+    """Multi-label thresholds for what a user sees: the share of images whose folders are
+    exactly their labels (uncertain for an image of none), as large as it can be made.
+
+    Starts from choose_thresholds (best F1 each), then moves one category's threshold at a
+    time along THRESHOLD_GRID to where that share is highest, `passes` times over the
+    categories; a move must gain, so ties keep the F1 choice. Categories with too little
+    evidence keep `default`, as in choose_thresholds.
+    """
+    chosen = choose_thresholds(scores, targets, categories, default, min_positives)
+    truth = targets > 0.5
+    if len(scores) == 0:
+        return chosen
+    values = np.array([chosen[name] for name in categories])
+    movable = [col for col in range(len(categories))
+               if min_positives <= truth[:, col].sum() < len(truth)]  # fmt: skip
+
+    def exact(thresholds: np.ndarray) -> int:
+        return int(np.sum(np.all((scores >= thresholds) == truth, axis=1)))
+
+    for _ in range(passes):
+        for col in movable:
+            best, best_value = exact(values), values[col]
+            for threshold in THRESHOLD_GRID:
+                values[col] = threshold
+                if exact(values) > best:
+                    best, best_value = exact(values), float(threshold)
+            values[col] = best_value
+    return {name: float(values[col]) for col, name in enumerate(categories)}
+
+
 def exclusive_thresholds(
     scores: np.ndarray,
     targets: np.ndarray,

@@ -36,14 +36,14 @@ def evaluate(
     """Everything the report says about the validation set, thresholds included.
 
     `exclusive` (a single-label model): thresholds by metrics.exclusive_thresholds and every
-    figure from its one-folder decisions; else thresholds by best F1 per category. With no
+    figure from its one-folder decisions; else by metrics.exact_set_thresholds. With no
     validation images every category keeps `default_threshold` and metrics are None.
     """
     labels = "single" if exclusive else "multi"
     if len(scores) == 0:
         thresholds = {name: float(default_threshold) for name in categories}
         return {"valid_images": 0, "labels": labels, "thresholds": thresholds, "metrics": None}
-    choose = th.exclusive_thresholds if exclusive else th.choose_thresholds
+    choose = th.exclusive_thresholds if exclusive else th.exact_set_thresholds
     thresholds = choose(scores, targets, categories, default_threshold)
     judge = partial(th.decided_accuracy, scores, targets, categories, exclusive=exclusive)
     exact, uncertain = judge(thresholds)

@@ -186,3 +186,21 @@ def test_estimate_lines_give_each_cross_validated_figure_with_its_spread():
     assert lines[1:] == ["  66% ± 8%  images in exactly their own folder",
                          "  88% ± 4%  images placed at all (the rest go to uncertain)"]  # fmt: skip
     assert estimate_lines({"valid_images": 12, "metrics": {}}) == []  # a hold-out: none
+
+
+def test_multi_label_thresholds_aim_at_exactly_the_right_folders():
+    # columns: cat, owl. The owl column has no positive: it keeps the default 0.5, so the last
+    # three images land in owl wrongly whatever cat's threshold is.
+    scores = np.array([[0.9, 0.0], [0.4, 0.0], [0.1, 0.0], [0.45, 0.9], [0.43, 0.9], [0.42, 0.9]])
+    targets = np.array([[1, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0]], dtype=float)
+    names = ["cat", "owl"]
+    f1 = th.choose_thresholds(scores, targets, names)
+    assert f1["cat"] == 0.7  # best F1 (0.667 from 0.45 to 0.9): the middle of the plateau
+
+    def exact(thresholds):
+        return th.placement(scores, targets, names, thresholds)["exact_folder"]
+
+    chosen = th.exact_set_thresholds(scores, targets, names)
+    # from 0.15 to 0.4 the second cat is placed and nothing else changes: 3 of 6 exactly right
+    assert chosen == {"cat": 0.15, "owl": 0.5}
+    assert exact(chosen) == 0.5 and exact(f1) == pytest.approx(2 / 6)
