@@ -101,7 +101,7 @@ def test_exclusive_threshold_is_the_lowest_that_places_clearly_safer_than_the_be
     targets = _labelled([True, True, False, False, False, True])
     names = ["cat", "dog", "owl"]
     # the best category is right for 3 of 6: the goal is 0.5 + 0.05 placed-precision;
-    # placing from 0.4 up: 3/6 right, from 0.5: 2/5, from 0.6: 2/4, from 0.61: 2/3 (the first >= 0.55)
+    # placing from 0.4 up: 3/6 right, from 0.5: 2/5, from 0.6: 2/4, from 0.61: 2/3 (first >= .55)
     assert th.precision_goal(0.5) == pytest.approx(0.55)
     chosen = th.exclusive_thresholds(scores, targets, names, default=0.5)
     assert chosen == {"cat": 0.61, "dog": 0.61, "owl": 0.61}
