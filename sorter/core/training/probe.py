@@ -125,3 +125,32 @@ def _set_norm(
     norm.running_var.copy_(var)
     norm.weight.fill_(1.0)
     norm.bias.copy_(bias if bias is not None else torch.zeros_like(norm.bias))
+
+
+def probe_of_head(head: nn.Sequential, exclusive: bool) -> Probe | None:
+    """The probe a head written by probe_head holds, read back; None for any other head (one
+    fastai trained, or one fine-tuned since), so callers can fall back to training it as is."""
+    first_norm, first, second_norm, last = head[2], head[4], head[6], head[8]
+    n_out = last.weight.shape[0]
+    if not fits_fastai_head(n_out):
+        return None
+    with torch.no_grad():
+        weight = first.weight[:n_out].clone()
+        eye = torch.eye(n_out)
+        layout = (
+            torch.equal(first.weight[n_out : 2 * n_out], -weight)
+            and not first.weight[2 * n_out :].any()
+            and torch.equal(last.weight[:, :n_out], eye)
+            and torch.equal(last.weight[:, n_out : 2 * n_out], -eye)
+            and not last.weight[:, 2 * n_out :].any()
+            and bool((second_norm.weight == 1).all())
+            and not second_norm.running_mean.any()
+            and bool((first_norm.weight == 1).all())
+            and not first_norm.bias.any()
+        )
+        if not layout:
+            return None
+        std = (first_norm.running_var + first_norm.eps).sqrt()
+        mean = first_norm.running_mean.clone()
+        bias = second_norm.bias[:n_out].clone()
+    return Probe(mean, std, weight, bias, exclusive)

@@ -60,3 +60,15 @@ def test_the_head_holds_up_to_256_categories():
     wide = Probe(torch.zeros(4), torch.ones(4), torch.zeros(257, 4), torch.zeros(257), True)
     with pytest.raises(ValueError):
         probe_head(wide, n_features=2)
+
+
+def test_a_probe_head_is_read_back_and_another_head_is_not():
+    from sorter.core.training.probe import probe_of_head
+
+    x, y = _blobs(features=8)
+    x = torch.cat([x, x + 1], dim=1)
+    probe = fit_probe(x, y, exclusive=True, l2=1e-2)
+    back = probe_of_head(probe_head(probe, n_features=8), exclusive=True)
+    assert back is not None
+    assert torch.allclose(back.logits(x), probe.logits(x), atol=1e-4)
+    assert probe_of_head(fastai_head(8, 3), exclusive=True) is None  # fastai's own, random
