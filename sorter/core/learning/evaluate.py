@@ -21,6 +21,9 @@ TOLERANCE = 0.01
 # noise" is a one-sided binomial p below ALPHA for the broken count; 2 broken, 0 fixed is noise
 # (p 0.25), 5 broken, 0 fixed is not (p 0.03), nor 12 broken against 3 fixed (p 0.02).
 ALPHA = 0.05
+# A few images cannot reach that level (3 broken of 5 is p 0.12), so a set where the new model
+# breaks more than it fixes by over this share of its images also counts as worse.
+MAX_NET_LOSS = 0.25
 # When the corrected images flip neither way, "better" needs their true categories' mean
 # score (out-of-fold) to rise by this much: a real step towards the right folders.
 MIN_SCORE_GAIN = 0.05
@@ -148,7 +151,8 @@ class Comparison:
         if self.images == 0:
             return False
         if self.flips is not None:
-            return self.flips.p_worse < ALPHA
+            net_loss = self.flips.broken - self.flips.fixed
+            return self.flips.p_worse < ALPHA or net_loss > MAX_NET_LOSS * self.images
         exact_gain = self.new.exact_match - self.old.exact_match
         multi_gain = self.new.accuracy_multi - self.old.accuracy_multi
         return exact_gain < -TOLERANCE or (multi_gain < -TOLERANCE and exact_gain <= TOLERANCE)

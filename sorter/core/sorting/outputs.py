@@ -26,8 +26,8 @@ def known_outputs() -> list[Path]:
         raw = json.loads(outputs_path().read_text(encoding="utf-8"))
     except FileNotFoundError:
         return []
-    except (OSError, ValueError) as exc:
-        log.warning("Ignoring the list of sorted outputs (%s): %s", outputs_path(), exc)
+    except (OSError, ValueError) as exc:  # the data folder itself may be out of reach
+        log.warning("Ignoring the list of sorted outputs: %s", exc)
         return []
     return [Path(p) for p in raw if isinstance(p, str)] if isinstance(raw, list) else []
 
@@ -37,8 +37,7 @@ def remember_output(out: str | os.PathLike[str]) -> None:
     sorts finishing at once may each keep only their own entry; the next sort adds it back)."""
     text = os.path.abspath(out)
     paths = [text] + [str(p) for p in known_outputs() if str(p) != text]
-    try:
-        outputs_path().parent.mkdir(parents=True, exist_ok=True)
+    try:  # outputs_path() creates the data folder, which a sort run by another user may not
         write_atomic(outputs_path(), json.dumps(paths[:MAX_OUTPUTS], indent=1).encode("utf-8"))
     except OSError as exc:
         log.warning("Could not remember the output %s: %s", text, exc)
