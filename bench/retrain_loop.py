@@ -146,9 +146,10 @@ def run_one(n: int, case: dict, seed: int, scratch: Path) -> dict:
     started = time.perf_counter()
     result = retrain(case["model"], "quick", outputs=[case["out"]])
     seconds = time.perf_counter() - started
+    current = result.current_model if result.promoted else case["model"]
     old_cats = read_model(case["model"])[0].categories
-    new_cats = read_model(result.current_model)[0].categories
-    error_after = test_error(result.current_model, case["test_truth"])
+    new_cats = result.candidate.meta.categories
+    error_after = test_error(current, case["test_truth"])
     if not result.promoted:  # what the refused model would have done: was refusing right?
         promote(result.candidate, queue)
         forced = test_error(read_model_path(), case["test_truth"])

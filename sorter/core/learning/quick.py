@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from sorter import __version__
-from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
+from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.learning import groups
+from sorter.core.learning.crossfit import Sets, cross_fit, fold_notes
 from sorter.core.learning.data import (
     RetrainData,
     RetrainError,
@@ -24,7 +24,6 @@ from sorter.core.learning.data import (
     targets_for,
     training_summary,
 )
-from sorter.core.learning.data import folds as make_folds
 from sorter.core.learning.evaluate import CandidateScores
 from sorter.core.learning.groups import (
     extended_layer,
@@ -185,7 +184,7 @@ def quick_fit(
     train_items, valid_items = original_items(data, "train"), original_items(data, "valid")
     found = _extract(data, train_items + valid_items, body, meta, device, progress, cancel)
     data.drop_kept({p for p in data.kept_paths if p not in found.index})
-    sets = _Sets(
+    sets = Sets(
         found.of(data.correction_paths), data.correction_targets(),
         found.of(data.kept_paths), data.kept_targets(),
     )  # fmt: skip
@@ -195,22 +194,12 @@ def quick_fit(
     return _head_fit(data, meta, (body, old_head), found, sets, base_path, *fold_args)
 
 
-@dataclass
-class _Sets:
-    """Cached features and targets of the corrections and of the kept images."""
-
-    x_corr: torch.Tensor
-    y_corr: np.ndarray
-    x_kept: torch.Tensor
-    y_kept: np.ndarray
-
-
 def _head_fit(
     data: RetrainData,
     meta: ModelMeta,
     network: tuple[nn.Module, nn.Sequential | None],
     found: _Features,
-    sets: _Sets,
+    sets: Sets,
     base_path: Path,
     seed: int,
     folds: int,
@@ -245,7 +234,7 @@ def _head_fit(
         old = partial(_old_head_scores, old_head, exclusive, n_out)
         scores.old_corrections = old(sets.x_corr[scores.judged])
         scores.old_kept = old(sets.x_kept) if scores.kept is not None else None
-    notes = _fold_notes(oof)
+    notes = fold_notes(oof)
     if warm is not None:
         notes.append("Started from the current model's head (the original data is not available).")
     new_meta = _quick_meta(meta, data, scores, base_path)
@@ -268,7 +257,7 @@ def _group_fit(
     data: RetrainData,
     meta: ModelMeta,
     state_dict: dict[str, torch.Tensor],
-    sets: _Sets,
+    sets: Sets,
     base_path: Path,
     seed: int,
     folds: int,
@@ -301,76 +290,7 @@ def _group_fit(
     state = dict(state_dict)
     state[f"{name}.weight"], state[f"{name}.bias"] = oof.final.weight, oof.final.bias
     new_meta = _group_meta(meta, data, oof.final, base_path)
-    return QuickFit(state, new_meta, scores, True, _fold_notes(oof), {}, keeps_base=True)
-
-
-@dataclass
-class CrossFit:
-    """Out-of-fold scores (each image scored by a model not trained on it) and the final fit."""
-
-    judged: list[int]  # corrections scored out of fold
-    corrections: np.ndarray
-    kept: np.ndarray | None  # every kept image, out of fold; None when none or too few
-    final: Any
-
-    def candidate_scores(
-        self, valid: list[TrainItem], valid_scores: np.ndarray | None, categories: list[str]
-    ) -> CandidateScores:
-        empty = np.zeros((0, len(categories)), dtype=np.float32)
-        return CandidateScores(
-            self.judged, self.corrections, [i.path for i in valid],
-            valid_scores if valid_scores is not None else empty,
-            _targets(valid, categories).numpy(), kept=self.kept,
-        )  # fmt: skip
-
-
-def joint_folds(n_corr: int, n_kept: int, k: int, seed: int) -> list[tuple[list[int], list[int]]]:
-    """(held corrections, held kept images) per fold: both sets cut into the same number of
-    folds, so each image of either is scored once by a model that did not learn it."""
-    corr = make_folds(n_corr, k, seed)
-    n = len(corr) or (min(k, n_kept) if n_kept >= 2 else 0)
-    kept = make_folds(n_kept, n, seed + 1) if n else []
-    kept += [[] for _ in range(n - len(kept))]
-    corr += [[] for _ in range(n - len(corr))]
-    return list(zip(corr, kept, strict=True))
-
-
-def cross_fit(
-    fit: Callable[[list[tuple[torch.Tensor, torch.Tensor]], int], Any],
-    score: Callable[[Any, torch.Tensor], np.ndarray],
-    sets: _Sets,
-    folds: int,
-    seed: int,
-    progress: ProgressCallback,
-) -> CrossFit:
-    """Train one model per fold and score what it held out, then the final model on all."""
-    x_c, y_c = sets.x_corr, torch.from_numpy(sets.y_corr)
-    x_k, y_k = sets.x_kept, torch.from_numpy(sets.y_kept)
-    splits = joint_folds(len(x_c), len(x_k), folds, seed)
-    oof_c = np.zeros(tuple(y_c.shape), dtype=np.float32)
-    oof_k = np.zeros(tuple(y_k.shape), dtype=np.float32)
-    meter = RateMeter("Training (cross-validation, then the new model)", len(splits) + 1, "models")
-    progress(meter.report(0))
-    for number, (held_c, held_k) in enumerate(splits, start=1):
-        keep_c = [i for i in range(len(x_c)) if i not in set(held_c)]
-        keep_k = [i for i in range(len(x_k)) if i not in set(held_k)]
-        model = fit([(x_c[keep_c], y_c[keep_c]), (x_k[keep_k], y_k[keep_k])], seed + number)
-        if held_c:
-            oof_c[held_c] = score(model, x_c[held_c])
-        if held_k:
-            oof_k[held_k] = score(model, x_k[held_k])
-        progress(meter.report(number))
-    final = fit([(x_c, y_c), (x_k, y_k)], seed)
-    progress(meter.report(len(splits) + 1))
-    judged = sorted(i for held, _ in splits for i in held)
-    kept = oof_k if splits and len(x_k) else None
-    return CrossFit(judged, oof_c[judged], kept, final)
-
-
-def _fold_notes(oof: CrossFit) -> list[str]:
-    if oof.judged:
-        return []
-    return ["Too few corrections to hold any out; judged on the other images only."]
+    return QuickFit(state, new_meta, scores, True, fold_notes(oof), {}, keeps_base=True)
 
 
 def _group_meta(
