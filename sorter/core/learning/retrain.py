@@ -222,7 +222,8 @@ def _compare(
     progress(Progress("Comparing old and new", 1, 3, "sets"))
     if scores.kept is not None:
         old = scores.old_kept if scores.old_kept is not None else old_scores(data.kept_paths)
-        kept = judge("kept images", old, scores.kept, data.kept_targets(), note="out-of-fold")
+        kept = judge("kept images", old, scores.kept, data.kept_targets(), note="out-of-fold",
+                     presumed_wrong=ev.KEPT_PRESUMED_WRONG)  # fmt: skip
         comps.append(kept)
     progress(Progress("Comparing old and new", 2, 3, "sets"))
     if data.original is not None:
