@@ -1,4 +1,4 @@
-"""What a retrain learns from: the queued corrections and, when still there, the original data."""
+"""What a retrain learns from: corrections, kept images of earlier sorts, the original data."""
 
 from __future__ import annotations
 
