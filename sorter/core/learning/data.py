@@ -128,6 +128,11 @@ def load_original(meta: ModelMeta, notes: list[str]) -> Original | None:
             f"The original training data ({path}) cannot be used ({exc}); corrections only."
         )
         return None
+    if training.get("cross_validation"):
+        notes.append(
+            "The current model learned from every original image; on the validation part it "
+            "is stood in for by the same probe fitted without those images."
+        )
     notes.append(
         f"Using the original training data in {path}: {len(split.train)} training and "
         f"{len(split.valid)} validation images."

@@ -37,6 +37,7 @@ from sorter.core.model.networks import BODY_FEATURES, FASTAI_CUTS, build_network
 from sorter.core.training import metrics as th
 from sorter.core.training import quick as train_quick
 from sorter.core.training.data import TrainItem
+from sorter.core.training.probe import Probe, fit_probe, probe_head, probe_of_head
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ MAX_EPOCHS = 200
 BATCH = 32
 WARM_EPOCHS = 20  # a head that already knows the old categories needs fewer, gentler epochs
 WARM_LR = 1e-3
+DEFAULT_L2 = 0.01  # a probe-trained model that does not record the L2 its training chose
+WARM_PULL = 0.0  # no floor: the bias pull (probe.fit_probe) keeps uncorrected categories
 
 
 @dataclass
@@ -144,6 +147,32 @@ def fit_head(
     return result.head
 
 
+def _probe_l2(meta: ModelMeta, warm: bool) -> float:
+    """The L2 the current model's training chose; pulling towards the current probe (warm), at
+    least WARM_PULL: a handful of corrections must nudge the model, not rebuild it."""
+    chosen = float((meta.training.get("cross_validation") or {}).get("l2", DEFAULT_L2))
+    return max(chosen, WARM_PULL) if warm else chosen
+
+
+def fit_probe_head(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    arch: str,
+    exclusive: bool,
+    l2: float,
+    anchor: Probe | None,
+    seed: int,
+    cancel: CancelToken | None,
+) -> nn.Sequential:
+    """A linear probe in fastai's head layout, as quick training makes one: fresh, or pulled
+    towards `anchor` (the current model's probe) when the original data is gone. L-BFGS is
+    deterministic: `seed` is not needed."""
+    del seed
+    probe = fit_probe(x, y, exclusive=exclusive, l2=l2, cancel=cancel, anchor=anchor)
+    return probe_head(probe, BODY_FEATURES[arch])
+
+
 class _Features:
     """Pooled features of every image, looked up by path."""
 
@@ -217,7 +246,15 @@ def _head_fit(
     valid_ok = found.readable(original_items(data, "valid"))
     original = found.of([i.path for i in train_ok]), _targets(train_ok, data.categories)
     exclusive = meta.exclusive
-    fit_one = partial(fit_head, arch=meta.arch, warm=warm, cancel=cancel, exclusive=exclusive)
+    old_probe = probe_of_head(old_head, exclusive) if old_head is not None else None
+    if old_probe is not None:  # a probe-trained model: retrained as a probe
+        anchor = old_probe if data.original is None else None
+        fit_one = partial(
+            fit_probe_head, arch=meta.arch, exclusive=exclusive, cancel=cancel, anchor=anchor,
+            l2=_probe_l2(meta, warm=anchor is not None),
+        )  # fmt: skip
+    else:
+        fit_one = partial(fit_head, arch=meta.arch, warm=warm, cancel=cancel, exclusive=exclusive)
 
     def fit(parts: list[tuple[torch.Tensor, torch.Tensor]], seed: int) -> nn.Sequential:
         x = torch.cat([original[0], *(x for x, _ in parts)])
@@ -230,6 +267,10 @@ def _head_fit(
     valid_scores = score(oof.final, found.of([i.path for i in valid_ok])) if valid_ok else None
     scores = oof.candidate_scores(valid_ok, valid_scores, data.categories)
     scores.learned = score(oof.final, sets.x_corr)
+    if old_probe is not None and valid_ok and meta.training.get("cross_validation"):
+        # the current model learned the validation images: its recipe without them stands in
+        stand_in = fit_probe(*original, exclusive=exclusive, l2=_probe_l2(meta, warm=False))
+        scores.old_valid = stand_in.scores(found.of([i.path for i in valid_ok]))
     if old_head is not None:
         old = partial(_old_head_scores, old_head, exclusive, n_out)
         scores.old_corrections = old(sets.x_corr[scores.judged])

@@ -228,7 +228,8 @@ def _compare(
     progress(Progress("Comparing old and new", 2, 3, "sets"))
     if data.original is not None:
         new, targets = scores.valid_scores, scores.valid_targets
-        comps.append(judge("original validation", old_scores(scores.valid_paths), new, targets))
+        old = scores.old_valid if scores.old_valid is not None else old_scores(scores.valid_paths)
+        comps.append(judge("original validation", old, new, targets))
     progress(Progress("Comparing old and new", 3, 3, "sets"))
     return comps
 

@@ -54,18 +54,27 @@ def fit_probe(
     exclusive: bool,
     l2: float,
     cancel: CancelToken | None = None,
+    anchor: Probe | None = None,
 ) -> Probe:
     """Fit the probe to features x (N, F) and 0/1 labels y (N, C) by L-BFGS, to convergence.
 
     The loss is quick.head_loss (softmax cross-entropy or one binary cross-entropy per
     category) plus `l2` times the sum of squared weights; features are standardised first.
+    With an `anchor` (an earlier probe; its first categories are the first columns of y) the
+    fit starts from it, keeps its standardisation, and `l2` pulls the weights back towards it
+    instead of towards zero, so categories the new examples do not show keep their behaviour.
     """
     x, y = x.float(), y.float()
-    mean = x.mean(dim=0)
-    std = x.std(dim=0, unbiased=False).clamp_min(MIN_STD)
+    if anchor is not None:
+        mean, std = anchor.mean, anchor.std
+        start_w, start_b = _padded(anchor, y.shape[1])
+    else:
+        mean = x.mean(dim=0)
+        std = x.std(dim=0, unbiased=False).clamp_min(MIN_STD)
+        start_w, start_b = torch.zeros(y.shape[1], x.shape[1]), torch.zeros(y.shape[1])
     z = (x - mean) / std
-    weight = torch.zeros(y.shape[1], x.shape[1], requires_grad=True)
-    bias = torch.zeros(y.shape[1], requires_grad=True)
+    weight = start_w.clone().requires_grad_(True)
+    bias = start_b.clone().requires_grad_(True)
     optimizer = torch.optim.LBFGS(
         [weight, bias], lr=1.0, max_iter=MAX_ITERATIONS, history_size=20,
         line_search_fn="strong_wolfe", tolerance_grad=1e-6,
@@ -75,13 +84,28 @@ def fit_probe(
         if cancel is not None:
             cancel.raise_if_cancelled()
         optimizer.zero_grad()
-        loss = head_loss(z @ weight.T + bias, y, exclusive) + l2 * weight.pow(2).sum()
+        if anchor is not None:  # the bias too: a category no new example shows keeps its prior
+            pull = (weight - start_w).pow(2).sum() + (bias - start_b).pow(2).sum()
+        else:
+            pull = weight.pow(2).sum()
+        loss = head_loss(z @ weight.T + bias, y, exclusive) + l2 * pull
         loss.backward()
         return loss
 
     with one_cpu_thread():
         optimizer.step(closure)
     return Probe(mean, std, weight.detach(), bias.detach(), exclusive)
+
+
+def _padded(anchor: Probe, n_out: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The anchor's weights and bias with zero rows for categories it did not have."""
+    extra = n_out - anchor.weight.shape[0]
+    weight = torch.cat([anchor.weight, anchor.weight.new_zeros(extra, anchor.weight.shape[1])])
+    bias = torch.cat([anchor.bias, anchor.bias.new_zeros(extra)])
+    # a new category starts unlikely rather than even with the others
+    if extra:
+        bias[-extra:] = anchor.bias.min() - 2.0
+    return weight, bias
 
 
 def fits_fastai_head(n_outputs: int) -> bool:

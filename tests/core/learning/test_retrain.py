@@ -123,6 +123,20 @@ def test_the_sign_test_tells_noise_from_harm() -> None:
     assert ev.sign_test_p(12, 3) < ev.ALPHA < ev.sign_test_p(10, 4)
 
 
+def test_kept_breaks_beyond_what_presumed_labels_explain_are_worse() -> None:
+    def kept(broken: int, fixed: int) -> ev.Comparison:
+        flips = ev.Flips(16, 16 - broken + fixed, fixed, broken, 0.9, 0.8)
+        side = _side(0.9, 0.9)
+        return ev.Comparison("kept images", 16, side, side, flips=flips, forgiven=2,
+                             presumed_rate=ev.KEPT_PRESUMED_WRONG)  # fmt: skip
+
+    # 6 broken, none fixed: 4 against 0 after the allowance, which no sign test can call
+    # harm, but 6 of 16 is far more than 15% wrong presumed labels would explain
+    assert ev.sign_test_p(4, 0) > ev.ALPHA and kept(6, 0).worse
+    assert not kept(3, 0).worse  # about what wrong presumed labels make
+    assert ev.binomial_tail(16, 0.15, 6) < ev.ALPHA < ev.binomial_tail(16, 0.15, 4)
+
+
 def _side(multi: float, exact: float) -> ev.SideMetrics:
     return ev.SideMetrics(multi, exact, 0)
 
@@ -311,7 +325,9 @@ def test_a_candidate_that_breaks_kept_images_is_not_promoted(tmp_path: Path, fas
         noisy_image(photos / f"b{i}.png", BLUE, 60 + i)
     sort_folder(photos, tmp_path / "out", model=load_model(model, device="cpu"))
     queue = CorrectionQueue()
-    for i in range(6):  # consistent, wrong corrections: cross-validation alone finds them fine
+    # consistent, wrong corrections: cross-validation alone finds them fine. Enough of them
+    # that the candidate (pulled towards the current model) swaps the kept images' colours too.
+    for i in range(20):
         queue.add(noisy_image(tmp_path / f"r{i}.png", RED, 300 + i), ["blue"])
         queue.add(noisy_image(tmp_path / f"b{i}.png", BLUE, 400 + i), ["red"])
     candidate = prepare(model, folds=2)

@@ -72,3 +72,19 @@ def test_a_probe_head_is_read_back_and_another_head_is_not():
     assert back is not None
     assert torch.allclose(back.logits(x), probe.logits(x), atol=1e-4)
     assert probe_of_head(fastai_head(8, 3), exclusive=True) is None  # fastai's own, random
+
+
+@pytest.mark.parametrize("exclusive", [True, False])
+def test_an_anchored_fit_learns_new_examples_and_keeps_what_they_do_not_show(exclusive):
+    x, y = _blobs(classes=3, seed=1)
+    before = fit_probe(x, y, exclusive=exclusive, l2=1e-2)
+    # new examples of categories 0 and 1 only, plus a fourth category never seen before
+    new_x, new_y = _blobs(classes=4, seed=2)
+    shown = new_y[:, 2] == 0
+    after = fit_probe(new_x[shown], new_y[shown], exclusive=exclusive, l2=1e-2, anchor=before)
+    third = y[:, 2] > 0  # the old examples of category 2: no new example shows it
+    assert (after.scores(x[third]).argmax(axis=1) == 2).all()
+    fourth = new_y[:, 3] > 0
+    assert (after.scores(new_x[fourth]).argmax(axis=1) == 3).all()
+    unanchored = fit_probe(new_x[shown], new_y[shown], exclusive=exclusive, l2=1e-2)
+    assert not (unanchored.scores(x[third]).argmax(axis=1) == 2).all()  # without: forgotten
