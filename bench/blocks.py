@@ -1,4 +1,4 @@
-"""Bench experiment (bench/head_variants.py): MobileNetV2's last blocks fine-tuned on cached maps.
+"""Bench experiment (bench/head_variants.py): MobileNetV2's last blocks tuned on cached maps."""
 
 from __future__ import annotations
 
