@@ -104,6 +104,8 @@ class QueueDialog(QDialog):
         for widget in (self.head, self.list, self.learn, self.status, self.buttons):
             layout.addWidget(widget)
         self.set_running(running, count)
+        em = self.fontMetrics().height()
+        self.resize(34 * em, 30 * em)
 
     def set_running(self, running: bool, count: int | None = None) -> None:
         count = self.list.count() if count is None else count
@@ -142,6 +144,7 @@ def start_retrain(window: Any, dialog: QueueDialog | None = None) -> Job | None:
     job.signals.cancelled.connect(lambda: _on_retrain_cancelled(window))
     window.retrain_job = job
     window.retrain_status.start()
+    window.retrain_button.setVisible(False)  # room for the progress; the menus still open it
     if dialog is not None:
         dialog.accept()
     return window.train_runner.start(job)
@@ -152,9 +155,14 @@ def cancel_retrain(window: Any) -> None:
         window.retrain_job.cancel()  # the core stops at its next check; nothing is saved
 
 
-def _on_retrain_finished(window: Any, result: Any) -> None:
+def _stopped(window: Any) -> None:
     window.retrain_job = None
     window.retrain_status.stop()
+    window.retrain_button.setVisible(True)
+
+
+def _on_retrain_finished(window: Any, result: Any) -> None:
+    _stopped(window)
     window.refresh_queue()
     if result.promoted:
         window.use_model_version(str(result.current_model), result.version)
@@ -173,14 +181,12 @@ def _on_retrain_finished(window: Any, result: Any) -> None:
 
 
 def _on_retrain_failed(window: Any, error: JobError) -> None:
-    window.retrain_job = None
-    window.retrain_status.stop()
+    _stopped(window)
     window.report_error(error)
 
 
 def _on_retrain_cancelled(window: Any) -> None:
-    window.retrain_job = None
-    window.retrain_status.stop()
+    _stopped(window)
     window.statusBar().showMessage("Retraining cancelled: the current model is unchanged.", 15000)
 
 

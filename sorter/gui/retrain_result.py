@@ -70,7 +70,7 @@ def gui_reason(reason: str) -> str:
     """The core's reason without command-line advice."""
     for hint in CLI_HINTS:
         reason = reason.replace(hint, "")
-    return reason.rstrip(". ")
+    return reason.replace(" -> ", "\u00a0→\u00a0").rstrip(". ")  # "1 -> 3" never splits
 
 
 class ResultTable(QTableWidget):
@@ -82,6 +82,7 @@ class ResultTable(QTableWidget):
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to edit: no highlighted cell
         self.setWordWrap(False)
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
@@ -99,7 +100,7 @@ class ResultTable(QTableWidget):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.resizeColumnsToContents()
         height = self.horizontalHeader().height() + 2 * self.frameWidth()
-        self.setMinimumHeight(height + sum(self.rowHeight(r) for r in range(len(rows))))
+        self.setFixedHeight(height + sum(self.rowHeight(r) for r in range(len(rows))))
 
     def cell(self, row: int, column: int) -> str:
         item = self.item(row, column)

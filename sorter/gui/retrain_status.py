@@ -14,10 +14,12 @@ log = logging.getLogger(__name__)
 
 
 def progress_text(p: Progress) -> str:
-    """ "Retraining: Learning 3 of 10 epochs, about 20 s left"."""
+    """ "Retraining: Training 3 of 6 models, about 20 s left" (the stage's aside left out: the
+    status bar is short; the tooltip has it)."""
+    stage = p.stage.split(" (", 1)[0]
     count = f" {p.done} of {p.total} {p.unit}" if p.total else ""
     eta = f", about {format_eta(p.eta_s)} left" if p.eta_s is not None else ""
-    return f"Retraining: {p.stage}{count}{eta}"
+    return f"Retraining: {stage}{count}{eta}"
 
 
 class RetrainStatus(QWidget):
@@ -31,25 +33,32 @@ class RetrainStatus(QWidget):
         self.label = QLabel()
         self.bar = QProgressBar()
         self.bar.setTextVisible(False)
-        self.bar.setMaximumWidth(8 * self.fontMetrics().height())
+        self.bar.setMaximumWidth(6 * self.fontMetrics().height())
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop retraining; the current model stays as it is")
         self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(self.fontMetrics().height(), 0, 0, 0)  # apart from the model
         for widget in (self.label, self.bar, self.cancel_button):
             layout.addWidget(widget)
         self.setVisible(False)
 
+    def _say(self, text: str) -> None:
+        self.label.setText(text)
+        # Only ever wider while it runs: a width that follows each report would jitter.
+        self.label.setMinimumWidth(max(self.label.minimumWidth(), self.label.sizeHint().width()))
+
     def start(self) -> None:
-        self.label.setText("Retraining: starting...")
+        self.label.setMinimumWidth(0)
+        self._say("Retraining: starting...")
         self.bar.setRange(0, 0)  # busy until the first report says how much there is
         self.cancel_button.setEnabled(True)
         self.setVisible(True)
 
     def show_progress(self, p: Progress) -> None:
         if self.cancel_button.isEnabled():  # after Cancel, "Cancelling..." stays until it stops
-            self.label.setText(progress_text(p))
+            self._say(progress_text(p))
+            self.label.setToolTip(p.stage)
         if p.total:
             self.bar.setRange(0, p.total)
             self.bar.setValue(min(p.done, p.total))
@@ -59,5 +68,5 @@ class RetrainStatus(QWidget):
 
     def _on_cancel_button_clicked(self) -> None:
         self.cancel_button.setEnabled(False)
-        self.label.setText("Retraining: cancelling...")
+        self._say("Retraining: cancelling...")
         self.cancel_requested.emit()
