@@ -1,16 +1,25 @@
-"""The correction loop on real photos: sort, correct N wrong images, retrain, re-sort; error rates.
+"""The correction loop on real photos: sort, correct N wrong images, retrain; error on a test set.
 
-Data: Debian's tuxpaint-stamps-default (`apt-get install -y tuxpaint-stamps-default`); the
-category of an image is its top folder under /usr/share/tuxpaint/stamps (folders with at least
-MIN_PER_CATEGORY images). A seeded stratified split gives a training set for the first model and
-a held-out set that is sorted. For each N, starting again from the same first model: the first N
-held-out images that were wrong or uncertain (in a seeded random order) are corrected from the
-ground truth through the queue, `retrain` runs (quick mode, its own promotion rule), and the
-held-out output is re-sorted. An image counts as an error when its folders are not exactly its
-true category (uncertain is an error). "after, not corrected" leaves the corrected images out,
-so it measures what the corrections taught about other photos.
+Two cases, each with three disjoint parts: a first model, a "pool" the user sorts (where the
+corrections are made and the kept images stay) and an untouched test set that only measures.
 
-    .venv/bin/python bench/retrain_loop.py [--n 10 30 100] [--train-share 0.3]
+- stamps: Debian's tuxpaint-stamps-default cut-outs (top folder = category, folders with at
+  least MIN_PER_CATEGORY images); a seeded stratified split trains the first model (quick
+  mode), the rest is split into pool (`--pool-share`) and test.
+- default: the embedded default model; bench/stamp_sets.py composites of six everyday
+  categories (cut-outs on real wallpapers, `--pool-per-category` each in the pool, other
+  cut-outs in the test set), named as the default model's categories (DEFAULT_NAMES).
+
+For each N, starting again from the same first model and an empty queue: the first N pool
+images that were wrong or uncertain (seeded random order) are corrected from the ground truth,
+`retrain` runs (quick mode, its own promotion rule, kept images from the sorted pool), and the
+test set is scored with whatever model is current afterwards (the first one when refused). An
+image counts as an error when its folders are not exactly its true category (uncertain is an
+error).
+
+    apt-get install -y tuxpaint-stamps-default mate-backgrounds
+    .venv/bin/python bench/retrain_loop.py [--case stamps default] [--n 10 30 100]
+        [--default-n 3 30] [--train-share 0.3] [--pool-share 0.6] [--seed 0]
 """
 
 from __future__ import annotations
@@ -29,6 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 STAMPS = Path("/usr/share/tuxpaint/stamps")
 MIN_PER_CATEGORY = 30
+# bench/stamp_sets.py's everyday categories, as the default model names them
+DEFAULT_NAMES = {
+    "animals": "animals", "clothes": "clothing", "food": "food & drink",
+    "household": "kitchen & household", "plants": "plants & flowers", "vehicles": "vehicles",
+}  # fmt: skip
 
 
 def isolate_user_folders(base: Path) -> None:
@@ -46,168 +60,226 @@ def load_dataset() -> dict[str, list[Path]]:
     return {c: ps for c, ps in sorted(by_cat.items()) if len(ps) >= MIN_PER_CATEGORY}
 
 
-def split(dataset: dict[str, list[Path]], share: float, seed: int):
-    """Stratified: `share` of each category trains the first model, the rest is held out."""
+def split3(dataset: dict[str, list[Path]], share: float, pool_share: float, seed: int):
+    """Stratified: `share` of each category trains the first model; of the rest, `pool_share`
+    is the pool (sorted, corrected, kept), the others the untouched test set."""
     rng = random.Random(seed)
-    train, held = [], []
+    train, pool, test = [], [], []
     for cat, paths in dataset.items():
         paths = list(paths)
         rng.shuffle(paths)
         cut = max(2, round(share * len(paths)))
+        half = cut + round(pool_share * (len(paths) - cut))
         train += [(p, cat) for p in paths[:cut]]
-        held += [(p, cat) for p in paths[cut:]]
-    return train, held
+        pool += [(p, cat) for p in paths[cut:half]]
+        test += [(p, cat) for p in paths[half:]]
+    return train, pool, test
 
 
-def link_tree(items, root: Path, flat: bool) -> dict[Path, str]:
+def copy_tree(items, root: Path, flat: bool) -> dict[Path, str]:
     """Copies of the images (category folders, or one flat folder); returns copy -> category."""
     truth = {}
     for index, (path, cat) in enumerate(items):
         name = f"{index:04d}-{path.name}"
         dest = root / name if flat else root / cat / name
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dest)
+        if not dest.exists():
+            shutil.copyfile(path, dest)
         truth[dest] = cat
     return truth
 
 
-def folders_of(out: Path) -> dict[str, set[str]]:
-    """{image file name: folders under OUT holding a copy of it}."""
-    where: dict[str, set[str]] = defaultdict(set)
-    for path in out.rglob("*.png"):
-        if ".sorter" not in path.parts:
-            where[path.name].add(path.parent.relative_to(out).as_posix())
-    return where
+def read_model_path() -> Path:
+    """The current model file (after a promotion)."""
+    from sorter.core.model.modelfile import current_model_path
+
+    return current_model_path()
 
 
-def errors(out: Path, truth: dict[Path, str], skip: set[str] = frozenset()) -> tuple[int, int]:
-    """(wrong or uncertain, images) over the held-out set, leaving out names in `skip`."""
-    where = folders_of(out)
-    names = [p for p in truth if p.name not in skip]
-    wrong = sum(where.get(p.name, set()) != {truth[p]} for p in names)
-    return wrong, len(names)
+def test_error(model_path: Path, truth: dict[Path, str]) -> float:
+    """Share of the test images a model does not put in exactly their true folder."""
+    from sorter.core.model.decide import decide
+    from sorter.core.model.modelfile import load_model
+    from sorter.core.model.predict import score_images
+
+    model = load_model(model_path, device="auto")
+    wrong = 0
+    for scored in score_images(model, list(truth)):
+        folders = decide(
+            scored.scores or [], model.categories, model.default_threshold, model.thresholds,
+            exclusive=model.exclusive,
+        ) if scored.scores else []  # fmt: skip
+        wrong += folders != [truth[scored.path]]
+    return wrong / len(truth)
 
 
-def first_sort(base_model: Path, held_src: Path, scratch: Path) -> Path:
-    """Sort the held-out set once with the first model; each N starts from a copy of it."""
+def sort_pool(model_path: Path, pool: Path, out: Path) -> Path:
+    """Sort the pool once with the first model; every N reads the same output (never writes)."""
     from sorter.core.model.modelfile import load_model
     from sorter.core.sorting.sort import sort_folder
 
-    out = scratch / "sorted-first"
     if not (out / ".sorter").is_dir():
-        sort_folder(held_src, out, model=load_model(base_model, device="auto"))
+        sort_folder(pool, out, model=load_model(model_path, device="auto"))
     return out
 
 
-def run_one(n: int, base_model: Path, first: Path, truth, seed: int, scratch: Path) -> dict:
-    from sorter.core.learning.queue import CorrectionQueue
-    from sorter.core.learning.retrain import retrain
-    from sorter.core.model.modelfile import load_model
-    from sorter.core.sorting.resort import apply_resort, plan_resort
+def wrong_in_pool(out: Path, truth: dict[Path, str]) -> list[Path]:
+    from sorter.core.sorting.resort import recorded_images
 
-    user = scratch / f"user-{n}"
+    return [r.source for r in recorded_images(out) if r.folders != {truth[r.source]}]
+
+
+def run_one(n: int, case: dict, seed: int, scratch: Path) -> dict:
+    from sorter.core.learning.queue import CorrectionQueue
+    from sorter.core.learning.retrain import promote, retrain
+    from sorter.core.learning.versions import read_model
+
+    user = scratch / f"user-{case['name']}-{n}"
     shutil.rmtree(user, ignore_errors=True)
     isolate_user_folders(user)
-    out = scratch / f"sorted-{n}"
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(first, out)  # the journal names sources by absolute path: the copy works
-    before, total = errors(out, truth)
-    where = folders_of(out)
-    bad = [p for p in truth if where.get(p.name, set()) != {truth[p]}]
+    bad = sorted(case["wrong"])
     random.Random(seed).shuffle(bad)
     chosen = bad[:n]
     queue = CorrectionQueue()
     for path in chosen:
-        queue.add(path, [truth[path]])
+        queue.add(path, [case["pool_truth"][path]])
     started = time.perf_counter()
-    result = retrain(base_model, "quick")
+    result = retrain(case["model"], "quick", outputs=[case["out"]])
     seconds = time.perf_counter() - started
-    model = load_model(result.current_model, device="auto")
-    apply_resort(plan_resort(out, model))
-    after, _ = errors(out, truth)
-    skip = {p.name for p in chosen}
-    after_rest, rest = errors(out, truth, skip)
+    current = result.current_model if result.promoted else case["model"]
+    old_cats = read_model(case["model"])[0].categories
+    new_cats = result.candidate.meta.categories
+    error_after = test_error(current, case["test_truth"])
+    if not result.promoted:  # what the refused model would have done: was refusing right?
+        promote(result.candidate, queue)
+        forced = test_error(read_model_path(), case["test_truth"])
     return {
+        "case": case["name"],
         "n": n,
         "corrected": len(chosen),
         "promoted": result.promoted,
         "verdict": result.candidate.reason,
-        "held_out": total,
-        "error_before": before / total,
-        "error_after": after / total,
-        "error_after_not_corrected": after_rest / rest if rest else float("nan"),
-        "error_before_not_corrected": (before - len(chosen)) / rest if rest else float("nan"),
+        "categories_kept": f"{len(set(old_cats) & set(new_cats))}/{len(old_cats)}",
+        "kept_images": result.candidate.meta.training.get("kept_images", 0),
+        "test_images": len(case["test_truth"]),
+        "error_before": case["error_before"],
+        "error_after": error_after,
+        "error_refused_model": None if result.promoted else forced,
         "retrain_s": round(seconds, 1),
         "table": result.candidate.table(),
     }
 
 
+def stamps_case(args, scratch: Path) -> dict:
+    from sorter.core.training.data import load_training_data
+    from sorter.core.training.train import TrainOptions, train
+
+    isolate_user_folders(scratch / "user-base")
+    dataset = load_dataset()
+    train_items, pool_items, test_items = split3(
+        dataset, args.train_share, args.pool_share, args.seed
+    )
+    print(f"stamps: {len(dataset)} categories: "
+          f"{', '.join(f'{c} {len(p)}' for c, p in dataset.items())}")  # fmt: skip
+    print(f"first model trains on {len(train_items)} images; pool {len(pool_items)}, "
+          f"test {len(test_items)}", flush=True)  # fmt: skip
+    tag = f"{args.train_share}-{args.pool_share}-{args.seed}"
+    base = scratch / f"stamps-base-{tag}.pth"
+    if not base.is_file():
+        data = scratch / f"stamps-train-{tag}"
+        copy_tree(train_items, data, flat=False)
+        started = time.perf_counter()
+        train(load_training_data(data), base, TrainOptions(mode="quick"))
+        print(f"first model trained in {time.perf_counter() - started:.0f} s", flush=True)
+    pool_truth = copy_tree(pool_items, scratch / f"stamps-pool-{tag}", flat=True)
+    test_truth = copy_tree(test_items, scratch / f"stamps-test-{tag}", flat=True)
+    out = sort_pool(base, scratch / f"stamps-pool-{tag}", scratch / f"stamps-sorted-{tag}")
+    return _case("stamps", base, out, pool_truth, test_truth)
+
+
+def default_case(args, scratch: Path) -> dict:
+    from stamp_sets import EVERYDAY, build_set, load_backgrounds, stamp_photos
+
+    from sorter.core.model.modelfile import default_model_path
+
+    root = scratch / "default-set"
+    if not (root / "test").is_dir():
+        stamps = stamp_photos(1)
+        build_set(root, stamps, EVERYDAY, args.pool_per_category, 20, args.seed,
+                  load_backgrounds())  # fmt: skip
+
+    def truth_of(part: str) -> dict[Path, str]:
+        return {p: DEFAULT_NAMES[p.parent.name] for p in sorted((root / part).rglob("*.jpg"))}
+
+    pool_truth, test_truth = truth_of("train"), truth_of("test")
+    print(f"default model: pool {len(pool_truth)} composites, test {len(test_truth)} "
+          f"(other cut-outs), categories {', '.join(DEFAULT_NAMES.values())}")  # fmt: skip
+    isolate_user_folders(scratch / "user-base")
+    out = sort_pool(default_model_path(), root / "train", scratch / "default-sorted")
+    return _case("default", default_model_path(), out, pool_truth, test_truth)
+
+
+def _case(name, model, out, pool_truth, test_truth) -> dict:
+    wrong = wrong_in_pool(out, pool_truth)
+    error = test_error(model, test_truth)
+    print(f"{name}: {len(wrong)} of {len(pool_truth)} pool images wrong or uncertain; "
+          f"test error {error:.3f}", flush=True)  # fmt: skip
+    return {"name": name, "model": model, "out": out, "pool_truth": pool_truth,
+            "test_truth": test_truth, "wrong": wrong, "error_before": error}  # fmt: skip
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, nargs="+", default=[10, 30, 100])
+    parser.add_argument("--case", nargs="+", default=["default", "stamps"],
+                        choices=["default", "stamps"])  # fmt: skip
+    parser.add_argument("--n", type=int, nargs="+", default=[10, 30, 100], help="stamps case")
+    parser.add_argument("--default-n", type=int, nargs="+", default=[3, 30])
     parser.add_argument("--train-share", type=float, default=0.3)
+    parser.add_argument("--pool-share", type=float, default=0.6, help="stamps: of the rest")
+    parser.add_argument("--pool-per-category", type=int, default=15)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--workdir", type=Path, help="keep the first model and sort here and reuse them next time"
+        "--workdir", type=Path, help="keep the first model and sorts here and reuse them next time"
     )
     args = parser.parse_args()
-    dataset = load_dataset()
-    train_items, held_items = split(dataset, args.train_share, args.seed)
     scratch = args.workdir or Path(tempfile.mkdtemp(prefix="retrain-loop-"))
     scratch.mkdir(parents=True, exist_ok=True)
     try:
-        return _run(args, dataset, train_items, held_items, scratch)
+        return _run(args, scratch)
     finally:
         if args.workdir is None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _run(args, dataset, train_items, held_items, scratch: Path) -> int:
+def _run(args, scratch: Path) -> int:
     from common import machine, write_json
 
-    from sorter.core.training.data import load_training_data
-    from sorter.core.training.train import TrainOptions, train
-
-    isolate_user_folders(scratch / "user-base")
-    data = scratch / "train"
-    held_src = scratch / "held"
-    base = scratch / "base.pth"
-    if not base.is_file():
-        shutil.rmtree(data, ignore_errors=True)
-        shutil.rmtree(held_src, ignore_errors=True)
-        link_tree(train_items, data, flat=False)
-    truth = (
-        link_tree(held_items, held_src, flat=True)
-        if not held_src.is_dir()
-        else {held_src / f"{i:04d}-{p.name}": cat for i, (p, cat) in enumerate(held_items)}
-    )
-    print(f"{len(dataset)} categories: {', '.join(f'{c} {len(p)}' for c, p in dataset.items())}")
-    print(f"first model trains on {len(train_items)} images; {len(held_items)} held out")
-    started = time.perf_counter()
-    if not base.is_file():
-        train(load_training_data(data), base, TrainOptions(mode="quick"))
-        print(f"first model trained in {time.perf_counter() - started:.0f} s", flush=True)
-    first = first_sort(base, held_src, scratch)
     rows = []
-    for n in args.n:
-        row = run_one(n, base, first, truth, args.seed, scratch)
-        rows.append(row)
-        print("\n".join(row["table"]))
-        print(
-            f"N={n}: corrected {row['corrected']}, promoted {row['promoted']}; error "
-            f"{row['error_before']:.3f} -> {row['error_after']:.3f} "
-            f"(all {row['held_out']} held out), "
-            f"{row['error_before_not_corrected']:.3f} -> {row['error_after_not_corrected']:.3f} "
-            f"(not corrected); retrain {row['retrain_s']} s",
-            flush=True,
-        )
-    print(f"\n{'N':>4} {'fixed':>6} {'promoted':>9} {'before':>8} {'after':>8} "
-          f"{'before*':>8} {'after*':>8} {'retrain s':>10}")  # fmt: skip
+    for name in args.case:
+        case = default_case(args, scratch) if name == "default" else stamps_case(args, scratch)
+        for n in args.default_n if name == "default" else args.n:
+            row = run_one(n, case, args.seed, scratch)
+            rows.append(row)
+            print("\n".join(row["table"]))
+            print(f"{name} N={n}: corrected {row['corrected']}, promoted {row['promoted']}, "
+                  f"categories kept {row['categories_kept']}; test error "
+                  f"{row['error_before']:.3f} -> {row['error_after']:.3f}; "
+                  f"retrain {row['retrain_s']} s\n  {row['verdict']}", flush=True)  # fmt: skip
+    print(f"\n{'case':<8} {'N':>4} {'fixed':>6} {'promoted':>9} {'cats':>6} {'test':>5} "
+          f"{'before':>7} {'after':>7} {'rel':>6} {'refused':>8} {'retrain s':>10}")  # fmt: skip
     for r in rows:
-        print(f"{r['n']:>4} {r['corrected']:>6} {r['promoted']!s:>9} {r['error_before']:>8.3f} "
-              f"{r['error_after']:>8.3f} {r['error_before_not_corrected']:>8.3f} "
-              f"{r['error_after_not_corrected']:>8.3f} {r['retrain_s']:>10}")  # fmt: skip
-    print("error = share of held-out images not in exactly their true folder; * = uncorrected only")
+        rel = (r["error_before"] - r["error_after"]) / r["error_before"] if r["error_before"] else 0
+        print(f"{r['case']:<8} {r['n']:>4} {r['corrected']:>6} {r['promoted']!s:>9} "
+              f"{r['categories_kept']:>6} {r['test_images']:>5} {r['error_before']:>7.3f} "
+              f"{r['error_after']:>7.3f} {rel:>+6.2f} {_fmt(r['error_refused_model']):>8} "
+              f"{r['retrain_s']:>10}")  # fmt: skip
+    print("error = share of untouched test images not in exactly their true folder (after: the "
+          "model current after the retrain); rel = relative cut in error; refused = the test "
+          "error of a refused candidate, had it been promoted")  # fmt: skip
     write_json({"machine": machine(), "rows": rows}, ROOT / "bench" / "out" / "retrain_loop.json")
     return 0
 

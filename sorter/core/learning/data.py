@@ -1,9 +1,10 @@
-"""What a retrain learns from: the queued corrections and, when still there, the original data."""
+"""What a retrain learns from: corrections, kept images of earlier sorts, the original data."""
 
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,8 +13,10 @@ from typing import Any
 import numpy as np
 
 from sorter.core.errors import SorterError
+from sorter.core.learning.kept import KeptImage, describe_kept, kept_images
 from sorter.core.learning.queue import Correction, CorrectionQueue
 from sorter.core.model.meta import ModelMeta
+from sorter.core.sorting.outputs import known_outputs
 from sorter.core.sorting.safecopy import file_sha256
 from sorter.core.training.data import (
     TrainData,
@@ -48,9 +51,23 @@ class RetrainData:
     correction_paths: list[Path]
     original: Original | None
     notes: list[str] = field(default_factory=list)
+    kept: list[KeptImage] = field(default_factory=list)  # kept images of earlier sorts
 
     def correction_targets(self) -> np.ndarray:
         return targets_for([c.labels for c in self.corrections], self.categories)
+
+    @property
+    def kept_paths(self) -> list[Path]:
+        return [k.path for k in self.kept]
+
+    def kept_targets(self) -> np.ndarray:
+        return targets_for([list(k.labels) for k in self.kept], self.categories)
+
+    def drop_kept(self, paths: set[Path]) -> None:
+        """Forget kept images that could not be read after all."""
+        if paths:
+            self.kept = [k for k in self.kept if k.path not in paths]
+            self.notes.append(f"{len(paths)} kept image(s) could not be read; left out.")
 
     def original_targets(self, indices: list[int]) -> np.ndarray:
         assert self.original is not None
@@ -134,9 +151,16 @@ def drop_corrected(original: Original, corrections: list[Correction]) -> int:
 
 
 def gather(
-    meta: ModelMeta, queue: CorrectionQueue, workdir: Path, use_original: bool = True
+    meta: ModelMeta,
+    queue: CorrectionQueue,
+    workdir: Path,
+    use_original: bool = True,
+    outputs: Sequence[Path] | None = None,
+    seed: int = 42,
 ) -> RetrainData:
     """Everything a retrain needs; correction images are written into `workdir`.
+
+    Kept images come from `outputs` (default: every output Sorter remembers sorting into).
 
     Raises:
         RetrainError: the queue holds no pending corrections.
@@ -155,6 +179,10 @@ def gather(
                 f"{dropped} original image(s) were corrected since; their old label is dropped."
             )
     base = list(meta.categories)
+    outputs = known_outputs() if outputs is None else outputs
+    kept = kept_images(outputs, base, {c.sha256 for c in corrections}, seed=seed)
+    if kept:
+        notes.append(describe_kept(kept))
     return RetrainData(
         merged_categories(base, corrections),
         base,
@@ -162,6 +190,7 @@ def gather(
         [files[c.id] for c in corrections],
         original,
         notes,
+        kept,
     )
 
 
@@ -179,6 +208,7 @@ def unseen_categories(data: RetrainData, held: set[int]) -> list[str]:
     """Base categories with no positive example among the images a candidate learns from."""
     seen = {label for item in original_items(data, "train") for label in item.labels}
     seen |= {lab for i, c in enumerate(data.corrections) if i not in held for lab in c.labels}
+    seen |= {label for k in data.kept for label in k.labels}
     return [c for c in data.base_categories if c not in seen]
 
 
@@ -196,7 +226,8 @@ def training_summary(
     old = base.training
     counts = {c: 0 for c in data.categories}
     items = data.original.data.items if data.original else []
-    for labels in [i.labels for i in items] + [c.labels for c in data.corrections]:
+    kept = [list(k.labels) for k in data.kept]
+    for labels in [i.labels for i in items] + [c.labels for c in data.corrections] + kept:
         for label in labels:
             counts[label] = counts.get(label, 0) + 1
     return {
@@ -207,8 +238,9 @@ def training_summary(
         "seed": old.get("seed", 42),
         "group": old.get("group"),
         "image_counts": counts,
-        "images": len(items) + len(data.corrections),
+        "images": len(items) + len(data.corrections) + len(data.kept),
         "corrections": len(data.corrections),
+        "kept_images": len(data.kept),
         "mode": f"retrain-{mode}",
         "retrained_from": base_version,
         "arch": base.arch,

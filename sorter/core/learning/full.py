@@ -114,6 +114,7 @@ def _train_data(data: RetrainData, held: list[int], workdir: Path) -> TrainData:
     taught = [i for i in range(len(data.corrections)) if i not in held]
     pairs = [(i.path, i.labels) for i in original_items(data, "train")]
     pairs += [(data.correction_paths[i], data.corrections[i].labels) for i in taught]
+    pairs += [(k.path, list(k.labels)) for k in data.kept]  # learned from, not judged on
     source = data.original.data.source if data.original else workdir
     return from_items(pairs, source, categories=data.categories)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -14,7 +14,9 @@ import torch
 from torch import nn
 
 from sorter import __version__
-from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
+from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
+from sorter.core.learning import groups
+from sorter.core.learning.crossfit import Sets, cross_fit, fold_notes
 from sorter.core.learning.data import (
     RetrainData,
     RetrainError,
@@ -22,8 +24,14 @@ from sorter.core.learning.data import (
     targets_for,
     training_summary,
 )
-from sorter.core.learning.data import folds as make_folds
 from sorter.core.learning.evaluate import CandidateScores
+from sorter.core.learning.groups import (
+    extended_layer,
+    final_linear_name,
+    is_group_model,
+    output_masks,
+    pooled,
+)
 from sorter.core.model.meta import ModelMeta, trained_meta
 from sorter.core.model.networks import BODY_FEATURES, FASTAI_CUTS, build_network
 from sorter.core.training import metrics as th
@@ -55,6 +63,7 @@ class QuickFit:
     warm: bool  # the head started from the base model's: the original data is gone
     notes: list[str] = field(default_factory=list)
     skipped: dict[Path, str] = field(default_factory=dict)
+    keeps_base: bool = False  # fine-tuned toward the base's own weights (softmax-groups)
 
     @property
     def untaught(self) -> frozenset[int]:
@@ -70,7 +79,7 @@ class QuickFit:
         uncorrected category that the features hardly tell apart, and no image is there to
         show it (measured: a tiny red/blue model taught green sent blue images to green).
         """
-        return self.warm and not self.meta.exclusive
+        return self.keeps_base or (self.warm and not self.meta.exclusive)
 
 
 def split_network(
@@ -167,34 +176,138 @@ def quick_fit(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> QuickFit:
-    """Cross-validate on the corrections (`folds` folds), then train the final head on all.
-
-    The new model is of the base model's kind (single- or multi-label).
+    """Cross-validate on the corrections and kept images (`folds` folds), then train the final
+    model on all. The new model is of the base model's kind (single- or multi-label) and keeps
+    every category of it.
     """
     body, old_head = split_network(meta, state_dict)
+    train_items, valid_items = original_items(data, "train"), original_items(data, "valid")
+    found = _extract(data, train_items + valid_items, body, meta, device, progress, cancel)
+    data.drop_kept({p for p in data.kept_paths if p not in found.index})
+    sets = Sets(
+        found.of(data.correction_paths), data.correction_targets(),
+        found.of(data.kept_paths), data.kept_targets(),
+    )  # fmt: skip
+    fold_args = (seed, folds, progress, cancel)
+    if is_group_model(meta):
+        return _group_fit(data, meta, state_dict, sets, base_path, *fold_args)
+    return _head_fit(data, meta, (body, old_head), found, sets, base_path, *fold_args)
+
+
+def _head_fit(
+    data: RetrainData,
+    meta: ModelMeta,
+    network: tuple[nn.Module, nn.Sequential | None],
+    found: _Features,
+    sets: Sets,
+    base_path: Path,
+    seed: int,
+    folds: int,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> QuickFit:
+    """A fastai head: fresh on the original data when there, else warm from the base's head."""
+    body, old_head = network
     n_out = len(data.categories)
     # Without the original data the old head is the only memory of categories nobody corrected.
     warm = (
         extended_head(old_head, n_out) if old_head is not None and data.original is None else None
     )
-    train_items, valid_items = original_items(data, "train"), original_items(data, "valid")
-    found = _extract(data, train_items + valid_items, body, meta, device, progress, cancel)
-    train_ok, valid_ok = found.readable(train_items), found.readable(valid_items)
+    train_ok = found.readable(original_items(data, "train"))
+    valid_ok = found.readable(original_items(data, "valid"))
     original = found.of([i.path for i in train_ok]), _targets(train_ok, data.categories)
-    corrections = found.of(data.correction_paths), torch.from_numpy(data.correction_targets())
     exclusive = meta.exclusive
-    fit = partial(fit_head, arch=meta.arch, warm=warm, cancel=cancel, exclusive=exclusive)
-    score = partial(train_quick.head_scores, exclusive=exclusive)
-    oof, final = _train_heads(fit, score, original, corrections, folds, seed, progress)
-    scores = _scores(oof, partial(score, final), found, valid_ok, data.categories)
-    notes = (
-        [] if len(oof) else ["Too few corrections to hold any out; judged on original data only."]
-    )
+    fit_one = partial(fit_head, arch=meta.arch, warm=warm, cancel=cancel, exclusive=exclusive)
+
+    def fit(parts: list[tuple[torch.Tensor, torch.Tensor]], seed: int) -> nn.Sequential:
+        x = torch.cat([original[0], *(x for x, _ in parts)])
+        return fit_one(x, torch.cat([original[1], *(y for _, y in parts)]), seed=seed)
+
+    def score(head: nn.Sequential, x: torch.Tensor) -> np.ndarray:
+        return train_quick.head_scores(head, x, exclusive=exclusive).numpy()
+
+    oof = cross_fit(fit, score, sets, folds, seed, progress)
+    valid_scores = score(oof.final, found.of([i.path for i in valid_ok])) if valid_ok else None
+    scores = oof.candidate_scores(valid_ok, valid_scores, data.categories)
+    scores.learned = score(oof.final, sets.x_corr)
+    if old_head is not None:
+        old = partial(_old_head_scores, old_head, exclusive, n_out)
+        scores.old_corrections = old(sets.x_corr[scores.judged])
+        scores.old_kept = old(sets.x_kept) if scores.kept is not None else None
+    notes = fold_notes(oof)
     if warm is not None:
         notes.append("Started from the current model's head (the original data is not available).")
     new_meta = _quick_meta(meta, data, scores, base_path)
-    state = train_quick.assemble(meta.arch, body, final)
+    state = train_quick.assemble(meta.arch, body, oof.final)
     return QuickFit(state, new_meta, scores, warm is not None, notes, found.bad)
+
+
+def _old_head_scores(
+    head: nn.Sequential, exclusive: bool, n_out: int, x: torch.Tensor
+) -> np.ndarray:
+    """The base head's scores, with 0 for the categories it lacks (appended last)."""
+    return _pad(train_quick.head_scores(head, x, exclusive=exclusive).numpy(), n_out)
+
+
+def _pad(scores: np.ndarray, n_out: int) -> np.ndarray:
+    return np.pad(scores, ((0, 0), (0, n_out - scores.shape[1])))
+
+
+def _group_fit(
+    data: RetrainData,
+    meta: ModelMeta,
+    state_dict: dict[str, torch.Tensor],
+    sets: Sets,
+    base_path: Path,
+    seed: int,
+    folds: int,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> QuickFit:
+    """A softmax-groups model: its last Linear fine-tuned (groups.py), every category kept."""
+    name = final_linear_name(build_network(meta))
+    w0, b0 = state_dict[f"{name}.weight"].float(), state_dict[f"{name}.bias"].float()
+    base = extended_layer(w0, b0, meta, data.categories)
+    old = groups.GroupLayer(w0, b0, dict(meta.groups or {}), list(meta.categories))
+    weights = [1.0, groups.KEPT_WEIGHT]  # corrections, kept images
+
+    def fit(parts: list[tuple[torch.Tensor, torch.Tensor]], seed: int) -> groups.GroupLayer:
+        masked = [(pooled(x, meta.arch), output_masks(base, y.numpy()), w)
+                  for (x, y), w in zip(parts, weights, strict=True)]  # fmt: skip
+        return groups.fit_layer(base, masked, n_old=w0.shape[0], seed=seed, cancel=cancel)
+
+    def score(layer: groups.GroupLayer, x: torch.Tensor) -> np.ndarray:
+        return layer.scores(pooled(x, meta.arch))
+
+    with train_quick.one_cpu_thread():  # small matrices: more threads only lose time
+        oof = cross_fit(fit, score, sets, folds, seed, progress)
+    scores = oof.candidate_scores([], None, data.categories)
+    scores.learned = score(oof.final, sets.x_corr)
+    n_out = len(data.categories)
+    scores.old_corrections = _pad(score(old, sets.x_corr[scores.judged]), n_out)
+    if scores.kept is not None:
+        scores.old_kept = _pad(score(old, sets.x_kept), n_out)
+    state = dict(state_dict)
+    state[f"{name}.weight"], state[f"{name}.bias"] = oof.final.weight, oof.final.bias
+    new_meta = _group_meta(meta, data, oof.final, base_path)
+    return QuickFit(state, new_meta, scores, True, fold_notes(oof), {}, keeps_base=True)
+
+
+def _group_meta(
+    base: ModelMeta, data: RetrainData, layer: groups.GroupLayer, base_path: Path
+) -> ModelMeta:
+    """The base's metadata with the new outputs and groups: its thresholds, kind and
+    preprocessing kept (the layer moved gently; new categories take the default threshold)."""
+    from sorter.core.learning.versions import version_name_of
+
+    summary = training_summary(base, data, "quick", version_name_of(base_path))
+    return base.replace(
+        categories=list(data.categories),
+        n_outputs=int(layer.weight.shape[0]),
+        groups={name: list(ids) for name, ids in layer.groups.items()},
+        training={**summary, "origin": base.training.get("origin"), "method": "last layer, L2-SP"},
+        created_by=f"sorter {__version__}",
+    )
 
 
 def _extract(
@@ -206,8 +319,9 @@ def _extract(
     progress: ProgressCallback,
     cancel: CancelToken | None,
 ) -> _Features:
-    """Features of the original images (those readable) and of every correction."""
-    paths = [i.path for i in items] + data.correction_paths
+    """Features of the original images and kept images (those readable) and of every
+    correction."""
+    paths = [i.path for i in items] + data.correction_paths + data.kept_paths
     feats, bad = train_quick.extract_features(
         paths, body, meta.preprocessing, device, progress=progress, cancel=cancel
     )
@@ -215,51 +329,6 @@ def _extract(
     if lost:
         raise RetrainError(f"A stored correction image cannot be read: {bad[lost[0]]}")
     return _Features(paths, feats, bad)
-
-
-def _train_heads(
-    fit: Callable[..., nn.Sequential],
-    score: Callable[[nn.Sequential, torch.Tensor], torch.Tensor],
-    original: tuple[torch.Tensor, torch.Tensor],
-    corrections: tuple[torch.Tensor, torch.Tensor],
-    folds: int,
-    seed: int,
-    progress: ProgressCallback,
-) -> tuple[np.ndarray, nn.Sequential]:
-    """(out-of-fold scores of every correction, none when too few; the final head, taught all)."""
-    (x_orig, y_orig), (x_corr, y_corr) = original, corrections
-    oof = np.zeros(tuple(y_corr.shape), dtype=np.float32)
-    splits = make_folds(len(x_corr), folds, seed)
-    # one head per fold plus the final one: a rate and an ETA per head trained
-    meter = RateMeter("Training (cross-validation, then the new model)", len(splits) + 1, "heads")
-    progress(meter.report(0))
-    for number, held in enumerate(splits, start=1):
-        taught = [i for i in range(len(x_corr)) if i not in held]
-        x = torch.cat([x_orig, x_corr[taught]])
-        y = torch.cat([y_orig, y_corr[taught]])
-        head = fit(x, y, seed=seed + number)
-        oof[held] = score(head, x_corr[held]).numpy()
-        progress(meter.report(number))
-    final = fit(torch.cat([x_orig, x_corr]), torch.cat([y_orig, y_corr]), seed=seed)
-    progress(meter.report(len(splits) + 1))
-    return (oof if splits else oof[:0]), final
-
-
-def _scores(
-    oof: np.ndarray,
-    final: Callable[[torch.Tensor], torch.Tensor],
-    found: _Features,
-    valid: list[TrainItem],
-    categories: list[str],
-) -> CandidateScores:
-    """The out-of-fold correction scores, and the final head's (`final`) on the original
-    validation."""
-    valid_scores = np.zeros((0, len(categories)), dtype=np.float32)
-    if valid:
-        valid_scores = final(found.of([i.path for i in valid])).numpy()
-    targets = _targets(valid, categories).numpy()
-    paths = [i.path for i in valid]
-    return CandidateScores(list(range(len(oof))), oof, paths, valid_scores, targets)
 
 
 def _quick_meta(

@@ -97,10 +97,12 @@ def prepare(
     device: str = "auto",
     seed: int = 42,
     folds: int | None = None,
+    outputs: Sequence[Path] | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> Candidate:
-    """Train a candidate from the queue (plus the original data when there) and evaluate it.
+    """Train a candidate from the queue, the kept images of earlier sorts (in `outputs`;
+    default: every output Sorter remembers) and the original data when there; evaluate it.
 
     Nothing is stored: the caller shows the table, then calls promote() (or not).
 
@@ -120,7 +122,7 @@ def prepare(
     meta, state_dict = read_model(base_path)
     torch_device = pick_device(device)
     with tempfile.TemporaryDirectory(prefix="retrain-", dir=appdirs.cache_dir()) as tmp:
-        data = gather(meta, queue, Path(tmp))
+        data = gather(meta, queue, Path(tmp), outputs=outputs, seed=seed)
         job = RetrainJob(data, meta, state_dict, base_path, Path(tmp), torch_device, seed, folds)
         fit = fitter.fit(job, progress=progress, cancel=cancel)
         if cancel is not None:
@@ -197,7 +199,9 @@ def _compare(
     new_meta: ModelMeta,
     progress: ProgressCallback,
 ) -> list[ev.Comparison]:
-    progress(Progress("Comparing old and new", 0, 2, "sets"))
+    """Old and new side by side: on the corrections (role LEARN), the kept images and the
+    original validation (role KEEP), each image scored by a candidate not trained on it."""
+    progress(Progress("Comparing old and new", 0, 3, "sets"))
     cats = data.categories
     (old_th, old_exclusive), new_th = _old_rule(base_path, cats), new_meta.thresholds
     judge = partial(
@@ -206,16 +210,26 @@ def _compare(
     )  # fmt: skip
     old_scores = partial(_old_scores, base_path, device, categories=cats)
     held = scores.judged
-    held_paths = [data.correction_paths[i] for i in held]
+    old = scores.old_corrections
+    if old is None:
+        old = old_scores([data.correction_paths[i] for i in held])
     targets = data.correction_targets()[held]
     note = "cross-validated" if len(held) == len(data.corrections) else "held out"
     name = "held-out corrections"
-    comps = [judge(name, old_scores(held_paths), scores.corrections, targets, note=note)]
-    progress(Progress("Comparing old and new", 1, 2, "sets"))
+    learned = scores.learned[held] if scores.learned is not None else None
+    comps = [judge(name, old, scores.corrections, targets, note=note, role=ev.LEARN,
+                   learned=learned)]  # fmt: skip
+    progress(Progress("Comparing old and new", 1, 3, "sets"))
+    if scores.kept is not None:
+        old = scores.old_kept if scores.old_kept is not None else old_scores(data.kept_paths)
+        kept = judge("kept images", old, scores.kept, data.kept_targets(), note="out-of-fold",
+                     presumed_wrong=ev.KEPT_PRESUMED_WRONG)  # fmt: skip
+        comps.append(kept)
+    progress(Progress("Comparing old and new", 2, 3, "sets"))
     if data.original is not None:
         new, targets = scores.valid_scores, scores.valid_targets
         comps.append(judge("original validation", old_scores(scores.valid_paths), new, targets))
-    progress(Progress("Comparing old and new", 2, 2, "sets"))
+    progress(Progress("Comparing old and new", 3, 3, "sets"))
     return comps
 
 
@@ -252,6 +266,7 @@ def retrain(
     device: str = "auto",
     seed: int = 42,
     folds: int | None = None,
+    outputs: Sequence[Path] | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> RetrainResult:
@@ -260,7 +275,7 @@ def retrain(
 
     queue = queue or CorrectionQueue()
     candidate = prepare(
-        model_path, mode, queue=queue, device=device, seed=seed, folds=folds,
+        model_path, mode, queue=queue, device=device, seed=seed, folds=folds, outputs=outputs,
         progress=progress, cancel=cancel,
     )  # fmt: skip
     if candidate.better or force:

@@ -14,6 +14,7 @@ from sorter.core.model.decide import UNCERTAIN
 from sorter.core.sorting.journal import DONE, PENDING, Journal, OpRow, make_folder
 from sorter.core.sorting.leftovers import clean_leftovers
 from sorter.core.sorting.outputlock import OutputLock
+from sorter.core.sorting.outputs import remember_output
 from sorter.core.sorting.plan import PlanItem, SortPlan, plan_outcome
 from sorter.core.sorting.report import (
     ALREADY_THERE,
@@ -98,6 +99,7 @@ def _start(journal: Journal, plan: SortPlan, mode: str, signature: str) -> int:
     rows = [(str(i.source), i.folders, i.error, i.categories, i.scores) for i in plan.items]
     info = {"categories": plan.categories, "folder_names": plan.folder_names}
     skipped = [(str(p), reason) for p, reason in plan.skipped]
+    remember_output(plan.out)  # retraining learns from the images the user keeps there
     return journal.start_run(plan.src, mode, signature, rows, info=info, skipped=skipped)
 
 

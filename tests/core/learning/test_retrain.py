@@ -17,6 +17,7 @@ from fakes import (
     train_tiny,
 )
 
+from sorter.appdirs import asset_path
 from sorter.core.jobs import Cancelled, CancelToken
 from sorter.core.learning import evaluate as ev
 from sorter.core.learning.data import folds, merged_categories, targets_for
@@ -25,9 +26,10 @@ from sorter.core.learning.queue import CorrectionQueue
 from sorter.core.learning.retrain import RetrainError, prepare, promote, retrain
 from sorter.core.learning.versions import list_versions, read_model
 from sorter.core.model.decide import decide
-from sorter.core.model.modelfile import load_model
+from sorter.core.model.modelfile import default_model_path, load_model
 from sorter.core.model.predict import score_images
 from sorter.core.settings import load_settings
+from sorter.core.sorting.sort import sort_folder
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +56,10 @@ def decided(model_path: Path, image: Path) -> list[str]:
     """The folders sorting would pick for the image with this model."""
     model = load_model(model_path, device="cpu")
     (scored,) = list(score_images(model, [image]))
-    return decide(scored.scores, model.categories, model.default_threshold, model.thresholds)
+    return decide(
+        scored.scores, model.categories, model.default_threshold, model.thresholds,
+        exclusive=model.exclusive,
+    )  # fmt: skip
 
 
 # ---- pure parts ---------------------------------------------------------------------------------
@@ -90,23 +95,32 @@ def test_new_categories_are_appended() -> None:
 
 def test_compare_and_verdict() -> None:
     cats = ["a", "b"]
-    targets = np.array([[1, 0], [0, 1], [0, 1], [1, 0]], dtype=np.float32)
+    targets = np.array([[1, 0], [0, 1], [0, 1], [1, 0]] * 2, dtype=np.float32)
     good = targets * 0.9 + 0.05
     bad = 1 - good
-    comp = ev.compare("x", bad, good, targets, cats, {"a": 0.5, "b": 0.5}, {"a": 0.5, "b": 0.5})
+    limits = {"a": 0.5, "b": 0.5}
+    comp = ev.compare("x", bad, good, targets, cats, limits, limits, role=ev.LEARN)
     assert comp.old.accuracy_multi == 0.0 and comp.new.accuracy_multi == 1.0
     assert comp.new.f1 == {"a": 1.0, "b": 1.0}
-    assert ev.verdict([comp]) == (True, "the new model is not worse on x")
-    worse = ev.compare("y", good, bad, targets, cats, {}, {"a": 0.5, "b": 0.5})
+    assert comp.flips is not None and (comp.flips.fixed, comp.flips.broken) == (8, 0)
+    ok, why = ev.verdict([comp])
+    assert ok and why.startswith("the new model is better on x") and "x: 0 -> 8 of 8 right" in why
+    worse = ev.compare("y", good, bad, targets, cats, limits, limits)  # 8 broken, none fixed
     ok, why = ev.verdict([comp, worse])
-    assert not ok and "worse on y" in why
+    assert not ok and "worse on y beyond noise" in why and "8 broken against 0 fixed" in why
     assert ev.verdict([]) == (False, "there were no images to evaluate the new model on")
     lines = ev.table([comp])
-    assert lines[0] == "x (4 images)"
+    assert lines[0] == "x (8 images)"
     assert any(
         line.split()[:1] == ["accuracy_multi"] and line.split()[1:] == ["0.000", "1.000"]
         for line in lines
     )
+
+
+def test_the_sign_test_tells_noise_from_harm() -> None:
+    assert ev.sign_test_p(0, 5) == 1.0 and ev.sign_test_p(2, 0) == 0.25
+    assert ev.sign_test_p(5, 0) < ev.ALPHA < ev.sign_test_p(4, 0)
+    assert ev.sign_test_p(12, 3) < ev.ALPHA < ev.sign_test_p(10, 4)
 
 
 def _side(multi: float, exact: float) -> ev.SideMetrics:
@@ -255,18 +269,59 @@ def test_a_single_label_model_without_its_data_cannot_vouch_for_uncorrected_cate
 
 
 @pytest.mark.slow
-def test_from_the_default_model_a_few_corrections_are_not_enough(tmp_path, fast_heads) -> None:
+def test_retraining_the_default_model_keeps_its_categories_and_learns_the_corrections(
+    tmp_path, fast_heads
+) -> None:
+    samples = sorted(asset_path("samples").glob("*.jpg"))
+    before = {p.name: decided(default_model_path(), p) for p in samples}
     queue = CorrectionQueue()
+    corrected = {}
     for i in range(3):
-        queue.add(noisy_image(tmp_path / f"y{i}.png", YELLOW, i), ["yellow things"])
-        queue.add(noisy_image(tmp_path / f"r{i}.png", RED, 10 + i), ["food & drink"])
+        corrected[noisy_image(tmp_path / f"y{i}.png", YELLOW, i)] = "yellow things"
+        corrected[noisy_image(tmp_path / f"r{i}.png", RED, 10 + i)] = "food & drink"
+    for path, label in corrected.items():
+        queue.add(path, [label])
     result = retrain(folds=2)  # the embedded default: no training data, a torchvision head
-    assert not result.promoted
-    assert "would forget" in result.message and "animals" in result.message
-    assert result.candidate.meta.builder == "fastai"
-    assert result.candidate.meta.categories[-1] == "yellow things"
-    assert result.candidate.meta.exclusive  # as the default model: one folder per image
-    assert load_settings().model_path is None
+    assert result.promoted, result.message
+    default, _ = read_model(default_model_path())
+    meta, _ = read_model(result.current_model)
+    assert meta.categories == [*default.categories, "yellow things"]
+    assert (meta.builder, meta.activation, meta.n_outputs) == (
+        "torchvision",
+        "softmax-groups",
+        1001,
+    )
+    assert meta.exclusive and meta.groups["yellow things"] == [1000]
+    assert all(meta.groups[c] == default.groups[c] for c in default.categories)
+    for path, label in corrected.items():
+        assert decided(result.current_model, path) == [label]
+    # what the default model sorted (the bundled sample photos) it still sorts the same way
+    after = {p.name: decided(result.current_model, p) for p in samples}
+    assert after == before and sum(bool(v) for v in before.values()) >= 8
+
+
+@pytest.mark.slow
+def test_a_candidate_that_breaks_kept_images_is_not_promoted(tmp_path: Path, fast_heads) -> None:
+    data = make_training_folder(tmp_path / "data")
+    model = train_tiny(data, tmp_path / "model.pth")
+    shutil.rmtree(data)  # only the corrections and the kept images can speak for red and blue
+    photos = tmp_path / "photos"
+    for i in range(8):
+        noisy_image(photos / f"r{i}.png", RED, 40 + i)
+        noisy_image(photos / f"b{i}.png", BLUE, 60 + i)
+    sort_folder(photos, tmp_path / "out", model=load_model(model, device="cpu"))
+    queue = CorrectionQueue()
+    for i in range(6):  # consistent, wrong corrections: cross-validation alone finds them fine
+        queue.add(noisy_image(tmp_path / f"r{i}.png", RED, 300 + i), ["blue"])
+        queue.add(noisy_image(tmp_path / f"b{i}.png", BLUE, 400 + i), ["red"])
+    candidate = prepare(model, folds=2)
+    assert not candidate.better, candidate.reason
+    assert "worse on kept images beyond noise" in candidate.reason
+    names = [c.name for c in candidate.comparisons]
+    assert names == ["held-out corrections", "kept images"]
+    kept = candidate.comparisons[1]
+    assert kept.images >= 8 and kept.worse
+    assert "held-out corrections:" in candidate.reason and "kept images:" in candidate.reason
 
 
 @pytest.mark.slow
