@@ -186,3 +186,15 @@ def test_model_menu_lists_versions_and_switches_back(qtbot, window, tiny_model):
         qtbot.waitUntil(lambda n=name: window.model_label.text().startswith(f"Model: {n}"))
         assert load_settings().model_path.endswith(f"{name}/model.pth")
         assert menu_entries(qtbot, window)[name] is True
+
+
+def test_a_model_put_in_use_during_a_scan_does_not_break_its_preview(
+    qtbot, window, photos, tiny_model
+):
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=lambda n: n == "PreviewPage"
+    ):
+        drop_paths(window.home.drop_area, [photos])
+        window.use_model_version(str(tiny_model), "tiny.pth")  # a retrain finished meanwhile
+    qtbot.waitUntil(lambda: window.model is not None, timeout=30_000)
+    assert window.last_error is None and window.current_thresholds is not None
