@@ -201,3 +201,22 @@ def make_review_set(folder: Path, count: int = 12, categories=MANY_CATEGORIES):
         for i, p in enumerate(photos)
     ]
     return ReviewSet(list(categories), items)
+
+
+# --- retraining --------------------------------------------------------------------------------
+def refused_retrain(model: Path, used_ids: list[int], reason: str):
+    """A RetrainResult whose candidate (the tiny model's own weights, so promote() can store
+    it) was not chosen, with a before/after comparison on 4 held-out corrections."""
+    from sorter.core.learning import evaluate as ev
+    from sorter.core.learning.retrain import Candidate, RetrainResult
+    from sorter.core.learning.versions import read_model
+
+    meta, state_dict = read_model(model)
+    old = ev.SideMetrics(0.75, 0.5, 1, {"cats": 0.5})
+    new = ev.SideMetrics(0.5, 0.25, 0, {"cats": 0.4})
+    comparison = ev.Comparison("held-out corrections", 4, old, new, "cross-validated")
+    candidate = Candidate(
+        meta, state_dict, model, model.name, [comparison], False, reason, used_ids, []
+    )
+    message = f"Kept the current model ({model.name}): {reason}."
+    return RetrainResult(candidate, False, None, model, message)

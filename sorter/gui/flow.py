@@ -38,6 +38,7 @@ class SortFlowMixin:
         self.plan: SortPlan | None = None  # the plan being (or last) copied
         self.review_set: ReviewSet | None = None
         self.scan_job: Job | None = None
+        self.scan_model: Any = None  # the model that scores the scan running or shown
         self.copy_job: Job | None = None
         self.correction_dialog: CorrectionDialog | None = None
         self.onedrive_noticed = False  # said once per session: copies into OneDrive get uploaded
@@ -113,6 +114,7 @@ class SortFlowMixin:
         self.statusBar().clearMessage()  # an earlier "cancelled" is no news for this one
         self.progress_page.start(f"Looking at the images in {root.name or root}...")
         self.show_page(self.progress_page)
+        self.scan_model = self.model  # a model put in use meanwhile must not judge this scan
         job = Job(session.scan_and_score, self.model, paths, out, batch_size=self.batch_size)
         job.signals.progressed.connect(self.progress_page.show_progress)
         job.signals.finished.connect(self._on_scan_job_finished)
@@ -164,7 +166,7 @@ class SortFlowMixin:
         self.notice_onedrive(result.out)
         self.thumbs.clear()
         self.current_thresholds = session.initial_thresholds(
-            self.model, self.settings.default_threshold, self.settings.thresholds
+            self.scan_model, self.settings.default_threshold, self.settings.thresholds
         )
         if self.settings.skip_preview:
             self.start_copy()
@@ -254,7 +256,7 @@ class SortFlowMixin:
             self.result.categories,
             items,
             labels,
-            model_path=getattr(self.model, "path", None),
+            model_path=getattr(self.scan_model, "path", None),
         )
         job.signals.finished.connect(lambda done: self._on_correction_job_finished(done))
         job.signals.failed.connect(self.report_error)

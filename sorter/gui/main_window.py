@@ -23,6 +23,7 @@ from sorter.gui.errors import show_error
 from sorter.gui.flow import SortFlowMixin
 from sorter.gui.pages import HomePage, ProgressPage, SummaryPage
 from sorter.gui.preview import PreviewPage
+from sorter.gui.retrain_status import RetrainStatus
 from sorter.gui.review import ReviewPage
 from sorter.gui.theme import app_icon
 from sorter.gui.thumbnails import ThumbnailCache
@@ -59,6 +60,8 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.last_error = None
         self.runner = JobRunner(self, threads=1)  # the model is only ever used by this one thread
         self.io_runner = JobRunner(self, threads=1)
+        self.train_runner = JobRunner(self, threads=1)  # retraining reads its own model copy
+        self.retrain_job: Job | None = None
         self.thumbs = ThumbnailCache(self)
         self.large_images = ThumbnailCache(self, size=LARGE_IMAGE)
         self.setWindowTitle("Sorter")
@@ -93,8 +96,11 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.retrain_button = QPushButton("Retrain...")
         self.retrain_button.setFlat(True)
         self.retrain_button.clicked.connect(self._on_retrain_button_clicked)
+        self.retrain_status = RetrainStatus()
+        self.retrain_status.cancel_requested.connect(self._on_retrain_status_cancel_requested)
         bar = self.statusBar()
         bar.addWidget(self.model_label, 1)
+        bar.addPermanentWidget(self.retrain_status)  # permanent: passing messages never hide it
         bar.addPermanentWidget(self.queue_label)
         bar.addPermanentWidget(self.retrain_button)
 
@@ -115,6 +121,15 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self._add_action(view_menu, "&Review images", self.open_review)
         self._add_action(view_menu, "Correction &queue", self._on_retrain_button_clicked)
         self._add_action(view_menu, "About the &model...", self.show_model_details)
+        self._build_model_menu()
+
+    def _build_model_menu(self) -> None:
+        from sorter.gui.versions_menu import fill_versions_menu
+
+        menu = self.versions_menu = self.menuBar().addMenu("&Model")
+        separator = menu.addSeparator()  # the versions go above it, rebuilt on each opening
+        self._add_action(menu, "&Retrain from corrections...", self._on_retrain_button_clicked)
+        menu.aboutToShow.connect(lambda: fill_versions_menu(self, menu, separator))
 
     def _add_action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -198,6 +213,13 @@ class MainWindow(SortFlowMixin, QMainWindow):
         save_settings(self.settings)
         self.start_loading_model()
 
+    def use_model_version(self, path: str | None, name: str) -> None:
+        """Load a version the core has just made current (it wrote the settings already)."""
+        self.model_path = path
+        self.settings.model_path = path
+        self.start_loading_model()
+        self.statusBar().showMessage(f"Now using model {name}.", 15000)
+
     def open_settings(self) -> None:
         from sorter.gui.settings_dialog import SettingsDialog
 
@@ -237,6 +259,11 @@ class MainWindow(SortFlowMixin, QMainWindow):
 
         open_retrain(self)
 
+    def _on_retrain_status_cancel_requested(self) -> None:
+        from sorter.gui.retrain import cancel_retrain
+
+        cancel_retrain(self)
+
     # --- drops on any page ----------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and usable_paths(event.mimeData().urls()):
@@ -265,10 +292,11 @@ class MainWindow(SortFlowMixin, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.runner.cancel_all()
         self.io_runner.cancel_all()
+        self.train_runner.cancel_all()
         self.thumbs.pool.clear()
         self.large_images.pool.clear()
         self.hide()  # a model still loading cannot be interrupted: do not look frozen meanwhile
-        for runner in (self.runner, self.io_runner):
+        for runner in (self.runner, self.io_runner, self.train_runner):
             runner.wait(10_000)
         self.thumbs.pool.waitForDone(5_000)
         self.large_images.pool.waitForDone(5_000)

@@ -107,25 +107,6 @@ def test_queue_dialog_lists_corrections(qtbot, window, photos):
     dialog.reject()
 
 
-def test_retrain_runs_in_background_and_shows_before_after(qtbot, window, photos):
-    from sorter.core.learning.queue import CorrectionQueue
-
-    queue = CorrectionQueue()
-    for i, path in enumerate(sorted(photos.iterdir())):
-        queue.add(path, [("cats", "dogs", "cars")[i % 3]])
-    window.refresh_queue()
-    qtbot.mouseClick(window.retrain_button, Qt.MouseButton.LeftButton)
-    dialog = window.queue_dialog
-    with qtbot.waitSignal(window.retrain_done, timeout=120_000) as done:
-        qtbot.mouseClick(dialog.retrain_button, Qt.MouseButton.LeftButton)
-    result = done.args[0]
-    assert "before    after" in dialog.table.toPlainText()
-    assert dialog.status.text() == result.message
-    if result.promoted:  # a better model becomes current and is loaded
-        qtbot.waitSignal(window.model_ready, timeout=60_000)
-        assert load_settings().model_path == str(result.current_model)
-
-
 def test_screenshots_of_every_state(qtbot, tiny_model, tmp_path):
     from PySide6.QtGui import QImage
 
