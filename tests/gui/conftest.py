@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from fakes import make_photos, make_tiny_model
-
-from sorter.core.settings import Settings
+from gui_helpers import open_main_window
 
 
 @pytest.fixture(autouse=True)
@@ -52,12 +51,6 @@ def photos(tmp_path) -> Path:
 @pytest.fixture
 def window(qtbot, tiny_model):
     """The main window with the tiny model loaded."""
-    from sorter.gui.main_window import MainWindow
-
-    win = MainWindow(settings=Settings(), model_path=str(tiny_model))
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignal(win.model_ready, timeout=60_000):
-        win.start_loading_model()
+    win = open_main_window(qtbot, tiny_model)
     yield win
     win.close()

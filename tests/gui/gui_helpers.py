@@ -63,3 +63,32 @@ def colour_share(image, rect, predicate) -> float:
             total += 1
             hits += bool(predicate(image.pixelColor(x, y)))
     return hits / total if total else 0.0
+
+
+def slow_scoring(window, monkeypatch, seconds: float = 0.05):
+    """The window's real network, slowed by `seconds` a batch (batches of 2) so a Cancel
+    lands mid-run; returns the real scoring function, to put back."""
+    import time
+
+    real_scores = window.model.scores
+
+    def slow_scores(batch):
+        time.sleep(seconds)
+        return real_scores(batch)
+
+    monkeypatch.setattr(window.model, "scores", slow_scores)
+    window.batch_size = 2
+    return real_scores
+
+
+def open_main_window(qtbot, model_path: Path):
+    """The main window, shown, with the model at `model_path` loaded (default settings)."""
+    from sorter.core.settings import Settings
+    from sorter.gui.main_window import MainWindow
+
+    win = MainWindow(settings=Settings(), model_path=str(model_path))
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.model_ready, timeout=60_000):
+        win.start_loading_model()
+    return win

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from fakes import make_photos
+from gui_helpers import slow_scoring
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -13,14 +12,7 @@ from sorter.core.settings import Settings
 
 def test_cancel_scan_midway(qtbot, window, tmp_path, monkeypatch):
     photos = make_photos(tmp_path / "Many", 40)
-    real_scores = window.model.scores
-
-    def slow_scores(batch):  # the real network, slowed so Cancel lands mid-run
-        time.sleep(0.05)
-        return real_scores(batch)
-
-    monkeypatch.setattr(window.model, "scores", slow_scores)
-    window.batch_size = 2
+    slow_scoring(window, monkeypatch)
     reports = []
     window.open_sources([photos])
     window.scan_job.signals.progressed.connect(reports.append)

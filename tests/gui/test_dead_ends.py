@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from fakes import make_photos
-from gui_helpers import drop_paths
+from gui_helpers import drop_paths, slow_scoring
 from PySide6.QtCore import Qt
 
 from sorter.core.settings import Settings
@@ -99,14 +97,7 @@ def test_one_image_is_one_image(qtbot, window, tmp_path):
 
 def test_no_stale_cancelled_message_on_a_successful_summary(qtbot, window, tmp_path, monkeypatch):
     photos = make_photos(tmp_path / "Many", 30)
-    real_scores = window.model.scores
-
-    def slow_scores(batch):  # the real network, slowed so Cancel lands mid-run
-        time.sleep(0.05)
-        return real_scores(batch)
-
-    monkeypatch.setattr(window.model, "scores", slow_scores)
-    window.batch_size = 2
+    real_scores = slow_scoring(window, monkeypatch)
     drop_paths(window.home.drop_area, [photos])
     with qtbot.waitSignal(window.page_changed, timeout=30_000, check_params_cb=_is("HomePage")):
         qtbot.mouseClick(window.progress_page.cancel_button, LEFT)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from fakes import tiny_meta
+from gui_helpers import open_main_window
 from PySide6.QtWidgets import QMessageBox
-
-from sorter.core.settings import Settings
 
 CV_TRAINING = {
     "images": 60,
@@ -29,7 +28,6 @@ def trained_window(qtbot, tmp_path):
 
     from sorter.core.model.modelfile import save_model
     from sorter.core.model.networks import build_network
-    from sorter.gui.main_window import MainWindow
 
     groups = {"cats": [0], "dogs": [1], "owls": [2]}
     meta = tiny_meta(
@@ -38,11 +36,7 @@ def trained_window(qtbot, tmp_path):
     path = tmp_path / "trained.pth"
     torch.manual_seed(0)
     save_model(path, meta, build_network(meta).state_dict())
-    win = MainWindow(settings=Settings(), model_path=str(path))
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignal(win.model_ready, timeout=60_000):
-        win.start_loading_model()
+    win = open_main_window(qtbot, path)
     yield win
     win.close()
 
