@@ -24,7 +24,7 @@ MIN_POSITIVES = 2  # fewer validation positives than this: keep the default thre
 FINE_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 MIN_IMAGES = 5
 # The single-label rule's aims (exclusive_thresholds): placed images right this much more often
-# than the best category alone; failing that, keep this share of the right placements.
+# than the best category alone, while still placing this share of the right placements.
 PRECISION_GAIN = 0.05
 KEEP_RIGHT = 0.9
 
@@ -161,8 +161,9 @@ def exclusive_thresholds(
     from a model that did not learn it), the threshold is the lowest on `grid` at which the
     placed images are right clearly more often than the best category alone is (`precision_goal`).
     So the least sure images go to uncertain until the rest are measurably safer, and how many
-    follows from how hard the categories are. When no threshold gets there, the highest one
-    that still places KEEP_RIGHT of the images it would place rightly. One threshold for all
+    follows from how hard the categories are; but never past the highest threshold that still
+    places KEEP_RIGHT of the images it would place rightly (nor, when no threshold gets there,
+    any lower than it): uncertain must not swallow the right answers. One threshold for all
     categories: with ten images a category, a category's own would rest on ten scores. Fewer
     than `min_images` scored images keep `default`.
     """
@@ -172,12 +173,11 @@ def exclusive_thresholds(
     best = scores.argmax(axis=1)
     top, right = scores[rows, best], targets[rows, best] > 0.5
     goal = precision_goal(float(np.mean(right)))
-    for threshold in grid:
-        placed = top >= threshold
-        if placed.any() and np.mean(right[placed]) >= goal - 1e-9:
-            return dict.fromkeys(categories, float(threshold))
+    safer = [t for t in grid if np.any(top >= t) and np.mean(right[top >= t]) >= goal - 1e-9]
     keeps = [t for t in grid if np.sum(right & (top >= t)) >= KEEP_RIGHT * np.sum(right)]
-    return dict.fromkeys(categories, float(keeps[-1] if keeps else grid[0]))
+    highest_keeping = keeps[-1] if keeps else grid[0]
+    chosen = min(safer[0], highest_keeping) if safer else highest_keeping
+    return dict.fromkeys(categories, float(chosen))
 
 
 def precision_goal(top1: float) -> float:

@@ -97,16 +97,26 @@ def _labelled(right: list[bool]) -> np.ndarray:
 
 
 def test_exclusive_threshold_is_the_lowest_that_places_clearly_safer_than_the_best_guess():
-    scores = _best_is_cat([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
-    targets = _labelled([True, True, False, False, False, True])
+    surest = [0.95, 0.9, 0.88, 0.86, 0.84, 0.82, 0.8, 0.78, 0.76, 0.74]  # all right
+    scores = _best_is_cat([*surest, 0.7, 0.65, 0.6, 0.55, 0.5])
+    targets = _labelled([True] * 10 + [False] * 4 + [True])
     names = ["cat", "dog", "owl"]
-    # the best category is right for 3 of 6: the goal is 0.5 + 0.05 placed-precision;
-    # placing from 0.4 up: 3/6 right, from 0.5: 2/5, from 0.6: 2/4, from 0.61: 2/3 (first >= .55)
-    assert th.precision_goal(0.5) == pytest.approx(0.55)
+    # right for 11 of 15 (0.733): the goal is 0.733 + 0.05; placing from 0.5 up: 11/15 right,
+    # from 0.51: 10/14, from 0.56: 10/13, from 0.61: 10/12 = 0.833, the first to reach it
+    assert th.precision_goal(11 / 15) == pytest.approx(11 / 15 + 0.05)
     chosen = th.exclusive_thresholds(scores, targets, names, default=0.5)
     assert chosen == {"cat": 0.61, "dog": 0.61, "owl": 0.61}
     placed = th.placement(scores, targets, names, chosen, exclusive=True)
-    assert placed["placed_precision"] == pytest.approx(2 / 3) and placed["coverage"] == 0.5
+    assert placed["placed_precision"] == pytest.approx(10 / 12) and placed["coverage"] == 12 / 15
+
+
+def test_exclusive_threshold_never_leaves_out_a_tenth_of_the_right_answers():
+    scores = _best_is_cat([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    targets = _labelled([True, True, False, False, False, True])
+    # placed-precision reaches the goal (0.55) from 0.61 (2 of 3), but that would leave one of
+    # the three right images out: the threshold stays at 0.4, which places all three
+    chosen = th.exclusive_thresholds(scores, targets, ["cat", "dog", "owl"])
+    assert chosen["cat"] == 0.4
 
 
 def test_an_accurate_model_aims_at_a_fifth_fewer_mistakes():
