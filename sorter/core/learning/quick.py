@@ -379,7 +379,7 @@ def _quick_meta(
     from sorter.core.learning.versions import version_name_of
 
     categories = list(data.categories)
-    choose = th.exclusive_thresholds if base.exclusive else th.choose_thresholds
+    choose = th.exclusive_thresholds if base.exclusive else th.exact_set_thresholds
     if len(scores.valid_scores):
         chosen = choose(scores.valid_scores, scores.valid_targets, categories, 0.5)
     else:
