@@ -62,9 +62,15 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
         default="quick",
         help="quick: train only the last layers (seconds); full: fine-tune everything (slow)",
     )
-    parser.add_argument("--epochs", type=_positive, metavar="N", help="default 40 quick, 4 full")
+    parser.add_argument(
+        "--epochs", type=_positive, metavar="N",
+        help="full mode: default 4 (quick mode's probe solves to convergence and needs none)",
+    )  # fmt: skip
     parser.add_argument("--arch", choices=ARCHS, default="mobilenet_v2")
-    parser.add_argument("--valid-pct", type=_share, default=0.2, metavar="SHARE")
+    parser.add_argument(
+        "--valid-pct", type=_share, default=0.2, metavar="SHARE",
+        help="full mode's hold-out (quick mode cross-validates every image instead)",
+    )  # fmt: skip
     parser.add_argument(
         "--group",
         metavar="REGEX",
