@@ -20,9 +20,12 @@ from PySide6.QtWidgets import (
 )
 
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE
+from sorter.core.sorting.overrides import images_in
+from sorter.core.sorting.plan import SortPlan
 from sorter.core.sorting.session import ScoreResult, Thresholds, preview_figures
 from sorter.core.sorting.update import SortUpdate
 from sorter.gui.pages import OutputRow, plural
+from sorter.gui.preview_images import CategoryImages
 from sorter.gui.thresholds import ThresholdPanel
 from sorter.gui.thumbnails import ThumbnailCache
 
@@ -33,6 +36,8 @@ SAMPLES_PER_TILE = 4
 
 class CategoryTile(QFrame):
     """One destination folder: its name, how many images would land there, a few of them."""
+
+    expand_requested = Signal(str)  # the folder's name: show all its images
 
     def __init__(self, name: str, cache: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +50,10 @@ class CategoryTile(QFrame):
         bold.setBold(True)
         self.title.setFont(bold)
         self.count_label = QLabel()
+        self.show_all = QPushButton()
+        self.show_all.setFlat(True)
+        self.show_all.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.show_all.clicked.connect(lambda: self.expand_requested.emit(self.name))
         self.thumbs = [QLabel() for _ in range(SAMPLES_PER_TILE)]
         side = cache.size // 2
         row = QHBoxLayout()
@@ -60,6 +69,7 @@ class CategoryTile(QFrame):
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addLayout(row)
+        layout.addWidget(self.show_all, 0, Qt.AlignmentFlag.AlignLeft)
         cache.loaded.connect(self._on_cache_loaded)
 
     @property
@@ -70,6 +80,8 @@ class CategoryTile(QFrame):
         self.count_label.setText(f"{count} image{'s' if count != 1 else ''}")
         self.count_label.setProperty("count", count)
         self._samples = [str(p) for p in samples[:SAMPLES_PER_TILE]]
+        self.show_all.setText(f"Show all {count}")
+        self.show_all.setVisible(count > 0 and self.name != UNREADABLE)
         self._show_thumbs()
 
     def _show_thumbs(self) -> None:
@@ -109,6 +121,9 @@ class PreviewPage(QWidget):
         super().__init__(parent)
         self._cache = cache
         self.result: ScoreResult | None = None
+        self.plan: SortPlan | None = None  # the plan shown, hand-made moves included
+        self._th: Thresholds | None = None
+        self.images_view: CategoryImages | None = None
         self.tiles: dict[str, CategoryTile] = {}
         self.header = QLabel()
         self.header.setWordWrap(True)
@@ -116,6 +131,10 @@ class PreviewPage(QWidget):
         self.thresholds = ThresholdPanel()
         self.thresholds.changed.connect(self._on_thresholds_changed)
         self.uncertain_label = QLabel()
+        self.moved_label = QLabel()  # why the sliders leave some images where they are
+        self.moved_label.setToolTip(
+            "Images you moved by hand stay where you put them when a slider moves."
+        )
         self._grid_host = QWidget()
         self._grid = QGridLayout(self._grid_host)
         self.empty_label = QLabel()
@@ -136,6 +155,7 @@ class PreviewPage(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.back_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.moved_label)
         buttons.addWidget(self.uncertain_label)
         buttons.addWidget(self.copy_button)
         layout = QVBoxLayout(self)
@@ -155,7 +175,8 @@ class PreviewPage(QWidget):
         self.tiles = {}
         names = [UNCERTAIN, *result.categories, UNREADABLE]  # uncertain first: always in view
         for name in names:
-            self.tiles[name] = CategoryTile(name, self._cache)
+            self.tiles[name] = tile = CategoryTile(name, self._cache)
+            tile.expand_requested.connect(self.show_images)
         where = html.escape(str(result.src))
         self.header.setText(
             f"<b>{plural(len(result.scored), 'image')}</b> found in <i>{where}</i>. "
@@ -168,7 +189,8 @@ class PreviewPage(QWidget):
         """Re-plan every image from the cached scores and update counts and the copy button."""
         if self.result is None:
             return
-        plan = self.result.plan(th)
+        self._th = th
+        plan = self.plan = self.result.plan(th)
         figures = preview_figures(plan, SAMPLES_PER_TILE)
         for name, tile in self.tiles.items():
             tile.set_content(figures.counts.get(name, 0), figures.samples.get(name, []))
@@ -181,7 +203,36 @@ class PreviewPage(QWidget):
         self.uncertain_label.setText(f"{figures.counts[UNCERTAIN]} would go to uncertain")
         empty = figures.empty
         self.empty_label.setText(("No images for: " + ", ".join(empty)) if empty else "")
+        moved = len(self.result.overrides)
+        self.moved_label.setText(f"{plural(moved, 'image')} moved by hand ·" if moved else "")
         self._relayout()
+        if self.images_view is not None and self.images_view.isVisible():
+            self.images_view.show_images(images_in(plan, self.images_view.name))
+
+    def show_images(self, name: str) -> None:
+        """Open the view of every image the plan puts into `name`."""
+        if self.result is None or self.plan is None:
+            return
+        if self.images_view is not None:
+            self.images_view.close()
+            self.images_view.deleteLater()
+        view = self.images_view = CategoryImages(name, self.result.categories, self._cache, self)
+        view.moved.connect(self.move_images)
+        view.show_images(images_in(self.plan, name))
+        view.show()
+
+    def move_images(self, paths: list[Path], target: str) -> None:
+        """The user sent `paths` to `target` by hand: later slider moves keep that choice."""
+        if self.result is None or self._th is None:
+            return
+        for path in paths:
+            self.result.overrides[path] = target
+        self.refresh(self._th)
+        status = getattr(self.window(), "statusBar", None)  # absent when the page stands alone
+        if status is not None:
+            them = "it" if len(paths) == 1 else "them"
+            text = f"Moved {plural(len(paths), 'image')} to {target}; the sliders leave {them} be."
+            status().showMessage(text, 8000)
 
     def _show_update(self, update: SortUpdate | None) -> None:
         """An earlier sort of these images is in OUT: say what copying changes there."""

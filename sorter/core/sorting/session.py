@@ -19,6 +19,7 @@ from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE, is_exclusive, top_scores
 from sorter.core.sorting import places
+from sorter.core.sorting.overrides import apply_overrides
 from sorter.core.sorting.plan import SortPlan, Thresholds, plan_sort, resolve_thresholds
 from sorter.core.sorting.report import SortSummary
 from sorter.core.sorting.scan import ScanResult, scan
@@ -74,6 +75,8 @@ class ScoreResult:
     empty_category: str | None = None
     exclusive: bool = False  # the model's kind: at most one folder per image
     earlier: Earlier = field(default_factory=dict)  # what earlier runs placed in `out`
+    # Images moved by hand in the preview -> category or uncertain; the sliders leave them be.
+    overrides: dict[Path, str] = field(default_factory=dict)
 
     def move_out(self, out: Path) -> None:
         """The user picked another output folder: what was sorted there before is read again."""
@@ -90,11 +93,13 @@ class ScoreResult:
         return self.scores.records
 
     def plan(self, th: Thresholds) -> SortPlan:
-        """The plan `sorter sort` would make with these thresholds; nothing is written."""
-        return plan_sort(
+        """The plan `sorter sort` would make with these thresholds, with the images moved by
+        hand where the user put them; nothing is written."""
+        plan = plan_sort(
             self.src, self.out, self.scored, self.categories, th.default, th.own,
             self.empty_category, exclusive=self.exclusive, skipped=self.skipped,
         )  # fmt: skip
+        return apply_overrides(plan, self.overrides)
 
 
 def initial_thresholds(model: Any, saved_default: float | None, saved: Mapping) -> Thresholds:
