@@ -207,7 +207,8 @@ def _print_result(result: TrainResult) -> None:
     print(_category_table(result))
     metrics = training["metrics"]
     if metrics:
-        print(_validation_line(metrics))
+        pooled = "All images, out of fold" if training.get("cross_validation") else "Validation"
+        print(_validation_line(metrics, pooled))
     for line in estimate_lines(training):
         print(line)
     print(f"Model:  {result.model_path}")
@@ -215,18 +216,18 @@ def _print_result(result: TrainResult) -> None:
     print(f'Use it: sorter sort FOLDER --model "{result.model_path}"')
 
 
-def _validation_line(metrics: dict[str, Any]) -> str:
+def _validation_line(metrics: dict[str, Any], label: str = "Validation") -> str:
     top1 = metrics["top1_accuracy"]
     top1_text = f", best-category accuracy {top1:.1%}" if top1 is not None else ""
     if metrics.get("labels") == "single":
         precision = metrics.get("placed_precision")
         precise = f"; {precision:.1%} of the images placed are right" if precision else ""
         return (
-            f"Validation: {metrics['exact_match']:.1%} of images in exactly their own folder"
+            f"{label}: {metrics['exact_match']:.1%} of images in exactly their own folder"
             f"{top1_text}{precise}; {metrics['uncertain']} would go to uncertain."
         )
     return (
-        f"Validation: all categories right on {metrics['exact_match']:.1%} of images"
+        f"{label}: all categories right on {metrics['exact_match']:.1%} of images"
         f"{top1_text}; {metrics['uncertain']} would go to uncertain."
     )
 
