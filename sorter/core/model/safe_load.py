@@ -122,7 +122,11 @@ def safe_torch_load(path: str | Path) -> Any:
         if text.startswith("it asks to run"):
             raise ModelFileError(f"{path} was refused: {text}") from exc
         raise ModelFileError(f"{path} is not a readable weights file ({text}).") from exc
-    except (EOFError, RuntimeError, ValueError, OSError, KeyError, TypeError) as exc:
+    except (
+        EOFError, RuntimeError, ValueError, OSError, KeyError, TypeError,
+        # random bytes can make the unpickler ask for absurd sizes or indexes
+        OverflowError, IndexError, AttributeError, MemoryError,
+    ) as exc:  # fmt: skip
         log.debug("torch.load failed on %s", path, exc_info=True)
         raise ModelFileError(
             f"{path} is damaged or not a PyTorch weights file ({type(exc).__name__}: {exc})."

@@ -140,3 +140,22 @@ def test_plain_pickle_is_not_a_torch_file(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ModelFileError, match="not found"):
         safe_torch_load(tmp_path / "nope.pth")
+
+
+@pytest.mark.parametrize("error", [OverflowError, IndexError, AttributeError, MemoryError])
+def test_random_bytes_that_upset_the_unpickler_are_a_damaged_file(tmp_path, monkeypatch, error):
+    # Random bytes sometimes make the unpickler raise these (seen: OverflowError, now and then,
+    # in test_corrupt_model_and_model_for_another_architecture); each must be one sentence.
+    import torch
+
+    from sorter.core.model import safe_load
+
+    path = tmp_path / "damaged.pth"
+    torch.save({"w": torch.zeros(2)}, path)
+
+    def upset(self):
+        raise error("bad length")
+
+    monkeypatch.setattr(safe_load.RestrictedUnpickler, "load", upset)
+    with pytest.raises(ModelFileError, match="damaged or not a PyTorch weights file"):
+        safe_load.safe_torch_load(path)
