@@ -118,6 +118,8 @@ def _training_lines(training: dict[str, Any]) -> list[str]:
         return ["Training:     (no summary)"]
     lines = ["Training:"]
     for key, value in training.items():
+        if key == "cross_validation":  # its figures are the "Expected on new photos" lines
+            value = {"folds": value.get("folds"), "l2": value.get("l2")}
         if isinstance(value, dict):
             value = ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
         lines.append(f"  {key}: {value}")
