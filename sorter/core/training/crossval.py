@@ -13,13 +13,14 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.training import metrics as th
-from sorter.core.training.probe import fit_probe
+from sorter.core.training.probe import Probe, fit_probe
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def cross_validate(
         scores = np.zeros(tuple(y.shape), dtype=np.float32)
         for fold in range(k):
             held = torch.from_numpy(folds == fold)
-            train_x, train_y = _with_mirrored(x, y, ~held, mirrored)
+            train_x, train_y = with_mirrored(x, y, ~held, mirrored)
             probe = fit_probe(train_x, train_y, exclusive=exclusive, l2=l2, cancel=cancel)
             scores[held.numpy()] = probe.scores(x[held])
             progress(meter.report(number * k + fold + 1, f"L2 {l2:g}"))
@@ -117,12 +118,37 @@ def cross_validate(
     return best
 
 
-def _with_mirrored(
-    x: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, mirrored: torch.Tensor | None
+def with_mirrored(
+    x: torch.Tensor, y: torch.Tensor, rows: Any, mirrored: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rows of (x, y) to learn from (`rows`: indexes or a mask; None: all), followed by
+    their mirrored features (same labels) when there are any."""
+    x, y = (x, y) if rows is None else (x[rows], y[rows])
     if mirrored is None:
-        return x[rows], y[rows]
-    return torch.cat([x[rows], mirrored[rows]]), torch.cat([y[rows], y[rows]])
+        return x, y
+    return torch.cat([x, mirrored if rows is None else mirrored[rows]]), torch.cat([y, y])
+
+
+def fit_cross_validated(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    exclusive: bool,
+    seed: int,
+    keys: Sequence[str] | None = None,
+    mirrored: torch.Tensor | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> tuple[CrossValidation, Probe]:
+    """Quick mode's fit: cross-validate the probe's L2 on (x, y) (folds by fold_ids, groups by
+    `keys`), then fit the probe kept on every row, mirrored ones included."""
+    targets = y.numpy()
+    folds = fold_ids(targets, fold_count(targets), seed, keys)
+    cv = cross_validate(
+        x, y, folds, exclusive=exclusive, mirrored=mirrored, progress=progress, cancel=cancel
+    )
+    x_all, y_all = with_mirrored(x, y, None, mirrored)
+    return cv, fit_probe(x_all, y_all, exclusive=exclusive, l2=cv.l2, cancel=cancel)
 
 
 def spread(

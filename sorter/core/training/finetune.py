@@ -17,7 +17,7 @@ from sorter.core.training import crossval
 from sorter.core.training import quick as train_quick
 from sorter.core.training.backbone import pretrained_body
 from sorter.core.training.data import Split, TrainData, TrainingDataError
-from sorter.core.training.probe import fit_probe, fits_fastai_head, probe_head
+from sorter.core.training.probe import fits_fastai_head, probe_head
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,9 @@ def quick_head(
             seed=seed, progress=progress, cancel=cancel,
         )  # fmt: skip
         return result.head
-    targets = y_train.numpy()
-    folds = crossval.fold_ids(targets, crossval.fold_count(targets), seed)
-    cv = crossval.cross_validate(
-        x_train, y_train, folds, exclusive=exclusive, progress=progress, cancel=cancel
+    _, probe = crossval.fit_cross_validated(
+        x_train, y_train, exclusive=exclusive, seed=seed, progress=progress, cancel=cancel
     )
-    probe = fit_probe(x_train, y_train, exclusive=exclusive, l2=cv.l2, cancel=cancel)
     return probe_head(probe, BODY_FEATURES[arch])
 
 

@@ -28,7 +28,7 @@ from sorter.core.training.data import (
     without,
 )
 from sorter.core.training.full import train_full
-from sorter.core.training.probe import fit_probe, fits_fastai_head, probe_head
+from sorter.core.training.probe import fits_fastai_head, probe_head
 
 if TYPE_CHECKING:
     from sorter.core.training.options import TrainOptions
@@ -119,16 +119,11 @@ class QuickMode:
         if not fits_fastai_head(len(data.categories)):
             cached = (data, features, mirrored)
             return _fit_mlp_head(job, body, pre, cached, seconds, progress, cancel)
-        targets = data.targets()
-        keys = group_keys(data, options.group)
-        folds = crossval.fold_ids(targets, crossval.fold_count(targets), options.seed, keys)
-        y = torch.from_numpy(targets)
-        cv = crossval.cross_validate(
-            features, y, folds, exclusive=job.exclusive, mirrored=mirrored,
+        cv, final = crossval.fit_cross_validated(
+            features, torch.from_numpy(data.targets()), exclusive=job.exclusive,
+            seed=options.seed, keys=group_keys(data, options.group), mirrored=mirrored,
             progress=progress, cancel=cancel,
         )  # fmt: skip
-        x_all, y_all = _with_mirrored(features, y, mirrored)
-        final = fit_probe(x_all, y_all, exclusive=job.exclusive, l2=cv.l2, cancel=cancel)
         head = probe_head(final, BODY_FEATURES[options.arch])
         state_dict = train_quick.assemble(options.arch, body, head)
         everything = list(range(len(data.items)))
@@ -142,14 +137,6 @@ class QuickMode:
         return TrainOutcome(
             data, split, state_dict, pre, cv.scores, 0, history, [note], job.exclusive, cv
         )
-
-
-def _with_mirrored(
-    x: torch.Tensor, y: torch.Tensor, mirrored: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    if mirrored is None:
-        return x, y
-    return torch.cat([x, mirrored]), torch.cat([y, y])
 
 
 def _fit_mlp_head(
@@ -166,10 +153,7 @@ def _fit_mlp_head(
     data, features, mirrored = cached
     split = split_data(data, options.valid_pct, options.seed, options.group)
     y = torch.from_numpy(data.targets())
-    x_train, y_train = features[split.train], y[split.train]
-    if mirrored is not None:
-        x_train = torch.cat([x_train, mirrored[split.train]])
-        y_train = torch.cat([y_train, y[split.train]])
+    x_train, y_train = crossval.with_mirrored(features, y, split.train, mirrored)
     started = time.perf_counter()
     result = train_quick.train_head(
         x_train, y_train, features[split.valid], y[split.valid],
