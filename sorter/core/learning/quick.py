@@ -49,7 +49,6 @@ BATCH = 32
 WARM_EPOCHS = 20  # a head that already knows the old categories needs fewer, gentler epochs
 WARM_LR = 1e-3
 DEFAULT_L2 = 0.01  # a probe-trained model that does not record the L2 its training chose
-WARM_PULL = 0.0  # no floor: the bias pull (probe.fit_probe) keeps uncorrected categories
 
 
 @dataclass
@@ -147,11 +146,10 @@ def fit_head(
     return result.head
 
 
-def _probe_l2(meta: ModelMeta, warm: bool) -> float:
-    """The L2 the current model's training chose; pulling towards the current probe (warm), at
-    least WARM_PULL: a handful of corrections must nudge the model, not rebuild it."""
-    chosen = float((meta.training.get("cross_validation") or {}).get("l2", DEFAULT_L2))
-    return max(chosen, WARM_PULL) if warm else chosen
+def _probe_l2(meta: ModelMeta) -> float:
+    """The L2 the current model's training chose by cross-validation: the same pull, whether
+    towards zero (a fresh probe) or towards the current probe (anchored)."""
+    return float((meta.training.get("cross_validation") or {}).get("l2", DEFAULT_L2))
 
 
 def fit_probe_head(
@@ -251,7 +249,7 @@ def _head_fit(
         anchor = old_probe if data.original is None else None
         fit_one = partial(
             fit_probe_head, arch=meta.arch, exclusive=exclusive, cancel=cancel, anchor=anchor,
-            l2=_probe_l2(meta, warm=anchor is not None),
+            l2=_probe_l2(meta),
         )  # fmt: skip
     else:
         fit_one = partial(fit_head, arch=meta.arch, warm=warm, cancel=cancel, exclusive=exclusive)
@@ -269,7 +267,7 @@ def _head_fit(
     scores.learned = score(oof.final, sets.x_corr)
     if old_probe is not None and valid_ok and meta.training.get("cross_validation"):
         # the current model learned the validation images: its recipe without them stands in
-        stand_in = fit_probe(*original, exclusive=exclusive, l2=_probe_l2(meta, warm=False))
+        stand_in = fit_probe(*original, exclusive=exclusive, l2=_probe_l2(meta))
         scores.old_valid = stand_in.scores(found.of([i.path for i in valid_ok]))
     if old_head is not None:
         old = partial(_old_head_scores, old_head, exclusive, n_out)
