@@ -139,8 +139,9 @@ def exact_set_thresholds(
             best, best_value = exact(values), values[col]
             for threshold in THRESHOLD_GRID:
                 values[col] = threshold
-                if exact(values) > best:
-                    best, best_value = exact(values), float(threshold)
+                right = exact(values)
+                if right > best:
+                    best, best_value = right, float(threshold)
             values[col] = best_value
     return {name: float(values[col]) for col, name in enumerate(categories)}
 
