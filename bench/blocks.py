@@ -21,6 +21,7 @@ from sorter.core.model.fold_bn import fold_batchnorm
 from sorter.core.model.meta import Preprocessing
 from sorter.core.model.networks import BODY_FEATURES, fastai_head
 from sorter.core.model.predict import to_uint8_tensor
+from sorter.core.training.quick import _normalize as normalize_pixels
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +81,6 @@ def _decode_views(
         return None, f"could not be read ({type(exc).__name__}: {exc})"
 
 
-def _normalized(pixels: torch.Tensor, pre: Preprocessing, device: torch.device) -> torch.Tensor:
-    x = pixels.to(device).float().div_(255.0)
-    if pre.normalize:
-        mean = torch.tensor(pre.normalize.mean, device=device).view(1, 3, 1, 1)
-        std = torch.tensor(pre.normalize.std, device=device).view(1, 3, 1, 1)
-        x = (x - mean) / std
-    return x
-
-
 def cache_maps(
     paths: Sequence[Path],
     body: nn.Sequential,
@@ -121,7 +113,7 @@ def cache_maps(
             if good:
                 pixels = torch.cat(good)  # image-major: views of one image side by side
                 with torch.inference_mode():
-                    maps = stem(_normalized(pixels, pre, device)).half().cpu()
+                    maps = stem(normalize_pixels(pixels, pre, device)).half().cpu()
                 rows.append(maps.view(len(good), len(views), *maps.shape[1:]))
             progress(meter.report(min(len(paths), first + batch_size)))
     maps = torch.cat(rows) if rows else torch.zeros(0, len(views), 0, 0, 0, dtype=torch.half)
