@@ -21,6 +21,9 @@ SETTINGS_FILE = "settings.json"
 LOCK_FILE = "settings.json.lock"
 MAX_RECENT = 10
 DEVICES = ("auto", "cpu", "cuda")
+# How the window places images that a later window may start with; "move" takes sources away,
+# so it is never carried into a later sort (nor into "Copy straight away").
+REMEMBERED_MODES = ("copy", "link")
 THUMBNAIL_SIZES = (96, 320)  # the review grid's size slider: smallest and largest, in pixels
 DEFAULT_THUMBNAIL_SIZE = 160
 
@@ -36,6 +39,7 @@ class Settings:
     recent_folders: list[str] = field(default_factory=list)
     skip_preview: bool = False
     thumbnail_size: int = DEFAULT_THUMBNAIL_SIZE  # the review grid's pictures, in pixels
+    sort_mode: str = "copy"  # copy | link; a move is chosen each time, never remembered
     # The values as read from the file: save_settings() writes only what changed since, so a
     # window's save never undoes a `sorter models use` or a promotion made meanwhile.
     _read_as: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
@@ -125,6 +129,12 @@ def _thumbnail_size(value: Any) -> int:
     return value
 
 
+def _sort_mode(value: Any) -> str:
+    if value in REMEMBERED_MODES:
+        return value
+    raise ValueError(f"{value!r} is not one of {', '.join(REMEMBERED_MODES)}")
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "model_path": _model_path,
     "device": _device,
@@ -133,6 +143,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "recent_folders": _recent_folders,
     "skip_preview": _skip_preview,
     "thumbnail_size": _thumbnail_size,
+    "sort_mode": _sort_mode,
 }
 
 

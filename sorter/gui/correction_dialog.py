@@ -249,11 +249,11 @@ class CorrectionDialog(QDialog):
         self.accept()
 
     def _show_image(self) -> None:
-        image = self._large.get(self.item.path)
+        image = self._large.get(self.item.shown)
         self.image_label.set_image(QPixmap.fromImage(image) if image is not None else None)
 
     def _on_large_loaded(self, path: str) -> None:
-        if path == str(self.item.path):
+        if path == str(self.item.shown):
             self._show_image()
 
 

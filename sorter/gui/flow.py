@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from sorter.core.learning.correcting import save_corrections
 from sorter.core.model.decide import UNCERTAIN
-from sorter.core.settings import save_settings
+from sorter.core.settings import REMEMBERED_MODES, save_settings
 from sorter.core.sorting import session
 from sorter.core.sorting.places import onedrive_warning
 from sorter.core.sorting.plan import SortPlan
@@ -19,6 +19,7 @@ from sorter.core.sorting.session import ReviewItem, ReviewSet
 from sorter.core.sorting.update import undo_sort_of
 from sorter.gui.correction_dialog import CorrectionDialog
 from sorter.gui.pages import DEFAULT_OUT_TEXT, plural
+from sorter.gui.sort_mode import doing
 from sorter.gui.worker import Job, JobError
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class SortFlowMixin:
         self.review_page.back_requested.connect(lambda: self.show_page(self.summary))
         self.review_page.corrections_confirmed.connect(self.save_corrections)
         self.review_page.dialog_requested.connect(self.open_correction_dialog)
+        self.preview.mode_row.set_mode(self.settings.sort_mode)
 
     # --- choosing what to sort -------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -192,6 +194,9 @@ class SortFlowMixin:
             return
         self.settings.default_threshold = th.default
         self.settings.thresholds = dict(th.own)
+        mode = self.preview.mode()
+        if mode in REMEMBERED_MODES:
+            self.settings.sort_mode = mode
         save_settings(self.settings)
         try:
             plan = result.plan(th)
@@ -200,9 +205,9 @@ class SortFlowMixin:
             return
         self.plan = plan
         self.statusBar().clearMessage()
-        self.progress_page.start(f"Copying into {result.out}...")
+        self.progress_page.start(f"{doing(mode)} into {result.out}...")
         self.show_page(self.progress_page)
-        job = Job(session.copy_or_update, result, plan)
+        job = Job(session.copy_or_update, result, plan, mode=mode)
         job.signals.progressed.connect(self.progress_page.show_progress)
         job.signals.finished.connect(self._on_copy_job_finished)
         job.signals.failed.connect(self._on_copy_job_failed)
@@ -228,9 +233,11 @@ class SortFlowMixin:
         folders = session.summary_folders(self.plan, summary)
         title, detail = summary_texts(outcome)
         self.summary.show_summary(self.result.out, folders, title, detail)
-        self.review_set = session.review_set(self.plan)
+        self.review_set = session.review_set(self.plan, summary)
         self.last_sort = (self.result.out, [item.source for item in self.plan.items])
         self.undo_action.setEnabled(True)
+        self.summary.set_undo_tip(summary.mode)
+        self.preview.mode_row.set_mode(self.settings.sort_mode)  # a move is chosen each time
         self.show_page(self.summary)
 
     # --- review and corrections ----------------------------------------------------------------
@@ -271,7 +278,7 @@ class SortFlowMixin:
         )
         self.statusBar().showMessage(f"{text} {outcome.notice}".strip(), 10000)
         for item, labels in done:
-            item.mark_saved(labels)
+            item.mark_saved(labels, outcome.pictures.get(item.path))
         self.review_page.refresh_items([item for item, _ in done])
         self.review_page.refresh_counts()
         self.summary.set_folders(self._review_folders())
@@ -327,6 +334,9 @@ def summary_texts(outcome: Any) -> tuple[str, str]:
             f"{plural(moved.removed, 'old copy', 'old copies')} removed"
         )
         title += f", {written} new" if summary.copied else ""
+    elif summary.moved:
+        folders = sum(1 for n in summary.per_category.values() if n) + bool(summary.uncertain)
+        title = f"Done: {plural(summary.moved, 'photo')} moved into {plural(folders, 'folder')}"
     elif summary.copied:
         folders = sum(1 for n in summary.per_category.values() if n) + bool(summary.uncertain)
         title = f"Done: {written} written into {plural(folders, 'folder')}"
@@ -336,9 +346,21 @@ def summary_texts(outcome: Any) -> tuple[str, str]:
 
 
 def undo_texts(undone: Any) -> tuple[str, str]:
-    """What undo says: copies removed, and those kept because they changed since the sort."""
+    """What undo says: photos put back, copies removed, and those kept because they changed
+    since the sort."""
     title = f"Sort undone: {plural(undone.removed, 'copy', 'copies')} removed"
+    restored, not_restored = undone.restored, undone.not_restored
+    if restored:  # a move: the photos matter more than the copies
+        their = "its" if restored == 1 else "their"
+        title = f"Sort undone: {plural(restored, 'photo')} put back in {their} folder"
     parts = []
+    if not_restored:
+        path, why = not_restored[0]
+        parts.append(
+            f"{plural(len(not_restored), 'photo')} could not be put back and "
+            f"{'stays' if len(not_restored) == 1 else 'stay'} in the sorted folder, "
+            f"e.g. {path}: {why}."
+        )
     if undone.kept_changed:
         parts.append(
             f"{plural(undone.kept_changed, 'copy', 'copies')} kept because "
@@ -347,7 +369,8 @@ def undo_texts(undone: Any) -> tuple[str, str]:
     if undone.kept_other:
         path, why = undone.kept_other[0]
         parts.append(f"{plural(len(undone.kept_other), 'file')} kept, e.g. {path}: {why}.")
-    parts.append("Your originals were not touched.")
+    if not restored and not not_restored:
+        parts.append("Your originals were not touched.")
     return title, html.escape(" ".join(parts))
 
 
@@ -355,6 +378,10 @@ def summary_detail(summary: Any, identical: bool = True) -> str:
     """One line about the copy: files written, identical files skipped (not after an update,
     where they are the copies just moved), problems."""
     parts = [f"{summary.images} images", f"{summary.copied} files written"]
+    if summary.linked:
+        parts.append(f"{summary.linked} as hard links")
+    if summary.moved:
+        parts.append(f"{summary.moved} moved out of their folder")
     if summary.skipped_identical and identical:
         parts.append(f"{summary.skipped_identical} already there")
     if summary.unreadable:

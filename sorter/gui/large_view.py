@@ -125,9 +125,9 @@ class LargeView(QWidget):
         self.badge.setText(text)
 
     def _show_image(self) -> None:
-        image = self._large.get(self.item.path) if self.item is not None else None
+        image = self._large.get(self.item.shown) if self.item is not None else None
         self.image.set_image(QPixmap.fromImage(image) if image is not None else None)
 
     def _on_large_loaded(self, path: str) -> None:
-        if self.item is not None and path == str(self.item.path):
+        if self.item is not None and path == str(self.item.shown):
             self._show_image()

@@ -208,6 +208,14 @@ class SummaryPage(QWidget):
         self.undo_button.setEnabled(True)
         self.review_button.setDefault(True)
 
+    def set_undo_tip(self, mode: str) -> None:
+        """Undo after a move puts the photos back; after a copy or link it removes files."""
+        if mode == "move":
+            tip = "Puts every moved photo back where it was; a copy changed since then is kept"
+        else:
+            tip = "Removes the copies this sort made; a copy changed since then is kept"
+        self.undo_button.setToolTip(tip)
+
     def set_folders(self, folders: dict[str, tuple[Path, int]]) -> None:
         """The folder rows and the review button's count (again after each correction)."""
         while self._grid.count():

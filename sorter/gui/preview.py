@@ -26,6 +26,7 @@ from sorter.core.sorting.session import ScoreResult, Thresholds, preview_figures
 from sorter.core.sorting.update import SortUpdate
 from sorter.gui.pages import OutputRow, plural
 from sorter.gui.preview_images import CategoryImages
+from sorter.gui.sort_mode import SortModeRow, past, verb
 from sorter.gui.thresholds import ThresholdPanel
 from sorter.gui.thumbnails import ThumbnailCache
 
@@ -130,6 +131,9 @@ class PreviewPage(QWidget):
         self.output_row = OutputRow()
         self.thresholds = ThresholdPanel()
         self.thresholds.changed.connect(self._on_thresholds_changed)
+        self.mode_row = SortModeRow()  # copy, link or move: with the advanced settings
+        self.mode_row.changed.connect(self._on_mode_row_changed)
+        self.thresholds.advanced_button.toggled.connect(self.mode_row.set_expanded)
         self.uncertain_label = QLabel()
         self.moved_label = QLabel()  # why the sliders leave some images where they are
         self.moved_label.setToolTip(
@@ -162,6 +166,7 @@ class PreviewPage(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(self.output_row)
         layout.addWidget(self.thresholds)
+        layout.addWidget(self.mode_row)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.empty_label)
         layout.addWidget(self.update_label)
@@ -177,11 +182,8 @@ class PreviewPage(QWidget):
         for name in names:
             self.tiles[name] = tile = CategoryTile(name, self._cache)
             tile.expand_requested.connect(self.show_images)
-        where = html.escape(str(result.src))
-        self.header.setText(
-            f"<b>{plural(len(result.scored), 'image')}</b> found in <i>{where}</i>. "
-            "Nothing has been copied yet: check the folders below, then copy."
-        )
+        self.mode_row.set_source(str(result.src))
+        self._show_header()
         self.thresholds.set_categories(result.categories, th)
         self.refresh(th)
 
@@ -196,7 +198,7 @@ class PreviewPage(QWidget):
             tile.set_content(figures.counts.get(name, 0), figures.samples.get(name, []))
         images, folders = figures.to_copy, figures.folders
         self.copy_button.setText(
-            f"Copy {images} image{'s' if images != 1 else ''} "
+            f"{verb(self.mode_row.mode())} {images} image{'s' if images != 1 else ''} "
             f"into {folders} folder{'s' if folders != 1 else ''}"
         )
         self._show_update(self.result.update(plan))
@@ -246,7 +248,7 @@ class PreviewPage(QWidget):
             f"Copying updates that sort: <b>{update.moving} move</b> to other folders "
             f"({plural(update.stale, 'old copy', 'old copies')} go), <b>{update.stay} stay</b> "
             f"where they are, <b>{update.new} new</b> {'is' if update.new == 1 else 'are'} "
-            "copied. "
+            f"{past(self.mode_row.mode())}. "
             f"Folders: {html.escape(folders)}. Nothing else in the folder is touched."
         )
 
@@ -272,6 +274,26 @@ class PreviewPage(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._relayout()
+
+    def mode(self) -> str:
+        """How the copy step places images: copy, link or move."""
+        return self.mode_row.mode()
+
+    def _show_header(self) -> None:
+        if self.result is None:
+            return
+        where = html.escape(str(self.result.src))
+        mode = self.mode_row.mode()
+        self.header.setText(
+            f"<b>{plural(len(self.result.scored), 'image')}</b> found in <i>{where}</i>. "
+            f"Nothing has been {past(mode)} yet: check the folders below, then "
+            f"{verb(mode).lower()}."
+        )
+
+    def _on_mode_row_changed(self, _mode: str) -> None:
+        self._show_header()
+        if self.result is not None and self._th is not None:
+            self.refresh(self._th)
 
     def _on_thresholds_changed(self, th: Thresholds) -> None:
         self.refresh(th)

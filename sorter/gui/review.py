@@ -184,6 +184,7 @@ class ReviewPage(QWidget):
 
     def refresh_items(self, items: list[ReviewItem]) -> None:
         """Show these items' new labels (pending or saved)."""
+        self.model.note_pictures(items)
         for item in items:
             self._repaint(item)
         if self.large_view_open():
@@ -289,7 +290,7 @@ class ReviewPage(QWidget):
         row, total = index.row(), self.model.rowCount()
         self.large_view.show_item(self.model.items[row], self.review.categories, row, total)
         if row + 1 < total:  # decode the next one while this one is looked at
-            self.large.get(self.model.items[row + 1].path)
+            self.large.get(self.model.items[row + 1].shown)
 
     def step(self, delta: int) -> None:
         """Make the image `delta` rows away current (the large view follows)."""

@@ -46,7 +46,15 @@ class ReviewListModel(QAbstractListModel):
         self.categories = categories
         self.show_folders = show_folders
         self._rows = {str(item.path): row for row, item in enumerate(items)}
+        self.note_pictures(items)
         self.endResetModel()
+
+    def note_pictures(self, items: list[ReviewItem]) -> None:
+        """Thumbnails arrive under the file they were read from: after a move, the copy."""
+        for item in items:
+            row = self._rows.get(str(item.path))
+            if row is not None and item.picture is not None:
+                self._rows[str(item.picture)] = row
 
     def row_of(self, item: ReviewItem | str) -> int | None:
         return self._rows.get(str(getattr(item, "path", item)))

@@ -104,7 +104,7 @@ class TileDelegate(QStyledItemDelegate):
         metrics = option.fontMetrics
         lay = tile_layout(option.rect, self.picture, metrics)
         painter.save()
-        self._paint_picture(painter, lay.picture, index.model().items[index.row()].path, option)
+        self._paint_picture(painter, lay.picture, index.model().items[index.row()].shown, option)
         name, scores, kind, badge = self.texts(index, metrics, lay.name.width())
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text

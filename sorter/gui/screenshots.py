@@ -65,7 +65,7 @@ def _isolate_user_dirs(tmp: Path) -> None:
 
 
 def take_screenshots(folder: Path, model_path: str | None = None) -> int:
-    """Save empty, scanning, preview, summary, review (three sizes, large view, picker),
+    """Save empty, scanning, preview (light, dark, with Move chosen), summary, review (three sizes, large view, picker),
     correction and error PNGs into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sorter-shots-") as tmp_text:
@@ -95,6 +95,7 @@ def _walk_through(folder: Path, tmp: Path, model_path: str | None) -> int:
     settle(window)
     save(window, folder, "3-preview")
     _dark_shot(window, folder)
+    _move_shot(window, folder)
     _after_preview(window, folder)
     return 0
 
@@ -108,6 +109,18 @@ def _dark_shot(window: Any, folder: Path) -> None:
     settle(window)
     save(window, folder, "3-preview-dark")
     apply_theme(app, dark=False)
+    settle(window)
+
+
+def _move_shot(window: Any, folder: Path) -> None:
+    """Advanced open with Move chosen: the warning the user reads before moving."""
+    panel, row = window.preview.thresholds, window.preview.mode_row
+    panel.advanced_button.setChecked(True)
+    row.buttons["move"].setChecked(True)
+    settle(window)
+    save(window, folder, "3-preview-move")
+    row.buttons["copy"].setChecked(True)
+    panel.advanced_button.setChecked(False)
     settle(window)
 
 

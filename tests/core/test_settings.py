@@ -68,6 +68,9 @@ def test_recent_folders_are_unique_newest_first_and_bounded() -> None:
         ({"thumbnail_size": 5000, "device": "cpu"}, {"device": "cpu"}),
         ({"thumbnail_size": "big", "device": "cpu"}, {"device": "cpu"}),
         ({"thumbnail_size": 200.5, "device": "cpu"}, {"device": "cpu"}),
+        ({"sort_mode": "link", "device": "gpu9"}, {"sort_mode": "link"}),
+        ({"sort_mode": "move", "device": "cpu"}, {"device": "cpu"}),  # never carried over
+        ({"sort_mode": 3, "device": "cpu"}, {"device": "cpu"}),
     ],
 )
 def test_a_bad_field_falls_back_to_its_default_only(content, kept, caplog) -> None:

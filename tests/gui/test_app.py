@@ -115,7 +115,8 @@ def test_screenshots_of_every_state(qtbot, tiny_model, tmp_path):
     assert take_screenshots(tmp_path / "shots", model_path=str(tiny_model)) == 0
     names = sorted(p.stem for p in (tmp_path / "shots").glob("*.png"))
     assert names == [
-        "1-empty", "2-scanning", "3-preview", "3-preview-dark", "4-summary", "5-large-view",
+        "1-empty", "2-scanning", "3-preview", "3-preview-dark", "3-preview-move", "4-summary",
+        "5-large-view",
         "5-picker", "5-review", "5-review-large", "5-review-small", "6-correction", "7-error",
     ]  # fmt: skip
     for name in names:

@@ -21,6 +21,7 @@ class CorrectionOutcome:
     """What a batch of corrections did: the saved (item, labels) pairs and any notice."""
 
     saved: list[tuple[Any, list[str]]] = field(default_factory=list)
+    pictures: dict[Path, Path] = field(default_factory=dict)  # moved source -> its copy now
     added: int = 0
     removed: int = 0
     notice: str = ""
@@ -63,10 +64,14 @@ def save_corrections(
         outcome.removed += len(fixed.removed)
         if fixed.kept_changed:
             outcome.notice = "Copies you edited since sorting were left where they are."
+        # After a move the source is gone: the queue reads the copy the relabel left in OUT.
+        shown = item.path if item.path.is_file() or not fixed.copies else fixed.copies[0]
         queue.add(
-            item.path, true_labels, scores=item.score_map(list(categories)), model_version=version
+            shown, true_labels, scores=item.score_map(list(categories)), model_version=version
         )
         outcome.saved.append((item, list(true_labels)))
+        if shown != item.path:
+            outcome.pictures[item.path] = shown
         progress(meter.report(n))
     return outcome
 

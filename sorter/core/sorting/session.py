@@ -264,27 +264,30 @@ def copy_images(
     result: ScoreResult,
     plan: SortPlan,
     *,
+    mode: str = "copy",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> SortSummary:
-    """Step 3: copy as `sorter sort` does (lock, journal, report); the scores go into OUT's
-    journal, so a later sort or window run of these images does not score them again."""
-    return apply_previewed(plan, result.scores, mode="copy", progress=progress, cancel=cancel)
+    """Step 3: copy (or link, or move) as `sorter sort` does (lock, journal, report); the scores
+    go into OUT's journal, so a later sort or window run of these images does not score them
+    again."""
+    return apply_previewed(plan, result.scores, mode=mode, progress=progress, cancel=cancel)
 
 
 def copy_or_update(
     result: ScoreResult,
     plan: SortPlan,
     *,
+    mode: str = "copy",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> SortSummary | UpdateSummary:
     """Step 3 for a folder sorted into OUT before: update that sort (copies move, stale ones
-    go); otherwise copy_images()."""
+    go; new images follow `mode`); otherwise copy_images()."""
     update = diff_update(plan, earlier_sort(plan.out))  # read again: OUT may have changed
     if update is None:
-        return copy_images(result, plan, progress=progress, cancel=cancel)
-    return apply_update(update, plan, result.scores, progress=progress, cancel=cancel)
+        return copy_images(result, plan, mode=mode, progress=progress, cancel=cancel)
+    return apply_update(update, plan, result.scores, mode=mode, progress=progress, cancel=cancel)
 
 
 def summary_folders(plan: SortPlan, summary: SortSummary) -> dict[str, tuple[Path, int]]:
@@ -307,6 +310,12 @@ class ReviewItem:
     folders: list[str]  # where it is in the output now (categories, or uncertain)
     pending: list[str] | None = None  # labels toggled with number keys, not saved yet
     saved: bool = False
+    picture: Path | None = None  # its copy in OUT, once a move took the source away
+
+    @property
+    def shown(self) -> Path:
+        """The file its pictures are read from: the source, or its copy after a move."""
+        return self.picture or self.path
 
     def why(self, categories: list[str]) -> str:
         """ "chair 0.42, stool 0.38": the scores that explain the decision."""
@@ -315,11 +324,14 @@ class ReviewItem:
     def score_map(self, categories: list[str]) -> dict[str, float]:
         return dict(zip(categories, self.scores, strict=True))
 
-    def mark_saved(self, labels: list[str]) -> None:
-        """The correction is saved: the image is now in these folders (none: uncertain)."""
+    def mark_saved(self, labels: list[str], picture: Path | None = None) -> None:
+        """The correction is saved: the image is now in these folders (none: uncertain);
+        `picture` is its copy there when the source was moved away."""
         self.folders = list(labels) or [UNCERTAIN]
         self.pending = None
         self.saved = True
+        if picture is not None:
+            self.picture = picture
 
 
 @dataclass
@@ -352,10 +364,21 @@ class ReviewSet:
         return counts
 
 
-def review_set(plan: SortPlan) -> ReviewSet:
-    """The images a copied plan put into folders (unreadable ones were not copied)."""
+def review_set(plan: SortPlan, summary: SortSummary | None = None) -> ReviewSet:
+    """The images a copied plan put into folders (unreadable ones were not copied). With the
+    run's summary, an image whose source a move took away is shown from its first copy."""
+    moved = {}
+    if summary is not None and summary.moved:
+        out = Path(summary.out)
+        moved = {
+            o.source: out / o.destinations[0]
+            for o in summary.outcomes
+            if o.destinations and not o.source.exists()
+        }
     items = [
-        ReviewItem(item.source, list(item.scores), list(item.labels))
+        ReviewItem(
+            item.source, list(item.scores), list(item.labels), picture=moved.get(item.source)
+        )
         for item in plan.items
         if item.scores is not None
     ]

@@ -125,17 +125,19 @@ def apply_update(
     plan: SortPlan,
     scores: PreviewScores,
     *,
+    mode: str = "copy",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> UpdateSummary:
-    """Move the changed images' copies (the core's re-sort), then apply the plan: images already
-    in place are found identical and left alone, new ones are copied, the report is rewritten.
+    """Move the changed images' copies (the core's re-sort), then apply the plan in `mode`:
+    images already in place are found identical and left alone (a move then takes their source
+    away), new ones are copied, linked or moved, the report is rewritten.
 
     Raises:
         LockedError, OutOfSpaceError, BadPathError (SorterError); Cancelled between images.
     """
     moved = apply_resort(update.resort, progress=progress, cancel=cancel)
-    copied = apply_previewed(plan, scores, progress=progress, cancel=cancel)
+    copied = apply_previewed(plan, scores, mode=mode, progress=progress, cancel=cancel)
     log.info("Updated the sort in %s: %d moved, %d removed, %d written", plan.out,
              moved.changed, moved.removed, copied.copied)  # fmt: skip
     return UpdateSummary(moved, copied)
@@ -164,6 +166,8 @@ class UndoneSort:
     kept_changed: int = 0  # copies edited since the sort: left where they are
     kept_other: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     runs: list[UndoSummary] = field(default_factory=list)
+    restored: int = 0  # photos a move took away, put back where they were
+    not_restored: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
 
 
 def undo_sort(out: str | os.PathLike[str], run_ids: list[int]) -> UndoneSort:
@@ -177,6 +181,8 @@ def undo_sort(out: str | os.PathLike[str], run_ids: list[int]) -> UndoneSort:
         summary = undo_run(out, run_id)
         done.runs.append(summary)
         done.removed += summary.removed
+        done.restored += summary.restored
+        done.not_restored.extend(summary.not_restored)
         for path, reason in summary.kept:
             if reason.startswith("changed since"):
                 done.kept_changed += 1

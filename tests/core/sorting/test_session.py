@@ -173,6 +173,21 @@ def test_review_set_holds_the_copied_images_least_certain_first(photos, fake_mod
     assert [i.scores[0] for i in cats] == sorted(i.scores[0] for i in cats)
 
 
+def test_after_a_move_review_shows_each_photo_from_its_copy(photos, fake_model, tmp_path):
+    copied = session.review_set(*window_copy(photos, tmp_path / "copies", fake_model)[1:])
+    assert all(i.picture is None and i.shown == i.path for i in copied.items)  # nothing moved
+    result = window_scan(photos, tmp_path / "out", fake_model)
+    plan = result.plan(Thresholds(0.5))
+    summary = session.copy_images(result, plan, mode="move")
+    assert summary.moved == ALL_SIX
+    review = session.review_set(plan, summary)
+    assert len(review.items) == ALL_SIX
+    for item in review.items:
+        assert not item.path.exists()
+        assert item.shown.is_file() and item.shown.parent.parent == tmp_path / "out"
+        assert item.shown.parent.name in item.folders
+
+
 def test_number_key_adds_to_all_then_removes_from_all():
     a = session.ReviewItem(Path("a.jpg"), [0.1, 0.2], [UNCERTAIN])
     b = session.ReviewItem(Path("b.jpg"), [0.9, 0.2], ["cats"])
