@@ -65,8 +65,8 @@ def _isolate_user_dirs(tmp: Path) -> None:
 
 
 def take_screenshots(folder: Path, model_path: str | None = None) -> int:
-    """Save empty, scanning, preview (light, dark, with Move chosen), summary, review (three sizes, large view, picker),
-    correction and error PNGs into `folder`."""
+    """Save empty, scanning, preview (light, dark, with Move chosen), summary, review (three
+    sizes, large view, picker), correction and error PNGs into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sorter-shots-") as tmp_text:
         tmp = Path(tmp_text)

@@ -67,9 +67,7 @@ def test_a_move_empties_the_source_and_undo_puts_every_photo_back(qtbot, window,
     assert images_in(out / UNCERTAIN) == []
 
 
-def test_after_a_move_review_shows_the_copies_and_a_correction_is_queued(
-    qtbot, window, photos
-):
+def test_after_a_move_review_shows_the_copies_and_a_correction_is_queued(qtbot, window, photos):
     scan_by_drop(qtbot, window, photos)
     set_slider(window, top=True)
     choose(qtbot, window, "move")
@@ -80,7 +78,9 @@ def test_after_a_move_review_shows_the_copies_and_a_correction_is_queued(
     item = page.current_item()
     assert not item.path.exists() and item.shown == out / UNCERTAIN / item.path.name
     cache = page.delegate.cache
-    qtbot.waitUntil(lambda: cache.get(item.shown, page.thumbnail_size()) is not None, timeout=30_000)
+    qtbot.waitUntil(
+        lambda: cache.get(item.shown, page.thumbnail_size()) is not None, timeout=30_000
+    )
     assert not cache.failed(item.shown)
     qtbot.keyClick(page.view, Qt.Key.Key_1)  # cats
     with qtbot.waitSignal(window.corrections_saved, timeout=30_000):
