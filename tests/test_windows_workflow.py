@@ -63,3 +63,13 @@ def test_signing_runs_only_with_the_secret_and_signs_setup_and_uninstaller():
 def test_the_windowed_self_test_proves_the_torch_runtime_preload():
     run = _step("windowed exe on its own")["run"]
     assert '"torch runtime preloaded from"' in run and "throw" in run
+
+
+def test_the_cpu_leg_fails_when_the_bundle_or_installer_is_over_its_target():
+    steps = _job()["steps"]
+    names = [s.get("name", "") for s in steps]
+    gate = _step("Size of the CPU bundle")
+    assert gate["if"] == "matrix.variant == 'cpu'"
+    assert "throw" in gate["run"] and "1229" in gate["run"] and "400" in gate["run"]
+    built = next(i for i, n in enumerate(names) if n.startswith("Build the installer"))
+    assert names.index(gate["name"]) > built  # measured once the installer exists
