@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Self
 
 from sorter.core.errors import LockedError
+from sorter.core.files import long_path
 
 WAIT_S = 30.0  # settings and version writes hold the lock for milliseconds
 _POLL_S = 0.005
@@ -32,8 +33,9 @@ class FileLock:
         """Take the lock if it is free now; False when another holder has it."""
         if self._fd is not None:
             raise RuntimeError(f"{self.path} is already held by this FileLock")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        # long_path: an output folder deep in a tree puts its lock past MAX_PATH on Windows
+        os.makedirs(long_path(self.path.parent, folder=True), exist_ok=True)
+        fd = os.open(long_path(self.path), os.O_RDWR | os.O_CREAT, 0o644)
         if _try_lock(fd):
             self._fd = fd
             return True
@@ -66,7 +68,7 @@ class FileLock:
     def read_note(self) -> str:
         """The lock file's text as its holder wrote it ("" when none or unreadable)."""
         try:
-            with open(self.path, "rb") as f:
+            with open(long_path(self.path), "rb") as f:
                 data = f.read(_NOTE_BYTES)
         except OSError:
             return ""

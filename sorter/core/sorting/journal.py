@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sorter.core.errors import BadPathError, OutOfSpaceError
-from sorter.core.files import file_stamp
+from sorter.core.files import file_stamp, long_path
 from sorter.core.sorting.safecopy import make_folders
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,8 @@ class Journal:
         make_folder(folder)
         self.path = folder / JOURNAL_FILE
         try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            # SQLite opens `\\?\` paths, so a journal deep in a tree works on Windows too
+            self.db = sqlite3.connect(long_path(self.path), isolation_level=None, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL survives kill -9 completely; after a power cut the last few rows may be
             # gone, which only makes a finished copy look pre-existing (skipped, never doubled).

@@ -46,3 +46,27 @@ def test_make_folder_and_restore_use_the_folder_limit(tmp_path, folder_calls):
     copy.write_bytes(b"x")
     assert restore_file(copy, tmp_path / "gone" / "photo.jpg")
     assert tmp_path / "gone" in folder_calls
+
+
+def test_the_output_lock_and_journal_open_their_files_through_long_path(tmp_path, monkeypatch):
+    """On Windows an OUT deep in a tree puts `.sorter/journal...` and the lock past MAX_PATH:
+    both must be opened by their long_path form (here a spy that records and passes on)."""
+    from sorter.core import files, locks
+    from sorter.core.sorting import journal
+
+    seen: list[tuple[Path, bool]] = []
+
+    def spy(path, windows=None, *, folder=False):
+        seen.append((Path(path), folder))
+        return files.long_path(path, windows, folder=folder)
+
+    monkeypatch.setattr(locks, "long_path", spy)
+    monkeypatch.setattr(journal, "long_path", spy)
+    with locks.FileLock(tmp_path / "locks" / "out.lock") as lock:
+        lock.write_note("held")
+        assert lock.read_note() == "held"
+    with journal.Journal(tmp_path / "out") as j:
+        assert j.path.is_file()
+    assert (tmp_path / "locks", True) in seen  # its folder, with the folder limit
+    assert seen.count((tmp_path / "locks" / "out.lock", False)) == 2  # opened, then read
+    assert (j.path, False) in seen
