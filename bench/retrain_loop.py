@@ -96,21 +96,27 @@ def read_model_path() -> Path:
     return current_model_path()
 
 
-def test_error(model_path: Path, truth: dict[Path, str]) -> float:
-    """Share of the test images a model does not put in exactly their true folder."""
-    from sorter.core.model.decide import decide
+def test_error(model_path: Path, truth: dict[Path, str]) -> dict[str, float]:
+    """Shares of the test images: not in exactly their true folder ("error"), left uncertain,
+    and whose best category is not the true one ("top1_error", thresholds aside)."""
+    from sorter.core.model.decide import UNCERTAIN, decide
     from sorter.core.model.modelfile import load_model
     from sorter.core.model.predict import score_images
 
     model = load_model(model_path, device="auto")
-    wrong = 0
+    wrong = uncertain = top1_wrong = 0
     for scored in score_images(model, list(truth)):
+        scores = scored.scores or []
         folders = decide(
-            scored.scores or [], model.categories, model.default_threshold, model.thresholds,
+            scores, model.categories, model.default_threshold, model.thresholds,
             exclusive=model.exclusive,
-        ) if scored.scores else []  # fmt: skip
+        ) if scores else []  # fmt: skip
         wrong += folders != [truth[scored.path]]
-    return wrong / len(truth)
+        uncertain += folders in ([], [UNCERTAIN])
+        best = model.categories[max(range(len(scores)), key=scores.__getitem__)] if scores else ""
+        top1_wrong += best != truth[scored.path]
+    n = len(truth)
+    return {"error": wrong / n, "uncertain": uncertain / n, "top1_error": top1_wrong / n}
 
 
 def sort_pool(model_path: Path, pool: Path, out: Path) -> Path:
@@ -149,10 +155,10 @@ def run_one(n: int, case: dict, seed: int, scratch: Path) -> dict:
     current = result.current_model if result.promoted else case["model"]
     old_cats = read_model(case["model"])[0].categories
     new_cats = result.candidate.meta.categories
-    error_after = test_error(current, case["test_truth"])
+    after = test_error(current, case["test_truth"])
     if not result.promoted:  # what the refused model would have done: was refusing right?
         promote(result.candidate, queue)
-        forced = test_error(read_model_path(), case["test_truth"])
+        forced = test_error(read_model_path(), case["test_truth"])["error"]
     return {
         "case": case["name"],
         "n": n,
@@ -163,7 +169,11 @@ def run_one(n: int, case: dict, seed: int, scratch: Path) -> dict:
         "kept_images": result.candidate.meta.training.get("kept_images", 0),
         "test_images": len(case["test_truth"]),
         "error_before": case["error_before"],
-        "error_after": error_after,
+        "error_after": after["error"],
+        "uncertain_before": case["uncertain_before"],
+        "uncertain_after": after["uncertain"],
+        "top1_error_before": case["top1_error_before"],
+        "top1_error_after": after["top1_error"],
         "error_refused_model": None if result.promoted else forced,
         "retrain_s": round(seconds, 1),
         "table": result.candidate.table(),
@@ -221,11 +231,13 @@ def default_case(args, scratch: Path) -> dict:
 
 def _case(name, model, out, pool_truth, test_truth) -> dict:
     wrong = wrong_in_pool(out, pool_truth)
-    error = test_error(model, test_truth)
+    before = test_error(model, test_truth)
     print(f"{name}: {len(wrong)} of {len(pool_truth)} pool images wrong or uncertain; "
-          f"test error {error:.3f}", flush=True)  # fmt: skip
+          f"test error {before['error']:.3f}", flush=True)  # fmt: skip
     return {"name": name, "model": model, "out": out, "pool_truth": pool_truth,
-            "test_truth": test_truth, "wrong": wrong, "error_before": error}  # fmt: skip
+            "test_truth": test_truth, "wrong": wrong, "error_before": before["error"],
+            "uncertain_before": before["uncertain"],
+            "top1_error_before": before["top1_error"]}  # fmt: skip
 
 
 def _fmt(value: float | None) -> str:
@@ -270,16 +282,21 @@ def _run(args, scratch: Path) -> int:
                   f"{row['error_before']:.3f} -> {row['error_after']:.3f}; "
                   f"retrain {row['retrain_s']} s\n  {row['verdict']}", flush=True)  # fmt: skip
     print(f"\n{'case':<8} {'N':>4} {'fixed':>6} {'promoted':>9} {'cats':>6} {'test':>5} "
-          f"{'before':>7} {'after':>7} {'rel':>6} {'refused':>8} {'retrain s':>10}")  # fmt: skip
+          f"{'before':>7} {'after':>7} {'rel':>6} {'refused':>8} {'retrain s':>10} "
+          f"{'uncertain':>15} {'top-1 error':>15}")  # fmt: skip
     for r in rows:
         rel = (r["error_before"] - r["error_after"]) / r["error_before"] if r["error_before"] else 0
         print(f"{r['case']:<8} {r['n']:>4} {r['corrected']:>6} {r['promoted']!s:>9} "
               f"{r['categories_kept']:>6} {r['test_images']:>5} {r['error_before']:>7.3f} "
               f"{r['error_after']:>7.3f} {rel:>+6.2f} {_fmt(r['error_refused_model']):>8} "
-              f"{r['retrain_s']:>10}")  # fmt: skip
+              f"{r['retrain_s']:>10} "
+              f"{r['uncertain_before']:>7.3f}->{r['uncertain_after']:<7.3f} "
+              f"{r['top1_error_before']:>7.3f}->{r['top1_error_after']:<7.3f}")  # fmt: skip
     print("error = share of untouched test images not in exactly their true folder (after: the "
           "model current after the retrain); rel = relative cut in error; refused = the test "
-          "error of a refused candidate, had it been promoted")  # fmt: skip
+          "error of a refused candidate, had it been promoted; uncertain = share left in "
+          "uncertain; top-1 error = share whose best category is wrong, thresholds "
+          "aside")  # fmt: skip
     write_json({"machine": machine(), "rows": rows}, ROOT / "bench" / "out" / "retrain_loop.json")
     return 0
 
