@@ -222,13 +222,15 @@ def run_resort(args: argparse.Namespace) -> int:
     from sorter.core.model.modelfile import load_model
     from sorter.core.settings import load_settings
     from sorter.core.sorting.resort import apply_resort, plan_resort
+    from sorter.core.sorting.session import initial_thresholds, saved_thresholds
 
     settings = load_settings()
     model = load_model(args.model, device=args.device or settings.device)
+    # The window's sliders as they would start for this model (its own values where unsaved).
+    th = initial_thresholds(model, *saved_thresholds(model, settings))
     bar = ProgressBar()
     plan = plan_resort(
-        args.out, model, default_threshold=settings.default_threshold,
-        thresholds=settings.thresholds, progress=bar,
+        args.out, model, default_threshold=th.default, thresholds=th.own, progress=bar
     )  # fmt: skip
     bar.close()
     apply = bool(plan.changes) and (args.yes or (not args.json and _confirm("Apply them?")))

@@ -36,6 +36,9 @@ class Settings:
     device: str = "auto"  # auto | cpu | cuda
     default_threshold: float | None = None  # None: the model's own
     thresholds: dict[str, float] = field(default_factory=dict)  # per category, override
+    # The model the two values above were set for (session.model_key); another model starts
+    # from its own thresholds. None: saved by a version that did not record it.
+    thresholds_model: str | None = None
     recent_folders: list[str] = field(default_factory=list)
     skip_preview: bool = False
     thumbnail_size: int = DEFAULT_THUMBNAIL_SIZE  # the review grid's pictures, in pixels
@@ -129,6 +132,12 @@ def _thumbnail_size(value: Any) -> int:
     return value
 
 
+def _thresholds_model(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value):
+        return value
+    raise ValueError(f"{value!r} is not a model's key")
+
+
 def _sort_mode(value: Any) -> str:
     if value in REMEMBERED_MODES:
         return value
@@ -144,6 +153,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "skip_preview": _skip_preview,
     "thumbnail_size": _thumbnail_size,
     "sort_mode": _sort_mode,
+    "thresholds_model": _thresholds_model,
 }
 
 

@@ -168,7 +168,7 @@ class SortFlowMixin:
         self.notice_onedrive(result.out)
         self.thumbs.clear()
         self.current_thresholds = session.initial_thresholds(
-            self.scan_model, self.settings.default_threshold, self.settings.thresholds
+            self.scan_model, *session.saved_thresholds(self.scan_model, self.settings)
         )
         if self.settings.skip_preview:
             self.start_copy()
@@ -194,6 +194,7 @@ class SortFlowMixin:
             return
         self.settings.default_threshold = th.default
         self.settings.thresholds = dict(th.own)
+        self.settings.thresholds_model = session.model_key(self.scan_model)
         mode = self.preview.mode()
         if mode in REMEMBERED_MODES:
             self.settings.sort_mode = mode

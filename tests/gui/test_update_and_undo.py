@@ -141,3 +141,26 @@ def test_counts_follow_corrections_and_a_new_category_appears(qtbot, window, pho
     assert "teapots (1)" in texts and "uncertain (10)" in texts
     assert "teapots" in window.summary.folder_buttons
     assert (out / "teapots").is_dir()
+
+
+
+def test_a_new_model_starts_from_its_own_threshold_not_the_last_models_slider(
+    qtbot, window, photos, tmp_path
+):
+    import torch
+    from fakes import tiny_meta
+
+    from sorter.core.model.modelfile import save_model
+    from sorter.core.model.networks import build_network
+
+    sort_all_uncertain(qtbot, window, photos)  # the slider at its top, saved with the copy
+    assert window.settings.default_threshold == 0.99
+    torch.manual_seed(1)
+    meta = tiny_meta(default_threshold=0.3)  # as if training had chosen 0.3
+    retrained = tmp_path / "retrained.pth"
+    save_model(retrained, meta, build_network(meta).state_dict())
+    with qtbot.waitSignal(window.model_ready, timeout=60_000):
+        window.use_model_file(str(retrained))
+    qtbot.mouseClick(window.summary.again_button, LEFT)
+    scan_by_drop(qtbot, window, photos)
+    assert window.preview.thresholds.slider.value() == 30  # 0.30, the new model's own

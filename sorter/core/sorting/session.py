@@ -52,10 +52,12 @@ __all__ = [
     "copy_images",
     "copy_or_update",
     "initial_thresholds",
+    "model_key",
     "preview_figures",
     "proposed_out",
     "remembered_folder",
     "review_set",
+    "saved_thresholds",
     "scan_and_score",
     "source_root",
     "summary_folders",
@@ -100,6 +102,20 @@ class ScoreResult:
             self.empty_category, exclusive=self.exclusive, skipped=self.skipped,
         )  # fmt: skip
         return apply_overrides(plan, self.overrides)
+
+
+def model_key(model: Any) -> str:
+    """Which model saved slider values belong to: its weights' checksum, else its file."""
+    meta = getattr(model, "meta", None)
+    return getattr(meta, "state_dict_sha256", None) or str(getattr(model, "path", "") or "")
+
+
+def saved_thresholds(model: Any, settings: Any) -> tuple[float | None, dict[str, float]]:
+    """The user's saved slider values (default, per category) when they were set for `model`;
+    none for another model, which starts from the thresholds its training chose."""
+    if settings.thresholds_model not in (None, model_key(model)):
+        return None, {}
+    return settings.default_threshold, dict(settings.thresholds)
 
 
 def initial_thresholds(model: Any, saved_default: float | None, saved: Mapping) -> Thresholds:

@@ -162,6 +162,31 @@ def test_window_sliders_start_from_the_same_rule():
     assert saved == Thresholds(0.3, {"cats": 0.8, "dogs": 0.6})
 
 
+def test_saved_sliders_belong_to_the_model_they_were_set_for(tmp_path):
+    from sorter.core.settings import Settings
+
+    old, new = FakeModel(path=tmp_path / "old.pth"), FakeModel(path=tmp_path / "new.pth")
+    new.default_threshold = 0.35  # what the new model's training chose
+    saved = Settings(default_threshold=0.7, thresholds={"cats": 0.9})
+    saved.thresholds_model = session.model_key(old)
+    assert session.saved_thresholds(old, saved) == (0.7, {"cats": 0.9})
+    assert session.saved_thresholds(new, saved) == (None, {})
+    start = session.initial_thresholds(new, *session.saved_thresholds(new, saved))
+    assert start == Thresholds(0.35, {})  # not the old model's 0.7
+    saved.thresholds_model = None  # written by a version that did not record the model
+    assert session.saved_thresholds(new, saved) == (0.7, {"cats": 0.9})
+
+
+def test_a_models_key_is_its_weights_checksum_else_its_file(tmp_path):
+    class Meta:
+        state_dict_sha256 = "ab12"
+
+    model = FakeModel(path=tmp_path / "m.pth")
+    assert session.model_key(model) == str(tmp_path / "m.pth")
+    model.meta = Meta()
+    assert session.model_key(model) == "ab12"
+
+
 # --- review ---------------------------------------------------------------------------------
 def test_review_set_holds_the_copied_images_least_certain_first(photos, fake_model, tmp_path):
     (photos / "broken.jpg").write_bytes(b"not an image")
