@@ -143,7 +143,6 @@ def test_counts_follow_corrections_and_a_new_category_appears(qtbot, window, pho
     assert (out / "teapots").is_dir()
 
 
-
 def test_a_new_model_starts_from_its_own_threshold_not_the_last_models_slider(
     qtbot, window, photos, tmp_path
 ):
