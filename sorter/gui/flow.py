@@ -370,7 +370,9 @@ def undo_texts(undone: Any) -> tuple[str, str]:
     if undone.kept_other:
         path, why = undone.kept_other[0]
         parts.append(f"{plural(len(undone.kept_other), 'file')} kept, e.g. {path}: {why}.")
-    if not restored and not not_restored:
+    if restored or not_restored:
+        parts.append("Nothing else in the output folder was touched.")
+    else:
         parts.append("Your originals were not touched.")
     return title, html.escape(" ".join(parts))
 
@@ -378,11 +380,15 @@ def undo_texts(undone: Any) -> tuple[str, str]:
 def summary_detail(summary: Any, identical: bool = True) -> str:
     """One line about the copy: files written, identical files skipped (not after an update,
     where they are the copies just moved), problems."""
-    parts = [f"{summary.images} images", f"{summary.copied} files written"]
-    if summary.linked:
-        parts.append(f"{summary.linked} as hard links")
-    if summary.moved:
+    parts = [f"{summary.images} images"]
+    if summary.mode == "move":  # moved by a link and an unlink: those are details of how
         parts.append(f"{summary.moved} moved out of their folder")
+        if summary.copied > summary.moved:  # an image in two folders needs a second file
+            parts.append(plural(summary.copied - summary.moved, "extra copy", "extra copies"))
+    else:
+        parts.append(f"{summary.copied} files written")
+        if summary.linked:
+            parts.append(f"{summary.linked} as hard links")
     if summary.skipped_identical and identical:
         parts.append(f"{summary.skipped_identical} already there")
     if summary.unreadable:

@@ -60,7 +60,8 @@ class OutputRow(QWidget):
         self.change_button.clicked.connect(self.change_requested)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Copies go to:"))
+        self.caption = QLabel("Copies go to:")  # "Photos go to:" for a move
+        row.addWidget(self.caption)
         row.addWidget(self.label, 1)
         row.addWidget(self.change_button)
 

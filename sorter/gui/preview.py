@@ -290,7 +290,8 @@ class PreviewPage(QWidget):
             f"{verb(mode).lower()}."
         )
 
-    def _on_mode_row_changed(self, _mode: str) -> None:
+    def _on_mode_row_changed(self, mode: str) -> None:
+        self.output_row.caption.setText("Photos go to:" if mode == "move" else "Copies go to:")
         self._show_header()
         if self.result is not None and self._th is not None:
             self.refresh(self._th)

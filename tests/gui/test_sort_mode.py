@@ -46,6 +46,7 @@ def test_move_warns_in_plain_sight_and_the_button_says_move(qtbot, window, photo
     assert row.notice.isVisible()  # a move is never chosen out of sight
     assert window.preview.copy_button.text().startswith("Move 12 images into ")
     assert "Nothing has been moved yet" in window.preview.header.text()
+    assert window.preview.output_row.caption.text() == "Photos go to:"
 
 
 def test_a_move_empties_the_source_and_undo_puts_every_photo_back(qtbot, window, photos):
@@ -59,10 +60,12 @@ def test_a_move_empties_the_source_and_undo_puts_every_photo_back(qtbot, window,
     assert {p.name: p.read_bytes() for p in (out / UNCERTAIN).iterdir()} == before
     assert window.summary.title.text() == "Done: 12 photos moved into 1 folder"
     assert "12 moved out of their folder" in window.summary.detail.text()
+    assert "hard links" not in window.summary.detail.text()  # how a move is made: not news
     assert "moved photo back" in window.summary.undo_button.toolTip()
     qtbot.mouseClick(window.summary.undo_button, LEFT)
     qtbot.waitUntil(lambda: window.summary.title.text().startswith("Sort undone"), timeout=30_000)
     assert window.summary.title.text() == "Sort undone: 12 photos put back in their folder"
+    assert "Nothing else in the output folder was touched" in window.summary.detail.text()
     assert {p.name: p.read_bytes() for p in photos.iterdir()} == before
     assert images_in(out / UNCERTAIN) == []
 
