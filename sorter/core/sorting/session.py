@@ -21,7 +21,7 @@ from sorter.core.model.decide import UNCERTAIN, UNREADABLE, is_exclusive, top_sc
 from sorter.core.sorting import places
 from sorter.core.sorting.overrides import apply_overrides
 from sorter.core.sorting.plan import SortPlan, Thresholds, plan_sort, resolve_thresholds
-from sorter.core.sorting.report import SortSummary
+from sorter.core.sorting.report import MOVED, SortSummary
 from sorter.core.sorting.scan import ScanResult, scan
 from sorter.core.sorting.scorecache import (
     PreviewScores,
@@ -384,12 +384,12 @@ def review_set(plan: SortPlan, summary: SortSummary | None = None) -> ReviewSet:
     """The images a copied plan put into folders (unreadable ones were not copied). With the
     run's summary, an image whose source a move took away is shown from its first copy."""
     moved = {}
-    if summary is not None and summary.moved:
+    if summary is not None and summary.moved:  # from the outcomes: no disk access per image
         out = Path(summary.out)
         moved = {
             o.source: out / o.destinations[0]
             for o in summary.outcomes
-            if o.destinations and not o.source.exists()
+            if o.destinations and o.status == MOVED
         }
     items = [
         ReviewItem(
