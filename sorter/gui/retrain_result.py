@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ("Evaluated on", "images", "current model", "new model")
 # The core's reason speaks to the command line; the window offers a button instead.
-CLI_HINTS = (", or promote anyway with --yes", " or promote anyway with --yes")
 
 Row = tuple[str, str, str, str]
 
@@ -67,10 +66,8 @@ def comparison_rows(comparisons: Sequence[Any]) -> list[Row]:
 
 
 def gui_reason(reason: str) -> str:
-    """The core's reason without command-line advice."""
-    for hint in CLI_HINTS:
-        reason = reason.replace(hint, "")
-    return reason.replace(" -> ", "\u00a0→\u00a0").rstrip(". ")  # "1 -> 3" never splits
+    """The core's reason, set for the window: "1 -> 3" never splits."""
+    return reason.replace(" -> ", "\u00a0→\u00a0").rstrip(". ")
 
 
 class ResultTable(QTableWidget):

@@ -194,3 +194,20 @@ def test_resort_of_a_plain_folder_says_so(tmp_path: Path, capsys) -> None:
     make_tiny_model(model)
     assert main(["resort", str(tmp_path), "--model", str(model)]) == 2
     assert "not a sorted output" in capsys.readouterr().err
+
+
+def test_a_refused_retrain_names_the_flag_that_overrules_it(tmp_path, capsys, monkeypatch):
+    """The core's reason carries no command-line advice (the window shows it too); the CLI
+    adds the --yes hint, and the last line stays the model file now current."""
+    from fakes import make_tiny_model, refused_retrain
+
+    from sorter.core.learning import retrain as core_retrain
+
+    model = make_tiny_model(tmp_path / "tiny.pth")
+    reason = "the new model would forget 1 category (cars); correct some images of them"
+    monkeypatch.setattr(core_retrain, "retrain", lambda *a, **k: refused_retrain(model, [], reason))
+    assert main(["retrain", "--model", str(model)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-3] == f"Kept the current model ({model.name}): {reason}."
+    assert lines[-2] == "To use the new model anyway, run this again with --yes."
+    assert lines[-1] == str(model)

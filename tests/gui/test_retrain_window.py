@@ -104,9 +104,7 @@ def test_queue_dialog_says_what_the_retrain_can_learn(qtbot, window, photos):
 
 def refused_dialog(qtbot, window, photos, tiny_model, monkeypatch):
     ids = queue_corrections(photos, ["cats", "dogs", "cars", "cats"])
-    reason = (
-        "the new model would forget 1 category (cars); correct some, or promote anyway with --yes"
-    )
+    reason = "the new model would forget 1 category (cars); correct some images of them"
     monkeypatch.setattr(
         core_retrain, "retrain", lambda *a, **k: refused_retrain(tiny_model, ids, reason)
     )

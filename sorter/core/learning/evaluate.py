@@ -330,7 +330,7 @@ def verdict(comparisons: Sequence[Comparison], forgotten: Sequence[str] = ()) ->
         return False, (
             f"the new model would forget {len(forgotten)} categor"
             f"{'y' if len(forgotten) == 1 else 'ies'} that no training image or correction shows"
-            f" ({names}); correct some images of them, or promote anyway with --yes"
+            f" ({names}); correct some images of them"
         )
     measured = [c for c in comparisons if c.images]
     if not measured:
