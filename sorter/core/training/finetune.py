@@ -16,7 +16,7 @@ from sorter.core.model.networks import BODY_FEATURES
 from sorter.core.training import crossval
 from sorter.core.training import quick as train_quick
 from sorter.core.training.backbone import pretrained_body
-from sorter.core.training.data import Split, TrainData, TrainingDataError
+from sorter.core.training.data import Split, TrainData, TrainingDataError, group_keys
 from sorter.core.training.probe import fits_fastai_head, probe_head
 
 log = logging.getLogger(__name__)
@@ -32,11 +32,13 @@ def quick_head(
     *,
     seed: int,
     exclusive: bool = False,
+    group: str | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> nn.Sequential:
     """fastai's head holding quick mode's probe, fitted on frozen features of the training part
-    with the L2 cross-validation chooses there (`exclusive`: softmax, for a single-label model).
+    with the L2 cross-validation chooses there (`exclusive`: softmax, for a single-label model;
+    `group`: --group's regex, so images of one group share a fold, as in quick mode).
     With more categories than the layout holds a probe for, fastai's head trained as before.
 
     Fine-tuning a whole network from a random head first spends its few steps (ten an epoch on
@@ -63,9 +65,11 @@ def quick_head(
             seed=seed, progress=progress, cancel=cancel,
         )  # fmt: skip
         return result.head
+    keys = group_keys(data, group)
     _, probe = crossval.fit_cross_validated(
-        x_train, y_train, exclusive=exclusive, seed=seed, progress=progress, cancel=cancel
-    )
+        x_train, y_train, exclusive=exclusive, seed=seed, keys=[keys[i] for i in split.train],
+        progress=progress, cancel=cancel,
+    )  # fmt: skip
     return probe_head(probe, BODY_FEATURES[arch])
 
 

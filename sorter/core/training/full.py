@@ -226,7 +226,8 @@ def train_full(
         if pretrained:
             head = quick_head(
                 data, split, options.arch, weights, options.input_size, device,
-                seed=options.seed, exclusive=exclusive, progress=progress, cancel=cancel,
+                seed=options.seed, exclusive=exclusive, group=options.group, progress=progress,
+                cancel=cancel,
             )  # fmt: skip
             learn.model[1].load_state_dict(head.state_dict())
             learn.unfreeze()  # the head is trained: lr_find and fit see the whole network

@@ -121,3 +121,37 @@ def test_full_modes_start_head_stops_clearly_when_an_image_turns_unreadable(tmp_
         train_finetune.quick_head(
             data, split, "mobilenet_v2", tmp_path / "w.pth", 224, torch.device("cpu"), seed=0
         )
+
+
+def test_full_modes_start_head_keeps_each_group_in_one_fold(tmp_path, monkeypatch):
+    """--group holds in full mode's starting probe too: its cross-validation gets the group of
+    each training image (the validation part's images left out)."""
+    from sorter.core.training import crossval
+    from sorter.core.training import finetune as train_finetune
+    from sorter.core.training import quick as train_quick
+    from sorter.core.training.data import Split, from_items
+
+    items = [(tmp_path / f"shoot{i // 3}" / f"{i}.png", ["x" if i % 2 else "y"]) for i in range(12)]
+    data = from_items(items, tmp_path)
+    monkeypatch.setattr(
+        train_quick, "extract_features", lambda paths, *a, **k: (torch.randn(len(paths), 8), {})
+    )
+    monkeypatch.setattr(train_finetune, "pretrained_body", lambda *_: torch.nn.Identity())
+    monkeypatch.setitem(train_finetune.BODY_FEATURES, "tiny", 4)
+    seen = {}
+    real = crossval.fit_cross_validated
+
+    def spy(x, y, **kwargs):
+        seen["keys"] = kwargs.get("keys")
+        return real(x, y, **kwargs)
+
+    monkeypatch.setattr(crossval, "fit_cross_validated", spy)
+    split = Split(train=list(range(9)), valid=[9, 10, 11], warnings=[])
+    train_finetune.quick_head(
+        data, split, "tiny", tmp_path / "w.pth", 32, torch.device("cpu"), seed=0,
+        group=r"shoot\d+",
+    )  # fmt: skip
+    keys = seen["keys"]
+    assert keys is not None and len(keys) == 9  # the training part's images only
+    assert [len(set(keys[i : i + 3])) for i in (0, 3, 6)] == [1, 1, 1]  # a shoot: one key
+    assert len(set(keys)) == 3
