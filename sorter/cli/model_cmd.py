@@ -67,6 +67,13 @@ def _preprocessing_line(meta: ModelMeta) -> str:
     return f"{size}x{size} px, resize {meta.resize_method}, normalisation {stats}"
 
 
+def _cap_words(meta: ModelMeta) -> str:
+    cap = meta.max_labels
+    if cap is None or meta.exclusive:
+        return ""
+    return f"; at most {cap} folder{'s' if cap != 1 else ''} per image, the highest scores"
+
+
 def describe(path: Path, meta: ModelMeta) -> list[str]:
     """Readable lines about a model's metadata."""
     from sorter.core.training.report import estimate_lines
@@ -75,7 +82,7 @@ def describe(path: Path, meta: ModelMeta) -> list[str]:
         f"Model:        {path}",
         f"Network:      {meta.arch} ({meta.builder}), {meta.n_outputs} outputs",
         f"Scores:       {_ACTIVATION_WORDS.get(_scoring(meta), meta.activation)}",
-        f"Decision:     {_DECISION_WORDS[meta.exclusive]}",
+        f"Decision:     {_DECISION_WORDS[meta.exclusive]}{_cap_words(meta)}",
         f"Input:        {_preprocessing_line(meta)}",
         f"Threshold:    {meta.default_threshold} by default",
         f"Categories:   {len(meta.categories)}",

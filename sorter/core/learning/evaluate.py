@@ -231,19 +231,21 @@ def measure(
     thresholds: Mapping[str, float],
     default: float = 0.5,
     exclusive: bool = False,
+    max_labels: int | None = None,
 ) -> SideMetrics:
     """Metrics of one model's scores, decided with its own thresholds and by its own kind
-    (`exclusive`: a single-label model, at most one category per image)."""
+    (`exclusive`: a single-label model, at most one category per image; `max_labels`: a
+    multi-label model's most folders per image)."""
     if len(scores) == 0:
         return SideMetrics(math.nan, math.nan, 0)
-    decisions = th.decisions(scores, categories, thresholds, exclusive, default)
+    decisions = th.decisions(scores, categories, thresholds, exclusive, default, max_labels)
     accuracy = float(np.mean(decisions == (targets > 0.5)))
     exact, uncertain = th.decided_accuracy(
-        scores, targets, categories, thresholds, default, exclusive
+        scores, targets, categories, thresholds, default, exclusive, max_labels
     )
     per = th.category_metrics(
         scores, targets, categories, {c: thresholds.get(c, default) for c in categories},
-        exclusive,
+        exclusive, max_labels,
     )  # fmt: skip
     f1 = {c: m["f1"] for c, m in per.items() if m["support"]}
     return SideMetrics(accuracy, float(exact), int(uncertain), f1)
@@ -263,27 +265,32 @@ def compare(
     role: str = KEEP,
     learned: np.ndarray | None = None,
     presumed_wrong: float = 0.0,
+    old_max_labels: int | None = None,
+    new_max_labels: int | None = None,
 ) -> Comparison:
-    """Both models on the same images, each decided by its own kind (`*_exclusive`); all
-    arrays are (N, C) in `categories` order.
+    """Both models on the same images, each decided by its own kind (`*_exclusive`,
+    `*_max_labels`); all arrays are (N, C) in `categories` order.
 
     Categories the old model does not know must score 0 in `old_scores` (never chosen).
     """
     never = dict.fromkeys(categories, 1.1)  # a category the old model lacks is never chosen
     old_limits = {**never, **old_thresholds}
-    old = measure(old_scores, targets, categories, old_limits, exclusive=old_exclusive)
-    new = measure(new_scores, targets, categories, new_thresholds, exclusive=new_exclusive)
+    old_rule = {"exclusive": old_exclusive, "max_labels": old_max_labels}
+    new_rule = {"exclusive": new_exclusive, "max_labels": new_max_labels}
+    old = measure(old_scores, targets, categories, old_limits, **old_rule)
+    new = measure(new_scores, targets, categories, new_thresholds, **new_rule)
     flips = flips_of(
-        right_images(old_scores, targets, categories, old_limits, old_exclusive),
-        right_images(new_scores, targets, categories, new_thresholds, new_exclusive),
+        right_images(old_scores, targets, categories, old_limits, **old_rule),
+        right_images(new_scores, targets, categories, new_thresholds, **new_rule),
         true_scores(old_scores, targets), true_scores(new_scores, targets),
     )  # fmt: skip
     comp = Comparison(name, len(targets), old, new, note, flips, role)
     comp.forgiven = int(presumed_wrong * len(targets))
     comp.presumed_rate = presumed_wrong
     if learned is not None:
-        comp.learned = int(right_images(learned, targets, categories, new_thresholds,
-                                        new_exclusive).sum())  # fmt: skip
+        comp.learned = int(
+            right_images(learned, targets, categories, new_thresholds, **new_rule).sum()
+        )
     return comp
 
 
@@ -294,11 +301,12 @@ def right_images(
     thresholds: Mapping[str, float],
     exclusive: bool,
     default: float = 0.5,
+    max_labels: int | None = None,
 ) -> np.ndarray:
     """(N,) booleans: the image goes to exactly its true folders (uncertain is wrong)."""
     if len(scores) == 0:
         return np.zeros(0, dtype=bool)
-    chosen = th.decisions(scores, categories, thresholds, exclusive, default)
+    chosen = th.decisions(scores, categories, thresholds, exclusive, default, max_labels)
     return np.all(chosen == (targets > 0.5), axis=1)
 
 

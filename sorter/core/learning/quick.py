@@ -377,11 +377,15 @@ def _quick_meta(
     from sorter.core.learning.versions import version_name_of
 
     categories = list(data.categories)
-    choose = th.exclusive_thresholds if base.exclusive else th.exact_set_thresholds
-    if len(scores.valid_scores):
-        chosen = choose(scores.valid_scores, scores.valid_targets, categories, 0.5)
-    else:
+    cap = _label_cap(base, data)
+    if not len(scores.valid_scores):
         chosen = dict.fromkeys(categories, 0.5)
+    elif base.exclusive:
+        chosen = th.exclusive_thresholds(scores.valid_scores, scores.valid_targets, categories)
+    else:
+        chosen = th.exact_set_thresholds(
+            scores.valid_scores, scores.valid_targets, categories, max_labels=cap
+        )
     return trained_meta(
         base.arch,
         categories,
@@ -391,4 +395,13 @@ def _quick_meta(
         training=training_summary(base, data, "quick", version_name_of(base_path)),
         created_by=f"sorter {__version__}",
         backbone_sha256=base.backbone_sha256 or None,
+        max_labels=cap,
     )
+
+
+def _label_cap(base: ModelMeta, data: RetrainData) -> int | None:
+    """The base's most folders per image, raised when a correction carries more labels."""
+    if base.max_labels is None:
+        return None
+    labels = [len(c.labels) for c in data.corrections]
+    return max([base.max_labels, *labels])

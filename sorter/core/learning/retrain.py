@@ -182,13 +182,14 @@ def _old_scores(
     return out
 
 
-def _old_rule(base_path: Path, categories: list[str]) -> tuple[dict[str, float], bool]:
-    """The base model's thresholds (of `categories`) and kind: how it decides."""
+def _old_rule(base_path: Path, categories: list[str]) -> tuple[dict[str, float], bool, int | None]:
+    """The base model's thresholds (of `categories`), kind and most folders per image: how it
+    decides."""
     from sorter.core.learning.versions import read_model
 
     meta, _ = read_model(base_path)
     thresholds = {c: t for c, t in meta.category_thresholds().items() if c in categories}
-    return thresholds, meta.exclusive
+    return thresholds, meta.exclusive, meta.max_labels
 
 
 def _compare(
@@ -203,10 +204,11 @@ def _compare(
     original validation (role KEEP), each image scored by a candidate not trained on it."""
     progress(Progress("Comparing old and new", 0, 3, "sets"))
     cats = data.categories
-    (old_th, old_exclusive), new_th = _old_rule(base_path, cats), new_meta.thresholds
+    (old_th, old_exclusive, old_cap), new_th = _old_rule(base_path, cats), new_meta.thresholds
     judge = partial(
         ev.compare, categories=cats, old_thresholds=old_th, new_thresholds=new_th,
         old_exclusive=old_exclusive, new_exclusive=new_meta.exclusive,
+        old_max_labels=old_cap, new_max_labels=new_meta.max_labels,
     )  # fmt: skip
     old_scores = partial(_old_scores, base_path, device, categories=cats)
     held = scores.judged

@@ -36,6 +36,12 @@ def is_exclusive(model: object) -> bool:
     return bool(getattr(model, "exclusive", False))
 
 
+def label_cap(model: object) -> int | None:
+    """The most folders a multi-label model puts an image in (None: no limit, the default for
+    models and fakes without one)."""
+    return getattr(model, "max_labels", None)
+
+
 def decide(
     scores: Sequence[float],
     categories: Sequence[str],
@@ -44,13 +50,16 @@ def decide(
     empty_category: str | None = None,
     *,
     exclusive: bool = False,
+    max_labels: int | None = None,
 ) -> list[str]:
     """The categories an image goes to; an empty list means it is uncertain.
 
     Multi-label (the default): every category whose score reaches its threshold, in model
     order; `empty_category` (a learned "nothing here" class) is dropped whenever a real
-    category also passes. `exclusive` (a single-label model): only the best-scoring category
-    (the first in model order on a tie), and only when its score reaches its threshold.
+    category also passes; with `max_labels`, only that many of them, the highest scores first
+    (no training image had more labels). `exclusive` (a single-label model): only the
+    best-scoring category (the first in model order on a tie), and only when its score reaches
+    its threshold.
 
     Raises:
         ValueError: if scores and categories differ in length.
@@ -71,6 +80,10 @@ def decide(
     ]
     if empty_category is not None and empty_category in chosen and len(chosen) > 1:
         chosen.remove(empty_category)
+    if max_labels is not None and len(chosen) > max_labels:
+        index = {name: i for i, name in enumerate(categories)}
+        best = sorted(chosen, key=lambda name: -scores[index[name]])[:max_labels]
+        chosen = [name for name in chosen if name in best]  # model order, as always
     return chosen
 
 

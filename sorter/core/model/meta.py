@@ -28,6 +28,7 @@ REQUIRED_META = (
 # Keys with a field of their own; any other key of a file's metadata is kept in ModelMeta.extra.
 OPTIONAL_META = (
     "groups",
+    "max_labels",
     "pad_mode",
     "empty_category",
     "training",
@@ -94,6 +95,9 @@ class ModelMeta:
     created_by: str | None = None
     backbone_sha256: str | None = None  # the pretrained weights file training started from
     state_dict_sha256: str | None = None  # weights_checksum() of the weights saved beside it
+    # A multi-label model: at most this many folders per image, the most labels any training
+    # image had (None: no limit, as in files written before it existed).
+    max_labels: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # keys this Sorter does not know, kept
 
     def __post_init__(self) -> None:
@@ -156,7 +160,7 @@ class ModelMeta:
         }
         if self.groups is not None:
             out["groups"] = {name: list(ids) for name, ids in self.groups.items()}
-        optional = ("created_by", "backbone_sha256", "state_dict_sha256")
+        optional = ("created_by", "backbone_sha256", "state_dict_sha256", "max_labels")
         out.update({k: getattr(self, k) for k in optional if getattr(self, k) is not None})
         return out
 
@@ -197,6 +201,7 @@ class ModelMeta:
             created_by=raw.get("created_by"),
             backbone_sha256=raw.get("backbone_sha256"),
             state_dict_sha256=raw.get("state_dict_sha256"),
+            max_labels=raw.get("max_labels"),
             extra={k: v for k, v in raw.items() if k not in (*REQUIRED_META, *OPTIONAL_META)},
         )
 
@@ -337,6 +342,9 @@ def _values_problem(meta: Mapping[str, Any]) -> str | None:
     empty = meta.get("empty_category")
     if empty is not None and empty not in meta["categories"]:
         return f"empty_category {empty!r} is not one of the categories"
+    cap = meta.get("max_labels")
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+        return f"max_labels must be a positive whole number, not {cap!r}"
     return None
 
 

@@ -261,6 +261,11 @@ class LoadedModel:
         return self.meta.exclusive
 
     @property
+    def max_labels(self) -> int | None:
+        """A multi-label model's most folders per image (decide); None: no limit."""
+        return self.meta.max_labels
+
+    @property
     def scoring_network(self) -> torch.nn.Module:
         """The network `scores` runs: a channels_last copy with its BatchNorms folded in.
 

@@ -120,12 +120,14 @@ def plan_sort(
     empty_category: str | None = None,
     *,
     exclusive: bool = False,
+    max_labels: int | None = None,
     skipped: Iterable[tuple[Path, str]] = (),
 ) -> SortPlan:
     """Decide every image's folders from its scores. Pure: touches no file.
 
     `exclusive` (the model's kind): at most one folder per image, else every category that
-    passes (decide). Cheap enough to call again whenever a threshold moves.
+    passes (decide), at most `max_labels` of them. Cheap enough to call again whenever a
+    threshold moves.
     """
     folder_names = unique_folder_names(categories)
     items = []
@@ -135,7 +137,7 @@ def plan_sort(
             continue
         chosen = decide(
             s.scores, categories, default_threshold, thresholds, empty_category,
-            exclusive=exclusive,
+            exclusive=exclusive, max_labels=max_labels,
         )  # fmt: skip
         folders = [folder_names[c] for c in chosen] or [UNCERTAIN]
         items.append(PlanItem(_path(s.path), list(s.scores), None, chosen, folders))

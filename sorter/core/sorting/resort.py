@@ -11,7 +11,7 @@ from typing import Any
 
 from sorter.core.errors import BadPathError, SorterError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
-from sorter.core.model.decide import UNREADABLE, is_exclusive
+from sorter.core.model.decide import UNREADABLE, is_exclusive, label_cap
 from sorter.core.sorting.journal import DONE, UNDONE, Journal, state_dir
 from sorter.core.sorting.leftovers import clean_leftovers
 from sorter.core.sorting.outputlock import OutputLock
@@ -169,6 +169,7 @@ def plan_resort(
     decided = plan_sort(
         out_path, out_path, [scored[p] for _, p in scorable], model.categories,
         th.default, th.own, model.empty_category, exclusive=is_exclusive(model),
+        max_labels=label_cap(model),
     )  # fmt: skip
     for (record, _), item in zip(scorable, decided.items, strict=True):
         _add_change(plan, record, item)

@@ -17,7 +17,13 @@ from typing import Any
 from sorter import appdirs
 from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.model.decide import UNCERTAIN, UNREADABLE, is_exclusive, top_scores
+from sorter.core.model.decide import (
+    UNCERTAIN,
+    UNREADABLE,
+    is_exclusive,
+    label_cap,
+    top_scores,
+)
 from sorter.core.sorting import places
 from sorter.core.sorting.overrides import apply_overrides
 from sorter.core.sorting.plan import SortPlan, Thresholds, plan_sort, resolve_thresholds
@@ -76,6 +82,7 @@ class ScoreResult:
     categories: list[str]
     empty_category: str | None = None
     exclusive: bool = False  # the model's kind: at most one folder per image
+    max_labels: int | None = None  # a multi-label model's most folders per image
     earlier: Earlier = field(default_factory=dict)  # what earlier runs placed in `out`
     # Images moved by hand in the preview -> category or uncertain; the sliders leave them be.
     overrides: dict[Path, str] = field(default_factory=dict)
@@ -99,7 +106,8 @@ class ScoreResult:
         hand where the user put them; nothing is written."""
         plan = plan_sort(
             self.src, self.out, self.scored, self.categories, th.default, th.own,
-            self.empty_category, exclusive=self.exclusive, skipped=self.skipped,
+            self.empty_category, exclusive=self.exclusive, max_labels=self.max_labels,
+            skipped=self.skipped,
         )  # fmt: skip
         return apply_overrides(plan, self.overrides)
 
@@ -186,7 +194,7 @@ def scan_and_score(
         raise UnreadableImagesError(found.src, [(r.path, r.error or "") for r in scores.records])
     return ScoreResult(
         found.src, out, scores, found.skipped, list(model.categories), model.empty_category,
-        is_exclusive(model), earlier_sort(out),
+        is_exclusive(model), label_cap(model), earlier_sort(out),
     )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.model.decide import UNCERTAIN, Categorizer, is_exclusive
+from sorter.core.model.decide import UNCERTAIN, Categorizer, is_exclusive, label_cap
 from sorter.core.sorting import places
 from sorter.core.sorting.apply import MODES, apply_plan
 from sorter.core.sorting.journal import Journal, make_folder
@@ -189,7 +189,7 @@ def _plan(
     th = resolve_thresholds(model, default_threshold, thresholds)
     return plan_sort(
         found.src, out, scored, model.categories, th.default, th.own, model.empty_category,
-        exclusive=is_exclusive(model), skipped=found.skipped,
+        exclusive=is_exclusive(model), max_labels=label_cap(model), skipped=found.skipped,
     )  # fmt: skip
 
 

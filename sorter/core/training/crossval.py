@@ -157,12 +157,15 @@ def spread(
     categories: Sequence[str],
     thresholds: dict[str, float],
     exclusive: bool,
+    max_labels: int | None = None,
 ) -> dict[str, dict[str, float]]:
     """Each placement figure (metrics.placement) per fold: mean and standard deviation."""
     per_fold: dict[str, list[float]] = {}
     for fold in range(cv.k):
         rows = cv.folds == fold
-        figures = th.placement(cv.scores[rows], targets[rows], categories, thresholds, exclusive)
+        figures = th.placement(
+            cv.scores[rows], targets[rows], categories, thresholds, exclusive, max_labels
+        )
         for name, value in figures.items():
             if value is not None:
                 per_fold.setdefault(name, []).append(float(value))

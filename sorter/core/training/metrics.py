@@ -114,9 +114,11 @@ def exact_set_thresholds(
     default: float = 0.5,
     min_positives: int = MIN_POSITIVES,
     passes: int = 2,
+    max_labels: int | None = None,
 ) -> dict[str, float]:
     """Multi-label thresholds for what a user sees: the share of images whose folders are
-    exactly their labels (uncertain for an image of none), as large as it can be made.
+    exactly their labels (uncertain for an image of none), as large as it can be made, with
+    sorting's `max_labels` limit applied as sorting applies it.
 
     Starts from choose_thresholds (best F1 each), then moves one category's threshold at a
     time along THRESHOLD_GRID to where that share is highest, `passes` times over the
@@ -132,7 +134,8 @@ def exact_set_thresholds(
                if min_positives <= truth[:, col].sum() < len(truth)]  # fmt: skip
 
     def exact(thresholds: np.ndarray) -> int:
-        return int(np.sum(np.all((scores >= thresholds) == truth, axis=1)))
+        placed = capped(scores, scores >= thresholds, max_labels)
+        return int(np.sum(np.all(placed == truth, axis=1)))
 
     for _ in range(passes):
         for col in movable:
@@ -144,6 +147,19 @@ def exact_set_thresholds(
                     best, best_value = right, float(threshold)
             values[col] = best_value
     return {name: float(values[col]) for col, name in enumerate(categories)}
+
+
+def capped(scores: np.ndarray, passing: np.ndarray, max_labels: int | None) -> np.ndarray:
+    """`passing` (N, C) with each row cut to its `max_labels` highest-scoring passing
+    categories, as decide() cuts one image's (None: unchanged)."""
+    if max_labels is None or len(scores) == 0 or max_labels >= scores.shape[1]:
+        return passing
+    masked = np.where(passing, scores, -np.inf)
+    # a stable sort of the negated scores: ties go to the earlier category, as in decide()
+    order = np.argsort(-masked, axis=1, kind="stable")[:, :max_labels]
+    keep = np.zeros_like(passing)
+    np.put_along_axis(keep, order, True, axis=1)
+    return passing & keep
 
 
 def exclusive_thresholds(
@@ -193,12 +209,16 @@ def decisions(
     thresholds: Mapping[str, float],
     exclusive: bool = False,
     default: float = 0.5,
+    max_labels: int | None = None,
 ) -> np.ndarray:
     """(N, C) booleans: the folders `decide` sends each image to, for either kind of model."""
     out = np.zeros(scores.shape, dtype=bool)
     index = {name: col for col, name in enumerate(categories)}
     for row, values in enumerate(scores):
-        chosen = decide(values.tolist(), categories, default, thresholds, exclusive=exclusive)
+        chosen = decide(
+            values.tolist(), categories, default, thresholds, exclusive=exclusive,
+            max_labels=max_labels,
+        )  # fmt: skip
         out[row, [index[name] for name in chosen]] = True
     return out
 
@@ -209,6 +229,7 @@ def placement(
     categories: Sequence[str],
     thresholds: Mapping[str, float],
     exclusive: bool = False,
+    max_labels: int | None = None,
 ) -> dict[str, float | None]:
     """Where the decisions put the images, counted as a user sees the sorted folders.
 
@@ -221,7 +242,7 @@ def placement(
         return dict.fromkeys(
             ("top1", "exact_folder", "placed_precision", "coverage", "multi_folder_share")
         )
-    chosen = decisions(scores, categories, thresholds, exclusive)
+    chosen = decisions(scores, categories, thresholds, exclusive, max_labels=max_labels)
     truth = targets > 0.5
     copies, per_image = int(chosen.sum()), chosen.sum(axis=1)
     return {
@@ -239,9 +260,10 @@ def category_metrics(
     categories: Sequence[str],
     thresholds: Mapping[str, float],
     exclusive: bool = False,
+    max_labels: int | None = None,
 ) -> dict[str, dict[str, float]]:
     """Precision, recall, F1 and support per category, as `decide` places the images."""
-    chosen = decisions(scores, categories, thresholds, exclusive)
+    chosen = decisions(scores, categories, thresholds, exclusive, max_labels=max_labels)
     out = {}
     for col, name in enumerate(categories):
         truth = targets[:, col] > 0.5
@@ -264,13 +286,19 @@ def decided_accuracy(
     thresholds: Mapping[str, float],
     default: float = 0.5,
     exclusive: bool = False,
+    max_labels: int | None = None,
 ) -> tuple[float, int]:
     """(share of images whose decided category set is exactly right, how many are uncertain)."""
     if len(scores) == 0:
         return float("nan"), 0
     right = uncertain = 0
     for row, truth in zip(scores, targets, strict=True):
-        chosen = set(decide(row.tolist(), categories, default, thresholds, exclusive=exclusive))
+        chosen = set(
+            decide(
+                row.tolist(), categories, default, thresholds, exclusive=exclusive,
+                max_labels=max_labels,
+            )
+        )  # fmt: skip
         expected = {name for name, t in zip(categories, truth, strict=True) if t > 0.5}
         right += chosen == expected
         uncertain += not chosen
@@ -305,6 +333,7 @@ def top_losses(
     thresholds: Mapping[str, float],
     k: int = 10,
     exclusive: bool = False,
+    max_labels: int | None = None,
 ) -> list[dict]:
     """The k validation images the model got most wrong, worst first."""
     per_image = losses(scores, targets, exclusive)
@@ -316,7 +345,14 @@ def top_losses(
                 "path": str(paths[index]),
                 "loss": float(per_image[index]),
                 "labels": [c for c, t in zip(categories, targets[index], strict=True) if t > 0.5],
-                "predicted": decide(row.tolist(), categories, 0.5, thresholds, exclusive=exclusive),
+                "predicted": decide(
+                    row.tolist(),
+                    categories,
+                    0.5,
+                    thresholds,
+                    exclusive=exclusive,
+                    max_labels=max_labels,
+                ),
                 "scores": {c: round(float(s), 4) for c, s in zip(categories, row, strict=True)},
             }
         )

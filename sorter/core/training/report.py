@@ -32,24 +32,31 @@ def evaluate(
     categories: Sequence[str],
     default_threshold: float = 0.5,
     exclusive: bool = False,
+    max_labels: int | None = None,
 ) -> dict:
     """Everything the report says about the validation set, thresholds included.
 
     `exclusive` (a single-label model): thresholds by metrics.exclusive_thresholds and every
-    figure from its one-folder decisions; else by metrics.exact_set_thresholds. With no
-    validation images every category keeps `default_threshold` and metrics are None.
+    figure from its one-folder decisions; else by metrics.exact_set_thresholds, with at most
+    `max_labels` folders an image as sorting will place them. With no validation images every
+    category keeps `default_threshold` and metrics are None.
     """
     labels = "single" if exclusive else "multi"
     if len(scores) == 0:
         thresholds = {name: float(default_threshold) for name in categories}
         return {"valid_images": 0, "labels": labels, "thresholds": thresholds, "metrics": None}
-    choose = th.exclusive_thresholds if exclusive else th.exact_set_thresholds
-    thresholds = choose(scores, targets, categories, default_threshold)
-    judge = partial(th.decided_accuracy, scores, targets, categories, exclusive=exclusive)
+    if exclusive:
+        thresholds = th.exclusive_thresholds(scores, targets, categories, default_threshold)
+    else:
+        thresholds = th.exact_set_thresholds(
+            scores, targets, categories, default_threshold, max_labels=max_labels
+        )
+    cap = {"max_labels": max_labels}
+    judge = partial(th.decided_accuracy, scores, targets, categories, exclusive=exclusive, **cap)
     exact, uncertain = judge(thresholds)
     exact_default, _ = judge(dict.fromkeys(categories, default_threshold))
-    default_decisions = th.decisions(scores, categories, {}, exclusive, default_threshold)
-    placed = th.placement(scores, targets, categories, thresholds, exclusive)
+    default_decisions = th.decisions(scores, categories, {}, exclusive, default_threshold, **cap)
+    placed = th.placement(scores, targets, categories, thresholds, exclusive, **cap)
     metrics = {
         "labels": labels,
         "valid_loss": float(np.mean(th.losses(scores, targets, exclusive))),
@@ -67,9 +74,11 @@ def evaluate(
         "thresholds": thresholds,
         "metrics": metrics,
         **_curve(scores, targets, categories, exclusive),
-        "categories": th.category_metrics(scores, targets, categories, thresholds, exclusive),
+        "categories": th.category_metrics(
+            scores, targets, categories, thresholds, exclusive, **cap
+        ),
         "top_losses": th.top_losses(
-            scores, targets, paths, categories, thresholds, exclusive=exclusive
+            scores, targets, paths, categories, thresholds, exclusive=exclusive, **cap
         ),
     }
 

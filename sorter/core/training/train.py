@@ -120,17 +120,18 @@ def _finish(
     data, split, exclusive = outcome.data, outcome.split, outcome.exclusive
     targets = data.targets()[split.valid]
     valid_paths = [data.items[i].path for i in split.valid]
+    cap = None if exclusive else label_limit(data)
     evaluation = evaluate(
         outcome.valid_scores, targets, valid_paths, data.categories, options.default_threshold,
-        exclusive,
+        exclusive, cap,
     )  # fmt: skip
-    cross_validation = _cross_validation(outcome, evaluation["thresholds"])
+    cross_validation = _cross_validation(outcome, evaluation["thresholds"], cap)
     training = _training_summary(outcome, options, weights, device, seconds, evaluation)
     training["validation"] = _validation_kind(outcome)
     if cross_validation is not None:
         training["cross_validation"] = cross_validation
     training["warnings"] = [*data.warnings, *split.warnings]
-    meta = _trained_meta(outcome, options, weights, evaluation["thresholds"], training)
+    meta = _trained_meta(outcome, options, weights, evaluation["thresholds"], training, cap)
     save_model(out, meta, outcome.state_dict)
     report = {
         "model": str(out),
@@ -153,7 +154,17 @@ def _validation_kind(outcome: TrainOutcome) -> str:
     return f"hold-out: {len(outcome.split.valid)} images kept out of training"
 
 
-def _cross_validation(outcome: TrainOutcome, thresholds: dict[str, float]) -> dict | None:
+def label_limit(data: TrainData) -> int | None:
+    """A multi-label model's most folders per image: the most labels a training image has.
+    None when that limits nothing (as many as there are categories), and when no image has two
+    (--multi-label on single-label data asks for several folders where scores allow)."""
+    most = max((len(item.labels) for item in data.items), default=0)
+    return most if 1 < most < len(data.categories) else None
+
+
+def _cross_validation(
+    outcome: TrainOutcome, thresholds: dict[str, float], max_labels: int | None = None
+) -> dict | None:
     """The cross-validation's choices and each figure's mean and spread over the folds."""
     cv = outcome.cross_validation
     if cv is None:
@@ -164,7 +175,7 @@ def _cross_validation(outcome: TrainOutcome, thresholds: dict[str, float]) -> di
         "l2": cv.l2,
         "loss_by_l2": {f"{l2:g}": loss for l2, loss in cv.losses.items()},
         "spread": crossval.spread(
-            cv, data.targets(), data.categories, thresholds, outcome.exclusive
+            cv, data.targets(), data.categories, thresholds, outcome.exclusive, max_labels
         ),
     }
 
@@ -175,9 +186,11 @@ def _trained_meta(
     weights: Path | None,
     thresholds: dict[str, float],
     training: dict[str, Any],
+    max_labels: int | None = None,
 ) -> ModelMeta:
     """The metadata of a trained model: fastai head, softmax (single-label) or a sigmoid per
-    category (multi-label), thresholds chosen on validation."""
+    category (multi-label, at most `max_labels` folders an image), thresholds chosen on
+    validation."""
     return trained_meta(
         options.arch,
         outcome.data.categories,
@@ -188,6 +201,7 @@ def _trained_meta(
         training=training,
         created_by=f"sorter {__version__}",
         backbone_sha256=file_sha256(weights) if weights is not None else None,
+        max_labels=max_labels,
     )
 
 

@@ -17,3 +17,19 @@ def test_retrain_modes_match_train_modes() -> None:
 def test_unknown_mode_is_refused_before_the_model_is_read(tmp_path) -> None:
     with pytest.raises(RetrainError, match="Unknown retrain mode 'fast'; choose quick or full"):
         prepare(tmp_path / "no-such-model.pth", "fast")
+
+
+def test_a_retrained_multi_label_model_keeps_its_folder_limit_raised_by_corrections():
+    from types import SimpleNamespace
+
+    from fakes import tiny_meta
+
+    from sorter.core.learning.quick import _label_cap
+
+    capped = tiny_meta(max_labels=2)
+    correction = SimpleNamespace  # a queued correction: only its labels matter here
+    data = SimpleNamespace(corrections=[correction(labels=["cats"])])
+    assert _label_cap(capped, data) == 2
+    data.corrections.append(correction(labels=["cats", "dogs", "cars"]))
+    assert _label_cap(capped, data) == 3  # the user said three: three folders may be right
+    assert _label_cap(tiny_meta(), data) is None  # no limit before: none after

@@ -55,6 +55,16 @@ def test_exclusive_can_choose_the_empty_category() -> None:
     assert decide([0.2, 0.8], cats, 0.5, empty_category="empty", exclusive=True) == ["empty"]
 
 
+def test_max_labels_keeps_the_highest_passing_scores_in_model_order() -> None:
+    scores = [0.6, 0.9, 0.7]
+    assert decide(scores, CATS, 0.5) == ["chair", "stool", "table"]
+    assert decide(scores, CATS, 0.5, max_labels=2) == ["stool", "table"]
+    assert decide(scores, CATS, 0.5, max_labels=1) == ["stool"]
+    assert decide([0.6, 0.6, 0.6], CATS, 0.5, max_labels=2) == ["chair", "stool"]  # ties: first
+    assert decide([0.6, 0.1, 0.1], CATS, 0.5, max_labels=2) == ["chair"]  # only what passes
+    assert decide([0.1, 0.1, 0.1], CATS, 0.5, max_labels=2) == []  # still uncertain
+
+
 def test_mismatched_lengths_are_an_error() -> None:
     with pytest.raises(ValueError, match="2 scores for 3 categories"):
         decide([0.1, 0.2], CATS, 0.5)

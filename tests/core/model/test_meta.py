@@ -103,6 +103,14 @@ def test_the_kind_single_or_multi_label_is_read_from_the_activation():
 
 def test_an_old_multi_label_file_reads_as_multi_label():
     assert not ModelMeta.from_dict(stored()).exclusive  # a "sigmoid" file, as every one before
+    assert ModelMeta.from_dict(stored()).max_labels is None  # and no limit on its folders
+
+
+def test_the_most_folders_per_image_round_trips():
+    meta = ModelMeta.from_dict(stored(max_labels=2))
+    assert meta.max_labels == 2 and meta.extra == {}
+    assert meta.to_dict()["max_labels"] == 2
+    assert "max_labels" not in ModelMeta.from_dict(stored()).to_dict()  # old files stay as they are
 
 
 @pytest.mark.parametrize(
@@ -116,6 +124,8 @@ def test_an_old_multi_label_file_reads_as_multi_label():
         ({"arch": 18}, "arch must be a name"),
         ({"created_by": ["me"]}, "created_by must be text"),
         ({"training": [1, 2]}, "training must be a mapping"),
+        ({"max_labels": 0}, "max_labels must be a positive whole number"),
+        ({"max_labels": "2"}, "max_labels must be a positive whole number"),
     ],
 )
 def test_a_bad_file_is_refused_with_its_name(change, message):

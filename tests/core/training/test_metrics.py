@@ -214,3 +214,35 @@ def test_multi_label_thresholds_aim_at_exactly_the_right_folders():
     # from 0.15 to 0.4 the second cat is placed and nothing else changes: 3 of 6 exactly right
     assert chosen == {"cat": 0.15, "owl": 0.5}
     assert exact(chosen) == 0.5 and exact(f1) == pytest.approx(2 / 6)
+
+
+def test_capped_decisions_match_decide_image_by_image():
+    from sorter.core.model.decide import decide
+
+    rng = np.random.default_rng(3)
+    cats = ["a", "b", "c", "d", "e"]
+    scores = rng.random((200, 5)).round(1)  # rounding makes ties
+    thresholds = dict(zip(cats, [0.3, 0.5, 0.2, 0.6, 0.4], strict=True))
+    for cap in (1, 2, 3, None):
+        table = th.decisions(scores, cats, thresholds, max_labels=cap)
+        passing = scores >= np.array(list(thresholds.values()))
+        assert (th.capped(scores, passing, cap) == table).all()
+        for row, chosen in zip(scores, table, strict=True):
+            names = decide(row.tolist(), cats, 0.5, thresholds, max_labels=cap)
+            assert [cats[i] for i in np.flatnonzero(chosen)] == names
+
+
+def test_two_label_thresholds_with_the_cap_place_more_images_exactly():
+    """Every image has two labels; a third category often scores high too. With the cap the
+    optimiser may lower thresholds that a third label would otherwise spoil."""
+    rng = np.random.default_rng(0)
+    cats = ["a", "b", "c", "d"]
+    targets = np.zeros((120, 4))
+    for row in targets:
+        row[rng.choice(4, 2, replace=False)] = 1
+    scores = np.clip(0.55 * targets + rng.random((120, 4)) * 0.6, 0, 1)
+    free = th.exact_set_thresholds(scores, targets, cats)
+    capped = th.exact_set_thresholds(scores, targets, cats, max_labels=2)
+    exact_free, _ = th.decided_accuracy(scores, targets, cats, free)
+    exact_capped, _ = th.decided_accuracy(scores, targets, cats, capped, max_labels=2)
+    assert exact_capped > exact_free

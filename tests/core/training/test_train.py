@@ -236,3 +236,30 @@ def test_refuses_existing_output_and_quick_without_weights(tmp_path):
         train(data, tmp_path / "r.pth", TrainOptions(arch="resnet18", **SMALL))
     with pytest.raises(SorterError, match="quick or full"):
         train(data, tmp_path / "x.pth", TrainOptions(mode="fast"))
+
+
+@pytest.mark.slow
+def test_a_multi_label_model_places_no_image_in_more_folders_than_its_examples_had(tmp_path):
+    from sorter.cli.model_cmd import describe
+    from sorter.core.training.train import label_limit
+
+    images = make_tree(tmp_path / "imgs", per_class=6, classes=("red", "blue", "green"))
+    second = {"red": "warm", "blue": "cool", "green": "cool"}
+    rows = ["file,labels"] + [
+        f"{p.relative_to(images).as_posix()},{p.parent.name} {second[p.parent.name]}"
+        for p in sorted(images.rglob("*.png"))
+    ]
+    csv_file = tmp_path / "labels.csv"
+    csv_file.write_text("\n".join(rows) + "\n")
+    data = load_csv(csv_file, images)
+    assert label_limit(data) == 2
+    result = train(data, tmp_path / "two.pth", TrainOptions(**SMALL, seed=1))
+    assert result.meta.max_labels == 2 and not result.meta.exclusive
+    assert "at most 2 folders per image" in "\n".join(describe(result.model_path, result.meta))
+    model = load_model(result.model_path, device="cpu")
+    fresh = make_tree(tmp_path / "fresh", per_class=3, seed=4, classes=("red", "blue", "green"))
+    summary = sort_folder(fresh, tmp_path / "out", model=model, default_threshold=0.0)
+    placed = [len(o.destinations) for o in summary.outcomes]
+    assert placed == [2] * 9  # everything passes a threshold of 0: the two highest scores go
+    single = load_folder(make_tree(tmp_path / "one", per_class=2, classes=("red", "blue", "green")))
+    assert label_limit(single) is None  # one label each: a forced multi-label model is not capped
