@@ -194,6 +194,10 @@ def about_lines(meta: Any) -> list[str]:
     else:
         kind = ("Multi-label: each photo goes to every category whose score reaches its "
                 "threshold, or to uncertain when none does.")  # fmt: skip
+        cap = getattr(meta, "max_labels", None)
+        if cap is not None:
+            kind += (f" At most {cap} folders per photo (its highest scores): no example photo "
+                     f"had more than {cap} labels.")  # fmt: skip
     lines = [kind, f"{len(meta.categories)} categories: {', '.join(meta.categories)}.", ""]
     training = meta.training or {}
     estimates = estimate_lines(training)

@@ -246,3 +246,12 @@ def test_two_label_thresholds_with_the_cap_place_more_images_exactly():
     exact_free, _ = th.decided_accuracy(scores, targets, cats, free)
     exact_capped, _ = th.decided_accuracy(scores, targets, cats, capped, max_labels=2)
     assert exact_capped > exact_free
+
+
+def test_the_window_says_how_many_folders_a_capped_model_uses_at_most():
+    from fakes import tiny_meta
+
+    from sorter.core.training.report import about_lines
+
+    assert "At most 2 folders per photo" in about_lines(tiny_meta(max_labels=2))[0]
+    assert "At most" not in about_lines(tiny_meta())[0]
