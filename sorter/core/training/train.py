@@ -105,8 +105,10 @@ def kind_note(data: TrainData, options: TrainOptions, exclusive: bool) -> str:
     if exclusive:
         return (f"Single-label model ({why}): each image goes to its best category when that "
                 "passes its threshold, else to uncertain.")  # fmt: skip
+    cap = label_limit(data)
+    limit = f", at most {cap} (no example has more labels)" if cap else ""
     return (f"Multi-label model ({why}): each image goes to every category that passes its "
-            "threshold, or to uncertain.")  # fmt: skip
+            f"threshold{limit}, or to uncertain.")  # fmt: skip
 
 
 def _finish(

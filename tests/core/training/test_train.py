@@ -255,6 +255,7 @@ def test_a_multi_label_model_places_no_image_in_more_folders_than_its_examples_h
     assert label_limit(data) == 2
     result = train(data, tmp_path / "two.pth", TrainOptions(**SMALL, seed=1))
     assert result.meta.max_labels == 2 and not result.meta.exclusive
+    assert "passes its threshold, at most 2 (no example has more labels)" in result.notes[-1]
     assert "at most 2 folders per image" in "\n".join(describe(result.model_path, result.meta))
     model = load_model(result.model_path, device="cpu")
     fresh = make_tree(tmp_path / "fresh", per_class=3, seed=4, classes=("red", "blue", "green"))
