@@ -86,10 +86,15 @@ def _model_path(value: Any) -> str | None:
     raise ValueError(f"{value!r} is not a file path")
 
 
-def _device(value: Any) -> str:
-    if value in DEVICES:
-        return value
-    raise ValueError(f"{value!r} is not one of {', '.join(DEVICES)}")
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    """A check that lets only `choices` through."""
+
+    def check(value: Any) -> str:
+        if value in choices:
+            return value
+        raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+
+    return check
 
 
 def _default_threshold(value: Any) -> float | None:
@@ -138,21 +143,15 @@ def _thresholds_model(value: Any) -> str | None:
     raise ValueError(f"{value!r} is not a model's key")
 
 
-def _sort_mode(value: Any) -> str:
-    if value in REMEMBERED_MODES:
-        return value
-    raise ValueError(f"{value!r} is not one of {', '.join(REMEMBERED_MODES)}")
-
-
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "model_path": _model_path,
-    "device": _device,
+    "device": _one_of(DEVICES),
     "default_threshold": _default_threshold,
     "thresholds": _thresholds,
     "recent_folders": _recent_folders,
     "skip_preview": _skip_preview,
     "thumbnail_size": _thumbnail_size,
-    "sort_mode": _sort_mode,
+    "sort_mode": _one_of(REMEMBERED_MODES),
     "thresholds_model": _thresholds_model,
 }
 
