@@ -114,3 +114,26 @@ def test_link_is_remembered_and_a_move_never_is(qtbot, window, photos, tiny_mode
     copy_by_click(qtbot, window)
     assert load_settings().sort_mode == "link"
     assert window.preview.mode_row.mode() == "link"  # the next sort starts from a link again
+
+
+def test_moving_into_an_earlier_sort_updates_it_and_undo_restores_everything(qtbot, window, photos):
+    from test_update_and_undo import sort_all_uncertain
+
+    before = {p.name: p.read_bytes() for p in photos.iterdir()}
+    out = sort_all_uncertain(qtbot, window, photos)  # a copy first
+    qtbot.mouseClick(window.summary.again_button, LEFT)
+    scan_by_drop(qtbot, window, photos)
+    set_slider(window, top=False)  # every image now passes every category
+    choose(qtbot, window, "move")
+    assert window.preview.copy_button.text() == "Update the sort"
+    assert "new</b> are moved" in window.preview.update_label.text()
+    copy_by_click(qtbot, window)
+    assert images_in(photos) == []  # the update moved the photos out too
+    assert images_in(out / UNCERTAIN) == []
+    assert all(len(images_in(out / c)) == 12 for c in ("cats", "dogs", "cars"))
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: window.summary.title.text().startswith("Sort undone"), timeout=30_000)
+    assert {p.name: p.read_bytes() for p in photos.iterdir()} == before
+    assert [p for p in out.rglob("*") if p.is_file() and ".sorter" not in p.parts] == [
+        out / "sorter-report.csv"
+    ]
