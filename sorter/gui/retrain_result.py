@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 log = logging.getLogger(__name__)
 
 COLUMNS = ("Evaluated on", "images", "current model", "new model")
-# The core's reason speaks to the command line; the window offers a button instead.
 
 Row = tuple[str, str, str, str]
 
