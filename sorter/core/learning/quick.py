@@ -262,13 +262,14 @@ def _head_fit(
         return train_quick.head_scores(head, x, exclusive=exclusive).numpy()
 
     oof = cross_fit(fit, score, sets, folds, seed, progress)
-    valid_scores = score(oof.final, found.of([i.path for i in valid_ok])) if valid_ok else None
+    x_valid = found.of([i.path for i in valid_ok]) if valid_ok else None
+    valid_scores = score(oof.final, x_valid) if x_valid is not None else None
     scores = oof.candidate_scores(valid_ok, valid_scores, data.categories)
     scores.learned = score(oof.final, sets.x_corr)
-    if old_probe is not None and valid_ok and meta.training.get("cross_validation"):
+    if old_probe is not None and x_valid is not None and meta.training.get("cross_validation"):
         # the current model learned the validation images: its recipe without them stands in
         stand_in = fit_probe(*original, exclusive=exclusive, l2=_probe_l2(meta))
-        scores.old_valid = stand_in.scores(found.of([i.path for i in valid_ok]))
+        scores.old_valid = stand_in.scores(x_valid)
     if old_head is not None:
         old = partial(_old_head_scores, old_head, exclusive, n_out)
         scores.old_corrections = old(sets.x_corr[scores.judged])
