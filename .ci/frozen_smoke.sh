@@ -2,7 +2,8 @@
 # Frozen smoke test: build the PyInstaller folder on Linux, move it under a path with a space and
 # non-ASCII letters, run `sorter --version`, `sorter self-test` (which also starts the windowed
 # `Sorter --self-test`) and `Sorter --self-test` from there with the system CUDA libraries out of
-# the way, and fail if any library was loaded from the build environment or /usr/local/cuda.
+# the way, train a tiny model in full mode and sort with it, and fail if any library was loaded
+# from the build environment or /usr/local/cuda.
 #
 # Usage: .ci/frozen_smoke.sh            (from anywhere; about 10 minutes on 2 cores)
 # Environment:
@@ -99,6 +100,25 @@ t=$(date +%s%N)
 frozen gui "$APP/Sorter" --self-test || fail "Sorter --self-test (output above)"
 gui_s=$(seconds_since "$t")
 
+# Full-mode training (fastai) and a sort with its model: the bundle leaves out pandas, scipy and
+# scikit-learn, which fastai imports, so this proves no training path needs them.
+TINY="$WORK/tiny"
+samples=$(find "$APP" -path '*assets/samples/*.jpg' | sort)
+[[ -n "$samples" ]] || fail "no sample photos in the bundle"
+i=0
+while IFS= read -r photo; do
+    mkdir -p "$TINY/group$(( i % 3 ))"
+    cp "$photo" "$TINY/group$(( i % 3 ))/"
+    i=$(( i + 1 ))
+done <<<"$samples"
+t=$(date +%s%N)
+frozen train "$APP/sorter" train "$TINY" --mode full --epochs 1 --input-size 64 \
+    --out "$WORK/tiny-full.pth" || fail "sorter train --mode full (output above)"
+frozen sort "$APP/sorter" sort "$TINY" --model "$WORK/tiny-full.pth" --out "$WORK/tiny-sorted" \
+    || fail "sorter sort with the full-mode model (output above)"
+[[ -f "$WORK/tiny-sorted/sorter-report.csv" ]] || fail "the sort wrote no sorter-report.csv"
+train_s=$(seconds_since "$t")
+
 # The self-tests passed; now prove they did so with the folder's own libraries only.
 outside=$(grep -h "calling init: /" "$LDLOG"/* | sed 's/.*calling init: //' | sort -u \
     | grep -v -F "$APP/" || true)
@@ -113,4 +133,5 @@ echo "frozen-smoke: libraries from the system (allowed: libc and friends): $n_ou
 echo "$outside" | sed 's/^/    /'
 
 echo "frozen-smoke: passed: build ${build_s} s, folder $size, 'sorter --version' ${version_s} s," \
-    "'sorter self-test' ${cli_s} s, 'Sorter --self-test' ${gui_s} s"
+    "'sorter self-test' ${cli_s} s, 'Sorter --self-test' ${gui_s} s," \
+    "full-mode training and a sort ${train_s} s"

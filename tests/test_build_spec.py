@@ -27,6 +27,17 @@ BINARIES = [
     "torchvision/_C.so",
 ]
 
+QT_DATAS = [
+    "PySide6/Qt/translations/qtbase_de.qm",
+    "PySide6\\translations\\qt_fr.qm",  # the Windows wheel's layout
+    "PySide6/Qt/plugins/imageformats/libqjpeg.so",
+]
+QT_BINARIES = [
+    "PySide6/Qt/plugins/tls/libqopensslbackend.so",
+    "PySide6/Qt/plugins/platforms/libqxcb.so",
+    "PySide6/Qt/lib/libQt6Widgets.so.6",
+]
+
 
 class Recorder:
     """Stands in for PyInstaller's build targets and remembers how it was called."""
@@ -41,8 +52,8 @@ class Recorder:
 class FakeAnalysis(Recorder):
     def __init__(self, scripts, **kwargs) -> None:
         super().__init__(scripts, **kwargs)
-        self.binaries = [(name, "/src/" + name, "BINARY") for name in BINARIES]
-        self.datas = list(kwargs["datas"])
+        self.binaries = [(name, "/src/" + name, "BINARY") for name in BINARIES + QT_BINARIES]
+        self.datas = list(kwargs["datas"]) + [(name, "/src/" + name, "DATA") for name in QT_DATAS]
         self.pure = [("pandas.tests.frame", "x", "PYMODULE"), ("pandas.core", "x", "PYMODULE")]
         stems = [Path(s).stem for s in scripts]
         boot = ("pyiboot01_bootstrap", "b", "PYSOURCE")
@@ -68,7 +79,8 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "Sörter src"
     (root / "installer").mkdir(parents=True)
     shutil.copy(SPEC, root / "build.spec")
-    shutil.copy(ROOT / "installer" / "version_info.py", root / "installer")
+    for path in [ROOT / "installer" / "version_info.py", *(ROOT / "installer").glob("pyi_rth_*")]:
+        shutil.copy(path, root / "installer")
     (root / "sorter").mkdir()
     (root / "sorter" / "__init__.py").write_text('__version__ = "1.2.3"\n', encoding="utf-8")
     files = ("assets/samples/cat.jpg", "assets/samples (sorted)/cat.jpg", "assets/models/d.json")
@@ -82,7 +94,8 @@ def run_spec(project: Path, monkeypatch, *, platform="linux", variant="cpu") -> 
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.setattr(sys, "platform", platform)
     monkeypatch.setenv("SORTER_BUILD_VARIANT", variant)
-    monkeypatch.delitem(sys.modules, "version_info", raising=False)
+    for name in ("version_info", "pyi_rth_absent"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
     for name in ("PyInstaller", "PyInstaller.utils"):
         monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
     monkeypatch.setitem(sys.modules, "PyInstaller.utils.hooks", _fake_hooks())
@@ -100,6 +113,23 @@ def run_spec(project: Path, monkeypatch, *, platform="linux", variant="cpu") -> 
 
 def _exes() -> dict[str, Recorder]:
     return {r.kwargs["name"]: r for r in Recorder.made if "console" in r.kwargs}
+
+
+def test_packages_with_stand_ins_are_left_out_and_the_hook_installed(project, monkeypatch) -> None:
+    ns = run_spec(project, monkeypatch)
+    kwargs = ns["a"].kwargs
+    assert {"pandas", "scipy", "sklearn"} <= set(kwargs["excludes"])
+    hooks = [Path(hook).name for hook in kwargs["runtime_hooks"]]
+    assert hooks == ["pyi_rth_sorter.py", "pyi_rth_absent.py"]
+    assert all(Path(hook).is_file() for hook in kwargs["runtime_hooks"])
+
+
+def test_unused_qt_parts_are_left_out(project, monkeypatch) -> None:
+    ns = run_spec(project, monkeypatch)
+    names = {entry[0] for entry in ns["a"].binaries + ns["a"].datas}
+    assert {QT_DATAS[2], QT_BINARIES[1], QT_BINARIES[2]} <= names
+    assert not names & {QT_DATAS[0], QT_DATAS[1], QT_BINARIES[0]}
+    assert "PySide6.QtNetwork" in ns["a"].kwargs["excludes"]
 
 
 def test_spec_is_valid_python() -> None:
