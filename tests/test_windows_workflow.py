@@ -73,3 +73,12 @@ def test_the_cpu_leg_fails_when_the_bundle_or_installer_is_over_its_target():
     assert "throw" in gate["run"] and "1229" in gate["run"] and "400" in gate["run"]
     built = next(i for i, n in enumerate(names) if n.startswith("Build the installer"))
     assert names.index(gate["name"]) > built  # measured once the installer exists
+
+
+def test_the_frozen_exe_trains_in_full_mode_and_sorts_with_the_model():
+    names = [s.get("name", "") for s in _job()["steps"]]
+    step = _step("Frozen full-mode training")
+    run = step["run"]
+    assert "sorter-cli.exe train tiny --mode full" in run and "sorter-cli.exe sort tiny" in run
+    assert run.count("exit $LASTEXITCODE") == 2 and "throw" in run
+    assert names.index("Build the folder (pyinstaller build.spec)") < names.index(step["name"])
