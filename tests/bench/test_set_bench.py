@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from set_bench import figures_of, sort_counts, target_lines  # noqa: E402
+from set_bench import figures_of, hindsight_exact, sort_counts, target_lines  # noqa: E402
 from stamp_sets import balanced_pairs  # noqa: E402
 
 
@@ -77,3 +77,16 @@ def test_targets_say_met_and_not_met():
         "NOT MET",  # stretch: 0.70 < 0.73
         "NOT MET",  # 61 s
     ]
+
+
+def test_hindsight_ceiling_is_the_best_exact_share_at_the_precision_goal():
+    # top-1 is 4/6; the goal is 4/6 + 0.05 = 0.717.
+    ranked = [(0.9, True), (0.8, True), (0.7, False), (0.6, True), (0.5, True), (0.4, False)]
+    # Placing the best 2: precision 1.0, exact 2/6. The best 5: 4/5 = 0.8 >= 0.717, exact 4/6.
+    # All 6: precision 4/6 < goal. So 4/6.
+    assert hindsight_exact(ranked) == pytest.approx(4 / 6)
+    # A tie at the cut can't be split by a threshold: both tied images are placed or neither.
+    tied = [(0.9, True), (0.5, True), (0.5, False), (0.5, False)]
+    assert hindsight_exact(tied) == pytest.approx(1 / 4)
+    assert hindsight_exact([(0.9, False), (0.8, False)]) == 0.0
+    assert hindsight_exact([]) == 0.0
