@@ -2,8 +2,8 @@
 
 Importing fastai imports pandas, scipy and scikit-learn (`fastai.imports`, `fastai.metrics`), yet
 none of Sorter's paths (sorting, quick and full training, importing a fastai export) calls into
-them: the test suite's training, model and import tests pass with stand-ins in their place
-(tests/test_absent_packages.py). build.spec leaves the three out of the bundle, about 110 MB,
+them: the test suite passes with stand-ins in their place (tests/test_absent_packages.py runs
+training and sorting that way in CI). build.spec leaves the three out of the bundle, about 110 MB,
 and this hook answers their imports instead, only where the real package cannot be found.
 
 A name read from a stand-in module is a placeholder class, so annotations, `isinstance` checks and
