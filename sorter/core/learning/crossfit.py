@@ -46,12 +46,16 @@ class CrossFit:
         )  # fmt: skip
 
 
-def joint_folds(n_corr: int, n_kept: int, k: int, seed: int) -> list[tuple[list[int], list[int]]]:
+def joint_folds(
+    y_corr: np.ndarray, y_kept: np.ndarray, k: int, seed: int
+) -> list[tuple[list[int], list[int]]]:
     """(held corrections, held kept images) per fold: both sets cut into the same number of
-    folds, so each image of either is scored once by a model that did not learn it."""
-    corr = make_folds(n_corr, k, seed)
+    folds, each stratified by category, so each image of either is scored once by a model that
+    did not learn it."""
+    corr = make_folds(y_corr, k, seed)
+    n_kept = len(y_kept)
     n = len(corr) or (min(k, n_kept) if n_kept >= 2 else 0)
-    kept = make_folds(n_kept, n, seed + 1) if n else []
+    kept = make_folds(y_kept, n, seed + 1) if n else []
     kept += [[] for _ in range(n - len(kept))]
     corr += [[] for _ in range(n - len(corr))]
     return list(zip(corr, kept, strict=True))
@@ -68,7 +72,7 @@ def cross_fit(
     """Train one model per fold and score what it held out, then the final model on all."""
     x_c, y_c = sets.x_corr, torch.from_numpy(sets.y_corr)
     x_k, y_k = sets.x_kept, torch.from_numpy(sets.y_kept)
-    splits = joint_folds(len(x_c), len(x_k), folds, seed)
+    splits = joint_folds(sets.y_corr, sets.y_kept, folds, seed)
     oof_c = np.zeros(tuple(y_c.shape), dtype=np.float32)
     oof_k = np.zeros(tuple(y_k.shape), dtype=np.float32)
     meter = RateMeter("Training (cross-validation, then the new model)", len(splits) + 1, "models")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from sorter.core.learning.queue import Correction, CorrectionQueue
 from sorter.core.model.meta import ModelMeta
 from sorter.core.sorting.outputs import known_outputs
 from sorter.core.sorting.safecopy import file_sha256
+from sorter.core.training.crossval import fold_ids
 from sorter.core.training.data import (
     TrainData,
     TrainItem,
@@ -199,14 +199,16 @@ def gather(
     )
 
 
-def folds(n: int, k: int, seed: int) -> list[list[int]]:
-    """k seeded folds of range(n) for cross-validation (k capped at n; empty when n < 2)."""
+def folds(targets: np.ndarray, k: int, seed: int) -> list[list[int]]:
+    """k seeded folds of the rows of `targets` (N, C) for cross-validation, stratified like
+    training's (crossval.fold_ids: each category spread over the folds); k is capped at N,
+    and there are none when N < 2."""
+    n = len(targets)
     if n < 2:
         return []
-    order = list(range(n))
-    random.Random(seed).shuffle(order)
     k = max(2, min(k, n))
-    return [sorted(order[i::k]) for i in range(k)]
+    ids = fold_ids(targets, k, seed)
+    return [np.flatnonzero(ids == fold).tolist() for fold in range(k)]
 
 
 def unseen_categories(data: RetrainData, held: set[int]) -> list[str]:

@@ -65,12 +65,25 @@ def decided(model_path: Path, image: Path) -> list[str]:
 # ---- pure parts ---------------------------------------------------------------------------------
 
 
+def _one_hot(labels: list[int], n_categories: int = 3) -> np.ndarray:
+    return np.eye(n_categories, dtype=np.float32)[labels]
+
+
 def test_folds_cover_every_correction_once() -> None:
-    parts = folds(7, 3, seed=1)
+    parts = folds(_one_hot([0, 1, 2, 0, 1, 2, 0]), 3, seed=1)
     assert len(parts) == 3
     assert sorted(i for part in parts for i in part) == list(range(7))
-    assert folds(1, 5, seed=1) == []
-    assert len(folds(3, 5, seed=1)) == 3  # leave-one-out when there are few
+    assert folds(_one_hot([0]), 5, seed=1) == []
+    assert len(folds(_one_hot([0, 1, 1]), 5, seed=1)) == 3  # leave-one-out when there are few
+
+
+def test_folds_spread_each_category_over_the_folds() -> None:
+    """Three corrections of each category in three folds: one of each in every fold, so no
+    fold's model is judged on a category it never saw corrected."""
+    labels = [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    for seed in range(5):
+        parts = folds(_one_hot(labels), 3, seed=seed)
+        assert [sorted(labels[i] for i in part) for part in parts] == [[0, 1, 2]] * 3
 
 
 def test_holdout_only_when_enough() -> None:
