@@ -22,7 +22,12 @@ from PySide6.QtWidgets import (
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE
 from sorter.core.sorting.overrides import images_in
 from sorter.core.sorting.plan import SortPlan
-from sorter.core.sorting.session import ScoreResult, Thresholds, preview_figures
+from sorter.core.sorting.session import (
+    PreviewFigures,
+    ScoreResult,
+    Thresholds,
+    preview_figures,
+)
 from sorter.core.sorting.update import SortUpdate
 from sorter.gui.pages import OutputRow, plural
 from sorter.gui.preview_images import CategoryImages
@@ -124,6 +129,8 @@ class PreviewPage(QWidget):
         self.result: ScoreResult | None = None
         self.plan: SortPlan | None = None  # the plan shown, hand-made moves included
         self._th: Thresholds | None = None
+        self._figures: PreviewFigures | None = None  # the plan's counts, for the button's words
+        self._update: SortUpdate | None = None  # what the plan changes in an earlier sort
         self.images_view: CategoryImages | None = None
         self.tiles: dict[str, CategoryTile] = {}
         self.header = QLabel()
@@ -175,6 +182,7 @@ class PreviewPage(QWidget):
     def show_result(self, result: ScoreResult, th: Thresholds) -> None:
         """Build one tile per folder for a new scan, then fill them for `th`."""
         self.result = result
+        self._figures = self._update = None
         for tile in self.tiles.values():
             tile.deleteLater()
         self.tiles = {}
@@ -196,12 +204,8 @@ class PreviewPage(QWidget):
         figures = preview_figures(plan, SAMPLES_PER_TILE)
         for name, tile in self.tiles.items():
             tile.set_content(figures.counts.get(name, 0), figures.samples.get(name, []))
-        images, folders = figures.to_copy, figures.folders
-        self.copy_button.setText(
-            f"{verb(self.mode_row.mode())} {images} image{'s' if images != 1 else ''} "
-            f"into {folders} folder{'s' if folders != 1 else ''}"
-        )
-        self._show_update(self.result.update(plan))
+        self._figures, self._update = figures, self.result.update(plan)
+        self._show_button_texts()
         self.uncertain_label.setText(f"{figures.counts[UNCERTAIN]} would go to uncertain")
         empty = figures.empty
         self.empty_label.setText(("No images for: " + ", ".join(empty)) if empty else "")
@@ -235,6 +239,18 @@ class PreviewPage(QWidget):
             them = "it" if len(paths) == 1 else "them"
             text = f"Moved {plural(len(paths), 'image')} to {target}; the sliders leave {them} be."
             status().showMessage(text, 8000)
+
+    def _show_button_texts(self) -> None:
+        """The copy button and the update note, in the words of the chosen mode (copy, link or
+        move), from the last plan's figures: a mode click changes words, not the plan."""
+        if self._figures is None:
+            return
+        images, folders = self._figures.to_copy, self._figures.folders
+        self.copy_button.setText(
+            f"{verb(self.mode_row.mode())} {images} image{'s' if images != 1 else ''} "
+            f"into {folders} folder{'s' if folders != 1 else ''}"
+        )
+        self._show_update(self._update)
 
     def _show_update(self, update: SortUpdate | None) -> None:
         """An earlier sort of these images is in OUT: say what copying changes there."""
@@ -293,8 +309,7 @@ class PreviewPage(QWidget):
     def _on_mode_row_changed(self, mode: str) -> None:
         self.output_row.caption.setText("Photos go to:" if mode == "move" else "Copies go to:")
         self._show_header()
-        if self.result is not None and self._th is not None:
-            self.refresh(self._th)
+        self._show_button_texts()
 
     def _on_thresholds_changed(self, th: Thresholds) -> None:
         self.refresh(th)

@@ -49,6 +49,25 @@ def test_move_warns_in_plain_sight_and_the_button_says_move(qtbot, window, photo
     assert window.preview.output_row.caption.text() == "Photos go to:"
 
 
+def test_a_mode_click_changes_the_words_without_planning_again(qtbot, window, photos, monkeypatch):
+    scan_by_drop(qtbot, window, photos)
+    result = window.preview.result
+    plans = []
+    monkeypatch.setattr(
+        result, "plan", lambda th: plans.append(th) or type(result).plan(result, th)
+    )
+    counts = {name: tile.count for name, tile in window.preview.tiles.items()}
+    choose(qtbot, window, "link")
+    assert window.preview.copy_button.text().startswith("Link 12 images into ")
+    choose(qtbot, window, "move")
+    assert window.preview.copy_button.text().startswith("Move 12 images into ")
+    assert plans == []  # the counts and samples on show are still the plan's
+    assert {name: tile.count for name, tile in window.preview.tiles.items()} == counts
+    set_slider(window, top=True)  # a slider move does plan again, in the chosen mode's words
+    assert len(plans) >= 1
+    assert window.preview.copy_button.text() == "Move 12 images into 1 folder"
+
+
 def test_a_move_empties_the_source_and_undo_puts_every_photo_back(qtbot, window, photos):
     before = {p.name: p.read_bytes() for p in photos.iterdir()}
     scan_by_drop(qtbot, window, photos)
