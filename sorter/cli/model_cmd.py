@@ -8,6 +8,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sorter.core.model.arch_names import ARCHS
+
 if TYPE_CHECKING:
     from sorter.core.model.meta import ModelMeta
 
@@ -25,7 +27,6 @@ _DECISION_WORDS = {
     "folders)",
 }
 IMAGENET_CLASSES = 1000  # a network with this many outputs is an ImageNet classifier
-ARCH_CHOICES = ("mobilenet_v2", "resnet18", "resnet34", "resnet50")  # = networks.ARCHS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="turn bare fastai weights (learn.save / state_dict) into a Sorter model",
     )
     imp.add_argument("file", type=Path, help="weights saved with learn.save or torch.save")
-    imp.add_argument("--arch", required=True, choices=ARCH_CHOICES)
+    imp.add_argument("--arch", required=True, choices=ARCHS)
     imp.add_argument(
         "--categories", required=True, help="comma-separated category names in output order"
     )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sorter.cli.console import ProgressBar, format_duration
 from sorter.core.jobs import Cancelled
+from sorter.core.model.arch_names import ARCHS
 
 if TYPE_CHECKING:
     from sorter.core.training.options import TrainOptions
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ARCHS = ("mobilenet_v2", "resnet18", "resnet34", "resnet50")
 MAX_LISTED = 20
 EXIT_CANCELLED = 130
 

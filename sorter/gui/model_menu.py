@@ -19,11 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sorter.core.model.arch_names import ARCHS
 from sorter.gui.worker import Job
 
 log = logging.getLogger(__name__)
 
-ARCHS = ("mobilenet_v2", "resnet18", "resnet34", "resnet50")
 TRUST_WARNING = (
     "Opening a fastai export runs code stored inside the file. Only continue if you made the "
     "file yourself or trust the person who gave it to you."

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from sorter.core.errors import ModelFileError
+from sorter.core.model.arch_names import ARCHS
 from sorter.core.model.archs import CONSTRUCTORS
 from sorter.core.model.meta import ModelMeta
 
@@ -17,7 +18,6 @@ log = logging.getLogger(__name__)
 # How many top-level children fastai's create_body keeps (its model_meta "cut"): resnets lose
 # their avgpool and fc, MobileNetV2 its classifier (the cut that fastai_compat registers).
 FASTAI_CUTS: dict[str, int] = {"mobilenet_v2": -1, "resnet18": -2, "resnet34": -2, "resnet50": -2}
-ARCHS = tuple(FASTAI_CUTS)
 # Channels the body puts out (what fastai's num_features_model measures with a dummy pass).
 BODY_FEATURES: dict[str, int] = {
     "mobilenet_v2": 1280,

@@ -195,3 +195,17 @@ def test_building_networks_imports_no_torchvision():
         "assert 'torchvision' not in sys.modules, 'torchvision was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+
+def test_every_architecture_name_has_its_cut_and_width_and_needs_no_torch():
+    from sorter.core.model import networks
+    from sorter.core.model.arch_names import ARCHS
+
+    assert networks.ARCHS is ARCHS
+    assert tuple(networks.FASTAI_CUTS) == ARCHS and tuple(networks.BODY_FEATURES) == ARCHS
+    code = (
+        "import sys; import sorter.core.model.arch_names, sorter.cli.train_cmd, "
+        "sorter.cli.model_cmd; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
