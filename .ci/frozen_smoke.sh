@@ -114,6 +114,8 @@ done <<<"$samples"
 t=$(date +%s%N)
 frozen train "$APP/sorter" train "$TINY" --mode full --epochs 1 --input-size 64 \
     --out "$WORK/tiny-full.pth" || fail "sorter train --mode full (output above)"
+# The report's chart is drawn with matplotlib, which sits beside pandas's and scipy's stand-ins.
+[[ -s "$WORK/tiny-full.report.png" ]] || fail "the training report's chart was not drawn"
 frozen sort "$APP/sorter" sort "$TINY" --model "$WORK/tiny-full.pth" --out "$WORK/tiny-sorted" \
     || fail "sorter sort with the full-mode model (output above)"
 [[ -f "$WORK/tiny-sorted/sorter-report.csv" ]] || fail "the sort wrote no sorter-report.csv"
