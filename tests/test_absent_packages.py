@@ -7,14 +7,13 @@ same way (the stand-in finder first on sys.meta_path) and run what the frozen ap
 from __future__ import annotations
 
 import importlib.util
-import random
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from fakes import make_training_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOK = ROOT / "installer" / "pyi_rth_absent.py"
@@ -73,25 +72,11 @@ def test_real_packages_win_when_installed(tmp_path):
     assert result.stdout.split() == ["module", "(2,", "1)"]
 
 
-def shape_tree(root: Path, per_class: int = 6) -> Path:
-    rng = random.Random(0)
-    colours = {"red": (220, 30, 30), "blue": (30, 40, 220)}
-    for name, colour in colours.items():
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            img = Image.new("RGB", (64, 64), tuple(rng.randint(190, 255) for _ in range(3)))
-            side = rng.randint(24, 44)
-            x, y = rng.randint(0, 64 - side), rng.randint(0, 64 - side)
-            img.paste(colour, (x, y, x + side, y + side))
-            img.save(root / name / f"{name}_{i}.png")
-    return root
-
-
 @pytest.mark.slow
 def test_training_and_sorting_run_without_the_packages(tmp_path):
     """Full and quick training, then a sort, with pandas, scipy and sklearn hidden: what the
     frozen app does with them left out. A call into any of them would fail the run."""
-    data = shape_tree(tmp_path / "data")
+    data = make_training_folder(tmp_path / "data")
     code = f"""
         hook.install(first=True)
         from sorter.cli import main
