@@ -28,11 +28,7 @@ class Placeholder(type):
     """The metaclass of every placeholder: each attribute is another placeholder."""
 
     def __getattr__(cls, name: str) -> Placeholder:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        child = placeholder(f"{cls.__qualname__}.{name}")
-        type.__setattr__(cls, name, child)
-        return child
+        return child_placeholder(cls, cls.__qualname__, name)
 
     def __call__(cls, *args: object, **kwargs: object) -> None:
         if cls.__qualname__ in HARMLESS_CALLS:
@@ -44,6 +40,16 @@ def placeholder(qualname: str) -> Placeholder:
     made = Placeholder(qualname.rsplit(".", 1)[-1], (), {"__module__": qualname.split(".")[0]})
     made.__qualname__ = qualname
     return made
+
+
+def child_placeholder(owner: object, owner_name: str, name: str) -> Placeholder:
+    """The placeholder for `owner_name.name`, kept on `owner` so the next read finds the same
+    one; dunder names stay missing, as Python's own machinery expects."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    child = placeholder(f"{owner_name}.{name}")
+    setattr(owner, name, child)
+    return child
 
 
 def missing(what: str) -> ModuleNotFoundError:
@@ -58,11 +64,7 @@ class StandInModule(types.ModuleType):
     """A module of an absent package: its attributes are placeholders (and submodules)."""
 
     def __getattr__(self, name: str) -> Placeholder:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        child = placeholder(f"{self.__name__}.{name}")
-        setattr(self, name, child)
-        return child
+        return child_placeholder(self, self.__name__, name)
 
 
 class StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
