@@ -93,6 +93,26 @@ def cross_fit(
     return CrossFit(judged, oof_c[judged], kept, final)
 
 
+def fold_scores(
+    fit: Callable[[torch.Tensor, torch.Tensor, int], Any],
+    score: Callable[[Any, torch.Tensor], np.ndarray],
+    x: torch.Tensor,
+    y: np.ndarray,
+    held: list[list[int]],
+    seed: int,
+) -> np.ndarray:
+    """Each row of (x, y) scored by a model fitted on the other folds' rows: `fit(x, y, seed)`
+    adds whatever else every model learns (rows of no fold stay unscored, zero)."""
+    scores = np.zeros(y.shape, dtype=np.float32)
+    for number, rows in enumerate(held, start=1):
+        if rows:
+            learn = np.ones(len(y), dtype=bool)
+            learn[rows] = False
+            model = fit(x[torch.from_numpy(learn)], torch.from_numpy(y[learn]), seed + number)
+            scores[rows] = score(model, x[rows])
+    return scores
+
+
 def fold_notes(oof: CrossFit) -> list[str]:
     if oof.judged:
         return []

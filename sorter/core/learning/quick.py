@@ -32,12 +32,18 @@ from sorter.core.learning.groups import (
     output_masks,
     pooled,
 )
+from sorter.core.learning.probe_refit import (
+    cross_validated,
+    fit_probe_head,
+    folded_scores,
+    probe_l2,
+)
 from sorter.core.model.meta import ModelMeta, trained_meta
 from sorter.core.model.networks import BODY_FEATURES, FASTAI_CUTS, build_network
 from sorter.core.training import metrics as th
 from sorter.core.training import quick as train_quick
 from sorter.core.training.data import TrainItem
-from sorter.core.training.probe import Probe, fit_probe, probe_head, probe_of_head
+from sorter.core.training.probe import fit_probe, probe_of_head
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +54,6 @@ MAX_EPOCHS = 200
 BATCH = 32
 WARM_EPOCHS = 20  # a head that already knows the old categories needs fewer, gentler epochs
 WARM_LR = 1e-3
-DEFAULT_L2 = 0.01  # a probe-trained model that does not record the L2 its training chose
 
 
 @dataclass
@@ -146,31 +151,6 @@ def fit_head(
     return result.head
 
 
-def _probe_l2(meta: ModelMeta) -> float:
-    """The L2 the current model's training chose by cross-validation: the same pull, whether
-    towards zero (a fresh probe) or towards the current probe (anchored)."""
-    return float((meta.training.get("cross_validation") or {}).get("l2", DEFAULT_L2))
-
-
-def fit_probe_head(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    arch: str,
-    exclusive: bool,
-    l2: float,
-    anchor: Probe | None,
-    seed: int,
-    cancel: CancelToken | None,
-) -> nn.Sequential:
-    """A linear probe in fastai's head layout, as quick training makes one: fresh, or pulled
-    towards `anchor` (the current model's probe) when the original data is gone. L-BFGS is
-    deterministic: `seed` is not needed."""
-    del seed
-    probe = fit_probe(x, y, exclusive=exclusive, l2=l2, cancel=cancel, anchor=anchor)
-    return probe_head(probe, BODY_FEATURES[arch])
-
-
 class _Features:
     """Pooled features of every image, looked up by path."""
 
@@ -242,14 +222,20 @@ def _head_fit(
     )
     train_ok = found.readable(original_items(data, "train"))
     valid_ok = found.readable(original_items(data, "valid"))
-    original = found.of([i.path for i in train_ok]), _targets(train_ok, data.categories)
     exclusive = meta.exclusive
     old_probe = probe_of_head(old_head, exclusive) if old_head is not None else None
+    # A model cross-validated on its data learned all of it: so does the new one, and every
+    # original image is scored out of fold (thresholds, and the comparison with the current
+    # model's recipe) instead of a fifth of them being held out.
+    folded = old_probe is not None and bool(valid_ok) and cross_validated(meta)
+    if folded:
+        train_ok = valid_ok = train_ok + valid_ok  # the split's two parts: every image once
+    original = found.of([i.path for i in train_ok]), _targets(train_ok, data.categories)
     if old_probe is not None:  # a probe-trained model: retrained as a probe
         anchor = old_probe if data.original is None else None
         fit_one = partial(
             fit_probe_head, arch=meta.arch, exclusive=exclusive, cancel=cancel, anchor=anchor,
-            l2=_probe_l2(meta),
+            l2=probe_l2(meta),
         )  # fmt: skip
     else:
         fit_one = partial(fit_head, arch=meta.arch, warm=warm, cancel=cancel, exclusive=exclusive)
@@ -263,12 +249,21 @@ def _head_fit(
 
     oof = cross_fit(fit, score, sets, folds, seed, progress)
     x_valid = found.of([i.path for i in valid_ok]) if valid_ok else None
-    valid_scores = score(oof.final, x_valid) if x_valid is not None else None
+    if folded:  # the candidate's and the current model's recipe, each without the fold
+        rest = [(sets.x_corr, sets.y_corr), (sets.x_kept, sets.y_kept)]
+        valid_scores, old_valid = folded_scores(
+            fit_one, score, original, rest, exclusive=exclusive, l2=probe_l2(meta),
+            folds=folds, seed=seed,
+        )  # fmt: skip
+    else:
+        valid_scores = score(oof.final, x_valid) if x_valid is not None else None
     scores = oof.candidate_scores(valid_ok, valid_scores, data.categories)
     scores.learned = score(oof.final, sets.x_corr)
-    if old_probe is not None and x_valid is not None and meta.training.get("cross_validation"):
+    if folded:
+        scores.old_valid = old_valid
+    elif old_probe is not None and x_valid is not None and cross_validated(meta):
         # the current model learned the validation images: its recipe without them stands in
-        stand_in = fit_probe(*original, exclusive=exclusive, l2=_probe_l2(meta))
+        stand_in = fit_probe(*original, exclusive=exclusive, l2=probe_l2(meta))
         scores.old_valid = stand_in.scores(x_valid)
     if old_head is not None:
         old = partial(_old_head_scores, old_head, exclusive, n_out)

@@ -86,6 +86,31 @@ def test_folds_spread_each_category_over_the_folds() -> None:
         assert [sorted(labels[i] for i in part) for part in parts] == [[0, 1, 2]] * 3
 
 
+def test_fold_scores_score_every_row_by_a_model_that_did_not_learn_it() -> None:
+    """Each row is scored once, by a model fitted on the other folds' rows (and whatever the
+    caller adds to every model), never by one that learned it."""
+    import torch
+
+    from sorter.core.learning.crossfit import fold_scores
+
+    x = torch.arange(20, dtype=torch.float32).view(-1, 1)  # each row's feature is its own id
+    y = _one_hot([0, 1] * 10, 2)
+    learned_by = []
+
+    def fit(xs, ys, seed):
+        learned_by.append({int(v) for v in xs.flatten()} | {99})  # 99: always added
+        return learned_by[-1]
+
+    def score(learned, rows):  # column 0: the model learned this row; column 1: it did not
+        seen = np.array([float(int(v) in learned) for v in rows.flatten()], dtype=np.float32)
+        return np.stack([seen, 1 - seen], axis=1)
+
+    held = folds(y, 5, seed=3)
+    scores = fold_scores(fit, score, x, y, held, seed=3)
+    assert len(learned_by) == 5 and all(len(m) == 17 for m in learned_by)  # 16 rows + 99
+    assert not scores[:, 0].any() and scores[:, 1].all()  # every row scored, none by its model
+
+
 def test_holdout_only_when_enough() -> None:
     assert holdout(4, seed=1) == []
     held = holdout(10, seed=1)
@@ -226,6 +251,27 @@ def test_corrections_teach_a_new_category_and_are_promoted(
     assert top_category(result.current_model, noisy_image(tmp_path / "r.png", RED, 998)) == "red"
     report = result.to_dict()
     assert report["current_model"] == str(result.current_model) and report["table"]
+
+
+@pytest.mark.slow
+def test_a_cross_validated_model_relearns_all_its_images_and_is_judged_on_every_one(
+    red_blue_model: Path, tmp_path: Path, fast_heads
+) -> None:
+    """Quick training learned every one of its images (no hold-out): a retrain does too, and
+    compares the two models on every original image, each scored out of fold."""
+    from sorter.core.training.data import load_training_data
+
+    meta, _ = read_model(red_blue_model)
+    assert meta.training.get("cross_validation")
+    originals = len(load_training_data(Path(meta.training["data_path"])).items)
+    queue = CorrectionQueue()
+    for i in range(6):
+        queue.add(noisy_image(tmp_path / f"g{i}.png", GREEN, 500 + i), ["green"])
+    result = retrain(red_blue_model, folds=2)
+    judged = {c.name: c for c in result.candidate.comparisons}
+    assert judged["original validation"].images == originals == 24
+    assert judged["original validation"].new.accuracy_multi > 0.9  # red and blue still known
+    assert result.promoted, result.message
 
 
 @pytest.mark.slow
