@@ -128,15 +128,11 @@ def load_original(meta: ModelMeta, notes: list[str]) -> Original | None:
             f"The original training data ({path}) cannot be used ({exc}); corrections only."
         )
         return None
-    if training.get("cross_validation"):
-        notes.append(
-            "The current model learned from every original image; on the validation part it "
-            "is stood in for by the same probe fitted without those images."
-        )
     notes.append(
-        f"Using the original training data in {path}: {len(split.train)} training and "
-        f"{len(split.valid)} validation images."
-    )
+        f"Using the original training data in {path}: {len(data.items)} images"
+        + ("." if training.get("cross_validation") else
+           f", {len(split.train)} to train on and {len(split.valid)} to validate with.")
+    )  # fmt: skip
     return Original(data, split.train, split.valid)
 
 

@@ -13,16 +13,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from sorter import __version__
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.learning import groups
+from sorter.core.learning.candidate_meta import group_meta, quick_meta
 from sorter.core.learning.crossfit import Sets, cross_fit, fold_notes
 from sorter.core.learning.data import (
     RetrainData,
     RetrainError,
     original_items,
     targets_for,
-    training_summary,
 )
 from sorter.core.learning.evaluate import CandidateScores
 from sorter.core.learning.groups import (
@@ -38,9 +37,8 @@ from sorter.core.learning.probe_refit import (
     folded_scores,
     probe_l2,
 )
-from sorter.core.model.meta import ModelMeta, trained_meta
+from sorter.core.model.meta import ModelMeta
 from sorter.core.model.networks import BODY_FEATURES, FASTAI_CUTS, build_network
-from sorter.core.training import metrics as th
 from sorter.core.training import quick as train_quick
 from sorter.core.training.data import TrainItem
 from sorter.core.training.probe import fit_probe, probe_of_head
@@ -54,6 +52,14 @@ MAX_EPOCHS = 200
 BATCH = 32
 WARM_EPOCHS = 20  # a head that already knows the old categories needs fewer, gentler epochs
 WARM_LR = 1e-3
+FOLDED_NOTE = (
+    "The current model learned all {n} original images, and so does the new one; each is "
+    "judged out of fold ({k} folds) by both models' recipes, fitted without it."
+)
+STAND_IN_NOTE = (
+    "The current model learned the validation images too; there it is stood in for by the "
+    "same probe fitted without them."
+)
 
 
 @dataclass
@@ -270,9 +276,11 @@ def _head_fit(
         scores.old_corrections = old(sets.x_corr[scores.judged])
         scores.old_kept = old(sets.x_kept) if scores.kept is not None else None
     notes = fold_notes(oof)
+    if scores.old_valid is not None:
+        notes.append(FOLDED_NOTE.format(n=len(train_ok), k=folds) if folded else STAND_IN_NOTE)
     if warm is not None:
         notes.append("Started from the current model's head (the original data is not available).")
-    new_meta = _quick_meta(meta, data, scores, base_path)
+    new_meta = quick_meta(meta, data, scores, base_path)
     state = train_quick.assemble(meta.arch, body, oof.final)
     return QuickFit(state, new_meta, scores, warm is not None, notes, found.bad)
 
@@ -324,25 +332,8 @@ def _group_fit(
         scores.old_kept = _pad(score(old, sets.x_kept), n_out)
     state = dict(state_dict)
     state[f"{name}.weight"], state[f"{name}.bias"] = oof.final.weight, oof.final.bias
-    new_meta = _group_meta(meta, data, oof.final, base_path)
+    new_meta = group_meta(meta, data, oof.final, base_path)
     return QuickFit(state, new_meta, scores, True, fold_notes(oof), {}, keeps_base=True)
-
-
-def _group_meta(
-    base: ModelMeta, data: RetrainData, layer: groups.GroupLayer, base_path: Path
-) -> ModelMeta:
-    """The base's metadata with the new outputs and groups: its thresholds, kind and
-    preprocessing kept (the layer moved gently; new categories take the default threshold)."""
-    from sorter.core.learning.versions import version_name_of
-
-    summary = training_summary(base, data, "quick", version_name_of(base_path))
-    return base.replace(
-        categories=list(data.categories),
-        n_outputs=int(layer.weight.shape[0]),
-        groups={name: list(ids) for name, ids in layer.groups.items()},
-        training={**summary, "origin": base.training.get("origin"), "method": "last layer, L2-SP"},
-        created_by=f"sorter {__version__}",
-    )
 
 
 def _extract(
@@ -364,40 +355,3 @@ def _extract(
     if lost:
         raise RetrainError(f"A stored correction image cannot be read: {bad[lost[0]]}")
     return _Features(paths, feats, bad)
-
-
-def _quick_meta(
-    base: ModelMeta, data: RetrainData, scores: CandidateScores, base_path: Path
-) -> ModelMeta:
-    """The new model's metadata: the base's preprocessing and kind, a head for every category."""
-    from sorter.core.learning.versions import version_name_of
-
-    categories = list(data.categories)
-    cap = _label_cap(base, data)
-    if not len(scores.valid_scores):
-        chosen = dict.fromkeys(categories, 0.5)
-    elif base.exclusive:
-        chosen = th.exclusive_thresholds(scores.valid_scores, scores.valid_targets, categories)
-    else:
-        chosen = th.exact_set_thresholds(
-            scores.valid_scores, scores.valid_targets, categories, max_labels=cap
-        )
-    return trained_meta(
-        base.arch,
-        categories,
-        base.preprocessing,  # pad_mode too: the features were computed with it
-        exclusive=base.exclusive,
-        thresholds=chosen,
-        training=training_summary(base, data, "quick", version_name_of(base_path)),
-        created_by=f"sorter {__version__}",
-        backbone_sha256=base.backbone_sha256 or None,
-        max_labels=cap,
-    )
-
-
-def _label_cap(base: ModelMeta, data: RetrainData) -> int | None:
-    """The base's most folders per image, raised when a correction carries more labels."""
-    if base.max_labels is None:
-        return None
-    labels = [len(c.labels) for c in data.corrections]
-    return max([base.max_labels, *labels])

@@ -24,12 +24,12 @@ def test_a_retrained_multi_label_model_keeps_its_folder_limit_raised_by_correcti
 
     from fakes import tiny_meta
 
-    from sorter.core.learning.quick import _label_cap
+    from sorter.core.learning.candidate_meta import label_cap
 
     capped = tiny_meta(max_labels=2)
     correction = SimpleNamespace  # a queued correction: only its labels matter here
     data = SimpleNamespace(corrections=[correction(labels=["cats"])])
-    assert _label_cap(capped, data) == 2
+    assert label_cap(capped, data) == 2
     data.corrections.append(correction(labels=["cats", "dogs", "cars"]))
-    assert _label_cap(capped, data) == 3  # the user said three: three folders may be right
-    assert _label_cap(tiny_meta(), data) is None  # no limit before: none after
+    assert label_cap(capped, data) == 3  # the user said three: three folders may be right
+    assert label_cap(tiny_meta(), data) is None  # no limit before: none after
