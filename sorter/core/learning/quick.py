@@ -53,12 +53,13 @@ BATCH = 32
 WARM_EPOCHS = 20  # a head that already knows the old categories needs fewer, gentler epochs
 WARM_LR = 1e-3
 FOLDED_NOTE = (
-    "The current model learned all {n} original images, and so does the new one; each is "
-    "judged out of fold ({k} folds) by both models' recipes, fitted without it."
+    "The current model learned all {n} of its training images, and so does the new one. To "
+    "compare them fairly, each image is scored by versions of both trained without it "
+    "({k} rounds)."
 )
 STAND_IN_NOTE = (
-    "The current model learned the validation images too; there it is stood in for by the "
-    "same probe fitted without them."
+    "The current model learned its validation images too; there it is compared through a copy "
+    "of it trained without them."
 )
 
 
