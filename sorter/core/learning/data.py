@@ -128,12 +128,16 @@ def load_original(meta: ModelMeta, notes: list[str]) -> Original | None:
             f"The original training data ({path}) cannot be used ({exc}); corrections only."
         )
         return None
-    notes.append(
-        f"Using the original training data in {path}: {len(data.items)} images"
-        + ("." if training.get("cross_validation") else
-           f", {len(split.train)} to train on and {len(split.valid)} to validate with.")
-    )  # fmt: skip
+    notes.append(f"Using the original training data in {path}: {len(data.items)} images.")
     return Original(data, split.train, split.valid)
+
+
+def split_note(original: Original) -> str:
+    """What a retrain that keeps the original data's hold-out says of it."""
+    return (
+        f"Of the original images, {len(original.train)} are learned and {len(original.valid)} "
+        "kept aside to judge the new model."
+    )
 
 
 def drop_corrected(original: Original, corrections: list[Correction]) -> int:

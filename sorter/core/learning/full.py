@@ -13,7 +13,13 @@ import numpy as np
 import torch
 
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.learning.data import RetrainData, original_items, targets_for, training_summary
+from sorter.core.learning.data import (
+    RetrainData,
+    original_items,
+    split_note,
+    targets_for,
+    training_summary,
+)
 from sorter.core.learning.evaluate import CandidateScores
 from sorter.core.model.meta import ModelMeta
 from sorter.core.training.data import TrainData, from_items
@@ -97,6 +103,8 @@ def full_fit(
     scores = _candidate_scores(load_model(out, device=device.type), data, held)
     summary = training_summary(meta, data, "full", base_version)
     fit = FullFit(state_dict, _full_meta(trained_meta, summary), scores)
+    if data.original is not None:
+        fit.notes.append(split_note(data.original))
     if held:
         fit.notes.append(
             f"{len(held)} correction(s) held out to judge the new model; still queued."

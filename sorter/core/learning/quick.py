@@ -21,6 +21,7 @@ from sorter.core.learning.data import (
     RetrainData,
     RetrainError,
     original_items,
+    split_note,
     targets_for,
 )
 from sorter.core.learning.evaluate import CandidateScores
@@ -41,7 +42,7 @@ from sorter.core.model.meta import ModelMeta
 from sorter.core.model.networks import BODY_FEATURES, FASTAI_CUTS, build_network
 from sorter.core.training import quick as train_quick
 from sorter.core.training.data import TrainItem
-from sorter.core.training.probe import fit_probe, probe_of_head
+from sorter.core.training.probe import probe_of_head
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,6 @@ FOLDED_NOTE = (
     "The current model learned all {n} of its training images, and so does the new one. To "
     "compare them fairly, each image is scored by versions of both trained without it "
     "({k} rounds)."
-)
-STAND_IN_NOTE = (
-    "The current model learned its validation images too; there it is compared through a copy "
-    "of it trained without them."
 )
 
 
@@ -255,7 +252,6 @@ def _head_fit(
         return train_quick.head_scores(head, x, exclusive=exclusive).numpy()
 
     oof = cross_fit(fit, score, sets, folds, seed, progress)
-    x_valid = found.of([i.path for i in valid_ok]) if valid_ok else None
     if folded:  # the candidate's and the current model's recipe, each without the fold
         rest = [(sets.x_corr, sets.y_corr), (sets.x_kept, sets.y_kept)]
         valid_scores, old_valid = folded_scores(
@@ -263,22 +259,21 @@ def _head_fit(
             folds=folds, seed=seed,
         )  # fmt: skip
     else:
+        x_valid = found.of([i.path for i in valid_ok]) if valid_ok else None
         valid_scores = score(oof.final, x_valid) if x_valid is not None else None
     scores = oof.candidate_scores(valid_ok, valid_scores, data.categories)
     scores.learned = score(oof.final, sets.x_corr)
     if folded:
         scores.old_valid = old_valid
-    elif old_probe is not None and x_valid is not None and cross_validated(meta):
-        # the current model learned the validation images: its recipe without them stands in
-        stand_in = fit_probe(*original, exclusive=exclusive, l2=probe_l2(meta))
-        scores.old_valid = stand_in.scores(x_valid)
     if old_head is not None:
         old = partial(_old_head_scores, old_head, exclusive, n_out)
         scores.old_corrections = old(sets.x_corr[scores.judged])
         scores.old_kept = old(sets.x_kept) if scores.kept is not None else None
     notes = fold_notes(oof)
-    if scores.old_valid is not None:
-        notes.append(FOLDED_NOTE.format(n=len(train_ok), k=folds) if folded else STAND_IN_NOTE)
+    if folded:
+        notes.append(FOLDED_NOTE.format(n=len(train_ok), k=folds))
+    elif data.original is not None:
+        notes.append(split_note(data.original))
     if warm is not None:
         notes.append("Started from the current model's head (the original data is not available).")
     new_meta = quick_meta(meta, data, scores, base_path)
