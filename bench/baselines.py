@@ -26,28 +26,38 @@ CS = (0.001, 0.01, 0.1, 1.0)  # the C values 5-fold cross-validation chooses fro
 
 
 @cache
-def _body() -> nn.Module:
-    import torchvision
-
+def _body(arch: str = "mobilenet_v2") -> nn.Module:
     from sorter.core.training.backbone import find_pretrained_weights
 
-    weights = find_pretrained_weights("mobilenet_v2")
+    weights = find_pretrained_weights(arch)
     if weights is None:
-        raise SystemExit("No MobileNetV2 ImageNet weights on this machine (see the README).")
+        raise SystemExit(f"No ImageNet weights for {arch} on this machine (see the README).")
+    if arch != "mobilenet_v2":  # the pair: Sorter's own network, with both halves' weights
+        from sorter.core.training.backbone import pretrained_body
+
+        return pretrained_body(arch, weights).eval()
+    import torchvision
+
     network = torchvision.models.mobilenet_v2(weights=None)
     network.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return network.features.eval()
 
 
-def frozen_features(paths: Sequence[Path], batch: int = 32) -> np.ndarray:
-    """(N, 2560) pooled features of the images, in order (every image must be readable)."""
+def frozen_features(
+    paths: Sequence[Path], batch: int = 32, arch: str = "mobilenet_v2"
+) -> np.ndarray:
+    """(N, 2 x channels) pooled features of the images, in order (every image must be readable).
+
+    `arch` "mobilenet_v2": torchvision's network, independent of Sorter's training code. Any
+    other arch is built by Sorter (backbone.pretrained_body), for the baseline on the same
+    features a model of that arch learns from."""
     rows = []
     for start in range(0, len(paths), batch):
         x = torch.stack(
             [preprocess(open_image(p, PRE.input_size), PRE) for p in paths[start : start + batch]]
         )
         with torch.inference_mode():
-            maps = _body()(x)
+            maps = _body(arch)(x)
         rows.append(torch.cat([maps.amax((2, 3)), maps.mean((2, 3))], 1))
     return torch.cat(rows).numpy()
 

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import OUT_DIR, machine, write_json
 
+from sorter.core.model.arch_names import ARCHS, DEFAULT_ARCH
 from sorter.core.training.data import TrainData, from_items, split_data
 from sorter.core.training.train import TrainOptions, train
 
@@ -281,7 +282,7 @@ def run_sets(args: argparse.Namespace) -> dict:
             for seed in range(repeats):
                 with tempfile.TemporaryDirectory() as tmp:
                     draw = maker.make(name, size, Path(tmp) / "set", seed)
-                    runs.append(one_run(draw, Path(tmp), seed, args.labels))
+                    runs.append(one_run(draw, Path(tmp), seed, args.labels, args.arch))
                 print(f"  {name}@{size} seed {seed}: {seed_line(runs[-1])}", flush=True)
             sets[f"{name}@{size}"] = pool(runs, runs[0]["multi_label_data"])
             print("\n".join(describe(f"{name}@{size}", sets[f"{name}@{size}"])), flush=True)
@@ -289,7 +290,8 @@ def run_sets(args: argparse.Namespace) -> dict:
     for total in args.speed_sizes:
         with tempfile.TemporaryDirectory() as tmp:
             root = speed_set(Path(tmp) / "set", maker, total, args.seed)
-            speed[total] = round(speed_run(root, Path(tmp) / "model.pth", args.seed), 1)
+            seconds = speed_run(root, Path(tmp) / "model.pth", args.seed, args.arch)
+            speed[total] = round(seconds, 1)
     targets = target_lines(sets, speed)
     print("targets:\n  " + "\n  ".join(targets))
     return {"sets": sets, "speed_seconds": speed, "targets": targets}
@@ -327,6 +329,9 @@ def main() -> int:
         help="sets: quick training timed on this many images (none: skip)",
     )
     parser.add_argument("--labels", choices=("single", "multi"), help="folders: force the kind")
+    parser.add_argument(
+        "--arch", choices=ARCHS, default=DEFAULT_ARCH, help="sets: the network training uses"
+    )
     parser.add_argument("--tag", default="", help="added to the JSON's name")
     parser.add_argument(
         "--only",

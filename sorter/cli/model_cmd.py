@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sorter.core.model.arch_names import ARCHS
+from sorter.core.model.arch_names import SINGLE_ARCHS
 
 if TYPE_CHECKING:
     from sorter.core.model.meta import ModelMeta
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="turn bare fastai weights (learn.save / state_dict) into a Sorter model",
     )
     imp.add_argument("file", type=Path, help="weights saved with learn.save or torch.save")
-    imp.add_argument("--arch", required=True, choices=ARCHS)
+    imp.add_argument("--arch", required=True, choices=SINGLE_ARCHS)
     imp.add_argument(
         "--categories", required=True, help="comma-separated category names in output order"
     )

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sorter.core.model.arch_names import ARCHS
+from sorter.core.model.arch_names import SINGLE_ARCHS
 from sorter.gui.worker import Job
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class WeightsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Import fastai weights")
         self.arch = QComboBox()
-        self.arch.addItems(list(ARCHS))
+        self.arch.addItems(list(SINGLE_ARCHS))
         self.categories = QLineEdit()
         self.categories.setPlaceholderText("chair, table, lamp (in the model's output order)")
         buttons = QDialogButtonBox(

@@ -10,6 +10,8 @@ from typing import Any
 from torch import nn
 
 from sorter.core.errors import ModelFileError
+from sorter.core.model.arch_names import PAIR
+from sorter.core.model.effnet_lite import mobilenet_v2_lite0
 from sorter.core.model.networks import ARCHS, FASTAI_CUTS
 
 log = logging.getLogger(__name__)
@@ -45,9 +47,33 @@ def torchvision_arch(name: str) -> Callable[..., nn.Module]:
 
     if name not in ARCHS:
         raise ModelFileError(f"Unknown architecture {name!r}; Sorter knows {', '.join(ARCHS)}.")
+    if name == PAIR:
+        _register(_pair_arch, PAIR)
+        return _pair_arch
     if name == "mobilenet_v2":
         register_mobilenet_v2()
     return getattr(torchvision.models, name)
+
+
+def _pair_arch(weights: object = None, pretrained: bool = False, **kwargs: Any) -> nn.Module:
+    """The MobileNetV2 + EfficientNet-Lite0 pair as fastai calls an arch, with random weights
+    (pretrained ones come through backbone.fastai_local_arch, which reads them from disk)."""
+    if weights is not None or pretrained:
+        raise ModelFileError(f"{PAIR}'s pretrained weights load through fastai_local_arch.")
+    return mobilenet_v2_lite0(**kwargs)
+
+
+_pair_arch.__name__ = PAIR
+
+
+def _register(arch: Callable[..., nn.Module], name: str) -> None:
+    # fastai finds the cut by looking for a pooling child, which the pair's body hides.
+    from fastai.vision.all import imagenet_stats
+    from fastai.vision.learner import _default_meta, model_meta
+
+    with _lock:
+        if arch not in model_meta:
+            model_meta[arch] = {**_default_meta, "cut": FASTAI_CUTS[name], "stats": imagenet_stats}
 
 
 def fastai_vision_model(name: str, n_out: int, **kwargs: Any) -> nn.Module:

@@ -14,9 +14,10 @@ import torch
 
 from sorter import __version__
 from sorter.core.errors import BadPathError, ModelFileError
+from sorter.core.model.arch_names import SINGLE_ARCHS
 from sorter.core.model.meta import ModelMeta, Preprocessing, Stats
 from sorter.core.model.modelfile import save_model
-from sorter.core.model.networks import ARCHS, fastai_network, torchvision_network
+from sorter.core.model.networks import fastai_network, torchvision_network
 
 if TYPE_CHECKING:
     from fastai.data.core import DataLoaders
@@ -109,7 +110,7 @@ def detect_arch(state_dict: dict[str, torch.Tensor], n_out: int) -> tuple[str, s
     """
     want = {k: tuple(v.shape) for k, v in state_dict.items()}
     for builder, make in (("fastai", fastai_network), ("torchvision", torchvision_network)):
-        for arch in ARCHS:
+        for arch in SINGLE_ARCHS:
             with torch.device("meta"):  # shapes only: no memory, no slow weight init
                 network = make(arch, n_out)
             have = {k: tuple(v.shape) for k, v in network.state_dict().items()}
@@ -117,7 +118,7 @@ def detect_arch(state_dict: dict[str, torch.Tensor], n_out: int) -> tuple[str, s
                 return builder, arch
     raise ModelFileError(
         "The Learner's network is not one Sorter can rebuild (it knows fastai's "
-        f"vision_learner head or plain torchvision models on {', '.join(ARCHS)})."
+        f"vision_learner head or plain torchvision models on {', '.join(SINGLE_ARCHS)})."
     )
 
 

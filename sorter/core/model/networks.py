@@ -9,23 +9,32 @@ import torch
 from torch import nn
 
 from sorter.core.errors import ModelFileError
-from sorter.core.model.arch_names import ARCHS
-from sorter.core.model.archs import CONSTRUCTORS
+from sorter.core.model.arch_names import ARCHS, PAIR
+from sorter.core.model.archs import CONSTRUCTORS as PLAIN_CONSTRUCTORS
+from sorter.core.model.effnet_lite import mobilenet_v2_lite0
 from sorter.core.model.meta import ModelMeta
 
 log = logging.getLogger(__name__)
 
 # How many top-level children fastai's create_body keeps (its model_meta "cut"): resnets lose
 # their avgpool and fc, MobileNetV2 its classifier (the cut that fastai_compat registers).
-FASTAI_CUTS: dict[str, int] = {"mobilenet_v2": -1, "resnet18": -2, "resnet34": -2, "resnet50": -2}
+FASTAI_CUTS: dict[str, int] = {
+    PAIR: -1,
+    "mobilenet_v2": -1,
+    "resnet18": -2,
+    "resnet34": -2,
+    "resnet50": -2,
+}
 # Channels the body puts out (what fastai's num_features_model measures with a dummy pass).
 BODY_FEATURES: dict[str, int] = {
+    PAIR: 2560,
     "mobilenet_v2": 1280,
     "resnet18": 512,
     "resnet34": 512,
     "resnet50": 2048,
 }
 BUILDERS = ("fastai", "torchvision")
+CONSTRUCTORS: dict[str, Callable[..., nn.Module]] = {**PLAIN_CONSTRUCTORS, PAIR: mobilenet_v2_lite0}
 
 
 class AdaptiveConcatPool2d(nn.Module):

@@ -13,6 +13,8 @@ from torch import nn
 
 from sorter import appdirs
 from sorter.core.errors import SorterError
+from sorter.core.model.arch_names import PAIR
+from sorter.core.model.effnet_lite import MobileNetV2Lite0, lite0_state_from_release
 from sorter.core.model.meta import IMAGENET
 from sorter.core.model.networks import ARCHS, FASTAI_CUTS
 
@@ -23,8 +25,16 @@ class BackboneError(SorterError):
     """A backbone's pretrained weights are missing, damaged or do not fit."""
 
 
+# EfficientNet-Lite0's ImageNet weights as released (assets/weights/LICENSE says where from).
+LITE0_FILE = "efficientnet-lite0-57934424.pth"
+
+
 def weight_file_names(arch: str) -> list[str]:
-    """The file names torchvision gives this arch's ImageNet weights (V1 first)."""
+    """The file names of this arch's ImageNet weights: torchvision's (V1 first), and for the
+    MobileNetV2 + EfficientNet-Lite0 pair, the Lite0 file (the MobileNetV2 half is looked up
+    as mobilenet_v2)."""
+    if arch == PAIR:
+        return [LITE0_FILE]
     return [w.url.rsplit("/", 1)[1] for w in torchvision.models.get_model_weights(arch)]
 
 
@@ -35,6 +45,8 @@ def find_pretrained_weights(arch: str) -> Path | None:
     """
     if arch not in ARCHS:
         raise SorterError(f"Unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}.")
+    if arch == PAIR and find_pretrained_weights("mobilenet_v2") is None:
+        return None  # the pair needs both halves
     folders = [appdirs.asset_path("weights"), Path(torch.hub.get_dir()) / "checkpoints"]
     for folder in folders:
         for name in weight_file_names(arch):
@@ -44,14 +56,42 @@ def find_pretrained_weights(arch: str) -> Path | None:
 
 
 def torchvision_pretrained(arch: str, weights: Path) -> nn.Module:
-    """The torchvision network with the ImageNet weights from `weights` (read safely)."""
+    """The torchvision network with the ImageNet weights from `weights` (read safely).
+
+    For the MobileNetV2 + EfficientNet-Lite0 pair, `weights` is the Lite0 file and the
+    MobileNetV2 half comes from find_pretrained_weights("mobilenet_v2").
+    """
+    if arch == PAIR:
+        return _pair_pretrained(weights)
     network = getattr(torchvision.models, arch)(weights=None)
+    network.load_state_dict(_read_state(weights, arch), strict=True)
+    return network
+
+
+def _read_state(weights: Path, arch: str) -> dict[str, torch.Tensor]:
     try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        network.load_state_dict(state, strict=True)
+        return torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise BackboneError(
             f"The pretrained weights {weights} cannot be used for {arch}: {exc}"
+        ) from exc
+
+
+def _pair_pretrained(lite_weights: Path) -> nn.Module:
+    mobilenet_weights = find_pretrained_weights("mobilenet_v2")
+    if mobilenet_weights is None:
+        raise BackboneError(f"{PAIR} needs MobileNetV2's ImageNet weights, and none are installed.")
+    network = MobileNetV2Lite0()
+    mobilenet = torchvision_pretrained("mobilenet_v2", mobilenet_weights)
+    network.features.mobilenet.load_state_dict(mobilenet.features.state_dict(), strict=True)
+    try:
+        lite = lite0_state_from_release(_read_state(lite_weights, PAIR))
+        prefix = "features."
+        features = {k.removeprefix(prefix): v for k, v in lite.items() if k.startswith(prefix)}
+        network.features.lite.load_state_dict(features, strict=True)
+    except (ValueError, RuntimeError) as exc:
+        raise BackboneError(
+            f"The pretrained weights {lite_weights} cannot be used for EfficientNet-Lite0: {exc}"
         ) from exc
     return network
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sorter.core.errors import SorterError
+from sorter.core.model.arch_names import DEFAULT_ARCH
 from sorter.core.model.networks import ARCHS
 from sorter.core.training.modes import TRAIN_MODES
 
@@ -20,7 +21,7 @@ class TrainOptions:
     """Everything a training run can be told; the defaults suit most users."""
 
     mode: str = "quick"
-    arch: str = "mobilenet_v2"
+    arch: str = DEFAULT_ARCH
     epochs: int | None = None  # None: the mode's default_epochs
     valid_pct: float = 0.2
     seed: int = 42

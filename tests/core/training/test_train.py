@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 
 from sorter.core.errors import BadPathError, SorterError
 from sorter.core.jobs import Cancelled, CancelToken
+from sorter.core.model.arch_names import PAIR
 from sorter.core.model.modelfile import load_model
 from sorter.core.model.predict import score_images
 from sorter.core.sorting.sort import sort_folder
@@ -77,7 +78,7 @@ def test_quick_training_from_folders_learns_and_writes_model_and_report(tmp_path
     assert [p.name for p, _ in result.data.skipped] == ["broken.png"]
     meta = load_model(out, device="cpu").meta
     assert meta.categories == ["blue", "red"]
-    assert meta.builder == "fastai" and meta.arch == "mobilenet_v2"
+    assert meta.builder == "fastai" and meta.arch == PAIR
     assert meta.input_size == 64 and meta.resize_method == "crop"
     assert meta.normalize.mean == (0.485, 0.456, 0.406)
     assert set(meta.thresholds) == {"blue", "red"}
