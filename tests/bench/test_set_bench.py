@@ -79,6 +79,22 @@ def test_targets_say_met_and_not_met():
     ]
 
 
+def test_targets_are_checked_against_both_baselines_when_there_are_two():
+    figures = {"top1": 0.70, "exact_folder": 0.66, "placed_precision": 0.80,
+               "coverage": 0.8, "multi_folder_share": 0.0}  # fmt: skip
+    base = {"top1": 0.65, "same_top1": 0.72}
+    lines = target_lines({"s@10": {"figures": figures, "baseline": base}}, {})
+    assert [line.rsplit(": ", 1)[1] for line in lines] == [
+        "met",  # 0.66 >= 0.65 - 0.05 (LR on MobileNetV2's features)
+        "NOT MET",  # 0.66 < 0.72 - 0.05 (LR on the model's own features)
+        "met",
+        "met",
+        "met",  # stretch: 0.70 >= 0.68
+        "NOT MET",  # stretch: 0.70 < 0.75
+    ]
+    assert "LR same top-1" in lines[1] and "LR same top-1" in lines[5]
+
+
 def test_hindsight_ceiling_is_the_best_exact_share_at_the_precision_goal():
     # top-1 is 4/6; the goal is 4/6 + 0.05 = 0.717.
     ranked = [(0.9, True), (0.8, True), (0.7, False), (0.6, True), (0.5, True), (0.4, False)]
