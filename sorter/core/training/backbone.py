@@ -64,7 +64,13 @@ def torchvision_pretrained(arch: str, weights: Path) -> nn.Module:
     if arch == PAIR:
         return _pair_pretrained(weights)
     network = getattr(torchvision.models, arch)(weights=None)
-    network.load_state_dict(_read_state(weights, arch), strict=True)
+    state = _read_state(weights, arch)
+    try:
+        network.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # other tensors than this arch's
+        raise BackboneError(
+            f"The pretrained weights {weights} cannot be used for {arch}: {exc}"
+        ) from exc
     return network
 
 

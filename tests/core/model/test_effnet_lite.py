@@ -142,3 +142,11 @@ def test_the_pair_needs_both_files(monkeypatch, tmp_path):
     assert backbone.find_pretrained_weights(PAIR) is None
     with pytest.raises(backbone.BackboneError, match="needs MobileNetV2"):
         backbone.torchvision_pretrained(PAIR, tmp_path / backbone.LITE0_FILE)
+
+
+@pytest.mark.parametrize("arch", ["mobilenet_v2", PAIR])
+def test_a_weights_file_of_another_network_stops_with_a_clear_error(tmp_path, arch):
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"conv.weight": torch.zeros(2, 2)}, wrong, pickle_protocol=2)
+    with pytest.raises(backbone.BackboneError, match="cannot be used"):
+        backbone.torchvision_pretrained(arch, wrong)
