@@ -346,9 +346,9 @@ def target_lines(sets: dict[str, dict], speed: dict[str, float]) -> list[str]:
         f, base = entry["figures"], entry["baseline"]
         # The logistic regressions: on MobileNetV2's features ("LR"), and where the model's
         # network is another, on its own features ("LR same").
-        for name, lr in (("LR", base["top1"]), ("LR same", base.get("same_top1"))):
-            if lr is None:
-                continue
+        named = [(n, lr) for n, lr in (("LR", base["top1"]), ("LR same", base.get("same_top1")))
+                 if lr is not None]  # fmt: skip
+        for name, lr in named:
             what = f"{key} exact folder >= {name} top-1 - 5 points"
             lines.append(_check(what, f["exact_folder"], lr - 0.05))
         lines += [
@@ -359,10 +359,9 @@ def target_lines(sets: dict[str, dict], speed: dict[str, float]) -> list[str]:
                 f["top1"] + 0.05,
             ),
         ]
-        for name, lr in (("LR", base["top1"]), ("LR same", base.get("same_top1"))):
-            if lr is not None:
-                what = f"{key} (stretch) top-1 >= {name} top-1 + 3 points"
-                lines.append(_check(what, f["top1"], lr + 0.03))
+        for name, lr in named:
+            what = f"{key} (stretch) top-1 >= {name} top-1 + 3 points"
+            lines.append(_check(what, f["top1"], lr + 0.03))
     for images, seconds in speed.items():
         lines.append(_check(f"quick training of {images} images, seconds", seconds, 60, True))
     return lines

@@ -25,20 +25,10 @@ def register_mobilenet_v2() -> None:
     Idempotent. The cut matches sorter.core.model.networks, so fastai-trained MobileNetV2 models
     load into the plain-torch network that sorting uses.
     """
-    from fastai.vision.all import imagenet_stats
-    from fastai.vision.learner import _default_meta, model_meta
     from torchvision.models import mobilenet_v2
 
-    with _lock:
-        if mobilenet_v2 in model_meta:
-            return
-        model_meta[mobilenet_v2] = {
-            **_default_meta,
-            "cut": FASTAI_CUTS["mobilenet_v2"],
-            "stats": imagenet_stats,
-            "weights": "IMAGENET1K_V1",  # the V1 file Sorter ships, not torchvision's DEFAULT (V2)
-        }
-        log.debug("Registered mobilenet_v2 with fastai")
+    # the V1 file Sorter ships, not torchvision's DEFAULT (V2)
+    _register(mobilenet_v2, "mobilenet_v2", weights="IMAGENET1K_V1")
 
 
 def torchvision_arch(name: str) -> Callable[..., nn.Module]:
@@ -66,14 +56,20 @@ def _pair_arch(weights: object = None, pretrained: bool = False, **kwargs: Any) 
 _pair_arch.__name__ = PAIR
 
 
-def _register(arch: Callable[..., nn.Module], name: str) -> None:
-    # fastai finds the cut by looking for a pooling child, which the pair's body hides.
+def _register(arch: Callable[..., nn.Module], name: str, **more: str) -> None:
+    """Put `arch` in fastai's model_meta with Sorter's cut for `name` and ImageNet statistics
+    (fastai otherwise looks for a pooling child to cut at, and finds none in MobileNetV2 or the
+    pair). Idempotent."""
     from fastai.vision.all import imagenet_stats
     from fastai.vision.learner import _default_meta, model_meta
 
     with _lock:
-        if arch not in model_meta:
-            model_meta[arch] = {**_default_meta, "cut": FASTAI_CUTS[name], "stats": imagenet_stats}
+        if arch in model_meta:
+            return
+        model_meta[arch] = {
+            **_default_meta, "cut": FASTAI_CUTS[name], "stats": imagenet_stats, **more
+        }  # fmt: skip
+        log.debug("Registered %s with fastai", name)
 
 
 def fastai_vision_model(name: str, n_out: int, **kwargs: Any) -> nn.Module:
