@@ -297,6 +297,22 @@ def run_sets(args: argparse.Namespace) -> dict:
     return {"sets": sets, "speed_seconds": speed, "targets": targets}
 
 
+def print_saved_targets(paths: list[Path]) -> int:
+    """The target checks of saved sets runs, recomputed (several files: their sets together)."""
+    import json
+
+    from set_bench import target_lines
+
+    sets: dict = {}
+    speed: dict = {}
+    for path in paths:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        sets.update(saved.get("sets", {}))
+        speed.update(saved.get("speed_seconds", {}))
+    print("targets:\n  " + "\n  ".join(target_lines(sets, speed)))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
@@ -334,6 +350,13 @@ def main() -> int:
     )
     parser.add_argument("--tag", default="", help="added to the JSON's name")
     parser.add_argument(
+        "--targets-from",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="print the target checks of saved --only sets runs (bench/out/...json) and stop",
+    )
+    parser.add_argument(
         "--only",
         nargs="+",
         choices=PARTS,
@@ -341,6 +364,8 @@ def main() -> int:
         help="run only these parts (the JSON is named after them)",
     )
     args = parser.parse_args()
+    if args.targets_from:
+        return print_saved_targets(args.targets_from)
     if args.only == ["sets"]:
         figures = {"machine": machine(), **run_sets(args)}
         figures["load_average_after"] = machine()["load_average_1_5_15"]

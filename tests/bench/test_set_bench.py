@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from set_bench import figures_of, hindsight_exact, sort_counts, target_lines  # noqa: E402
+from set_bench import by_draw, figures_of, hindsight_exact, sort_counts, target_lines  # noqa: E402
 from stamp_sets import balanced_pairs  # noqa: E402
 
 
@@ -95,6 +95,31 @@ def test_targets_are_checked_against_both_baselines_when_there_are_two():
     assert "LR same top-1" in lines[1] and "LR same top-1" in lines[5]
 
 
+def test_by_draw_gives_the_mean_margin_its_standard_error_and_the_draws_met():
+    # margins +2, -1, -4 points: mean -1, sd 3, standard error 3 / sqrt(3) = 1.73
+    assert by_draw([0.02, -0.01, -0.04]) == " (by draw: -1.0 ± 1.7 points, met in 1 of 3)"
+    assert by_draw([0.05]) == ""  # one draw has no spread
+
+
+def test_targets_say_how_they_hold_draw_by_draw():
+    def run(top1: float, exact: float, precision: float, lr: float) -> dict:
+        figures = {"top1": top1, "exact_folder": exact, "placed_precision": precision,
+                   "coverage": 0.9, "multi_folder_share": 0.0}  # fmt: skip
+        return {"figures": figures, "baseline": {"top1": lr}, "multi_label_data": False}
+
+    runs = [run(0.70, 0.66, 0.78, 0.70), run(0.60, 0.50, 0.62, 0.58)]
+    pooled = {"top1": 0.65, "exact_folder": 0.58, "placed_precision": 0.69,
+              "coverage": 0.9, "multi_folder_share": 0.0}  # fmt: skip
+    entry = {"figures": pooled, "baseline": {"top1": 0.64}, "runs": runs}
+    exact, _, precision, stretch = target_lines({"s@10": entry}, {})
+    # exact - (LR - 0.05): +1 and -3 points
+    assert "(by draw: -1.0 ± 2.0 points, met in 1 of 2): NOT MET" in exact
+    # precision - (top-1 + 0.05): +3 and -3 points
+    assert "(by draw: +0.0 ± 3.0 points, met in 1 of 2): NOT MET" in precision
+    # top-1 - (LR + 0.03): -3 and -1 points
+    assert "(by draw: -2.0 ± 1.0 points, met in 0 of 2): NOT MET" in stretch
+
+
 def test_hindsight_ceiling_is_the_best_exact_share_at_the_precision_goal():
     # top-1 is 4/6; the goal is 4/6 + 0.05 = 0.717.
     ranked = [(0.9, True), (0.8, True), (0.7, False), (0.6, True), (0.5, True), (0.4, False)]
@@ -106,3 +131,17 @@ def test_hindsight_ceiling_is_the_best_exact_share_at_the_precision_goal():
     assert hindsight_exact(tied) == pytest.approx(1 / 4)
     assert hindsight_exact([(0.9, False), (0.8, False)]) == 0.0
     assert hindsight_exact([]) == 0.0
+
+
+def test_targets_say_whether_any_threshold_could_meet_precision_and_exact_together():
+    figures = {"top1": 0.70, "exact_folder": 0.66, "placed_precision": 0.80,
+               "coverage": 0.8, "multi_folder_share": 0.0}  # fmt: skip
+    base = {"top1": 0.65, "same_top1": 0.72}
+    entry = {"figures": figures, "baseline": base, "hindsight_exact": 0.64}
+    joint = [line for line in target_lines({"s@10": entry}, {}) if "hindsight" in line]
+    assert joint == [
+        "  s@10 hindsight ceiling 0.640 vs exact-folder goal 0.600 (LR): "
+        "one threshold could meet both",
+        "  s@10 hindsight ceiling 0.640 vs exact-folder goal 0.670 (LR same): "
+        "no threshold meets both",
+    ]
