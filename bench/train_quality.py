@@ -266,8 +266,8 @@ def run_sets(args: argparse.Namespace) -> dict:
         seed_line,
         speed_run,
         speed_set,
-        target_lines,
     )
+    from targets import target_lines
 
     maker = SetMaker(args.n_test, args.full_cap)
     repeats = args.repeats or 3
@@ -295,22 +295,6 @@ def run_sets(args: argparse.Namespace) -> dict:
     targets = target_lines(sets, speed)
     print("targets:\n  " + "\n  ".join(targets))
     return {"sets": sets, "speed_seconds": speed, "targets": targets}
-
-
-def print_saved_targets(paths: list[Path]) -> int:
-    """The target checks of saved sets runs, recomputed (several files: their sets together)."""
-    import json
-
-    from set_bench import target_lines
-
-    sets: dict = {}
-    speed: dict = {}
-    for path in paths:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        sets.update(saved.get("sets", {}))
-        speed.update(saved.get("speed_seconds", {}))
-    print("targets:\n  " + "\n  ".join(target_lines(sets, speed)))
-    return 0
 
 
 def main() -> int:
@@ -365,7 +349,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.targets_from:
-        return print_saved_targets(args.targets_from)
+        from targets import print_saved
+
+        return print_saved(args.targets_from)
     if args.only == ["sets"]:
         figures = {"machine": machine(), **run_sets(args)}
         figures["load_average_after"] = machine()["load_average_1_5_15"]

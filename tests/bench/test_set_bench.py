@@ -13,8 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from set_bench import by_draw, figures_of, hindsight_exact, sort_counts, target_lines  # noqa: E402
+from set_bench import figures_of, hindsight_exact, sort_counts  # noqa: E402
 from stamp_sets import balanced_pairs  # noqa: E402
+from targets import by_draw, target_lines  # noqa: E402
 
 
 def _outcome(path: Path, categories: list[str], top: str | None) -> SimpleNamespace:

@@ -1,0 +1,113 @@
+"""The issue's targets for the set bench: each checked on the pooled figures, with how it
+holds draw by draw, and whether one threshold could meet precision and exact folder together.
+
+    PYTHONPATH=. .venv/bin/python bench/train_quality.py --targets-from bench/out/X.json [...]
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from set_bench import figures_of
+
+
+def _check(
+    what: str, value: float | None, bound: float, at_most: bool = False, draws: str = ""
+) -> str:
+    if value is None:
+        return f"{what}: nothing placed: NOT MET"
+    met = value <= bound if at_most else value >= bound
+    sign = "<=" if at_most else ">="
+    return f"{what}: {value:.3f} {sign} {bound:.3f}{draws}: {'met' if met else 'NOT MET'}"
+
+
+def by_draw(margins: list[float]) -> str:
+    """How a pooled target check holds draw by draw: the mean margin in points with its
+    standard error, and in how many draws it is met (a margin of 0 or more). Empty for fewer
+    than two draws. A pooled miss or pass within about two standard errors is noise."""
+    if len(margins) < 2:
+        return ""
+    points = [100 * m for m in margins]
+    mean = sum(points) / len(points)
+    sd = (sum((p - mean) ** 2 for p in points) / (len(points) - 1)) ** 0.5
+    met = sum(m >= -1e-9 for m in margins)
+    return (
+        f" (by draw: {mean:+.1f} ± {sd / len(points) ** 0.5:.1f} points, "
+        f"met in {met} of {len(margins)})"
+    )
+
+
+def _margins(entry: dict, margin) -> str:
+    """by_draw of margin(figures, baseline) over the entry's draws that have both."""
+    values = []
+    for run in entry.get("runs", []):
+        figures = run.get("figures") or figures_of(run["counts"], run["multi_label_data"])
+        value = margin(figures, run["baseline"])
+        if value is not None:
+            values.append(value)
+    return by_draw(values)
+
+
+def _joint_lines(key: str, entry: dict, baselines: list[tuple[str, float]]) -> list[str]:
+    """Whether any threshold could meet the precision and exact-folder targets together: the
+    hindsight ceiling (the most placed exactly while precision holds its goal, the threshold
+    picked on the test answers) against each exact-folder goal. Below it, no threshold rule
+    can meet both on these scores; only a model that ranks its right answers higher can."""
+    ceiling = entry.get("hindsight_exact")
+    if ceiling is None:
+        return []
+    return [
+        f"  {key} hindsight ceiling {ceiling:.3f} vs exact-folder goal {lr - 0.05:.3f} ({name}): "
+        + ("one threshold could meet both" if ceiling >= lr - 0.05 else "no threshold meets both")
+        for name, lr in baselines
+    ]
+
+
+def target_lines(sets: dict[str, dict], speed: dict[str, float]) -> list[str]:
+    """The issue's targets, met or not, for every single-label set and size (with how they
+    hold draw by draw), and the speed."""
+    lines = []
+    for key, entry in sets.items():
+        if "all_labels_found" in entry["figures"]:
+            continue  # the targets are for single-label data
+        f, base = entry["figures"], entry["baseline"]
+        # The logistic regressions: on MobileNetV2's features ("LR"), and where the model's
+        # network is another, on its own features ("LR same").
+        named = [(n, k) for n, k in (("LR", "top1"), ("LR same", "same_top1"))
+                 if base.get(k) is not None]  # fmt: skip
+        for name, k in named:
+            draws = _margins(entry, lambda fig, b, k=k: fig["exact_folder"] - (b[k] - 0.05))
+            what = f"{key} exact folder >= {name} top-1 - 5 points"
+            lines.append(_check(what, f["exact_folder"], base[k] - 0.05, draws=draws))
+        lines.append(_check(f"{key} 2+ folders <= 3%", f["multi_folder_share"], 0.03, at_most=True))
+        gain = _margins(
+            entry,
+            lambda fig, b: (
+                None
+                if fig["placed_precision"] is None
+                else fig["placed_precision"] - (fig["top1"] + 0.05)
+            ),
+        )
+        what = f"{key} placed-precision >= top-1 + 5 points"
+        lines.append(_check(what, f["placed_precision"], f["top1"] + 0.05, draws=gain))
+        lines += _joint_lines(key, entry, [(n, base[k]) for n, k in named])
+        for name, k in named:
+            draws = _margins(entry, lambda fig, b, k=k: fig["top1"] - (b[k] + 0.03))
+            what = f"{key} (stretch) top-1 >= {name} top-1 + 3 points"
+            lines.append(_check(what, f["top1"], base[k] + 0.03, draws=draws))
+    for images, seconds in speed.items():
+        lines.append(_check(f"quick training of {images} images, seconds", seconds, 60, True))
+    return lines
+
+
+def print_saved(paths: list[Path]) -> int:
+    """The target checks of saved sets runs, recomputed (several files: their sets together)."""
+    sets: dict = {}
+    speed: dict = {}
+    for path in paths:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        sets.update(saved.get("sets", {}))
+        speed.update(saved.get("speed_seconds", {}))
+    print("targets:\n  " + "\n  ".join(target_lines(sets, speed)))
+    return 0
