@@ -16,6 +16,7 @@ import numpy as np
 from sorter import appdirs
 from sorter.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from sorter.core.learning import evaluate as ev
+from sorter.core.learning import verdict
 from sorter.core.learning.data import (
     RetrainData,
     RetrainError,
@@ -51,7 +52,7 @@ class Candidate:
     seconds: float = 0.0
 
     def table(self) -> list[str]:
-        return ev.table(self.comparisons)
+        return verdict.table(self.comparisons)
 
     def report(self) -> dict[str, Any]:
         return {
@@ -139,7 +140,7 @@ def _candidate(
 
     data = job.data
     forgotten = [] if fit.remembers_base else unseen_categories(data, set(fit.untaught))
-    better, reason = ev.verdict(comparisons, forgotten)
+    better, reason = verdict.verdict(comparisons, forgotten)
     new_meta = fit.meta.replace(training={**fit.meta.training, "metrics": _headline(comparisons)})
     used = [
         c.id

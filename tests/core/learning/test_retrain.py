@@ -20,6 +20,7 @@ from fakes import (
 from sorter.appdirs import asset_path
 from sorter.core.jobs import Cancelled, CancelToken
 from sorter.core.learning import evaluate as ev
+from sorter.core.learning import verdict
 from sorter.core.learning.data import folds, merged_categories, targets_for
 from sorter.core.learning.full import holdout
 from sorter.core.learning.queue import CorrectionQueue
@@ -141,13 +142,13 @@ def test_compare_and_verdict() -> None:
     assert comp.old.accuracy_multi == 0.0 and comp.new.accuracy_multi == 1.0
     assert comp.new.f1 == {"a": 1.0, "b": 1.0}
     assert comp.flips is not None and (comp.flips.fixed, comp.flips.broken) == (8, 0)
-    ok, why = ev.verdict([comp])
+    ok, why = verdict.verdict([comp])
     assert ok and why.startswith("the new model is better on x") and "x: 0 -> 8 of 8 right" in why
     worse = ev.compare("y", good, bad, targets, cats, limits, limits)  # 8 broken, none fixed
-    ok, why = ev.verdict([comp, worse])
+    ok, why = verdict.verdict([comp, worse])
     assert not ok and "worse on y beyond noise" in why and "8 broken against 0 fixed" in why
-    assert ev.verdict([]) == (False, "there were no images to evaluate the new model on")
-    lines = ev.table([comp])
+    assert verdict.verdict([]) == (False, "there were no images to evaluate the new model on")
+    lines = verdict.table([comp])
     assert lines[0] == "x (8 images)"
     assert any(
         line.split()[:1] == ["accuracy_multi"] and line.split()[1:] == ["0.000", "1.000"]
@@ -192,7 +193,7 @@ def test_exact_match_comes_first() -> None:
 
 def test_forgotten_categories_block_promotion() -> None:
     comp = ev.Comparison("x", 10, _side(0.5, 0.1), _side(0.9, 0.9))
-    ok, why = ev.verdict([comp], forgotten=["birds", "fish"])
+    ok, why = verdict.verdict([comp], forgotten=["birds", "fish"])
     assert not ok and "forget 2 categories" in why and "(birds, fish)" in why
 
 
