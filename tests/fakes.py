@@ -192,7 +192,7 @@ MANY_CATEGORIES = [
 
 def make_review_set(folder: Path, count: int = 12, categories=MANY_CATEGORIES):
     """A ReviewSet of `count` real photos, every one in uncertain, with varied low scores."""
-    from sorter.core.sorting.session import ReviewItem, ReviewSet
+    from sorter.core.sorting.review_items import ReviewItem, ReviewSet
 
     photos = sorted(make_photos(folder, count).iterdir())
     n = len(categories)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sorter.core.sorting.session import ReviewItem
+from sorter.core.sorting.review_items import ReviewItem
 from sorter.gui.category_picker import digit_index, open_picker, picker_text
 from sorter.gui.large_view import FittedImage
 from sorter.gui.thumbnails import ThumbnailCache

@@ -15,7 +15,7 @@ from sorter.core.settings import REMEMBERED_MODES, save_settings
 from sorter.core.sorting import session
 from sorter.core.sorting.places import onedrive_warning
 from sorter.core.sorting.plan import SortPlan
-from sorter.core.sorting.session import ReviewItem, ReviewSet
+from sorter.core.sorting.review_items import ReviewItem, ReviewSet, review_set
 from sorter.core.sorting.update import undo_sort_of
 from sorter.gui.correction_dialog import CorrectionDialog
 from sorter.gui.pages import DEFAULT_OUT_TEXT, plural
@@ -234,7 +234,7 @@ class SortFlowMixin:
         folders = session.summary_folders(self.plan, summary)
         title, detail = summary_texts(outcome)
         self.summary.show_summary(self.result.out, folders, title, detail)
-        self.review_set = session.review_set(self.plan, summary)
+        self.review_set = review_set(self.plan, summary)
         self.last_sort = (self.result.out, [item.source for item in self.plan.items])
         self.undo_action.setEnabled(True)
         self.summary.set_undo_tip(summary.mode)

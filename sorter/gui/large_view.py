@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from sorter.core.sorting.session import ReviewItem
+from sorter.core.sorting.review_items import ReviewItem
 from sorter.gui.review_model import PENDING, SAVED, badge
 from sorter.gui.review_tiles import BADGE_COLOURS
 from sorter.gui.thumbnails import ThumbnailCache

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from sorter.core.model.decide import UNCERTAIN
 from sorter.core.settings import DEFAULT_THUMBNAIL_SIZE, THUMBNAIL_SIZES
-from sorter.core.sorting.session import ReviewItem, ReviewSet, toggle_category
+from sorter.core.sorting.review_items import ReviewItem, ReviewSet, toggle_category
 from sorter.gui.category_picker import digit_index, open_picker, picker_text
 from sorter.gui.correction_dialog import CorrectionDialog
 from sorter.gui.large_view import LargeView

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from sorter.core.sorting.session import ReviewItem
+from sorter.core.sorting.review_items import ReviewItem
 
 log = logging.getLogger(__name__)
 

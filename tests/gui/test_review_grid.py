@@ -206,7 +206,7 @@ def test_a_new_category_is_made_in_the_picker_and_offered_again(qtbot, grid):
 
 
 def test_a_size_change_keeps_the_current_image_in_view_in_a_long_grid(qtbot, window, tmp_path):
-    from sorter.core.sorting.session import ReviewItem, ReviewSet
+    from sorter.core.sorting.review_items import ReviewItem, ReviewSet
 
     # 1,500 tiles: laid out in several batches; the pictures are missing ("no preview").
     items = [

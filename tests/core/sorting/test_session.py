@@ -9,7 +9,7 @@ from fakes import FakeModel, fake_score, make_image, tree_hashes
 
 from sorter.core.jobs import Cancelled, CancelToken
 from sorter.core.model.decide import UNCERTAIN, UNREADABLE
-from sorter.core.sorting import session
+from sorter.core.sorting import review_items, session
 from sorter.core.sorting.plan import Thresholds, resolve_thresholds
 from sorter.core.sorting.sort import sort_folder
 
@@ -191,7 +191,7 @@ def test_a_models_key_is_its_weights_checksum_else_its_file(tmp_path):
 def test_review_set_holds_the_copied_images_least_certain_first(photos, fake_model, tmp_path):
     (photos / "broken.jpg").write_bytes(b"not an image")
     result = window_scan(photos, tmp_path / "out", fake_model)
-    review = session.review_set(result.plan(Thresholds(0.5)))
+    review = review_items.review_set(result.plan(Thresholds(0.5)))
     assert len(review.items) == ALL_SIX  # the unreadable one was not copied
     assert review.folder_counts() == {UNCERTAIN: 1, "cats": 3, "dogs": 3}
     cats = review.in_folder("cats")
@@ -199,13 +199,13 @@ def test_review_set_holds_the_copied_images_least_certain_first(photos, fake_mod
 
 
 def test_after_a_move_review_shows_each_photo_from_its_copy(photos, fake_model, tmp_path):
-    copied = session.review_set(*window_copy(photos, tmp_path / "copies", fake_model)[1:])
+    copied = review_items.review_set(*window_copy(photos, tmp_path / "copies", fake_model)[1:])
     assert all(i.picture is None and i.shown == i.path for i in copied.items)  # nothing moved
     result = window_scan(photos, tmp_path / "out", fake_model)
     plan = result.plan(Thresholds(0.5))
     summary = session.copy_images(result, plan, mode="move")
     assert summary.moved == ALL_SIX
-    review = session.review_set(plan, summary)
+    review = review_items.review_set(plan, summary)
     assert len(review.items) == ALL_SIX
     for item in review.items:
         assert not item.path.exists()
@@ -214,11 +214,11 @@ def test_after_a_move_review_shows_each_photo_from_its_copy(photos, fake_model, 
 
 
 def test_number_key_adds_to_all_then_removes_from_all():
-    a = session.ReviewItem(Path("a.jpg"), [0.1, 0.2], [UNCERTAIN])
-    b = session.ReviewItem(Path("b.jpg"), [0.9, 0.2], ["cats"])
-    session.toggle_category([a, b], "cats")
+    a = review_items.ReviewItem(Path("a.jpg"), [0.1, 0.2], [UNCERTAIN])
+    b = review_items.ReviewItem(Path("b.jpg"), [0.9, 0.2], ["cats"])
+    review_items.toggle_category([a, b], "cats")
     assert (a.pending, b.pending) == (["cats"], ["cats"])
-    session.toggle_category([a, b], "cats")
+    review_items.toggle_category([a, b], "cats")
     assert (a.pending, b.pending) == ([], [])
     a.mark_saved([])
     assert (a.folders, a.pending, a.saved) == ([UNCERTAIN], None, True)
