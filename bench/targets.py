@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from set_bench import figures_of
+from set_bench import describe, figures_of, pool
 
 
 def _check(
@@ -102,12 +102,19 @@ def target_lines(sets: dict[str, dict], speed: dict[str, float]) -> list[str]:
 
 
 def print_saved(paths: list[Path]) -> int:
-    """The target checks of saved sets runs, recomputed (several files: their sets together)."""
-    sets: dict = {}
+    """The target checks of saved sets runs, recomputed. Several files: their sets together,
+    and the draws of a set and size found in more than one file pooled (each seed once)."""
+    runs: dict[str, dict[int, dict]] = {}
     speed: dict = {}
     for path in paths:
         saved = json.loads(path.read_text(encoding="utf-8"))
-        sets.update(saved.get("sets", {}))
+        for key, entry in saved.get("sets", {}).items():
+            runs.setdefault(key, {}).update({run["seed"]: run for run in entry["runs"]})
         speed.update(saved.get("speed_seconds", {}))
+    sets = {}
+    for key, by_seed in runs.items():
+        drawn = [by_seed[seed] for seed in sorted(by_seed)]
+        sets[key] = pool(drawn, drawn[0]["multi_label_data"])
+        print("\n".join(describe(key, sets[key])))
     print("targets:\n  " + "\n  ".join(target_lines(sets, speed)))
     return 0

@@ -279,7 +279,7 @@ def run_sets(args: argparse.Namespace) -> dict:
     for name in args.sets:
         for size in args.sizes:
             runs = []
-            for seed in range(repeats):
+            for seed in range(args.first_seed, args.first_seed + repeats):
                 with tempfile.TemporaryDirectory() as tmp:
                     draw = maker.make(name, size, Path(tmp) / "set", seed)
                     runs.append(one_run(draw, Path(tmp), seed, args.labels, args.arch))
@@ -307,6 +307,9 @@ def main() -> int:
     parser.add_argument("--n-train", type=int, default=10, help="folders: images per category")
     parser.add_argument("--n-test", type=int, default=8, help="folders: at most, per category")
     parser.add_argument("--repeats", type=int, help="folders, sets: draws (default 5, 3)")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="sets: the first draw's seed (then +1 each)"
+    )
     parser.add_argument(
         "--sets",
         nargs="+",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 from collections import Counter
@@ -146,3 +147,23 @@ def test_targets_say_whether_any_threshold_could_meet_precision_and_exact_togeth
         "  s@10 hindsight ceiling 0.640 vs exact-folder goal 0.670 (LR same): "
         "no threshold meets both",
     ]
+
+
+def test_saved_runs_of_one_set_in_two_files_are_pooled_seed_by_seed(tmp_path, capsys):
+    from targets import print_saved
+
+    def run(seed: int, exact: int) -> dict:
+        counts = {"images": 10, "top1": 8, "exact": exact, "copies": 9, "right": 8,
+                  "placed": 9, "multi": 0, "all_found": 0, "any_right": 0}  # fmt: skip
+        return {"seed": seed, "multi_label_data": False, "kind": "single", "train_images": 60,
+                "train_seconds": 1.0, "counts": counts, "hindsight_exact": 0.7,
+                "baseline": {"top1": 0.8}}  # fmt: skip
+
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps({"sets": {"s@10": {"runs": [run(0, 7), run(1, 7)]}}}))
+    # seed 1 again (the later file's copy wins) and a new seed 2
+    second.write_text(json.dumps({"sets": {"s@10": {"runs": [run(1, 5), run(2, 6)]}}}))
+    assert print_saved([first, second]) == 0
+    out = capsys.readouterr().out
+    assert "s@10: 3 draws, 30 test images" in out
+    assert "exact folder 0.600 [0.50-0.70]" in out  # (7 + 5 + 6) / 30
