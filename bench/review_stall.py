@@ -56,7 +56,7 @@ def make_images(folder: Path, count: int) -> list[Path]:
 
 
 def review_set(paths: list[Path]) -> Any:
-    from sorter.core.sorting.session import ReviewItem, ReviewSet
+    from sorter.core.sorting.review_items import ReviewItem, ReviewSet
 
     rng = random.Random(1)
     items = [ReviewItem(p, [rng.random() * 0.6 for _ in CATEGORIES], ["uncertain"]) for p in paths]
