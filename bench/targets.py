@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from set_bench import describe, figures_of, pool
+from set_bench import describe, pool
 
 
 def _check(
@@ -38,15 +38,16 @@ def by_draw(margins: list[float]) -> str:
     )
 
 
-def _margins(entry: dict, margin) -> str:
-    """by_draw of margin(figures, baseline) over the entry's draws that have both."""
-    values = []
-    for run in entry.get("runs", []):
-        figures = run.get("figures") or figures_of(run["counts"], run["multi_label_data"])
-        value = margin(figures, run["baseline"])
+def _target(what: str, entry: dict, measure) -> str:
+    """A ">=" target checked on the pooled figures and draw by draw: measure(figures, baseline)
+    gives (value, bound), value None when there is nothing to measure."""
+    margins = []
+    for run in entry.get("runs", []):  # pool() gave every draw its figures
+        value, bound = measure(run["figures"], run["baseline"])
         if value is not None:
-            values.append(value)
-    return by_draw(values)
+            margins.append(value - bound)
+    value, bound = measure(entry["figures"], entry["baseline"])
+    return _check(what, value, bound, draws=by_draw(margins))
 
 
 def _joint_lines(key: str, entry: dict, baselines: list[tuple[str, float]]) -> list[str]:
@@ -77,25 +78,21 @@ def target_lines(sets: dict[str, dict], speed: dict[str, float]) -> list[str]:
         named = [(n, k) for n, k in (("LR", "top1"), ("LR same", "same_top1"))
                  if base.get(k) is not None]  # fmt: skip
         for name, k in named:
-            draws = _margins(entry, lambda fig, b, k=k: fig["exact_folder"] - (b[k] - 0.05))
-            what = f"{key} exact folder >= {name} top-1 - 5 points"
-            lines.append(_check(what, f["exact_folder"], base[k] - 0.05, draws=draws))
+            lines.append(_target(
+                f"{key} exact folder >= {name} top-1 - 5 points", entry,
+                lambda fig, b, k=k: (fig["exact_folder"], b[k] - 0.05),
+            ))  # fmt: skip
         lines.append(_check(f"{key} 2+ folders <= 3%", f["multi_folder_share"], 0.03, at_most=True))
-        gain = _margins(
-            entry,
-            lambda fig, b: (
-                None
-                if fig["placed_precision"] is None
-                else fig["placed_precision"] - (fig["top1"] + 0.05)
-            ),
-        )
-        what = f"{key} placed-precision >= top-1 + 5 points"
-        lines.append(_check(what, f["placed_precision"], f["top1"] + 0.05, draws=gain))
+        lines.append(_target(
+            f"{key} placed-precision >= top-1 + 5 points", entry,
+            lambda fig, b: (fig["placed_precision"], fig["top1"] + 0.05),
+        ))  # fmt: skip
         lines += _joint_lines(key, entry, [(n, base[k]) for n, k in named])
         for name, k in named:
-            draws = _margins(entry, lambda fig, b, k=k: fig["top1"] - (b[k] + 0.03))
-            what = f"{key} (stretch) top-1 >= {name} top-1 + 3 points"
-            lines.append(_check(what, f["top1"], base[k] + 0.03, draws=draws))
+            lines.append(_target(
+                f"{key} (stretch) top-1 >= {name} top-1 + 3 points", entry,
+                lambda fig, b, k=k: (fig["top1"], b[k] + 0.03),
+            ))  # fmt: skip
     for images, seconds in speed.items():
         lines.append(_check(f"quick training of {images} images, seconds", seconds, 60, True))
     return lines
