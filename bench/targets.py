@@ -7,6 +7,7 @@ holds draw by draw, and whether one threshold could meet precision and exact fol
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 from set_bench import describe, pool
@@ -29,11 +30,10 @@ def by_draw(margins: list[float]) -> str:
     if len(margins) < 2:
         return ""
     points = [100 * m for m in margins]
-    mean = sum(points) / len(points)
-    sd = (sum((p - mean) ** 2 for p in points) / (len(points) - 1)) ** 0.5
+    error = statistics.stdev(points) / len(points) ** 0.5
     met = sum(m >= -1e-9 for m in margins)
     return (
-        f" (by draw: {mean:+.1f} ± {sd / len(points) ** 0.5:.1f} points, "
+        f" (by draw: {statistics.fmean(points):+.1f} ± {error:.1f} points, "
         f"met in {met} of {len(margins)})"
     )
 
