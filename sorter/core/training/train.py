@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from sorter import __version__
@@ -39,6 +40,10 @@ class TrainResult:
     data: TrainData
     seconds: float
     notes: list[str] = field(default_factory=list)
+    # The scores the thresholds were chosen from, (N, C) as sorting computes them, and their
+    # 0/1 targets: every image out of fold in quick mode, the hold-out images in full mode.
+    judged_scores: np.ndarray | None = None
+    judged_targets: np.ndarray | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -144,7 +149,10 @@ def _finish(
         "skipped": [{"path": str(p), "reason": r} for p, r in data.skipped],
     }
     json_path, png_path = write_report(out, report)
-    return TrainResult(out, json_path, png_path, meta, report, data, seconds, outcome.notes)
+    return TrainResult(
+        out, json_path, png_path, meta, report, data, seconds, outcome.notes,
+        judged_scores=outcome.valid_scores, judged_targets=targets,
+    )  # fmt: skip
 
 
 def _validation_kind(outcome: TrainOutcome) -> str:

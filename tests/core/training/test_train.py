@@ -20,6 +20,7 @@ from sorter.core.model.arch_names import PAIR
 from sorter.core.model.modelfile import load_model
 from sorter.core.model.predict import score_images
 from sorter.core.sorting.sort import sort_folder
+from sorter.core.training import metrics as th
 from sorter.core.training.data import load_csv, load_folder
 from sorter.core.training.train import TrainOptions, train
 
@@ -93,6 +94,12 @@ def test_quick_training_from_folders_learns_and_writes_model_and_report(tmp_path
     assert training["mode"] == "quick" and training["validation"].startswith("5-fold cross")
     spread = training["cross_validation"]["spread"]
     assert spread["top1"]["folds"] == 5 and 0.0 <= spread["top1"]["sd"] <= 0.5
+    # The out-of-fold scores the thresholds came from are handed back, and choose them again.
+    assert result.judged_scores.shape == result.judged_targets.shape == (20, 2)
+    assert np.allclose(result.judged_scores.sum(axis=1), 1.0, atol=1e-5)  # softmax rows
+    assert result.judged_targets.sum(axis=0).tolist() == [10, 10]
+    again = th.exclusive_thresholds(result.judged_scores, result.judged_targets, meta.categories)
+    assert again == meta.thresholds
     report = json.loads(result.report_json.read_text())
     assert report["evaluation"]["labels"] == "single"
     assert report["skipped"][0]["path"].endswith("broken.png")
