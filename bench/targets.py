@@ -14,13 +14,18 @@ from set_bench import describe, pool
 
 
 def _check(
-    what: str, value: float | None, bound: float, at_most: bool = False, draws: str = ""
+    what: str,
+    value: float | None,
+    bound: float,
+    at_most: bool = False,
+    draws: str = "",
+    form: str = ".3f",
 ) -> str:
     if value is None:
         return f"{what}: nothing placed: NOT MET"
     met = value <= bound if at_most else value >= bound
     sign = "<=" if at_most else ">="
-    return f"{what}: {value:.3f} {sign} {bound:.3f}{draws}: {'met' if met else 'NOT MET'}"
+    return f"{what}: {value:{form}} {sign} {bound:{form}}{draws}: {'met' if met else 'NOT MET'}"
 
 
 def by_draw(margins: list[float]) -> str:
@@ -94,7 +99,9 @@ def target_lines(sets: dict[str, dict], speed: dict[str, float]) -> list[str]:
                 lambda fig, b, k=k: (fig["top1"], b[k] + 0.03),
             ))  # fmt: skip
     for images, seconds in speed.items():
-        lines.append(_check(f"quick training of {images} images, seconds", seconds, 60, True))
+        lines.append(_check(
+            f"quick training of {images} images, seconds", seconds, 60, True, form=".1f"
+        ))  # fmt: skip
     return lines
 
 

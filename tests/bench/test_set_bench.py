@@ -79,6 +79,7 @@ def test_targets_say_met_and_not_met():
         "NOT MET",  # stretch: 0.70 < 0.73
         "NOT MET",  # 61 s
     ]
+    assert "seconds: 61.0 <= 60.0" in lines[-1]  # seconds in tenths, not thousandths
 
 
 def test_targets_are_checked_against_both_baselines_when_there_are_two():
