@@ -12,11 +12,11 @@ those scores only:
   test answers in hand) is computed for the best score and for two other ways to say how sure the
   model is: the best score's margin over the second, and one minus the scores' entropy (0 when
   they are even). A measure with a higher ceiling ranks right answers above wrong ones better.
-- **Threshold aims.** The threshold the shipped rule chose (metrics.exclusive_thresholds), and
-  the same rule aiming higher: its precision goal raised by 1 or 2 points, or the out-of-fold
-  precision required to clear the goal by half or one binomial standard error. Each is applied to
-  the test images: exact folder, placed-precision, coverage, pooled, and placed-precision minus
-  its goal (test top-1 + 5 points) draw by draw.
+- **Threshold aims.** The threshold the shipped rule chooses (metrics.exclusive_thresholds:
+  the lowest whose out-of-fold placed-precision clears its goal by metrics.PRECISION_Z binomial
+  standard errors), and the same rule with other allowances z (0: the rule before session 19).
+  Each is applied to the test images: exact folder, placed-precision, coverage, pooled, and
+  placed-precision minus its goal (test top-1 + 5 points) draw by draw.
 
     PYTHONPATH=. .venv/bin/python bench/rule_frontier.py --sets stamps clipart --sizes 10 full \
         [--repeats 20] [--first-seed 0] [--tag X]
@@ -46,7 +46,7 @@ from sorter.core.training import metrics as th
 
 GAIN = 0.05  # the bench's precision target: top-1 + 5 points
 MEASURES = ("best score", "margin", "1 - entropy")
-AIMS = ("shipped", "goal +1 point", "goal +2 points", "z 0.5", "z 1")
+AIMS = ("shipped", "z 0", "z 0.25", "z 0.5", "z 1")
 
 
 def confidence(scores: np.ndarray, measure: str) -> np.ndarray:
@@ -63,42 +63,18 @@ def confidence(scores: np.ndarray, measure: str) -> np.ndarray:
 
 
 def aimed_threshold(
-    scores: np.ndarray,
-    targets: np.ndarray,
-    categories: Sequence[str],
-    aim: str,
-    grid: Sequence[float] = tuple(th.FINE_GRID),
+    scores: np.ndarray, targets: np.ndarray, categories: Sequence[str], aim: str
 ) -> float:
-    """The threshold on the best score that `aim` chooses from (out-of-fold) scores: "shipped"
-    is Sorter's rule; the others are the same rule (the lowest threshold whose placed images meet
-    the precision goal, capped so uncertain keeps KEEP_RIGHT of the right placements) with the
-    goal raised by points, or with the placed precision's binomial standard error times z
-    subtracted before it is compared with the goal."""
+    """The threshold Sorter's rule (metrics.exclusive_thresholds) chooses from (out-of-fold)
+    scores when the placed images' precision must clear its goal by `aim`'s z standard errors
+    ("shipped": metrics.PRECISION_Z)."""
     if aim == "shipped":
-        return next(iter(th.exclusive_thresholds(scores, targets, categories).values()))
-    rows = np.arange(len(scores))
-    best = scores.argmax(axis=1)
-    top, right = scores[rows, best], targets[rows, best] > 0.5
-    goal = th.precision_goal(float(np.mean(right)))
-    raise_by, z = 0.0, 0.0
-    if aim.startswith("goal +"):
-        raise_by = float(aim.split()[1][1:]) / 100
+        z = th.PRECISION_Z
     elif aim.startswith("z "):
         z = float(aim.split()[1])
     else:
         raise ValueError(f"unknown aim {aim!r}")
-
-    def clears(t: float) -> bool:
-        placed = top >= t
-        if not placed.any():
-            return False
-        p, n = float(np.mean(right[placed])), int(placed.sum())
-        return p - z * (p * (1 - p) / n) ** 0.5 >= goal + raise_by - 1e-9
-
-    safer = [t for t in grid if clears(t)]
-    keeps = [t for t in grid if np.sum(right & (top >= t)) >= th.KEEP_RIGHT * np.sum(right)]
-    highest_keeping = keeps[-1] if keeps else grid[0]
-    return float(min(safer[0], highest_keeping) if safer else highest_keeping)
+    return next(iter(th.exclusive_thresholds(scores, targets, categories, z=z).values()))
 
 
 def placed_counts(test: np.ndarray, truth: np.ndarray, threshold: float) -> tuple[int, int, int]:

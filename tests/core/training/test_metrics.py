@@ -104,10 +104,15 @@ def test_exclusive_threshold_is_the_lowest_that_places_clearly_safer_than_the_be
     # right for 11 of 15 (0.733): the goal is 0.733 + 0.05; placing from 0.5 up: 11/15 right,
     # from 0.51: 10/14, from 0.56: 10/13, from 0.61: 10/12 = 0.833, the first to reach it
     assert th.precision_goal(11 / 15) == pytest.approx(11 / 15 + 0.05)
+    bare = th.exclusive_thresholds(scores, targets, names, default=0.5, z=0)
+    assert bare == {"cat": 0.61, "dog": 0.61, "owl": 0.61}
+    # With half a standard error to spare: 10/12 less 0.5 * sqrt(0.833 * 0.167 / 12) = 0.779
+    # is short of 0.783; from 0.66 10/11 = 0.909 less 0.043 clears it (and still places 10 of
+    # the 11 right images, over the 90% kept).
     chosen = th.exclusive_thresholds(scores, targets, names, default=0.5)
-    assert chosen == {"cat": 0.61, "dog": 0.61, "owl": 0.61}
+    assert th.PRECISION_Z == 0.5 and chosen == {"cat": 0.66, "dog": 0.66, "owl": 0.66}
     placed = th.placement(scores, targets, names, chosen, exclusive=True)
-    assert placed["placed_precision"] == pytest.approx(10 / 12) and placed["coverage"] == 12 / 15
+    assert placed["placed_precision"] == pytest.approx(10 / 11) and placed["coverage"] == 11 / 15
 
 
 def test_exclusive_threshold_never_leaves_out_a_tenth_of_the_right_answers():
