@@ -78,11 +78,12 @@ def aimed_threshold(
 
 
 def placed_counts(test: np.ndarray, truth: np.ndarray, threshold: float) -> tuple[int, int, int]:
-    """(placed in exactly the right folder, placed, images) when the best score must reach
-    `threshold` (the single-label decision)."""
-    placed = test.max(axis=1) >= threshold
-    right = test.argmax(axis=1) == truth
-    return int(np.sum(placed & right)), int(np.sum(placed)), len(truth)
+    """(placed in exactly the right folder, placed, images) when Sorter's single-label decision
+    (metrics.decisions, as sorting decides) uses `threshold` for every category."""
+    names = [str(i) for i in range(test.shape[1])]
+    chosen = th.decisions(test, names, dict.fromkeys(names, threshold), exclusive=True)
+    right = chosen[np.arange(len(truth)), truth]  # one folder at most: right means exact
+    return int(np.sum(right)), int(np.sum(chosen.any(axis=1))), len(truth)
 
 
 def analyse(draws: list[dict]) -> dict:
