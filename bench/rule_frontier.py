@@ -103,8 +103,8 @@ def analyse(draws: list[dict]) -> dict:
             threshold = aimed_threshold(draw["oof"], draw["targets"], categories, aim)
             counts = placed_counts(test, truth, threshold)
             aims[aim]["counts"] += counts
-            precision = counts[0] / counts[1] if counts[1] else 1.0
-            aims[aim]["margins"].append(precision - (top1[-1] + GAIN))
+            if counts[1]:  # a draw that places nothing has no precision (as targets._target)
+                aims[aim]["margins"].append(counts[0] / counts[1] - (top1[-1] + GAIN))
     out = {"draws": len(draws), "top1": float(np.mean(top1)), "ceilings": {}, "aims": {}}
     for measure, values in ceilings.items():
         out["ceilings"][measure] = float(np.mean(values))

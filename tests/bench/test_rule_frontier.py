@@ -92,3 +92,20 @@ def test_analyse_and_saved_scores_round_trip(tmp_path):
     assert figures["top1"] == pytest.approx(top1)
     # no threshold places more images exactly than are right at all
     assert 0 <= figures["ceilings"]["best score"] <= top1
+
+
+def test_a_draw_that_places_nothing_gives_no_precision_margin():
+    oof, targets = _oof(5, 60)
+    placed_some = {
+        "seed": 1,
+        "oof": oof,
+        "targets": targets,
+        "test": oof,
+        "truth": targets.argmax(1),
+    }
+    even = np.full((10, 2), 0.5, dtype=np.float32)  # below any threshold the rule picks here
+    placed_none = {**placed_some, "seed": 2, "test": even, "truth": np.zeros(10, dtype=int)}
+    assert aimed_threshold(oof, targets, ["a", "b"], "shipped") > 0.5
+    figures = analyse([placed_some, placed_none])
+    for found in figures["aims"].values():
+        assert len(found["precision_margins"]) == 1  # the empty draw is left out, not "met"
