@@ -65,7 +65,10 @@ def describe(comp: Comparison) -> str:
     if comp.learned is not None:
         text += f" ({comp.learned} right once learned)"
     if comp.role == LEARN and f.old_right == f.new_right and not math.isnan(f.new_true):
-        text += f", true-category score {f.old_true:.2f} -> {f.new_true:.2f}"
+        text += (
+            f", true-category score {f.old_true:.2f} -> {f.new_true:.2f}"
+            f" (higher for {f.rose}, lower for {f.fell})"
+        )
     if comp.role != LEARN and f.broken:
         noise = "beyond noise" if comp.worse else "within noise"
         allowed = f", {comp.forgiven} allowed as presumed labels" if comp.forgiven else ""

@@ -180,6 +180,33 @@ def _side(multi: float, exact: float) -> ev.SideMetrics:
     return ev.SideMetrics(multi, exact, 0)
 
 
+def test_corrections_still_wrong_out_of_fold_count_as_better_when_their_scores_rise() -> None:
+    """30 hard corrections, none right out of fold either way: a small mean gain in their
+    true categories' scores is better when it rises for clearly more images than it falls."""
+    rng = np.random.default_rng(0)
+    old_true = rng.uniform(0.05, 0.3, 30)
+    wrong = np.zeros(30, dtype=bool)
+
+    def comparison(change: np.ndarray) -> ev.Comparison:
+        flips = ev.flips_of(wrong, wrong, old_true, old_true + change)
+        side = _side(0.5, 0.0)
+        return ev.Comparison("held-out corrections", 30, side, side, flips=flips, role=ev.LEARN)
+
+    mostly_up = np.where(np.arange(30) < 22, 0.04, -0.03)  # mean +0.021: 22 up, 8 down
+    comp = comparison(mostly_up)
+    assert comp.flips.new_true - comp.flips.old_true < ev.MIN_SCORE_GAIN
+    assert (comp.flips.rose, comp.flips.fell) == (22, 8) and comp.better
+    ok, why = verdict.verdict([comp])
+    assert ok and "(higher for 22, lower for 8)" in why
+    even = np.where(np.arange(30) < 17, 0.05, -0.03)  # mean +0.016, 17 up, 13 down: chance
+    assert comparison(even).flips.new_true > comparison(even).flips.old_true
+    assert not comparison(even).better
+    assert not verdict.verdict([comparison(even)])[0]
+    assert comparison(np.full(30, 0.06)).better  # a clear mean gain on its own, as before
+    unchanged = comparison(np.zeros(30))
+    assert (unchanged.flips.rose, unchanged.flips.fell) == (0, 0) and not unchanged.better
+
+
 def test_exact_match_comes_first() -> None:
     def worse(old, new) -> bool:
         return ev.Comparison("x", 10, _side(*old), _side(*new)).worse
