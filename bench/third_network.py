@@ -41,15 +41,7 @@ from common import OUT_DIR, machine, write_json
 from set_bench import hindsight_exact
 from targets import by_draw
 
-from sorter.core.model.effnet_lite import (
-    LITE0_LAST,
-    LITE0_STAGES,
-    LITE0_STEM,
-    LITE_MEAN,
-    LITE_STD,
-    ConvBNAct,
-    MBConv,
-)
+from sorter.core.model.effnet_lite import LITE0_STAGES, LITE_MEAN, LITE_STD, lite_features
 from sorter.core.model.meta import IMAGENET, Preprocessing
 from sorter.core.training import crossval
 from sorter.core.training import metrics as th
@@ -79,18 +71,6 @@ COMBOS = {
     "all four": ("mobilenet_v2", "lite0", "lite1", "lite2"),
 }
 PRE = Preprocessing(224, "crop", IMAGENET)
-
-
-def lite_features(stages: Sequence[tuple[int, int, int, int, int]]) -> nn.Sequential:
-    """An EfficientNet-Lite body (stem, MBConv stages, 1x1 head to 1280), random weights."""
-    blocks: list[nn.Module] = [ConvBNAct(3, LITE0_STEM, 3, 2)]
-    c_in = LITE0_STEM
-    for expand, kernel, c_out, repeats, stride in stages:
-        for i in range(repeats):
-            blocks.append(MBConv(c_in, c_out, kernel, stride if i == 0 else 1, expand))
-            c_in = c_out
-    blocks.append(ConvBNAct(c_in, LITE0_LAST, 1))
-    return nn.Sequential(*blocks)
 
 
 def features_state(body: nn.Module, release: Mapping[str, torch.Tensor]) -> dict:

@@ -20,19 +20,24 @@ from third_network import (  # noqa: E402
     combo_features,
     evaluate_draw,
     features_state,
-    lite_features,
     split_pair,
 )
 
-from sorter.core.model.effnet_lite import EfficientNetLite0  # noqa: E402
+from sorter.core.model.effnet_lite import EfficientNetLite0, lite_features  # noqa: E402
 from sorter.core.model.meta import IMAGENET  # noqa: E402
 
 
-def test_builder_with_lite0_stages_is_sorters_lite0():
-    built = lite_features(STAGES["lite0"]).state_dict()
-    sorters = EfficientNetLite0().features.state_dict()
-    assert list(built) == list(sorters)
-    assert [t.shape for t in built.values()] == [t.shape for t in sorters.values()]
+def test_stage_tables_match_the_released_networks():
+    """The released Lite1 and Lite2 files hold 384 feature tensors (BatchNorm counters
+    included) besides the classifier; 21 blocks end in 320 and 352 channels (their shapes,
+    read from the files when this bench was written)."""
+    lite0 = lite_features(STAGES["lite0"]).state_dict()
+    assert list(lite0) == list(EfficientNetLite0().features.state_dict())
+    for name, last in (("lite1", 320), ("lite2", 352)):
+        body = lite_features(STAGES[name])
+        assert len(body.state_dict()) == 384
+        assert len(body) == 1 + 21 + 1  # stem, blocks, head
+        assert body[-1][1].in_channels == last and body[-1][1].out_channels == 1280
 
 
 def _release_like(body: nn.Module) -> dict[str, torch.Tensor]:

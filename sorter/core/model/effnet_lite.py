@@ -16,7 +16,7 @@ its weights were trained on, so a model file keeps one preprocessing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
@@ -91,19 +91,27 @@ class MBConv(nn.Module):
         return x + out if self.use_skip else out
 
 
+def lite_features(stages: Sequence[tuple[int, int, int, int, int]] = LITE0_STAGES) -> nn.Sequential:
+    """An EfficientNet-Lite body: stem, the MBConv blocks of `stages`, 1x1 head to 1280.
+
+    Lite0 by default; the wider and deeper Lite1-4 keep the same stem and head with other
+    stages (bench/third_network.py measures two of them)."""
+    blocks: list[nn.Module] = [ConvBNAct(3, LITE0_STEM, 3, 2)]
+    c_in = LITE0_STEM
+    for expand, kernel, c_out, repeats, stride in stages:
+        for i in range(repeats):
+            blocks.append(MBConv(c_in, c_out, kernel, stride if i == 0 else 1, expand))
+            c_in = c_out
+    blocks.append(ConvBNAct(c_in, LITE0_LAST, 1))
+    return nn.Sequential(*blocks)
+
+
 class EfficientNetLite0(nn.Module):
     """EfficientNet-Lite0: `features` (stem, 16 blocks, 1x1 head to 1280) then `classifier`."""
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.2) -> None:
         super().__init__()
-        blocks: list[nn.Module] = [ConvBNAct(3, LITE0_STEM, 3, 2)]
-        c_in = LITE0_STEM
-        for expand, kernel, c_out, repeats, stride in LITE0_STAGES:
-            for i in range(repeats):
-                blocks.append(MBConv(c_in, c_out, kernel, stride if i == 0 else 1, expand))
-                c_in = c_out
-        blocks.append(ConvBNAct(c_in, LITE0_LAST, 1))
-        self.features = nn.Sequential(*blocks)
+        self.features = lite_features()
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(LITE0_LAST, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
