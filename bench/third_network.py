@@ -41,7 +41,12 @@ from common import OUT_DIR, machine, write_json
 from set_bench import hindsight_exact
 from targets import by_draw
 
-from sorter.core.model.effnet_lite import LITE0_STAGES, LITE_MEAN, LITE_STD, lite_features
+from sorter.core.model.effnet_lite import (
+    LITE0_STAGES,
+    lite_features,
+    lite_input,
+    state_by_position,
+)
 from sorter.core.model.meta import IMAGENET, Preprocessing
 from sorter.core.training import crossval
 from sorter.core.training import metrics as th
@@ -73,19 +78,11 @@ COMBOS = {
 PRE = Preprocessing(224, "crop", IMAGENET)
 
 
-def features_state(body: nn.Module, release: Mapping[str, torch.Tensor]) -> dict:
-    """The released weights (classifier `_fc` left out) renamed to `body`'s keys by position,
-    as effnet_lite.lite0_state_from_release does; ValueError when they do not pair up."""
-    tensors = [(k, v) for k, v in release.items() if not k.startswith("_fc")]
-    ours = body.state_dict()
-    if len(tensors) != len(ours):
-        raise ValueError(f"{len(tensors)} tensors where this network has {len(ours)}")
-    state = {}
-    for (name, tensor), (key, like) in zip(tensors, ours.items(), strict=True):
-        if tuple(tensor.shape) != tuple(like.shape):
-            raise ValueError(f"{name} {tuple(tensor.shape)} does not fit {key} {tuple(like.shape)}")
-        state[key] = tensor
-    return state
+def features_state(body: nn.Module, release: Mapping[str, torch.Tensor], network: str) -> dict:
+    """The released weights, classifier (`_fc`) left out, renamed to `body`'s keys by
+    position (effnet_lite.state_by_position); ValueError when they do not pair up."""
+    tensors = {k: v for k, v in release.items() if not k.startswith("_fc")}
+    return state_by_position(tensors, body.state_dict(), network)
 
 
 class LiteOnImageNetInput(nn.Module):
@@ -95,12 +92,9 @@ class LiteOnImageNetInput(nn.Module):
     def __init__(self, features: nn.Module) -> None:
         super().__init__()
         self.features = features
-        m, s, lm, ls = (
-            torch.tensor(v).view(1, 3, 1, 1)
-            for v in (IMAGENET.mean, IMAGENET.std, LITE_MEAN, LITE_STD)
-        )
-        self.register_buffer("scale", s / ls, persistent=False)
-        self.register_buffer("shift", (m - lm) / ls, persistent=False)
+        scale, shift = lite_input(IMAGENET.mean, IMAGENET.std)
+        self.register_buffer("scale", scale, persistent=False)
+        self.register_buffer("shift", shift, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x * self.scale + self.shift)
@@ -124,7 +118,7 @@ def released_weights(name: str) -> Path:
 def extra_body(name: str) -> nn.Module:
     features = lite_features(STAGES[name])
     release = torch.load(released_weights(name), map_location="cpu", weights_only=True)
-    features.load_state_dict(features_state(features, release))
+    features.load_state_dict(features_state(features, release, f"EfficientNet-{name.title()}"))
     return LiteOnImageNetInput(features).eval()
 
 
@@ -275,7 +269,6 @@ def main() -> int:
     parser.add_argument("--combos", nargs="+", default=list(COMBOS), choices=list(COMBOS))
     parser.add_argument("--cache", type=Path, default=OUT_DIR / "third_network")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     seeds = list(range(args.first_seed, args.first_seed + args.repeats))
     files = cache_draws(args.sets, args.sizes, seeds, args.n_test, args.cache)
     combos = ["pair", *[c for c in args.combos if c != "pair"]]

@@ -55,7 +55,7 @@ def _release_like(body: nn.Module) -> dict[str, torch.Tensor]:
 def test_released_weights_pair_up_by_position():
     body = lite_features(STAGES["lite1"])
     release = _release_like(body)
-    body.load_state_dict(features_state(body, release))
+    body.load_state_dict(features_state(body, release, "EfficientNet-Lite1"))
     values = list(body.state_dict().values())
     kept = [t for name, t in release.items() if not name.startswith("_fc")]
     assert all(torch.equal(a, b) for a, b in zip(values, kept, strict=True))
@@ -63,10 +63,10 @@ def test_released_weights_pair_up_by_position():
 
 def test_weights_of_another_network_are_refused():
     lite2 = lite_features(STAGES["lite2"])
-    with pytest.raises(ValueError, match="does not fit"):  # same count, other widths
-        features_state(lite2, _release_like(lite_features(STAGES["lite1"])))
-    with pytest.raises(ValueError, match="tensors where"):
-        features_state(lite2, _release_like(lite_features(STAGES["lite0"])))
+    with pytest.raises(ValueError, match=r"where EfficientNet-Lite2's .* has"):  # other widths
+        features_state(lite2, _release_like(lite_features(STAGES["lite1"])), "EfficientNet-Lite2")
+    with pytest.raises(ValueError, match="tensors where EfficientNet-Lite2 has"):
+        features_state(lite2, _release_like(lite_features(STAGES["lite0"])), "EfficientNet-Lite2")
 
 
 def test_lite_input_is_rescaled_from_imagenet_normalisation():

@@ -34,8 +34,8 @@ KEPT_PRESUMED_WRONG = 0.15
 # scores (out-of-fold) to have moved towards the right folders: by this much on average, or
 # rising for more images than chance allows (sign test, ALPHA) against those where they fall.
 # Thirty corrections of hard images may all stay wrong out of fold while the new model learned
-# from them: in bench/retrain_loop.py's stamps draw 10, their mean rose only 0.16 -> 0.18,
-# while the candidate refused would have cut the test error by 27%.
+# from them, so a consistent small rise counts too. (In bench/retrain_loop.py's stamps draw 10
+# the mean rose 0.16 -> 0.18, higher for 16 and lower for 14: chance, and still refused.)
 MIN_SCORE_GAIN = 0.05
 SCORE_TIE = 1e-6  # score changes smaller than this count neither as rising nor as falling
 LEARN, KEEP = "learn", "keep"  # a set the new model must do better on; one it must not break

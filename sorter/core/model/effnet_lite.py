@@ -121,28 +121,50 @@ class EfficientNetLite0(nn.Module):
 
 def lite0_state_from_release(release: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """EfficientNet-Lite0's released weights (`_conv_stem`, `_blocks.N._bn1`, `_fc`... names)
-    renamed to this module's keys.
+    renamed to this module's keys (state_by_position).
+
+    Raises:
+        ValueError: the release holds other tensors than EfficientNet-Lite0's.
+    """
+    return state_by_position(release, EfficientNetLite0().state_dict(), "EfficientNet-Lite0")
+
+
+def state_by_position(
+    release: Mapping[str, torch.Tensor], ours: Mapping[str, torch.Tensor], network: str
+) -> dict[str, torch.Tensor]:
+    """A released EfficientNet-Lite's tensors renamed to the keys of `ours` (a state_dict of
+    `network`, e.g. "EfficientNet-Lite0").
 
     Both list the same tensors in the same order (stem, each block's convs and norms, head,
     classifier), so they pair up by position; every pair must agree in shape.
 
     Raises:
-        ValueError: the release holds other tensors than EfficientNet-Lite0's.
+        ValueError: the release holds other tensors than `network`'s.
     """
-    ours = EfficientNetLite0().state_dict()
     if len(release) != len(ours):
-        raise ValueError(
-            f"{len(release)} tensors where EfficientNet-Lite0 has {len(ours)}: not its weights"
-        )
+        raise ValueError(f"{len(release)} tensors where {network} has {len(ours)}: not its weights")
     state = {}
     for (name, tensor), (key, like) in zip(release.items(), ours.items(), strict=True):
         if tuple(tensor.shape) != tuple(like.shape):
             raise ValueError(
-                f"{name} has shape {tuple(tensor.shape)} where EfficientNet-Lite0's {key} "
+                f"{name} has shape {tuple(tensor.shape)} where {network}'s {key} "
                 f"has {tuple(like.shape)}: not its weights"
             )
         state[key] = tensor
     return state
+
+
+def lite_input(
+    mean: tuple[float, ...], std: tuple[float, ...]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scale, shift), each (1, 3, 1, 1): a batch normalised with `mean` and `std`, times
+    scale plus shift, is the (x - 0.5) / 0.5 EfficientNet-Lite's weights were trained on."""
+    m = torch.tensor(mean).view(1, 3, 1, 1)
+    s = torch.tensor(std).view(1, 3, 1, 1)
+    lm = torch.tensor(LITE_MEAN).view(1, 3, 1, 1)
+    ls = torch.tensor(LITE_STD).view(1, 3, 1, 1)
+    # lite input = (x * s + m - lm) / ls = x * scale + shift
+    return s / ls, (m - lm) / ls
 
 
 class PairFeatures(nn.Module):
@@ -156,13 +178,9 @@ class PairFeatures(nn.Module):
         super().__init__()
         self.mobilenet = MobileNetV2().features
         self.lite = EfficientNetLite0().features
-        m = torch.tensor(mean).view(1, 3, 1, 1)
-        s = torch.tensor(std).view(1, 3, 1, 1)
-        lm = torch.tensor(LITE_MEAN).view(1, 3, 1, 1)
-        ls = torch.tensor(LITE_STD).view(1, 3, 1, 1)
-        # lite input = (x * s + m - lm) / ls = x * scale + shift
-        self.register_buffer("scale", s / ls, persistent=False)
-        self.register_buffer("shift", (m - lm) / ls, persistent=False)
+        scale, shift = lite_input(mean, std)
+        self.register_buffer("scale", scale, persistent=False)
+        self.register_buffer("shift", shift, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.mobilenet(x)
