@@ -20,6 +20,7 @@ error).
     apt-get install -y tuxpaint-stamps-default mate-backgrounds
     .venv/bin/python bench/retrain_loop.py [--case stamps default] [--n 10 30 100]
         [--default-n 3 30] [--train-share 0.3] [--pool-share 0.6] [--seed 0] [--ceiling]
+        [--correction-weight W]
 """
 
 from __future__ import annotations
@@ -176,6 +177,7 @@ def run_one(n: int, case: dict, seed: int, scratch: Path) -> dict:
         "top1_error_after": after["top1_error"],
         "error_refused_model": None if result.promoted else forced,
         "retrain_s": round(seconds, 1),
+        "correction_weight": result.candidate.meta.training.get("correction_weight"),
         "table": result.candidate.table(),
     }
 
@@ -281,6 +283,12 @@ def main() -> int:
         help="stamps: also train on the first model's images and the whole pool, truly labelled",
     )  # fmt: skip
     parser.add_argument(
+        "--correction-weight", type=int,
+        help="how many times each correction counts in a quick retrain's fits; default: "
+        "Sorter's own (sorter.core.learning.quick.CORRECTION_WEIGHT); the default model's "
+        "last-layer retrain has weights of its own",
+    )  # fmt: skip
+    parser.add_argument(
         "--workdir", type=Path, help="keep the first model and sorts here and reuse them next time"
     )
     args = parser.parse_args()
@@ -295,6 +303,14 @@ def main() -> int:
 
 def _run(args, scratch: Path) -> int:
     from common import machine, write_json
+
+    from sorter.core.learning import quick
+
+    if args.correction_weight is not None:
+        if args.correction_weight < 1:
+            raise SystemExit("--correction-weight must be 1 or more")
+        quick.CORRECTION_WEIGHT = args.correction_weight
+    print(f"each correction counts {quick.CORRECTION_WEIGHT} time(s) in a quick retrain's fits")
 
     rows, ceilings = [], {}
     for name in args.case:

@@ -30,9 +30,14 @@ def group_meta(
 
 
 def quick_meta(
-    base: ModelMeta, data: RetrainData, scores: CandidateScores, base_path: Path
+    base: ModelMeta,
+    data: RetrainData,
+    scores: CandidateScores,
+    base_path: Path,
+    correction_weight: int,
 ) -> ModelMeta:
-    """The new model's metadata: the base's preprocessing and kind, a head for every category."""
+    """The new model's metadata: the base's preprocessing and kind, a head for every category;
+    `correction_weight` (how many times each correction counted) is recorded with the training."""
     from sorter.core.learning.versions import version_name_of
 
     categories = list(data.categories)
@@ -51,7 +56,10 @@ def quick_meta(
         base.preprocessing,  # pad_mode too: the features were computed with it
         exclusive=base.exclusive,
         thresholds=chosen,
-        training=training_summary(base, data, "quick", version_name_of(base_path)),
+        training={
+            **training_summary(base, data, "quick", version_name_of(base_path)),
+            "correction_weight": correction_weight,
+        },
         created_by=f"sorter {__version__}",
         backbone_sha256=base.backbone_sha256 or None,
         max_labels=cap,
