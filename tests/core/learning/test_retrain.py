@@ -198,10 +198,10 @@ def test_corrections_still_wrong_out_of_fold_count_as_better_when_their_scores_r
     assert (comp.flips.rose, comp.flips.fell) == (22, 8) and comp.better
     ok, why = verdict.verdict([comp])
     assert ok and "(higher for 22, lower for 8)" in why
-    even = np.where(np.arange(30) < 17, 0.05, -0.03)  # mean +0.016, 17 up, 13 down: chance
-    assert comparison(even).flips.new_true > comparison(even).flips.old_true
-    assert not comparison(even).better
-    assert not verdict.verdict([comparison(even)])[0]
+    even = comparison(np.where(np.arange(30) < 17, 0.05, -0.03))  # +0.016, 17 up, 13 down
+    assert even.flips.new_true > even.flips.old_true
+    assert not even.better  # chance
+    assert not verdict.verdict([even])[0]
     assert comparison(np.full(30, 0.06)).better  # a clear mean gain on its own, as before
     unchanged = comparison(np.zeros(30))
     assert (unchanged.flips.rose, unchanged.flips.fell) == (0, 0) and not unchanged.better
