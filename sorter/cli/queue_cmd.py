@@ -30,7 +30,9 @@ def _register_queue(sub: argparse._SubParsersAction) -> None:
     queue = sub.add_parser("queue", help="the corrections waiting for the next retrain")
     qsub = queue.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
     add = qsub.add_parser("add", help="queue an image with its true categories")
-    add.add_argument("image", type=Path)
+    add.add_argument(
+        "image", type=Path, help="the photo: a copy in a sorted folder, or any image file"
+    )
     add.add_argument(
         "--labels",
         required=True,
@@ -68,11 +70,29 @@ def run_queue_add(args: argparse.Namespace) -> int:
         print(f"sorter queue add: {exc}")
         return 2
     queue = CorrectionQueue()
-    corr = queue.add(args.image, labels, model_version=current_version_name())
+    version = current_version_name()
+    corr = queue.add(args.image, labels, model_version=version)
     shown = ", ".join(corr.labels) or "none of the categories"
     print(f"Queued correction {corr.id}: {args.image.name} -> {shown}")
+    for note in _add_notes(args.image, corr.labels, version):
+        print(f"note: {note}")
     print(f"{queue.pending_count()} correction(s) waiting for the next retrain.")
     return 0
+
+
+def _add_notes(image: Path, labels: list[str], version: str) -> list[str]:
+    """advice.correction_notes for the current model; none when its file cannot be read (the
+    retrain that needs it says why)."""
+    from sorter.core.errors import SorterError
+    from sorter.core.learning.advice import correction_notes
+    from sorter.core.model.modelfile import current_model_path, read_any_model
+
+    try:
+        meta, _ = read_any_model(current_model_path())
+    except (SorterError, OSError) as exc:
+        log.info("Not checking the labels against the current model: %s", exc)
+        return []
+    return correction_notes(image, labels, version, meta.categories)
 
 
 def run_queue_list(args: argparse.Namespace) -> int:
@@ -114,8 +134,12 @@ def _register_models(sub: argparse._SubParsersAction) -> None:
     show = msub.add_parser("list", help="show every version and which one is current")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(func=run_models_list)
-    use = msub.add_parser("use", help="make a version the current model (roll back or forward)")
-    use.add_argument("version", help="v3, 3, or 'default' for the embedded model")
+    use = msub.add_parser(
+        "use", help="make a version or a model file the current model (roll back or forward)"
+    )
+    use.add_argument(
+        "version", help="v3, 3, 'default' for the embedded model, or a model file (.pth, .json)"
+    )
     use.set_defaults(func=run_models_use)
 
 
@@ -146,12 +170,23 @@ def run_models_list(args: argparse.Namespace) -> int:
 
 
 def run_models_use(args: argparse.Namespace) -> int:
-    from sorter.core.learning.versions import use_version
+    from sorter.core.learning.versions import use_model_file, use_version
 
+    if _names_a_file(args.version):
+        path = use_model_file(args.version)
+        print(f"The current model is now {path.name}.")
+        print(path)
+        return 0
     version = use_version(args.version)
     print(f"The current model is now {version.name}.")
     print(version.path)
     return 0
+
+
+def _names_a_file(text: str) -> bool:
+    """`models use` was given a model file rather than a version name."""
+    path = Path(text)
+    return path.suffix.lower() in (".pth", ".json") or path.exists() or len(path.parts) > 1
 
 
 # ---- sorter retrain ----------------------------------------------------------------------------

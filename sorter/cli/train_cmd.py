@@ -219,6 +219,10 @@ def _print_result(result: TrainResult) -> None:
     print(f"Model:  {result.model_path}")
     print(f"Report: {result.report_json}")
     print(f'Use it: sorter sort FOLDER --model "{result.model_path}"')
+    print(
+        f"   or make it the current model (the window, `sorter sort` without --model and "
+        f'`sorter retrain` use it): sorter models use "{result.model_path}"'
+    )
 
 
 def _validation_line(metrics: dict[str, Any], label: str = "Validation") -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -180,6 +181,62 @@ def test_retrain_json(model: Path, tmp_path: Path, capsys, fast_retrain) -> None
     assert report["promoted"] is True and report["version"] == "v1"
     assert report["current_model"] == load_settings().model_path
     assert report["new_categories"] == ["green"] and report["corrections_used"] == 4
+    assert (
+        "New category, named only by corrections (the new model adds it): green (4 corrections)."
+        in report["notes"]
+    )
+
+
+def _notes(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("note: ")]
+
+
+def test_queue_add_says_which_model_a_correction_will_teach(
+    model: Path, tmp_path: Path, capsys
+) -> None:
+    """A photo sorted with `--model` while another model is current, and a label the current
+    model lacks, each get a note naming the way out; once that model is current, none."""
+    photos = tmp_path / "photos"
+    noisy_image(photos / "r.png", RED, 7)
+    noisy_image(photos / "b.png", BLUE, 8)
+    out = tmp_path / "sorted"
+    assert main(["sort", str(photos), "--out", str(out), "--model", str(model)]) == 0
+    copy = next(p for p in out.rglob("r.png") if ".sorter" not in p.parts)
+    capsys.readouterr()
+
+    assert main(["queue", "add", str(copy), "--labels", "red"]) == 0
+    notes = _notes(capsys.readouterr().out)
+    assert len(notes) == 2
+    assert "r.png was sorted by model.pth (categories: blue, red)" in notes[0]
+    assert "not by the current one, the built-in default model" in notes[0]
+    assert f'sorter models use "{os.path.abspath(model)}"' in notes[0]
+    assert f'sorter retrain --model "{os.path.abspath(model)}"' in notes[0]
+    assert notes[1] == (
+        "note: 'red' is not a category of the built-in default model, so the next retrain "
+        "adds it as a new category."
+    )
+    assert main(["queue", "add", str(photos / "b.png"), "--labels", "Animals"]) == 0
+    notes = _notes(capsys.readouterr().out)  # a source photo: not a copy any sort made
+    assert len(notes) == 1 and notes[0].endswith("Did you mean 'animals'?")
+
+    assert main(["models", "use", str(model)]) == 0
+    assert load_settings().model_path == os.path.abspath(model)
+    capsys.readouterr()
+    assert main(["queue", "add", str(copy), "--labels", "blue"]) == 0
+    assert _notes(capsys.readouterr().out) == []
+    assert [c.labels for c in CorrectionQueue().list()] == [["Animals"], ["blue"]]
+
+
+def test_models_use_a_file_checks_it_first(tmp_path: Path, capsys) -> None:
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a model")
+    assert main(["models", "use", str(junk)]) == 2
+    assert "junk.pth" in capsys.readouterr().err
+    assert main(["models", "use", str(tmp_path / "gone.pth")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["models", "use", str(tmp_path)]) == 2
+    assert "is a folder, not a model file" in capsys.readouterr().err
+    assert load_settings().model_path is None
 
 
 def test_retrain_with_an_empty_queue_says_so(tmp_path: Path, capsys) -> None:

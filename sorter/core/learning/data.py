@@ -97,6 +97,16 @@ def targets_for(
     return out
 
 
+def new_categories_note(new: list[str], corrections: list[Correction]) -> str:
+    """Which categories only corrections name (the new model adds them), with how many each."""
+    counts = {name: sum(name in c.labels for c in corrections) for name in new}
+    listed = ", ".join(
+        f"{name} ({n} correction{'s' if n != 1 else ''})" for name, n in counts.items()
+    )
+    which, them = ("category", "it") if len(new) == 1 else ("categories", "them")
+    return f"New {which}, named only by corrections (the new model adds {them}): {listed}."
+
+
 def merged_categories(base: list[str], corrections: list[Correction]) -> list[str]:
     """The base model's categories, then new ones in the order corrections first name them."""
     order = list(base)
@@ -110,10 +120,16 @@ def load_original(meta: ModelMeta, notes: list[str]) -> Original | None:
     training = meta.training
     path = training.get("data_path")
     if not path:
-        notes.append("The current model does not name its training data; using corrections only.")
+        notes.append(
+            "The current model does not name its training data: learning from the corrections and "
+            "the kept images of earlier sorts."
+        )
         return None
     if not Path(path).exists():
-        notes.append(f"The original training data ({path}) is gone; using corrections only.")
+        notes.append(
+            f"The original training data ({path}) is gone: learning from the corrections and the "
+            "kept images of earlier sorts."
+        )
         return None
     try:
         data = load_training_data(Path(path))
@@ -188,8 +204,11 @@ def gather(
     kept = kept_images(outputs, base, {c.sha256 for c in corrections}, seed=seed)
     if kept:
         notes.append(describe_kept(kept))
+    categories = merged_categories(base, corrections)
+    if len(categories) > len(base):
+        notes.append(new_categories_note(categories[len(base) :], corrections))
     return RetrainData(
-        merged_categories(base, corrections),
+        categories,
         base,
         corrections,
         [files[c.id] for c in corrections],

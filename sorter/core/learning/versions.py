@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sorter import appdirs
-from sorter.core.errors import SorterError
+from sorter.core.errors import ModelFileError, SorterError
 from sorter.core.locks import FileLock
 from sorter.core.settings import Settings, load_settings, update_settings
 
@@ -193,6 +193,28 @@ def use_version(name: str) -> ModelVersion:
         raise VersionError(f"The model file of version {version.name} is missing.")
     _make_current(version)
     return version
+
+
+def use_model_file(path: str | os.PathLike[str]) -> Path:
+    """Make a model file the current model, as the window's *Open model* does; the file is
+    read and checked first, so a bad one never becomes current.
+
+    Raises:
+        ModelFileError: the file is missing, unsafe, damaged or not a Sorter model.
+    """
+    from sorter.core.model.modelfile import read_any_model  # torch: only when a file is picked
+
+    chosen = Path(os.path.abspath(Path(path).expanduser()))
+    if chosen.is_dir():
+        raise ModelFileError(f"{chosen} is a folder, not a model file (.pth or .json).")
+    read_any_model(chosen)
+
+    def point_to(settings: Settings) -> None:
+        settings.model_path = str(chosen)
+
+    update_settings(point_to)
+    log.info("Current model is now the file %s", chosen)
+    return chosen
 
 
 def _make_current(version: ModelVersion) -> None:

@@ -303,6 +303,19 @@ class LoadedModel:
             return out.clamp_(0.0, 1.0).cpu()
 
 
+def read_any_model(path: str | os.PathLike[str]) -> tuple[ModelMeta, dict[str, torch.Tensor]]:
+    """(meta, state_dict) of a Sorter .pth file or a JSON model, checked as load_model checks
+    them, without building the network.
+
+    Raises:
+        ModelFileError: as read_model_file and read_json_model.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        return read_json_model(path)
+    return read_model_file(path)
+
+
 def load_model(path: str | os.PathLike[str] | None = None, device: str = "auto") -> LoadedModel:
     """Load a sorter .pth (or JSON meta + weights) onto a device; None: the current model.
 
@@ -312,10 +325,7 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "auto")
     """
     path = Path(path) if path is not None else current_model_path()
     torch_device = pick_device(device)
-    if path.suffix.lower() == ".json":
-        meta, state_dict = read_json_model(path)
-    else:
-        meta, state_dict = read_model_file(path)
+    meta, state_dict = read_any_model(path)
     network = build_network(meta)
     what = f"a {meta.builder} {meta.arch} with {meta.n_outputs} outputs"
     load_weights(network, state_dict, path, what)

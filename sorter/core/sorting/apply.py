@@ -98,6 +98,8 @@ def apply_plan(
 def _start(journal: Journal, plan: SortPlan, mode: str, signature: str) -> int:
     rows = [(str(i.source), i.folders, i.error, i.categories, i.scores) for i in plan.items]
     info = {"categories": plan.categories, "folder_names": plan.folder_names}
+    if plan.model_file:
+        info["model_file"] = plan.model_file
     skipped = [(str(p), reason) for p, reason in plan.skipped]
     remember_output(plan.out)  # retraining learns from the images the user keeps there
     return journal.start_run(plan.src, mode, signature, rows, info=info, skipped=skipped)

@@ -230,10 +230,14 @@ class Journal:
             )
         return run_id
 
+    def run_info(self, run_id: int) -> dict:
+        """What a run noted about its plan (the model's categories, the folder names)."""
+        row = self.db.execute("SELECT info FROM runs WHERE id=?", (run_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
     def load_plan(self, run_id: int) -> tuple[dict, list[tuple], list[tuple[str, str]]]:
         """(info, [(source, folders, error, categories, scores)] in order, [(source, reason)])."""
-        row = self.db.execute("SELECT info FROM runs WHERE id=?", (run_id,)).fetchone()
-        info = json.loads(row[0]) if row and row[0] else {}
+        info = self.run_info(run_id)
         rows = self.db.execute(
             "SELECT source, folders, error, categories, scores FROM plan WHERE run_id=? "
             "ORDER BY seq",

@@ -97,6 +97,7 @@ class SortPlan:
     folder_names: dict[str, str]  # category -> folder under OUT
     items: list[PlanItem]
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    model_file: str | None = None  # the model that scored it, noted in the journal when known
 
     def signature(self, mode: str) -> str:
         """Identifies the same job run again (same sources, same decisions, same mode)."""
@@ -108,6 +109,12 @@ class SortPlan:
         """Images per label: the categories in model order, then uncertain and unreadable."""
         tally = Counter(name for item in self.items for name in item.labels)
         return {name: tally.get(name, 0) for name in [*self.categories, UNCERTAIN, UNREADABLE]}
+
+
+def model_file(model: object) -> str | None:
+    """The absolute path of the file a loaded model came from, for the journal (None: unknown)."""
+    path = getattr(model, "path", None)
+    return os.path.abspath(path) if path else None
 
 
 def plan_sort(

@@ -25,7 +25,13 @@ from sorter.core.model.decide import (
 )
 from sorter.core.sorting import places
 from sorter.core.sorting.overrides import apply_overrides
-from sorter.core.sorting.plan import SortPlan, Thresholds, plan_sort, resolve_thresholds
+from sorter.core.sorting.plan import (
+    SortPlan,
+    Thresholds,
+    model_file,
+    plan_sort,
+    resolve_thresholds,
+)
 from sorter.core.sorting.report import SortSummary
 from sorter.core.sorting.scan import ScanResult, scan
 from sorter.core.sorting.scorecache import (
@@ -81,6 +87,7 @@ class ScoreResult:
     earlier: Earlier = field(default_factory=dict)  # what earlier runs placed in `out`
     # Images moved by hand in the preview -> category or uncertain; the sliders leave them be.
     overrides: dict[Path, str] = field(default_factory=dict)
+    model_file: str | None = None  # the model's file, noted in OUT's journal
 
     def move_out(self, out: Path) -> None:
         """The user picked another output folder: what was sorted there before is read again."""
@@ -104,6 +111,7 @@ class ScoreResult:
             self.empty_category, exclusive=self.exclusive, max_labels=self.max_labels,
             skipped=self.skipped,
         )  # fmt: skip
+        plan.model_file = self.model_file
         return apply_overrides(plan, self.overrides)
 
 
@@ -189,7 +197,7 @@ def scan_and_score(
         raise UnreadableImagesError(found.src, [(r.path, r.error or "") for r in scores.records])
     return ScoreResult(
         found.src, out, scores, found.skipped, list(model.categories), model.empty_category,
-        is_exclusive(model), label_cap(model), earlier_sort(out),
+        is_exclusive(model), label_cap(model), earlier_sort(out), model_file=model_file(model),
     )  # fmt: skip
 
 

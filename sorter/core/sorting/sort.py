@@ -20,6 +20,7 @@ from sorter.core.sorting.outputlock import OutputLock
 from sorter.core.sorting.plan import (
     PlanItem,
     SortPlan,
+    model_file,
     plan_outcome,
     plan_sort,
     resolve_thresholds,
@@ -173,7 +174,7 @@ def stored_plan(journal: Journal, run_id: int, out: Path) -> tuple[SortPlan, int
     ]
     plan = SortPlan(
         Path(src), out, info.get("categories", []), info.get("folder_names", {}), items,
-        [(Path(p), reason) for p, reason in skipped],
+        [(Path(p), reason) for p, reason in skipped], info.get("model_file"),
     )  # fmt: skip
     return plan, len(items)
 
@@ -187,10 +188,12 @@ def _plan(
     thresholds: Mapping[str, float] | None,
 ) -> SortPlan:
     th = resolve_thresholds(model, default_threshold, thresholds)
-    return plan_sort(
+    plan = plan_sort(
         found.src, out, scored, model.categories, th.default, th.own, model.empty_category,
         exclusive=is_exclusive(model), max_labels=label_cap(model), skipped=found.skipped,
     )  # fmt: skip
+    plan.model_file = model_file(model)
+    return plan
 
 
 def _finish_timing(summary: SortSummary, started: float) -> None:

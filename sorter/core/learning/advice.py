@@ -1,0 +1,121 @@
+"""What to tell someone who queues a correction by hand (`sorter queue add`).
+
+A retrain improves the current model. A photo sorted with another model (`sorter sort --model`)
+and a label the current model does not have are both easy to miss from a command line, and both
+change what the next retrain does: it would teach the wrong model, or grow a new category next
+to one that was meant (say "food" beside "food & drink"). These notes say so before it happens.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sorter.core.errors import SorterError
+from sorter.core.learning.versions import DEFAULT, version_name_of
+from sorter.core.sorting.journal import JOURNAL_FILE, Journal, state_dir
+
+log = logging.getLogger(__name__)
+
+SHOW_CATEGORIES = 8  # a longer list is cut, with how many more
+
+
+@dataclass(frozen=True)
+class SortedBy:
+    """What a Sorter output's journal says of the sort that placed a copy there."""
+
+    categories: list[str]
+    model_file: str | None  # None: sorted before Sorter noted it
+
+
+def sorted_by(image: str | Path) -> SortedBy | None:
+    """How `image` was sorted, when it is a copy in a Sorter output folder (read from that
+    folder's journal); None for any other file."""
+    path = Path(image).absolute()
+    out = next((p for p in path.parents if (state_dir(p) / JOURNAL_FILE).is_file()), None)
+    if out is None:
+        return None
+    try:
+        with Journal(out) as journal:
+            holders = journal.holders(path.relative_to(out).as_posix())
+            info = journal.run_info(holders[-1].run_id) if holders else {}
+    except (SorterError, OSError) as exc:
+        log.info("Could not read the journal of %s: %s", out, exc)
+        return None
+    categories, model = info.get("categories"), info.get("model_file")
+    if not isinstance(categories, list) or not categories:
+        return None
+    return SortedBy([str(c) for c in categories], str(model) if model else None)
+
+
+def model_label(name: str) -> str:
+    """How a note names a model: "the built-in default model", "version v3" or its file."""
+    if name == DEFAULT:
+        return "the built-in default model"
+    if _is_version(name):
+        return f"version {name}"
+    return name
+
+
+def correction_notes(
+    image: str | Path, labels: Sequence[str], model_name: str, categories: Sequence[str]
+) -> list[str]:
+    """Notes on queueing `image` with `labels` when the current model (called `model_name`,
+    see model_label) has `categories`: empty when the next retrain does what one expects."""
+    notes = []
+    known = list(categories)
+    found = sorted_by(image)
+    if found is not None and set(found.categories) != set(known):
+        which = model_label(version_name_of(found.model_file)) if found.model_file else None
+        notes.append(
+            f"{Path(image).name} was sorted by {which or 'another model'} (categories: "
+            f"{_listed(found.categories)}), not by the current one, {model_label(model_name)}. "
+            "`sorter retrain` improves the current model: to teach the one that sorted this "
+            f"photo, {_remedy(found.model_file)}."
+        )
+    for label in labels:
+        if label not in known:
+            near = _near(label, known)
+            hint = f" Did you mean '{near}'?" if near else ""
+            notes.append(
+                f"'{label}' is not a category of {model_label(model_name)}, so the next retrain "
+                f"adds it as a new category.{hint}"
+            )
+    return notes
+
+
+def _remedy(model_file: str | None) -> str:
+    """The commands that make the model of `model_file` the one a retrain teaches."""
+    name = version_name_of(model_file) if model_file else None
+    if name is not None and (name == DEFAULT or _is_version(name)):
+        return f"make it current first (`sorter models use {name}`)"
+    quoted = f'"{model_file}"' if model_file else "ITS_FILE.pth"
+    return (
+        f"make it current first (`sorter models use {quoted}`) or run "
+        f"`sorter retrain --model {quoted}`"
+    )
+
+
+def _is_version(name: str) -> bool:
+    return re.fullmatch(r"v\d+", name) is not None  # version_name_of's name of a stored version
+
+
+def _listed(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:SHOW_CATEGORIES])
+    more = len(names) - SHOW_CATEGORIES
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _near(label: str, categories: Sequence[str]) -> str | None:
+    """A category the user may have meant: one holding the label as a word, or spelt alike."""
+    lowered = {c.lower(): c for c in categories}
+    text = label.strip().lower()
+    for low, name in lowered.items():
+        if text and text in low.replace("&", " ").split():
+            return name
+    close = difflib.get_close_matches(text, list(lowered), n=1, cutoff=0.75)
+    return lowered[close[0]] if close else None
