@@ -41,7 +41,8 @@ class CorrectionDialog(QDialog):
 
     Digits 1-9 toggle the first nine categories, a letter or "/" opens the category picker;
     with `step`, Previous and Next (Page Up / Page Down) move through the grid's images, each
-    left with its ticks as a pending change (Enter in the grid saves it).
+    left with its ticks as a pending change (Enter in the grid saves it). `exclusive` (a
+    single-label model, one folder per image): ticking a category unticks the others.
     """
 
     def __init__(
@@ -52,9 +53,12 @@ class CorrectionDialog(QDialog):
         parent: QWidget | None = None,
         extra: list[str] = (),
         step: Step | None = None,
+        exclusive: bool = False,
     ) -> None:
         super().__init__(parent)
         self.item = item
+        self.exclusive = exclusive
+        self._showing = False  # set while _show_item ticks an image's folders
         self.categories = list(categories)
         self._large, self._step = large, step
         self.image_label = FittedImage()
@@ -109,12 +113,18 @@ class CorrectionDialog(QDialog):
     def _lay_out(self) -> None:
         side = QVBoxLayout()
         side.addWidget(QLabel("<b>What does this image show?</b>"))
+        if self.exclusive:
+            side.addWidget(QLabel("One category: this model puts each image in one folder."))
         side.addLayout(self._checks_box)
         row = QHBoxLayout()
         row.addWidget(self.new_category, 1)
         row.addWidget(self.add_button)
         side.addLayout(row)
-        keys = "1-9 toggle · a letter or / finds any category"
+        keys = (
+            "1-9 "
+            + ("picks" if self.exclusive else "toggle")
+            + " · a letter or / finds any category"
+        )
         if self._step is not None:
             keys += " · Page Up/Down: previous/next image"
         side.addWidget(QLabel(f"<small>{keys}</small>"))
@@ -159,13 +169,20 @@ class CorrectionDialog(QDialog):
         n = len(self.checks)
         self._captions[name] = (f"&{n + 1} " if n < 9 else "") + name.replace("&", "&&")
         box = QCheckBox(self._captions[name])
-        box.setChecked(checked)
+        box.toggled.connect(lambda on, name=name: self._on_box_toggled(name, on))
+        box.setChecked(checked)  # a category made here: the only one ticked, when exclusive
         self.checks[name] = box
         if n < self._placed:  # column by column
             self._checks_box.addWidget(box, n % self._rows, n // self._rows)
         else:  # made here: below the others
             self._checks_box.addWidget(box, self._rows + n - self._placed, 0)
         return box
+
+    def _on_box_toggled(self, name: str, on: bool) -> None:
+        if on and self.exclusive and not self._showing:
+            for other, box in self.checks.items():
+                if other != name:
+                    box.setChecked(False)
 
     def _caption(self, name: str, scores: dict[str, float]) -> str:
         score = f"{scores[name]:.2f}" if name in scores else "new"
@@ -178,9 +195,11 @@ class CorrectionDialog(QDialog):
         self.path_label.setText(f"<small>{html.escape(str(item.path))}</small>")
         current = item.pending if item.pending is not None else item.folders
         scores = item.score_map(self.categories)
+        self._showing = True  # an image an earlier version put in two folders shows both
         for name, box in self.checks.items():
             box.setChecked(name in current)
             box.setText(self._caption(name, scores))
+        self._showing = False
         self._show_image()
 
     def go(self, delta: int) -> None:

@@ -234,7 +234,7 @@ class SortFlowMixin:
         folders = session.summary_folders(self.plan, summary)
         title, detail = summary_texts(outcome)
         self.summary.show_summary(self.result.out, folders, title, detail)
-        self.review_set = review_set(self.plan, summary)
+        self.review_set = review_set(self.plan, summary, exclusive=self.result.exclusive)
         self.last_sort = (self.result.out, [item.source for item in self.plan.items])
         self.undo_action.setEnabled(True)
         self.summary.set_undo_tip(summary.mode)

@@ -329,8 +329,9 @@ class ReviewPage(ReviewKeysMixin, QWidget):
     def make_dialog(self, item: ReviewItem, parent: QWidget) -> CorrectionDialog:
         """The correction dialog for `item`, stepping through this grid; Save decides."""
         dialog = CorrectionDialog(
-            item, self.review.categories, self.large, parent, extra=self.extra, step=self.step_from
-        )
+            item, self.review.categories, self.large, parent, extra=self.extra,
+            step=self.step_from, exclusive=self.review.exclusive,
+        )  # fmt: skip
         dialog.accepted.connect(lambda: self.decide([dialog.item], [dialog.labels()]))
         return dialog
 

@@ -22,7 +22,7 @@ class ReviewKeysMixin:
     extra: list[str]
 
     def _toggle(self, items: list[ReviewItem], category: str) -> None:
-        toggle_category(items, category)
+        toggle_category(items, category, self.review.exclusive)
         self.refresh_items(items)
 
     def _pick(self, items: list[ReviewItem], text: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from sorter.core.learning.queue import CorrectionQueue
 
@@ -187,3 +187,76 @@ def test_enter_in_the_large_view_saves_and_shows_the_next_image(qtbot, reviewing
         qtbot.keyClick(page.large_view, Qt.Key.Key_Return)
     assert (out / "cars" / items[0].path.name).is_file()
     assert page.large_view.isVisible() and page.large_view.item is items[1]
+
+
+# --- a single-label model: one category per image, in the grid and in the dialog -----------------
+
+
+@pytest.fixture(scope="module")
+def single_label_model(tmp_path_factory) -> Path:
+    import torch
+    from fakes import tiny_meta
+
+    from sorter.core.model.modelfile import save_model
+    from sorter.core.model.networks import build_network
+
+    names = ("cats", "dogs", "cars")
+    meta = tiny_meta(
+        names, activation="softmax-groups", groups={n: [i] for i, n in enumerate(names)}
+    )
+    assert meta.exclusive
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("single") / "single.pth"
+    save_model(path, meta, build_network(meta).state_dict())
+    return path
+
+
+@pytest.fixture
+def reviewing_single(qtbot, single_label_model, photos):
+    from gui_helpers import open_main_window
+
+    window = open_main_window(qtbot, single_label_model)
+    out = _copy_everything_to_uncertain(qtbot, window, photos)
+    qtbot.mouseClick(window.summary.review_button, Qt.MouseButton.LeftButton)
+    yield window, out
+    window.close()
+
+
+def test_a_single_label_models_corrections_pick_one_category(qtbot, reviewing_single, tmp_path):
+    window, out = reviewing_single
+    page, view = window.review_page, window.review_page.view
+    items = list(page.model.items)
+    qtbot.keyClick(view, Qt.Key.Key_1)
+    qtbot.keyClick(view, Qt.Key.Key_3)  # replaces cats: the model puts an image in one folder
+    assert items[0].pending == ["cars"]
+    with qtbot.waitSignal(window.corrections_saved, timeout=30_000):
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert (out / "cars" / items[0].path.name).is_file()
+    assert not (out / "cats").exists()
+
+    qtbot.keyClick(view, Qt.Key.Key_Return)  # the next image: nothing pending, so the dialog
+    dialog = window.correction_dialog
+    assert dialog.item is items[1]
+    qtbot.waitUntil(lambda: dialog.checks["dogs"].isVisible())
+    shown = " ".join(label.text() for label in dialog.findChildren(type(dialog.path_label)))
+    assert "One category: this model puts each image in one folder." in shown
+    assert "1-9 picks" in shown
+    for name in ("dogs", "cats"):
+        box = dialog.checks[name]
+        qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+    assert dialog.labels() == ["cats"]
+    qtbot.keyClick(dialog.focusWidget() or dialog, Qt.Key.Key_2)
+    assert dialog.labels() == ["dogs"]
+    qtbot.keyClicks(dialog.new_category, "teapots")
+    qtbot.keyClick(dialog.new_category, Qt.Key.Key_Return)
+    assert dialog.labels() == ["teapots"]
+    qtbot.waitUntil(lambda: dialog.checks["teapots"].isVisible())
+    qtbot.waitUntil(lambda: dialog.image_label._source is not None, timeout=20_000)
+    dialog.grab().save(str(tmp_path / "single-label-correction.png"))
+    with qtbot.waitSignal(window.corrections_saved, timeout=30_000):
+        qtbot.mouseClick(
+            dialog.buttons.button(dialog.buttons.StandardButton.Save), Qt.MouseButton.LeftButton
+        )
+    assert (out / "teapots" / items[1].path.name).is_file()
+    assert not (out / "dogs").exists()
+    assert [c.labels for c in CorrectionQueue().list()] == [["cars"], ["teapots"]]

@@ -49,6 +49,7 @@ class ReviewSet:
 
     categories: list[str]
     items: list[ReviewItem] = field(default_factory=list)
+    exclusive: bool = False  # a single-label model: one category per image, corrections too
 
     def in_folder(self, folder: str) -> list[ReviewItem]:
         """Items shown for a folder choice, least certain first ("" means all)."""
@@ -73,9 +74,12 @@ class ReviewSet:
         return counts
 
 
-def review_set(plan: SortPlan, summary: SortSummary | None = None) -> ReviewSet:
+def review_set(
+    plan: SortPlan, summary: SortSummary | None = None, *, exclusive: bool = False
+) -> ReviewSet:
     """The images a copied plan put into folders (unreadable ones were not copied). With the
-    run's summary, an image whose source a move took away is shown from its first copy."""
+    run's summary, an image whose source a move took away is shown from its first copy.
+    `exclusive`: the plan's model is single-label."""
     moved = {}
     if summary is not None and summary.moved:  # from the outcomes: no disk access per image
         out = Path(summary.out)
@@ -91,14 +95,19 @@ def review_set(plan: SortPlan, summary: SortSummary | None = None) -> ReviewSet:
         for item in plan.items
         if item.scores is not None
     ]
-    return ReviewSet(list(plan.categories), items)
+    return ReviewSet(list(plan.categories), items, exclusive)
 
 
-def toggle_category(items: list[ReviewItem], category: str) -> None:
+def toggle_category(items: list[ReviewItem], category: str, exclusive: bool = False) -> None:
     """A number key on a selection: if any image lacks the category, every one gets it; else
-    every one loses it. Uncertain goes as soon as a label is chosen; nothing is saved yet."""
+    every one loses it. Uncertain goes as soon as a label is chosen; nothing is saved yet.
+
+    `exclusive` (a single-label model, which puts each image in one folder): the category
+    replaces whatever the image had."""
     current = [i.pending if i.pending is not None else list(i.folders) for i in items]
     add = any(category not in labels for labels in current)
     for item, labels in zip(items, current, strict=True):
         labels = [x for x in labels if x != UNCERTAIN and x != category]
+        if exclusive:
+            labels = []
         item.pending = [*labels, category] if add else labels

@@ -224,6 +224,17 @@ def test_number_key_adds_to_all_then_removes_from_all():
     assert (a.folders, a.pending, a.saved) == ([UNCERTAIN], None, True)
 
 
+def test_for_a_single_label_model_a_number_key_replaces_the_label():
+    a = review_items.ReviewItem(Path("a.jpg"), [0.1, 0.2, 0.3], ["dogs"])
+    b = review_items.ReviewItem(Path("b.jpg"), [0.9, 0.2, 0.1], ["cats"])
+    review_items.toggle_category([a, b], "cars", exclusive=True)
+    assert (a.pending, b.pending) == (["cars"], ["cars"])
+    review_items.toggle_category([a], "dogs", exclusive=True)
+    assert a.pending == ["dogs"]
+    review_items.toggle_category([a], "dogs", exclusive=True)
+    assert a.pending == []  # the one label off: none of these
+
+
 def test_a_folder_of_only_unreadable_files_says_why_per_file(fake_model, tmp_path):
     bad = tmp_path / "Bad"
     bad.mkdir()
