@@ -92,7 +92,7 @@ def _add_notes(image: Path, labels: list[str], version: str) -> list[str]:
     except (SorterError, OSError) as exc:
         log.info("Not checking the labels against the current model: %s", exc)
         return []
-    return correction_notes(image, labels, version, meta.categories)
+    return correction_notes(image, labels, version, meta.categories, meta.exclusive)
 
 
 def run_queue_list(args: argparse.Namespace) -> int:

@@ -62,10 +62,15 @@ def model_label(name: str) -> str:
 
 
 def correction_notes(
-    image: str | Path, labels: Sequence[str], model_name: str, categories: Sequence[str]
+    image: str | Path,
+    labels: Sequence[str],
+    model_name: str,
+    categories: Sequence[str],
+    exclusive: bool = False,
 ) -> list[str]:
     """Notes on queueing `image` with `labels` when the current model (called `model_name`,
-    see model_label) has `categories`: empty when the next retrain does what one expects."""
+    see model_label) has `categories` (`exclusive`: it is single-label): empty when the next
+    retrain does what one expects."""
     notes = []
     known = list(categories)
     found = sorted_by(image)
@@ -76,6 +81,12 @@ def correction_notes(
             f"{_listed(found.categories)}), not by the current one, {model_label(model_name)}. "
             "`sorter retrain` improves the current model: to teach the one that sorted this "
             f"photo, {_remedy(found.model_file)}."
+        )
+    if exclusive and len(labels) > 1:
+        notes.append(
+            f"The current model ({model_label(model_name)}) is single-label, one folder per "
+            f"image: a correction with {len(labels)} categories teaches it a share of each. To "
+            "teach it one, name that one alone."
         )
     for label in labels:
         if label not in known:

@@ -70,6 +70,15 @@ def test_notes_name_the_way_out_and_stay_quiet_when_all_is_as_expected(
     assert f'`sorter retrain --model "{os.path.abspath(fake_model.path)}"`' in first
     assert second.endswith("Did you mean 'food & drink'?")
     assert third.endswith("Did you mean 'kitchen & household'?")
+    two = correction_notes(
+        photos / "red.jpg", ["cars", "boats"], "default", ["cars", "boats"], True
+    )
+    assert two == [
+        "The current model (the built-in default model) is single-label, one folder per image: "
+        "a correction with 2 categories teaches it a share of each. To teach it one, name that "
+        "one alone."
+    ]
+    assert correction_notes(photos / "red.jpg", ["cars", "boats"], "v1", ["cars", "boats"]) == []
     assert fourth == (
         "'zebra' is not a category of version v3, so the next retrain adds it as a new category."
     )
