@@ -120,16 +120,10 @@ def load_original(meta: ModelMeta, notes: list[str]) -> Original | None:
     training = meta.training
     path = training.get("data_path")
     if not path:
-        notes.append(
-            "The current model does not name its training data: learning from the corrections and "
-            "the kept images of earlier sorts."
-        )
+        notes.append("The current model's training images are not known here.")
         return None
     if not Path(path).exists():
-        notes.append(
-            f"The original training data ({path}) is gone: learning from the corrections and the "
-            "kept images of earlier sorts."
-        )
+        notes.append(f"The original training data ({path}) is gone.")
         return None
     try:
         data = load_training_data(Path(path))
