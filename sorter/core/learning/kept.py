@@ -2,7 +2,8 @@
 
 They are a retrain's memory of what already works. A copy counts only while it is still in
 its category folder, byte for byte what Sorter wrote (size and SHA-256 as the journal
-recorded), was placed with a clear margin over the runner-up, and was never corrected.
+recorded), was placed with a clear margin over the runner-up, and was never corrected, by a
+sort whose categories the retrained model all has (itself or an earlier version of it).
 """
 
 from __future__ import annotations
@@ -81,6 +82,11 @@ def _candidates(out: Path, known: set[str]) -> list[KeptImage]:
 def _run_candidates(journal: Journal, run_id: int, known: set[str]) -> list[KeptImage]:
     info, items, _ = journal.load_plan(run_id)
     names: list[str] = info.get("categories") or []
+    if not set(names) <= known:
+        # Another model's sort (say `sorter sort --model` with a model of other categories):
+        # its "animals" need not be this model's, and its margins are not this model's doubts.
+        # Earlier versions of this model qualify: a retrain keeps every category it had.
+        return []
     ops = journal.db.execute(
         "SELECT seq, folder, dest, sha256, size FROM ops WHERE run_id=? AND state=?",
         (run_id, DONE),

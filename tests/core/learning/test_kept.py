@@ -45,6 +45,8 @@ def test_confident_copies_still_in_their_folder_are_kept(out: Path) -> None:
     }
     assert all(i.path.parent.parent == out for i in found)  # the copies, not the sources
     assert kept_images([out], ["green"], set()) == []  # a model without those categories
+    assert len(kept_images([out], ["blue", "green", "red"], set())) == 8  # a later version's
+    assert kept_images([out], ["red"], set()) == []  # sorted by a model with other categories
 
 
 def test_a_deleted_edited_or_corrected_copy_is_not_kept(out: Path) -> None:
