@@ -227,6 +227,8 @@ def run_retrain(args: argparse.Namespace) -> int:
     print(result.message)
     if not result.promoted:  # the command-line way to overrule the check; the window has a button
         print("To use the new model anyway, run this again with --yes.")
+    else:
+        print("Earlier outputs keep their folders until `sorter resort OUT` sorts one again.")
     print(str(result.current_model))  # last line: the model file now current, for scripts
     return 0
 

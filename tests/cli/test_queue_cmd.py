@@ -157,6 +157,7 @@ def test_corrections_make_the_next_sort_right(
     current = Path(lines[-1])  # the last line is the model now current
     assert current.is_file() and current.parent.name == "v1"
     assert any(line.startswith("Promoted v1") for line in lines)
+    assert "`sorter resort OUT`" in lines[-2]  # the way to fix what the old model sorted
     assert "held-out corrections (8 images), cross-validated" in lines
 
     assert main(["resort", str(out), "--yes"]) == 0
