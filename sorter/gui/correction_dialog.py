@@ -120,11 +120,8 @@ class CorrectionDialog(QDialog):
         row.addWidget(self.new_category, 1)
         row.addWidget(self.add_button)
         side.addLayout(row)
-        keys = (
-            "1-9 "
-            + ("picks" if self.exclusive else "toggle")
-            + " · a letter or / finds any category"
-        )
+        verb = "picks" if self.exclusive else "toggle"
+        keys = f"1-9 {verb} · a letter or / finds any category"
         if self._step is not None:
             keys += " · Page Up/Down: previous/next image"
         side.addWidget(QLabel(f"<small>{keys}</small>"))

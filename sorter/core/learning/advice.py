@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import difflib
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sorter.core.errors import SorterError
-from sorter.core.learning.versions import DEFAULT, version_name_of
+from sorter.core.learning.versions import DEFAULT, is_stored_version, version_name_of
 from sorter.core.sorting.journal import JOURNAL_FILE, Journal, state_dir
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ def model_label(name: str) -> str:
     """How a note names a model: "the built-in default model", "version v3" or its file."""
     if name == DEFAULT:
         return "the built-in default model"
-    if _is_version(name):
+    if is_stored_version(name):
         return f"version {name}"
     return name
 
@@ -75,12 +74,12 @@ def correction_notes(
     known = list(categories)
     found = sorted_by(image)
     if found is not None and set(found.categories) != set(known):
-        which = model_label(version_name_of(found.model_file)) if found.model_file else None
+        name = version_name_of(found.model_file) if found.model_file else None
         notes.append(
-            f"{Path(image).name} was sorted by {which or 'another model'} (categories: "
-            f"{_listed(found.categories)}), not by the current one, {model_label(model_name)}. "
-            "`sorter retrain` improves the current model: to teach the one that sorted this "
-            f"photo, {_remedy(found.model_file)}."
+            f"{Path(image).name} was sorted by {model_label(name) if name else 'another model'} "
+            f"(categories: {_listed(found.categories)}), not by the current one, "
+            f"{model_label(model_name)}. `sorter retrain` improves the current model: to teach "
+            f"the one that sorted this photo, {_remedy(found.model_file, name)}."
         )
     if exclusive and len(labels) > 1:
         notes.append(
@@ -99,20 +98,16 @@ def correction_notes(
     return notes
 
 
-def _remedy(model_file: str | None) -> str:
-    """The commands that make the model of `model_file` the one a retrain teaches."""
-    name = version_name_of(model_file) if model_file else None
-    if name is not None and (name == DEFAULT or _is_version(name)):
+def _remedy(model_file: str | None, name: str | None) -> str:
+    """The commands that make the model of `model_file` (`name`: its version_name_of) the one
+    a retrain teaches."""
+    if name is not None and (name == DEFAULT or is_stored_version(name)):
         return f"make it current first (`sorter models use {name}`)"
     quoted = f'"{model_file}"' if model_file else "ITS_FILE.pth"
     return (
         f"make it current first (`sorter models use {quoted}`) or run "
         f"`sorter retrain --model {quoted}`"
     )
-
-
-def _is_version(name: str) -> bool:
-    return re.fullmatch(r"v\d+", name) is not None  # version_name_of's name of a stored version
 
 
 def _listed(names: Sequence[str]) -> str:

@@ -198,11 +198,8 @@ def gather(
     kept = kept_images(outputs, base, {c.sha256 for c in corrections}, seed=seed)
     if kept:
         notes.append(describe_kept(kept))
-    categories = merged_categories(base, corrections)
-    if len(categories) > len(base):
-        notes.append(new_categories_note(categories[len(base) :], corrections))
-    return RetrainData(
-        categories,
+    data = RetrainData(
+        merged_categories(base, corrections),
         base,
         corrections,
         [files[c.id] for c in corrections],
@@ -210,6 +207,10 @@ def gather(
         notes,
         kept,
     )
+    new = data.new_categories
+    if new:
+        data.notes.append(new_categories_note(new, corrections))
+    return data
 
 
 def folds(targets: np.ndarray, k: int, seed: int) -> list[list[int]]:

@@ -80,13 +80,13 @@ def _candidates(out: Path, known: set[str]) -> list[KeptImage]:
 
 
 def _run_candidates(journal: Journal, run_id: int, known: set[str]) -> list[KeptImage]:
-    info, items, _ = journal.load_plan(run_id)
-    names: list[str] = info.get("categories") or []
+    names: list[str] = journal.run_info(run_id).get("categories") or []
     if not set(names) <= known:
         # Another model's sort (say `sorter sort --model` with a model of other categories):
         # its "animals" need not be this model's, and its margins are not this model's doubts.
         # Earlier versions of this model qualify: a retrain keeps every category it had.
         return []
+    _, items, _ = journal.load_plan(run_id)  # read only for a run of this model's line
     ops = journal.db.execute(
         "SELECT seq, folder, dest, sha256, size FROM ops WHERE run_id=? AND state=?",
         (run_id, DONE),

@@ -97,6 +97,11 @@ def _is_bundled(path: Path) -> bool:
     return _same_file(path.parent, appdirs.asset_path("models"))
 
 
+def is_stored_version(name: str) -> bool:
+    """Whether a name from version_name_of is a stored version's ("v3"), not a file name."""
+    return _NAME.match(name) is not None
+
+
 def current_version_name() -> str:
     """The name of the model `sorter sort` uses without --model."""
     return version_name_of(load_settings().model_path)

@@ -129,12 +129,13 @@ def plan_sort(
     exclusive: bool = False,
     max_labels: int | None = None,
     skipped: Iterable[tuple[Path, str]] = (),
+    model_file: str | None = None,
 ) -> SortPlan:
     """Decide every image's folders from its scores. Pure: touches no file.
 
     `exclusive` (the model's kind): at most one folder per image, else every category that
     passes (decide), at most `max_labels` of them. Cheap enough to call again whenever a
-    threshold moves.
+    threshold moves. `model_file` (plan.model_file) goes into the journal with the plan.
     """
     folder_names = unique_folder_names(categories)
     items = []
@@ -148,7 +149,9 @@ def plan_sort(
         )  # fmt: skip
         folders = [folder_names[c] for c in chosen] or [UNCERTAIN]
         items.append(PlanItem(_path(s.path), list(s.scores), None, chosen, folders))
-    return SortPlan(Path(src), Path(out), list(categories), folder_names, items, list(skipped))
+    return SortPlan(
+        Path(src), Path(out), list(categories), folder_names, items, list(skipped), model_file
+    )
 
 
 def _path(path: str | os.PathLike[str]) -> Path:

@@ -107,7 +107,5 @@ def toggle_category(items: list[ReviewItem], category: str, exclusive: bool = Fa
     current = [i.pending if i.pending is not None else list(i.folders) for i in items]
     add = any(category not in labels for labels in current)
     for item, labels in zip(items, current, strict=True):
-        labels = [x for x in labels if x != UNCERTAIN and x != category]
-        if exclusive:
-            labels = []
+        labels = [] if exclusive else [x for x in labels if x not in (UNCERTAIN, category)]
         item.pending = [*labels, category] if add else labels

@@ -109,9 +109,8 @@ class ScoreResult:
         plan = plan_sort(
             self.src, self.out, self.scored, self.categories, th.default, th.own,
             self.empty_category, exclusive=self.exclusive, max_labels=self.max_labels,
-            skipped=self.skipped,
+            skipped=self.skipped, model_file=self.model_file,
         )  # fmt: skip
-        plan.model_file = self.model_file
         return apply_overrides(plan, self.overrides)
 
 

@@ -188,12 +188,11 @@ def _plan(
     thresholds: Mapping[str, float] | None,
 ) -> SortPlan:
     th = resolve_thresholds(model, default_threshold, thresholds)
-    plan = plan_sort(
+    return plan_sort(
         found.src, out, scored, model.categories, th.default, th.own, model.empty_category,
         exclusive=is_exclusive(model), max_labels=label_cap(model), skipped=found.skipped,
+        model_file=model_file(model),
     )  # fmt: skip
-    plan.model_file = model_file(model)
-    return plan
 
 
 def _finish_timing(summary: SortSummary, started: float) -> None:
