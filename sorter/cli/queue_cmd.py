@@ -260,7 +260,7 @@ def run_resort(args: argparse.Namespace) -> int:
     from sorter.cli.console import ProgressBar
     from sorter.core.model.modelfile import load_model
     from sorter.core.settings import load_settings
-    from sorter.core.sorting.resort import apply_resort, plan_resort
+    from sorter.core.sorting.resort import apply_resort, plan_resort, record_resort
     from sorter.core.sorting.session import initial_thresholds, saved_thresholds
 
     settings = load_settings()
@@ -274,6 +274,8 @@ def run_resort(args: argparse.Namespace) -> int:
     bar.close()
     apply = bool(plan.changes) and (args.yes or (not args.json and _confirm("Apply them?")))
     summary = apply_resort(plan, progress=bar) if apply else None
+    if not plan.changes and plan.images:
+        record_resort(plan)  # the model agrees with every folder: it is the one sorting OUT now
     if args.json:
         print(json.dumps({**plan.to_dict(), "applied": summary.to_dict() if summary else None}))
         return 0

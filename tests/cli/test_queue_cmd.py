@@ -269,3 +269,25 @@ def test_a_refused_retrain_names_the_flag_that_overrules_it(tmp_path, capsys, mo
     assert lines[-3] == f"Kept the current model ({model.name}): {reason}."
     assert lines[-2] == "To use the new model anyway, run this again with --yes."
     assert lines[-1] == str(model)
+
+
+def test_a_resort_hands_the_output_to_its_model_even_when_nothing_moves(
+    model: Path, tmp_path: Path, capsys
+) -> None:
+    """`sorter resort` with a model that agrees with every folder still makes it the model of
+    that output: a correction there then names it, not the model of the first sort."""
+    photos = tmp_path / "photos"
+    noisy_image(photos / "r.png", RED, 7)
+    noisy_image(photos / "b.png", BLUE, 8)
+    out = tmp_path / "sorted"
+    assert main(["sort", str(photos), "--out", str(out), "--model", str(model)]) == 0
+    twin = tmp_path / "twin.pth"
+    twin.write_bytes(model.read_bytes())  # the same weights: the same folders
+    assert main(["resort", str(out), "--model", str(twin)]) == 0
+    assert "0 images would change folder (of 2)." in capsys.readouterr().out
+    copy = next(p for p in out.rglob("r.png") if ".sorter" not in p.parts)
+    assert main(["queue", "add", str(copy), "--labels", "blue"]) == 0
+    note, new_category = _notes(capsys.readouterr().out)
+    assert "'blue' is not a category of the built-in default model" in new_category
+    assert "r.png was sorted by twin.pth (categories: blue, red)" in note
+    assert f'sorter models use "{os.path.abspath(twin)}"' in note

@@ -45,6 +45,9 @@ def sorted_by(image: str | Path) -> SortedBy | None:
     except (SorterError, OSError) as exc:
         log.info("Could not read the journal of %s: %s", out, exc)
         return None
+    resorted = info.get("resorted")
+    if isinstance(resorted, dict):  # `sorter resort` (or an update) decided its folders since
+        info = resorted
     categories, model = info.get("categories"), info.get("model_file")
     if not isinstance(categories, list) or not categories:
         return None

@@ -80,11 +80,15 @@ def _candidates(out: Path, known: set[str]) -> list[KeptImage]:
 
 
 def _run_candidates(journal: Journal, run_id: int, known: set[str]) -> list[KeptImage]:
-    names: list[str] = journal.run_info(run_id).get("categories") or []
-    if not set(names) <= known:
+    info = journal.run_info(run_id)
+    names: list[str] = info.get("categories") or []
+    resorted = info.get("resorted")
+    now: list[str] = (resorted.get("categories") or []) if isinstance(resorted, dict) else []
+    if not set(names) <= known or not set(now) <= known:
         # Another model's sort (say `sorter sort --model` with a model of other categories):
         # its "animals" need not be this model's, and its margins are not this model's doubts.
-        # Earlier versions of this model qualify: a retrain keeps every category it had.
+        # Earlier versions of this model qualify: a retrain keeps every category it had. The
+        # same holds for the model of a later re-sort, which moved the copies that disagreed.
         return []
     _, items, _ = journal.load_plan(run_id)  # read only for a run of this model's line
     ops = journal.db.execute(

@@ -235,6 +235,26 @@ class Journal:
         row = self.db.execute("SELECT info FROM runs WHERE id=?", (run_id,)).fetchone()
         return json.loads(row[0]) if row and row[0] else {}
 
+    def note_resort(self, sources: Iterable[str], resorted: dict) -> list[int]:
+        """Note under "resorted" in the info of each run (not undone) whose every photo is in
+        `sources` (the photos a re-sort has just decided again) which model decides their
+        folders now: `resorted` holds its categories and file. Returns those runs' ids."""
+        scored = set(sources)
+        noted = []
+        with self._tx() as db:
+            for run in self.runs():
+                if run.state == UNDONE:
+                    continue
+                rows = db.execute(
+                    "SELECT source FROM plan WHERE run_id=? AND COALESCE(error, '')=''", (run.id,)
+                ).fetchall()
+                if not rows or any(src not in scored for (src,) in rows):
+                    continue
+                info = {**self.run_info(run.id), "resorted": resorted}
+                db.execute("UPDATE runs SET info=? WHERE id=?", (json.dumps(info), run.id))
+                noted.append(run.id)
+        return noted
+
     def load_plan(self, run_id: int) -> tuple[dict, list[tuple], list[tuple[str, str]]]:
         """(info, [(source, folders, error, categories, scores)] in order, [(source, reason)])."""
         info = self.run_info(run_id)

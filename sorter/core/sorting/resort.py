@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +63,7 @@ class ResortPlan:
     images: int
     changes: list[ResortChange]
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    scored: list[Path] = field(default_factory=list)  # every photo decided again, changed or not
 
     def headline(self) -> str:
         n = len(self.changes)
@@ -176,11 +179,26 @@ def plan_resort(
     return plan
 
 
+def record_resort(plan: ResortPlan) -> None:
+    """Note in OUT's journal that the plan's model now decides where the photos it scored
+    belong, so a later correction of one of them is told about that model, not the one of
+    the first sort. A re-sort that changes nothing still counts: the model agreed."""
+    resorted: dict[str, Any] = {"categories": plan.categories, "at": time.time()}
+    if plan.model_path:
+        resorted["model_file"] = os.path.abspath(plan.model_path)
+    try:
+        with OutputLock(plan.out), Journal(plan.out) as journal:
+            journal.note_resort([str(p) for p in plan.scored], resorted)
+    except (SorterError, OSError, sqlite3.Error) as exc:  # the folders are right all the same
+        log.warning("Could not note the re-sort in the journal of %s: %s", plan.out, exc)
+
+
 def _add_change(plan: ResortPlan, record: Recorded, item: PlanItem) -> None:
     if item.scores is None:
         plan.skipped.append((record.source, item.error or "unreadable"))
         return
     plan.images += 1
+    plan.scored.append(record.source)
     old = sorted(f for f in record.folders if f != UNREADABLE)
     if set(old) != set(item.folders):
         plan.changes.append(ResortChange(record.source, old, item.folders, item.categories))
@@ -222,6 +240,7 @@ def apply_resort(
                 summary.kept_changed += result.kept_changed
                 summary.kept_shared += result.kept_shared
             progress(meter.report(done))
+        record_resort(plan)
     finally:  # one rewrite of the report for the whole re-sort, cancelled or not
         if done_ones:
             _report(plan.out, done_ones)

@@ -91,7 +91,8 @@ def diff_update(plan: SortPlan, earlier: Earlier) -> SortUpdate | None:
     was sorted there before (a plain copy). Pure: touches no file."""
     if not earlier:
         return None
-    update = SortUpdate(ResortPlan(Path(plan.out), None, list(plan.categories), 0, []))
+    model_path = Path(plan.model_file) if plan.model_file else None
+    update = SortUpdate(ResortPlan(Path(plan.out), model_path, list(plan.categories), 0, []))
     for item in plan.items:
         if item.scores is None:
             continue  # unreadable: only listed in the report
@@ -100,6 +101,7 @@ def diff_update(plan: SortPlan, earlier: Earlier) -> SortUpdate | None:
             update.new += 1
             continue
         update.resort.images += 1
+        update.resort.scored.append(Path(item.source))
         new = set(item.folders)
         if new == old:
             update.stay += 1

@@ -11,6 +11,7 @@ from sorter.core.learning.advice import correction_notes, sorted_by
 from sorter.core.sorting import session
 from sorter.core.sorting.journal import Journal
 from sorter.core.sorting.plan import resolve_thresholds
+from sorter.core.sorting.resort import apply_resort, plan_resort
 from sorter.core.sorting.sort import sort_folder
 
 
@@ -82,3 +83,62 @@ def test_notes_name_the_way_out_and_stay_quiet_when_all_is_as_expected(
     assert fourth == (
         "'zebra' is not a category of version v3, so the next retrain adds it as a new category."
     )
+
+
+def test_a_resort_hands_the_output_to_its_model(tmp_path):
+    """After `sorter resort` with a model of more categories, a correction of a copy there is
+    for that model (no note), and its kept images count for it; before, both were the first
+    model's."""
+    from fakes import noisy_image
+
+    from sorter.core.learning.kept import kept_images
+
+    src = tmp_path / "photos"
+    for i, name in enumerate(["a.png", "b.png", "c.png"]):
+        noisy_image(src / name, (200, 20 * i, 20), i)
+    first = FakeModel(tmp_path / "first.pth", ["cats", "dogs"], scores_by_name={
+        "a.png": [0.9, 0.1], "b.png": [0.1, 0.9], "c.png": [0.3, 0.2]})  # fmt: skip
+    later = FakeModel(tmp_path / "later.pth", ["cats", "dogs", "birds"], scores_by_name={
+        "a.png": [0.9, 0.1, 0.0], "b.png": [0.1, 0.9, 0.0], "c.png": [0.1, 0.1, 0.9]})  # fmt: skip
+    out = tmp_path / "out"
+    sort_folder(src, out, model=first, score=fake_score)
+    copy = out / "cats" / "a.png"
+    (note,) = correction_notes(copy, ["dogs"], "v1", later.categories)
+    assert note.startswith("a.png was sorted by first.pth")
+    assert len(kept_images([out], later.categories, set())) == 2  # a and b: a line of the first
+
+    plan = plan_resort(out, later, score=fake_score)
+    assert [c.source.name for c in plan.changes] == ["c.png"]
+    apply_resort(plan)
+    found = sorted_by(copy)
+    assert found is not None and found.categories == later.categories
+    assert found.model_file == os.path.abspath(later.path)
+    assert correction_notes(copy, ["dogs"], "v1", later.categories) == []
+    assert kept_images([out], first.categories, set()) == []  # now a model with birds sorts it
+    assert len(kept_images([out], later.categories, set())) == 2
+    assert sorted_by(out / "birds" / "c.png") == found
+
+
+def test_a_declined_or_partial_resort_leaves_the_first_model_in_charge(tmp_path):
+    """Only photos the re-sort decided again change hands: a run with others keeps its model."""
+    from fakes import noisy_image
+
+    from sorter.core.sorting.resort import ResortPlan, record_resort
+
+    src = tmp_path / "photos"
+    noisy_image(src / "a.png", (200, 20, 20), 1)
+    noisy_image(src / "b.png", (20, 20, 200), 2)
+    first = FakeModel(tmp_path / "first.pth", scores_by_name={"a.png": [0.9, 0.1],
+                                                            "b.png": [0.1, 0.9]})  # fmt: skip
+    out = tmp_path / "out"
+    sort_folder(src, out, model=first, score=fake_score)
+    plan_resort(out, FakeModel(tmp_path / "later.pth", scores_by_name=first.scores_by_name),
+                score=fake_score)  # planned, never applied  # fmt: skip
+    assert sorted_by(out / "cats" / "a.png").model_file == os.path.abspath(first.path)
+    partial = ResortPlan(out, tmp_path / "later.pth", ["cats", "dogs"], 1, [],
+                         scored=[src / "a.png"])  # fmt: skip
+    record_resort(partial)
+    assert sorted_by(out / "cats" / "a.png").model_file == os.path.abspath(first.path)
+    record_resort(ResortPlan(out, tmp_path / "later.pth", ["cats", "dogs"], 2, [],
+                             scored=[src / "a.png", src / "b.png"]))  # fmt: skip
+    assert sorted_by(out / "dogs" / "b.png").model_file == str(tmp_path / "later.pth")

@@ -97,3 +97,21 @@ def test_undo_of_an_updated_sort_removes_only_unchanged_copies(photos, fake_mode
     assert set(tree_hashes(out)) == {"cats/red.jpg", "sorter-report.csv"}
     assert tree_hashes(photos) == source_before
     assert earlier_sort(out) == {}
+
+
+def test_an_update_with_another_model_hands_the_output_to_it(photos, fake_model, tmp_path):
+    """The window sorting a folder again with a newer model: corrections of its copies are then
+    for that model (the journal notes it), as after `sorter resort`."""
+    import dataclasses
+    import os
+
+    from sorter.core.learning.advice import sorted_by
+
+    out = tmp_path / "out"
+    first_sort(photos, out, fake_model)
+    newer = dataclasses.replace(fake_model, path=tmp_path / "newer.pth")
+    result = scan(photos, out, newer)
+    plan = result.plan(LOW)
+    apply_update(diff_update(plan, earlier_sort(out)), plan, result.scores)
+    found = sorted_by(out / "cats" / "red.jpg")
+    assert found is not None and found.model_file == os.path.abspath(newer.path)
