@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,9 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.model_path = model_path if model_path is not None else self.settings.model_path
         self.model: Any = None
         self.model_unusable = False  # True once loading failed: a drop cannot wait for it
+        # While a picked model file loads: the model that worked before it, kept until the pick
+        # proves loadable, and put back when it does not.
+        self._fallback: tuple[Any, str | None] | None = None
         self.last_error = None
         self.runner = JobRunner(self, threads=1)  # the model is only ever used by this one thread
         self.io_runner = JobRunner(self, threads=1)
@@ -162,16 +166,21 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.model = None
         self.model_unusable = False
         self.model_label.setText("Model: loading...")
-        job = Job(load_model_job, self.model_path, self.settings.device, with_progress=False)
-        job.signals.finished.connect(self._on_model_job_finished)
-        job.signals.failed.connect(self._on_model_job_failed)
+        path = self.model_path
+        job = Job(load_model_job, path, self.settings.device, with_progress=False)
+        job.signals.finished.connect(lambda model: self._on_model_job_finished(model, path))
+        job.signals.failed.connect(lambda error: self._on_model_job_failed(error, path))
         return self.runner.start(job)
 
-    def _on_model_job_finished(self, model: Any) -> None:
-        from sorter.core.model.modelfile import device_label
-
+    def _on_model_job_finished(self, model: Any, path: str | None) -> None:
+        if path != self.model_path:
+            return  # a model picked since this one started loading replaces it
+        if self._fallback is not None:  # a picked file loaded: now it is the current model
+            self._fallback = None
+            self.settings.model_path = path
+            save_settings(self.settings)
         self.model = model
-        self.model_label.setText(f"Model: {model_name(model)}  ·  {device_label(model.device)}")
+        self._show_model(model)
         self.refresh_queue()
         self.model_ready.emit()
         self.start_pending()
@@ -189,7 +198,30 @@ class MainWindow(SortFlowMixin, QMainWindow):
         box.setObjectName("model_details")
         box.open()
 
-    def _on_model_job_failed(self, error: JobError) -> None:
+    def _show_model(self, model: Any) -> None:
+        from sorter.core.model.modelfile import device_label
+
+        self.model_label.setText(f"Model: {model_name(model)}  ·  {device_label(model.device)}")
+
+    def _on_model_job_failed(self, error: JobError, path: str | None) -> None:
+        if path != self.model_path:
+            return  # a model picked since this one started loading replaces it
+        if self._fallback is not None:  # a picked file that is no model: keep the one that worked
+            self.model, self.model_path = self._fallback
+            self._fallback = None
+            self._show_model(self.model)
+            if self.pending_sources is not None:  # dropped for the picked model: not sorted
+                self.pending_sources = None
+                self.progress_page.stop()
+                self.go_home()
+            self.statusBar().showMessage(
+                f"Still using model {model_name(self.model)}: the file you picked did not load.",
+                20000,
+            )
+            kept = f"Sorter goes on with the model it had, {model_name(self.model)}."
+            self.report_error(dataclasses.replace(error, message=f"{error.message}\n\n{kept}"))
+            self.model_failed.emit()
+            return
         self.model_unusable = True
         self.model_label.setText("Model: not loaded (File > Open model... to pick another)")
         if self.pending_sources is not None:  # a folder was waiting for it: nothing to wait for
@@ -208,13 +240,19 @@ class MainWindow(SortFlowMixin, QMainWindow):
             self.use_model_file(path)
 
     def use_model_file(self, path: str) -> None:
+        """Load a picked model file; it becomes the current model (the settings too) only once
+        it has loaded, so a file that is not a model leaves the model that worked in place."""
+        if self.model is not None:
+            self._fallback = (self.model, self.model_path)
+        if self._fallback is None:  # nothing works now: the pick is current at once
+            self.settings.model_path = path
+            save_settings(self.settings)
         self.model_path = path
-        self.settings.model_path = path
-        save_settings(self.settings)
         self.start_loading_model()
 
     def use_model_version(self, path: str | None, name: str) -> None:
         """Load a version the core has just made current (it wrote the settings already)."""
+        self._fallback = None  # the core made it current already
         self.model_path = path
         self.settings.model_path = path
         self.start_loading_model()
@@ -229,6 +267,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
             save_settings(self.settings)
             self.home.skip_preview.setChecked(self.settings.skip_preview)
             if dialog.model_changed:
+                self._fallback = None  # saved as typed: the dialog's choice stands
                 self.model_path = self.settings.model_path
                 self.start_loading_model()
 

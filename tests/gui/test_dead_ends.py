@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fakes import make_photos
 from gui_helpers import drop_paths, slow_scoring
 from PySide6.QtCore import Qt
@@ -108,3 +110,40 @@ def test_no_stale_cancelled_message_on_a_successful_summary(qtbot, window, tmp_p
     with qtbot.waitSignal(window.page_changed, timeout=60_000, check_params_cb=_is("SummaryPage")):
         qtbot.mouseClick(window.preview.copy_button, LEFT)
     assert "cancelled" not in window.statusBar().currentMessage()
+
+
+def test_picking_a_file_that_is_no_model_keeps_the_model_that_worked(
+    qtbot, window, photos, tmp_path
+):
+    """File > Open model with a wrong file: the error names it, the window goes on with the
+    model it had (the settings too), and a dropped folder still sorts."""
+    import os
+
+    before = window.model
+    saved = window.settings.model_path
+    junk = tmp_path / "holiday notes.pth"
+    junk.write_bytes(b"not a model at all")
+    with qtbot.waitSignal(window.model_failed, timeout=60_000):
+        window.use_model_file(str(junk))
+    assert window.model is before
+    assert window.model_label.text().startswith("Model: tiny")
+    assert window.statusBar().currentMessage() == (
+        "Still using model tiny.pth: the file you picked did not load."
+    )
+    message = window.last_error.message_label.text()
+    assert "holiday notes.pth is not a Sorter model" in message
+    assert message.endswith("Sorter goes on with the model it had, tiny.pth.")
+    assert window.settings.model_path == saved
+    if os.environ.get("SORTER_SHOTS"):
+        window.grab().save(os.path.join(os.environ["SORTER_SHOTS"], "kept-model.png"))
+        window.last_error.grab().save(os.path.join(os.environ["SORTER_SHOTS"], "kept-error.png"))
+    window.last_error.close()
+    with qtbot.waitSignal(window.page_changed, timeout=60_000, check_params_cb=_is("PreviewPage")):
+        assert drop_paths(window.home.drop_area, [photos])
+
+    other = tmp_path / "other.pth"
+    other.write_bytes(Path(window.model.path).read_bytes())
+    with qtbot.waitSignal(window.model_ready, timeout=60_000):
+        window.use_model_file(str(other))
+    assert window.settings.model_path == str(other)
+    assert window.model_label.text().startswith("Model: other")

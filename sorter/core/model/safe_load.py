@@ -121,7 +121,9 @@ def safe_torch_load(path: str | Path) -> Any:
         text = str(exc)
         if text.startswith("it asks to run"):
             raise ModelFileError(f"{path} was refused: {text}") from exc
-        raise ModelFileError(f"{path} is not a readable weights file ({text}).") from exc
+        raise ModelFileError(
+            f"{path} is not a Sorter model: it is not a PyTorch weights file ({text})."
+        ) from exc
     except (
         EOFError, RuntimeError, ValueError, OSError, KeyError, TypeError,
         # random bytes can make the unpickler ask for absurd sizes or indexes
