@@ -38,6 +38,12 @@ def _register_queue(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="comma-separated categories, or 'none' when the image shows none of them",
     )
+    add.add_argument(
+        "--fix-output",
+        action="store_true",
+        help="when the image is a copy in a sorted folder, also move it into the folders of "
+        "its labels there, as the window's Save does",
+    )
     add.set_defaults(func=run_queue_add)
     show = qsub.add_parser("list", help="show the queued corrections")
     show.add_argument("--all", action="store_true", help="include those already used")
@@ -62,6 +68,9 @@ def parse_labels(text: str) -> list[str]:
 
 
 def run_queue_add(args: argparse.Namespace) -> int:
+    from sorter.core.errors import SorterError
+    from sorter.core.learning.advice import sorted_copy
+    from sorter.core.learning.correcting import fix_sorted_copy
     from sorter.core.learning.versions import current_version_name
 
     try:
@@ -71,13 +80,66 @@ def run_queue_add(args: argparse.Namespace) -> int:
         return 2
     queue = CorrectionQueue()
     version = current_version_name()
-    corr = queue.add(args.image, labels, model_version=version)
+    notes = _add_notes(args.image, labels, version)  # before a fix moves the copy elsewhere
+    copy = sorted_copy(args.image) if args.image.is_file() else None
+    image, fixed, rc = args.image, None, 0
+    if args.fix_output and copy is not None:
+        try:
+            fixed = fix_sorted_copy(copy, labels)
+        except (SorterError, OSError) as exc:
+            print(f"sorter queue add: could not fix {copy.out}: {exc}", file=sys.stderr)
+            rc = 1
+        else:  # the copy may have moved: queue the photo as it is now, as the window does
+            if not image.is_file():
+                image = copy.source if copy.source.is_file() else fixed.copies[0]
+    corr = queue.add(image, labels, model_version=version)
     shown = ", ".join(corr.labels) or "none of the categories"
     print(f"Queued correction {corr.id}: {args.image.name} -> {shown}")
-    for note in _add_notes(args.image, corr.labels, version):
+    if fixed is not None and copy is not None:
+        _print_fix(copy, fixed, args.image.name)
+    elif args.fix_output and copy is None:
+        notes.append(f"{args.image.name} is not a copy in a Sorter output folder: nothing to fix.")
+    elif copy is not None and rc == 0:
+        notes += _stays_note(copy, labels)
+    for note in notes:
         print(f"note: {note}")
     print(f"{queue.pending_count()} correction(s) waiting for the next retrain.")
-    return 0
+    return rc
+
+
+def _print_fix(copy, fixed, name: str) -> None:
+    where = ", ".join(fixed.folders)
+    if not fixed.changed:
+        print(f"{name} was already in {where} in {copy.out}.")
+    else:
+        added = f"{len(fixed.added)} cop{'y' if len(fixed.added) == 1 else 'ies'} added"
+        print(f"Fixed {copy.out}: {name} is now in {where} ({added}, {len(fixed.removed)} "
+              "removed).")  # fmt: skip
+    for path in fixed.kept_changed:
+        print(f"Kept {path}: it was edited after sorting.")
+    for path in fixed.kept_shared:
+        print(f"Kept {path}: it is also the copy of another photo.")
+
+
+def _stays_note(copy, labels: list[str]) -> list[str]:
+    """The note that a corrected copy keeps its folders unless --fix-output moves it."""
+    from sorter.core.errors import SorterError
+    from sorter.core.learning.correcting import copy_folders
+    from sorter.core.sorting.relabel import target_folders
+
+    try:
+        now = copy_folders(copy)
+    except (SorterError, OSError) as exc:
+        log.info("Could not read where the copies of %s are: %s", copy.source, exc)
+        return []
+    wanted = target_folders(labels, copy.categories or None)
+    if set(now) == set(wanted):
+        return []
+    return [
+        f"the copies of {copy.source.name} stay in {', '.join(now) or 'no folder'} (in "
+        f"{copy.out}); add --fix-output to put them in {', '.join(wanted)}, as the window's "
+        "Save does."
+    ]
 
 
 def _add_notes(image: Path, labels: list[str], version: str) -> list[str]:

@@ -196,7 +196,7 @@ def test_queue_add_says_which_model_a_correction_will_teach(
     model: Path, tmp_path: Path, capsys
 ) -> None:
     """A photo sorted with `--model` while another model is current, and a label the current
-    model lacks, each get a note naming the way out; once that model is current, none."""
+    model lacks, each get a note naming the way out; once that model is current, neither."""
     photos = tmp_path / "photos"
     noisy_image(photos / "r.png", RED, 7)
     noisy_image(photos / "b.png", BLUE, 8)
@@ -224,7 +224,8 @@ def test_queue_add_says_which_model_a_correction_will_teach(
     assert load_settings().model_path == os.path.abspath(model)
     capsys.readouterr()
     assert main(["queue", "add", str(copy), "--labels", "blue"]) == 0
-    assert _notes(capsys.readouterr().out) == []
+    (stays,) = _notes(capsys.readouterr().out)  # only that --fix-output would move the copy
+    assert stays.startswith("note: the copies of r.png stay in red")
     assert [c.labels for c in CorrectionQueue().list()] == [["Animals"], ["blue"]]
 
 
@@ -287,7 +288,60 @@ def test_a_resort_hands_the_output_to_its_model_even_when_nothing_moves(
     assert "0 images would change folder (of 2)." in capsys.readouterr().out
     copy = next(p for p in out.rglob("r.png") if ".sorter" not in p.parts)
     assert main(["queue", "add", str(copy), "--labels", "blue"]) == 0
-    note, new_category = _notes(capsys.readouterr().out)
+    note, new_category, _stays = _notes(capsys.readouterr().out)
     assert "'blue' is not a category of the built-in default model" in new_category
     assert "r.png was sorted by twin.pth (categories: blue, red)" in note
     assert f'sorter models use "{os.path.abspath(twin)}"' in note
+
+
+def test_queue_add_fix_output_moves_the_copy_as_the_window_does(
+    model: Path, tmp_path: Path, capsys
+) -> None:
+    """Without --fix-output the copy stays and a note says so; with it the copy goes to the
+    folder of its label (journaled, the report too), the source untouched, one queue row."""
+    import csv
+
+    from sorter.core.files import file_sha256
+    from sorter.core.sorting.outputlock import OutputLock
+
+    photos = tmp_path / "photos"
+    source = noisy_image(photos / "r.png", RED, 7)
+    noisy_image(photos / "b.png", BLUE, 8)
+    before = file_sha256(source)
+    out = tmp_path / "sorted"
+    assert main(["sort", str(photos), "--out", str(out), "--model", str(model)]) == 0
+    assert main(["models", "use", str(model)]) == 0
+    copy = out / "red" / "r.png"
+    assert copy.is_file()
+    capsys.readouterr()
+
+    assert main(["queue", "add", str(copy), "--labels", "blue"]) == 0
+    assert _notes(capsys.readouterr().out) == [
+        f"note: the copies of r.png stay in red (in {out}); add --fix-output to put them in "
+        "blue, as the window's Save does."
+    ]
+    assert copy.is_file()
+
+    with OutputLock(out):  # another run writing there: the correction is queued all the same
+        assert main(["queue", "add", str(copy), "--labels", "blue", "--fix-output"]) == 1
+    assert "could not fix" in capsys.readouterr().err and copy.is_file()
+
+    assert main(["queue", "add", str(copy), "--labels", "blue", "--fix-output"]) == 0
+    printed = capsys.readouterr().out
+    assert f"Fixed {out}: r.png is now in blue (1 copy added, 1 removed)." in printed
+    assert _notes(printed) == []
+    assert not copy.exists() and (out / "blue" / "r.png").is_file()
+    assert file_sha256(source) == before
+    (row,) = CorrectionQueue().list()
+    assert row.labels == ["blue"] and row.source_path == str(source)
+    with open(out / "sorter-report.csv", newline="", encoding="utf-8-sig") as f:
+        report = {Path(r["source"]).name: r for r in csv.DictReader(f)}
+    assert "blue" in report["r.png"]["categories"]
+
+    assert main(["queue", "add", str(out / "blue" / "r.png"), "--labels", "blue",
+                 "--fix-output"]) == 0  # fmt: skip
+    assert f"r.png was already in blue in {out}." in capsys.readouterr().out
+    assert main(["queue", "add", str(source), "--labels", "red", "--fix-output"]) == 0
+    assert _notes(capsys.readouterr().out) == [
+        "note: r.png is not a copy in a Sorter output folder: nothing to fix."
+    ]

@@ -31,9 +31,20 @@ class SortedBy:
     model_file: str | None  # None: sorted before Sorter noted it
 
 
-def sorted_by(image: str | Path) -> SortedBy | None:
-    """How `image` was sorted, when it is a copy in a Sorter output folder (read from that
-    folder's journal); None for any other file."""
+@dataclass(frozen=True)
+class SortedCopy:
+    """A copy in a Sorter output: the output, the photo it is a copy of, and the model that
+    decides its folders (the sort's, or a later re-sort's)."""
+
+    out: Path
+    source: Path
+    categories: list[str]  # empty: not known (a correction's own run, or a very old journal)
+    model_file: str | None
+
+
+def sorted_copy(image: str | Path) -> SortedCopy | None:
+    """`image` as a copy in a Sorter output folder (read from that folder's journal); None for
+    any other file."""
     path = Path(image).absolute()
     out = next((p for p in path.parents if (state_dir(p) / JOURNAL_FILE).is_file()), None)
     if out is None:
@@ -41,7 +52,9 @@ def sorted_by(image: str | Path) -> SortedBy | None:
     try:
         with Journal(out) as journal:
             holders = journal.holders(path.relative_to(out).as_posix())
-            info = journal.run_info(holders[-1].run_id) if holders else {}
+            if not holders:
+                return None
+            info = journal.run_info(holders[-1].run_id)
     except (SorterError, OSError) as exc:
         log.info("Could not read the journal of %s: %s", out, exc)
         return None
@@ -49,9 +62,17 @@ def sorted_by(image: str | Path) -> SortedBy | None:
     if isinstance(resorted, dict):  # `sorter resort` (or an update) decided its folders since
         info = resorted
     categories, model = info.get("categories"), info.get("model_file")
-    if not isinstance(categories, list) or not categories:
+    names = [str(c) for c in categories] if isinstance(categories, list) else []
+    return SortedCopy(out, Path(holders[-1].source), names, str(model) if model else None)
+
+
+def sorted_by(image: str | Path) -> SortedBy | None:
+    """How `image` was sorted, when it is a copy in a Sorter output folder whose journal names
+    the model's categories; None for any other file."""
+    found = sorted_copy(image)
+    if found is None or not found.categories:
         return None
-    return SortedBy([str(c) for c in categories], str(model) if model else None)
+    return SortedBy(found.categories, found.model_file)
 
 
 def model_label(name: str) -> str:

@@ -9,9 +9,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
+
+if TYPE_CHECKING:
+    from sorter.core.learning.advice import SortedCopy
+    from sorter.core.sorting.relabel import RelabelResult
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,28 @@ def save_corrections(
             outcome.pictures[item.path] = shown
         progress(meter.report(n))
     return outcome
+
+
+def fix_sorted_copy(copy: SortedCopy, labels: Sequence[str]) -> RelabelResult:
+    """Put the photo of a copy in a Sorter output into exactly the folders of `labels` there,
+    as the window's Save does (relabel.relabel: journaled, undoable, edited copies left alone).
+
+    Raises:
+        SorterError: OUT is locked by another run, or neither the photo nor a copy is left.
+    """
+    from sorter.core.sorting.relabel import relabel
+
+    return relabel(copy.out, copy.source, list(labels), copy.categories or None)
+
+
+def copy_folders(copy: SortedCopy) -> list[str]:
+    """The folders of its output that hold a copy of the photo of `copy` now."""
+    from sorter.core.sorting.journal import Journal
+    from sorter.core.sorting.relabel import placed_copies
+
+    with Journal(copy.out) as journal:
+        found = placed_copies(journal, copy.source)
+    return sorted({c.folder for c in found if c.dest.exists()})
 
 
 def pending_corrections() -> int:
