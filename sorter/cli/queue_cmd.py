@@ -83,7 +83,13 @@ def run_queue_add(args: argparse.Namespace) -> int:
     notes = _add_notes(args.image, labels, version)  # before a fix moves the copy elsewhere
     copy = sorted_copy(args.image) if args.image.is_file() else None
     image, fixed, rc = args.image, None, 0
-    if args.fix_output and copy is not None:
+    misspelt = _misspelt(copy, labels) if args.fix_output and copy is not None else []
+    if misspelt:  # a folder named after a slip of the keyboard helps no one: leave OUT alone
+        why = "; ".join(misspelt)
+        print(f"sorter queue add: did not fix {copy.out}: {why}. Queue it again with the "
+              "right name (that replaces this correction).", file=sys.stderr)  # fmt: skip
+        rc = 1
+    elif args.fix_output and copy is not None:
         try:
             fixed = fix_sorted_copy(copy, labels)
         except (SorterError, OSError) as exc:
@@ -105,6 +111,18 @@ def run_queue_add(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"{queue.pending_count()} correction(s) waiting for the next retrain.")
     return rc
+
+
+def _misspelt(copy, labels: list[str]) -> list[str]:
+    """Labels that are not categories of the copy's output but look like one of them."""
+    from sorter.core.learning.advice import nearest_category
+
+    found = []
+    for label in labels:
+        near = nearest_category(label, copy.categories) if label not in copy.categories else None
+        if near is not None:
+            found.append(f"'{label}' is not one of its categories (did you mean '{near}'?)")
+    return found
 
 
 def _print_fix(copy, fixed, name: str) -> None:

@@ -322,6 +322,11 @@ def test_queue_add_fix_output_moves_the_copy_as_the_window_does(
     ]
     assert copy.is_file()
 
+    assert main(["queue", "add", str(copy), "--labels", "Blu", "--fix-output"]) == 1
+    err = capsys.readouterr().err  # a likely typo makes no folder of its own
+    assert "'Blu' is not one of its categories (did you mean 'blue'?)" in err
+    assert copy.is_file() and not (out / "Blu").exists()
+
     with OutputLock(out):  # another run writing there: the correction is queued all the same
         assert main(["queue", "add", str(copy), "--labels", "blue", "--fix-output"]) == 1
     assert "could not fix" in capsys.readouterr().err and copy.is_file()

@@ -113,7 +113,7 @@ def correction_notes(
         )
     for label in labels:
         if label not in known:
-            near = _near(label, known)
+            near = nearest_category(label, known)
             hint = f" Did you mean '{near}'?" if near else ""
             notes.append(
                 f"'{label}' is not a category of {model_label(model_name)}, so the next retrain "
@@ -140,7 +140,7 @@ def _listed(names: Sequence[str]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-def _near(label: str, categories: Sequence[str]) -> str | None:
+def nearest_category(label: str, categories: Sequence[str]) -> str | None:
     """A category the user may have meant: one holding the label as a word, or spelt alike."""
     lowered = {c.lower(): c for c in categories}
     text = label.strip().lower()
