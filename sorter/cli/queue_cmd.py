@@ -352,14 +352,16 @@ def run_resort(args: argparse.Namespace) -> int:
         args.out, model, default_threshold=th.default, thresholds=th.own, progress=bar
     )  # fmt: skip
     bar.close()
+    if not args.json:
+        _print_plan(plan)  # what would change, before the question and before any change
     apply = bool(plan.changes) and (args.yes or (not args.json and _confirm("Apply them?")))
     summary = apply_resort(plan, progress=bar) if apply else None
+    bar.close()
     if not plan.changes and plan.images:
         record_resort(plan)  # the model agrees with every folder: it is the one sorting OUT now
     if args.json:
         print(json.dumps({**plan.to_dict(), "applied": summary.to_dict() if summary else None}))
         return 0
-    _print_plan(plan)
     if summary is None:
         if plan.changes:
             print("Nothing was changed; run again with --yes to apply.")

@@ -350,3 +350,33 @@ def test_queue_add_fix_output_moves_the_copy_as_the_window_does(
     assert _notes(capsys.readouterr().out) == [
         "note: r.png is not a copy in a Sorter output folder: nothing to fix."
     ]
+
+
+def test_resort_lists_the_changes_before_it_asks(
+    model: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """At the prompt, the list of what would move is already on the screen; no answers no."""
+    import sys
+
+    from sorter.core.sorting.relabel import relabel
+
+    photos = tmp_path / "photos"
+    noisy_image(photos / "r.png", RED, 7)
+    noisy_image(photos / "b.png", BLUE, 8)
+    out = tmp_path / "sorted"
+    assert main(["sort", str(photos), "--out", str(out), "--model", str(model)]) == 0
+    relabel(out, photos / "r.png", ["blue"], ["blue", "red"])  # a hand correction the model undoes
+    capsys.readouterr()
+    shown_at_prompt = []
+
+    def answer(question: str) -> str:
+        shown_at_prompt.append(capsys.readouterr().out)
+        return "n"
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", answer)
+    assert main(["resort", str(out), "--model", str(model)]) == 0
+    (screen,) = shown_at_prompt
+    assert "1 image would change folder (of 2).\n  r.png: blue -> red" in screen
+    assert "Nothing was changed; run again with --yes to apply." in capsys.readouterr().out
+    assert (out / "blue" / "r.png").is_file() and not (out / "red" / "r.png").exists()
