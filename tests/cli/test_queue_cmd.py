@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -78,14 +79,16 @@ def test_queue_add_needs_a_label(tmp_path: Path) -> None:
     assert CorrectionQueue().pending_count() == 0
 
 
-def _meta(acc: float) -> ModelMeta:
-    training = {"metrics": {"accuracy_multi": acc}}
+def _meta(acc: float, **more: Any) -> ModelMeta:
+    training = {"metrics": {"accuracy_multi": acc, **more}}
     return tiny_meta(["cats", "dogs"], input_size=64, training=training)
 
 
 def test_models_list_and_use(capsys) -> None:
-    v1 = add_version(_meta(0.81), {"w": torch.zeros(1)})
+    v1 = add_version(_meta(0.81), {"w": torch.zeros(1)})  # an older version: accuracy only
     add_version(_meta(0.86), {"w": torch.ones(1)})
+    retrained = _meta(0.956, exact_match=0.776, evaluated_on="original validation", images=214)
+    add_version(retrained, {"w": torch.ones(1)})
     assert main(["models", "use", "v1"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == str(v1.path)
@@ -95,6 +98,7 @@ def test_models_list_and_use(capsys) -> None:
     lines = {line[2:].split()[0]: line for line in out.splitlines() if line[2:].strip()}
     assert lines["v1"].startswith("*") and "accuracy_multi 0.810" in lines["v1"]
     assert not lines["v2"].startswith("*") and "0.860" in lines["v2"]
+    assert "exact 0.776 (214 training images)" in lines["v3"] and "0.956" not in lines["v3"]
     assert "default" in lines
     assert main(["models", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
@@ -102,6 +106,7 @@ def test_models_list_and_use(capsys) -> None:
         ("default", False),
         ("v1", True),
         ("v2", False),
+        ("v3", False),
     ]
     assert main(["models", "use", "default"]) == 0
     assert load_settings().model_path is None
