@@ -121,15 +121,14 @@ def safe_torch_load(path: str | Path) -> Any:
         text = str(exc)
         if text.startswith("it asks to run"):
             raise ModelFileError(f"{path} was refused: {text}") from exc
+        log.info("Unpickling %s failed: %s", path, text)  # for the log; the cause stays chained
         raise ModelFileError(
-            f"{path} is not a Sorter model: it is not a PyTorch weights file ({text})."
+            f"{path} is not a Sorter model: it is not a PyTorch weights file."
         ) from exc
     except (
         EOFError, RuntimeError, ValueError, OSError, KeyError, TypeError,
         # random bytes can make the unpickler ask for absurd sizes or indexes
         OverflowError, IndexError, AttributeError, MemoryError,
     ) as exc:  # fmt: skip
-        log.debug("torch.load failed on %s", path, exc_info=True)
-        raise ModelFileError(
-            f"{path} is damaged or not a PyTorch weights file ({type(exc).__name__}: {exc})."
-        ) from exc
+        log.info("torch.load failed on %s: %s: %s", path, type(exc).__name__, exc)
+        raise ModelFileError(f"{path} is damaged or not a PyTorch weights file.") from exc
