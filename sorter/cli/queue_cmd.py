@@ -7,9 +7,13 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sorter.core.learning.queue import CorrectionQueue, clean_labels
+
+if TYPE_CHECKING:
+    from sorter.core.learning.advice import SortedCopy
+    from sorter.core.sorting.relabel import RelabelResult
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +72,7 @@ def parse_labels(text: str) -> list[str]:
 
 
 def run_queue_add(args: argparse.Namespace) -> int:
-    from sorter.core.errors import SorterError
     from sorter.core.learning.advice import sorted_copy
-    from sorter.core.learning.correcting import fix_sorted_copy
     from sorter.core.learning.versions import current_version_name
 
     try:
@@ -82,22 +84,11 @@ def run_queue_add(args: argparse.Namespace) -> int:
     version = current_version_name()
     notes = _add_notes(args.image, labels, version)  # before a fix moves the copy elsewhere
     copy = sorted_copy(args.image) if args.image.is_file() else None
-    image, fixed, rc = args.image, None, 0
-    misspelt = _misspelt(copy, labels) if args.fix_output and copy is not None else []
-    if misspelt:  # a folder named after a slip of the keyboard helps no one: leave OUT alone
-        why = "; ".join(misspelt)
-        print(f"sorter queue add: did not fix {copy.out}: {why}. Queue it again with the "
-              "right name (that replaces this correction).", file=sys.stderr)  # fmt: skip
-        rc = 1
-    elif args.fix_output and copy is not None:
-        try:
-            fixed = fix_sorted_copy(copy, labels)
-        except (SorterError, OSError) as exc:
-            print(f"sorter queue add: could not fix {copy.out}: {exc}", file=sys.stderr)
-            rc = 1
-        else:  # the copy may have moved: queue the photo as it is now, as the window does
-            if not image.is_file():
-                image = copy.source if copy.source.is_file() else fixed.copies[0]
+    fixed, rc = _fix_output(copy, labels) if args.fix_output and copy is not None else (None, 0)
+    image = args.image
+    if fixed is not None and copy is not None and not image.is_file():
+        # moved by the fix: queue the photo as it is now, as the window does
+        image = copy.source if copy.source.is_file() else fixed.copies[0]
     corr = queue.add(image, labels, model_version=version)
     shown = ", ".join(corr.labels) or "none of the categories"
     print(f"Queued correction {corr.id}: {args.image.name} -> {shown}")
@@ -113,7 +104,26 @@ def run_queue_add(args: argparse.Namespace) -> int:
     return rc
 
 
-def _misspelt(copy, labels: list[str]) -> list[str]:
+def _fix_output(copy: SortedCopy, labels: list[str]) -> tuple[RelabelResult | None, int]:
+    """--fix-output: the copy's photo into the folders of `labels` in its output; (what the
+    relabel did or None, the exit code: 1 when the output was left as it was)."""
+    from sorter.core.errors import SorterError
+    from sorter.core.learning.correcting import fix_sorted_copy
+
+    misspelt = _misspelt(copy, labels)
+    if misspelt:  # a folder named after a slip of the keyboard helps no one: leave OUT alone
+        why = "; ".join(misspelt)
+        print(f"sorter queue add: did not fix {copy.out}: {why}. Queue it again with the "
+              "right name (that replaces this correction).", file=sys.stderr)  # fmt: skip
+        return None, 1
+    try:
+        return fix_sorted_copy(copy, labels), 0
+    except (SorterError, OSError) as exc:
+        print(f"sorter queue add: could not fix {copy.out}: {exc}", file=sys.stderr)
+        return None, 1
+
+
+def _misspelt(copy: SortedCopy, labels: list[str]) -> list[str]:
     """Labels that are not categories of the copy's output but look like one of them."""
     from sorter.core.learning.advice import nearest_category
 
@@ -125,7 +135,7 @@ def _misspelt(copy, labels: list[str]) -> list[str]:
     return found
 
 
-def _print_fix(copy, fixed, name: str) -> None:
+def _print_fix(copy: SortedCopy, fixed: RelabelResult, name: str) -> None:
     where = ", ".join(fixed.folders)
     if not fixed.changed:
         print(f"{name} was already in {where} in {copy.out}.")
@@ -139,7 +149,7 @@ def _print_fix(copy, fixed, name: str) -> None:
         print(f"Kept {path}: it is also the copy of another photo.")
 
 
-def _stays_note(copy, labels: list[str]) -> list[str]:
+def _stays_note(copy: SortedCopy, labels: list[str]) -> list[str]:
     """The note that a corrected copy keeps its folders unless --fix-output moves it."""
     from sorter.core.errors import SorterError
     from sorter.core.learning.correcting import copy_folders
