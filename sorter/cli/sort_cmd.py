@@ -108,6 +108,7 @@ def run_sort(args: argparse.Namespace) -> int:
     from sorter.cli.console import ProgressBar
     from sorter.core.sorting.places import is_drive, onedrive_warning
     from sorter.core.sorting.scan import check_paths
+    from sorter.core.sorting.session import is_sorted_output
     from sorter.core.sorting.sort import default_out, sort_folder
 
     out = args.out if args.out is not None else default_out(args.src)
@@ -118,6 +119,10 @@ def run_sort(args: argparse.Namespace) -> int:
     warning = onedrive_warning(out.absolute())
     if warning:
         print(f"Note: {warning}", file=sys.stderr)
+    if is_sorted_output([src]):  # copies of copies are seldom what was meant
+        print(f'Note: {src} holds an earlier sort; its copies are sorted as new images into '
+              f'{out}. To sort its photos again into it instead: sorter resort "{src}"',
+              file=sys.stderr)  # fmt: skip
     model = _load(args.model, args.device)
     mode = "move" if args.move else "link" if args.link else "copy"
     cancel, bar = CancelToken(), ProgressBar()

@@ -110,14 +110,19 @@ class SortFlowMixin:
         if self.pending_sources is None or self.model is None:
             return
         paths, self.pending_sources = self.pending_sources, None
-        out = self.out_override or session.proposed_out(paths)
-        root = session.source_root(paths)
         self.scanning = paths
         self.statusBar().clearMessage()  # an earlier "cancelled" is no news for this one
-        self.progress_page.start(f"Looking at the images in {root.name or root}...")
-        self.show_page(self.progress_page)
         self.scan_model = self.model  # a model put in use meanwhile must not judge this scan
-        job = Job(session.scan_and_score, self.model, paths, out, batch_size=self.batch_size)
+        if session.is_sorted_output(paths):  # an earlier output: sort its photos again into it
+            out = paths[0]
+            self.progress_page.start(f"Looking again at the photos sorted into {out.name}...")
+            job = Job(session.scan_output_again, self.model, out, batch_size=self.batch_size)
+        else:
+            out = self.out_override or session.proposed_out(paths)
+            root = session.source_root(paths)
+            self.progress_page.start(f"Looking at the images in {root.name or root}...")
+            job = Job(session.scan_and_score, self.model, paths, out, batch_size=self.batch_size)
+        self.show_page(self.progress_page)
         job.signals.progressed.connect(self.progress_page.show_progress)
         job.signals.finished.connect(self._on_scan_job_finished)
         job.signals.failed.connect(self._on_job_failed)

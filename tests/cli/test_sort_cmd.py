@@ -241,3 +241,13 @@ def test_an_output_under_onedrive_is_noted_once(capsys, src, model_file, tmp_pat
     assert code == 0 and err.count("Note: The copies go into OneDrive") == 1
     code, _, err = sort(capsys, src, "--model", model_file, "--out", tmp_path / "o", "--dry-run")
     assert code == 0 and "OneDrive" not in err
+
+
+def test_sorting_an_output_folder_points_to_resort(capsys, src, model_file, tmp_path):
+    out_dir = tmp_path / "o"
+    code, _, err = sort(capsys, src, "--model", model_file, "--out", out_dir)
+    assert code == 0 and "holds an earlier sort" not in err
+    code, _, err = sort(capsys, out_dir, "--model", model_file, "--out", tmp_path / "again")
+    assert code == 0  # still sorted as asked: the command line does what it is told
+    assert f"Note: {out_dir} holds an earlier sort" in err
+    assert f'sorter resort "{out_dir}"' in err

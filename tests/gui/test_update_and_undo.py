@@ -163,3 +163,42 @@ def test_a_new_model_starts_from_its_own_threshold_not_the_last_models_slider(
     qtbot.mouseClick(window.summary.again_button, LEFT)
     scan_by_drop(qtbot, window, photos)
     assert window.preview.thresholds.slider.value() == 30  # 0.30, the new model's own
+
+
+def test_dropping_the_sorted_folder_itself_sorts_its_photos_again_into_it(
+    qtbot, window, photos, tmp_path
+):
+    """The output is what a user has in front of them after a retrain: dropped on the window,
+    its photos are scored again and the preview offers the update of that folder (no
+    "(sorted) (sorted)" pile of copies of copies)."""
+    import os
+
+    out = sort_all_uncertain(qtbot, window, photos)
+    qtbot.mouseClick(window.summary.again_button, LEFT)
+    scan_by_drop(qtbot, window, out)
+    assert window.result.out == out
+    assert "Looking again at the photos sorted into" in window.progress_page.title.text()
+    set_slider(window, top=False)
+    text = window.preview.update_label.text()
+    assert "12 images were sorted into this folder before" in text and "0 new</b>" in text
+    if os.environ.get("SORTER_SHOTS"):
+        qtbot.wait(1500)  # thumbnails come in the background
+        window.grab().save(os.path.join(os.environ["SORTER_SHOTS"], "output-dropped.png"))
+    copy_by_click(qtbot, window)
+    assert window.summary.title.text() == "Sort updated: 12 images moved, 12 old copies removed"
+    assert images_in(out / UNCERTAIN) == []
+    assert not Path(f"{out} (sorted)").exists()
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted([photos.name, out.name])
+
+
+def test_a_sorted_folder_whose_photos_are_gone_says_so(qtbot, window, photos, tmp_path):
+    import shutil
+
+    out = sort_all_uncertain(qtbot, window, photos)
+    qtbot.mouseClick(window.summary.again_button, LEFT)
+    shutil.rmtree(photos)
+    with qtbot.waitSignal(window.page_changed, timeout=60_000, check_params_cb=_is("HomePage")):
+        assert drop_paths(window.home.drop_area, [out])
+    message = window.last_error.message_label.text()
+    assert "None of the photos sorted into" in message and "nothing to sort again" in message
+    assert len(images_in(out / UNCERTAIN)) == 12  # untouched

@@ -24,6 +24,7 @@ from sorter.core.model.decide import (
     label_cap,
 )
 from sorter.core.sorting import places
+from sorter.core.sorting.journal import JOURNAL_FILE, state_dir
 from sorter.core.sorting.overrides import apply_overrides
 from sorter.core.sorting.plan import (
     SortPlan,
@@ -33,6 +34,7 @@ from sorter.core.sorting.plan import (
     resolve_thresholds,
 )
 from sorter.core.sorting.report import SortSummary
+from sorter.core.sorting.resort import recorded_images
 from sorter.core.sorting.scan import ScanResult, scan
 from sorter.core.sorting.scorecache import (
     PreviewScores,
@@ -223,6 +225,39 @@ def _some(names: list[str], k: int) -> str:
     """ "a.jpg, b.png and 3 more" """
     shown = ", ".join(names[:k])
     return f"{shown} and {len(names) - k} more" if len(names) > k else shown
+
+
+def is_sorted_output(paths: list[Path]) -> bool:
+    """A drop of one folder that Sorter sorted into (its journal is there): dropping it again
+    means sorting its photos again into it, not copying its copies somewhere new."""
+    return len(paths) == 1 and (state_dir(paths[0]) / JOURNAL_FILE).is_file()
+
+
+def scan_output_again(
+    model: Any,
+    out: Path,
+    *,
+    batch_size: int | None = None,
+    score: ScoreFn | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> ScoreResult:
+    """scan_and_score of the photos earlier sorts placed in OUT (those with a copy there still,
+    where they were when sorted), into OUT itself: the preview is then the update of that sort.
+
+    Raises:
+        BadPathError: OUT's journal cannot be read, or none of its photos is left to score.
+    """
+    records = recorded_images(out)
+    photos = [r.source for r in records if r.folders and r.source.is_file()]
+    if not photos:
+        raise BadPathError(
+            f"None of the photos sorted into {out} is where it was when sorted (moved or "
+            "deleted since), so there is nothing to sort again. Its folders stay as they are."
+        )
+    return scan_and_score(
+        model, photos, out, batch_size=batch_size, score=score, progress=progress, cancel=cancel
+    )
 
 
 def scan_sources(sources: list[Path], out: Path) -> ScanResult:

@@ -115,3 +115,22 @@ def test_an_update_with_another_model_hands_the_output_to_it(photos, fake_model,
     apply_update(diff_update(plan, earlier_sort(out)), plan, result.scores)
     found = sorted_by(out / "cats" / "red.jpg")
     assert found is not None and found.model_file == os.path.abspath(newer.path)
+
+
+def test_an_output_sorted_again_scores_the_photos_that_still_have_a_copy_there(
+    photos, fake_model, tmp_path
+):
+    """Dropping OUT itself: its photos (not its copies) are scored into OUT; a photo whose
+    copy the user deleted from OUT stays out of it, and OUT is not sorted into a new folder."""
+    out = tmp_path / "out"
+    first_sort(photos, out, fake_model)
+    assert session.is_sorted_output([out]) and not session.is_sorted_output([photos])
+    assert not session.is_sorted_output([out, photos])
+    (out / UNCERTAIN / "red.jpg").unlink()
+    result = session.scan_output_again(fake_model, out, score=fake_score)
+    assert result.out == out
+    scored = sorted(r.path.name for r in result.scores.records)
+    assert "red.jpg" not in scored and len(scored) == 5
+    assert all(photos in r.path.parents for r in result.scores.records)  # the photos, not copies
+    update = diff_update(result.plan(LOW), earlier_sort(out))
+    assert update is not None and update.new == 0 and update.moving == 5
