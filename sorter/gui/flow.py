@@ -113,16 +113,12 @@ class SortFlowMixin:
         self.scanning = paths
         self.statusBar().clearMessage()  # an earlier "cancelled" is no news for this one
         self.scan_model = self.model  # a model put in use meanwhile must not judge this scan
-        if session.is_sorted_output(paths):  # an earlier output: sort its photos again into it
-            out = paths[0]
-            self.progress_page.start(f"Looking again at the photos sorted into {out.name}...")
-            job = Job(session.scan_output_again, self.model, out, batch_size=self.batch_size)
-        else:
-            out = self.out_override or session.proposed_out(paths)
-            root = session.source_root(paths)
-            self.progress_page.start(f"Looking at the images in {root.name or root}...")
-            job = Job(session.scan_and_score, self.model, paths, out, batch_size=self.batch_size)
+        out = self.out_override or session.proposed_out(paths)
+        root = session.source_root(paths)
+        self.progress_page.start(f"Looking at the images in {root.name or root}...")
         self.show_page(self.progress_page)
+        # (a sorted folder dropped again has its photos sorted again into it: the core decides)
+        job = Job(session.scan_dropped, self.model, paths, out, batch_size=self.batch_size)
         job.signals.progressed.connect(self.progress_page.show_progress)
         job.signals.finished.connect(self._on_scan_job_finished)
         job.signals.failed.connect(self._on_job_failed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,13 +229,43 @@ def _some(names: list[str], k: int) -> str:
 
 
 def is_sorted_output(paths: list[Path]) -> bool:
-    """A drop of one folder that Sorter sorted into (its journal is there): dropping it again
-    means sorting its photos again into it, not copying its copies somewhere new."""
+    """A drop of one folder that Sorter sorted into (its journal is there)."""
     return len(paths) == 1 and (state_dir(paths[0]) / JOURNAL_FILE).is_file()
 
 
-def scan_output_again(
+def photos_to_sort_again(paths: list[Path]) -> list[Path] | None:
+    """For a drop of one folder that holds nothing but the copies earlier sorts placed there:
+    the photos those copies are of (the ones still where they were), to sort again into it.
+    None for any other drop, a sorted folder with images of the user's own among the copies
+    included: that one is a folder of photos like any other.
+
+    Raises:
+        BadPathError: it is such a folder, but none of its photos is left to score.
+    """
+    if not is_sorted_output(paths):
+        return None
+    out = paths[0]
+    try:
+        records = recorded_images(out)
+    except BadPathError as exc:  # a damaged journal: sorted like any folder, which says so
+        log.warning("Cannot read the earlier sort in %s: %s", out, exc)
+        return None
+    copies = {os.path.normcase(os.path.abspath(c)) for r in records for c in r.copies}
+    found = scan(out)
+    if any(os.path.normcase(os.path.abspath(p)) not in copies for p in found.images):
+        return None
+    photos = [r.source for r in records if r.folders and r.source.is_file()]
+    if not photos:
+        raise BadPathError(
+            f"None of the photos sorted into {out} is where it was when sorted (moved or "
+            "deleted since), so there is nothing to sort again. Its folders stay as they are."
+        )
+    return photos
+
+
+def scan_dropped(
     model: Any,
+    paths: list[Path],
     out: Path,
     *,
     batch_size: int | None = None,
@@ -242,21 +273,17 @@ def scan_output_again(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> ScoreResult:
-    """scan_and_score of the photos earlier sorts placed in OUT (those with a copy there still,
-    where they were when sorted), into OUT itself: the preview is then the update of that sort.
+    """scan_and_score of a drop into OUT; but a dropped sorted folder (photos_to_sort_again)
+    has its photos scored into itself, so the preview is the update of that sort.
 
     Raises:
-        BadPathError: OUT's journal cannot be read, or none of its photos is left to score.
+        as scan_and_score and photos_to_sort_again.
     """
-    records = recorded_images(out)
-    photos = [r.source for r in records if r.folders and r.source.is_file()]
-    if not photos:
-        raise BadPathError(
-            f"None of the photos sorted into {out} is where it was when sorted (moved or "
-            "deleted since), so there is nothing to sort again. Its folders stay as they are."
-        )
+    again = photos_to_sort_again(paths)
+    if again is not None:
+        paths, out = again, paths[0]
     return scan_and_score(
-        model, photos, out, batch_size=batch_size, score=score, progress=progress, cancel=cancel
+        model, paths, out, batch_size=batch_size, score=score, progress=progress, cancel=cancel
     )
 
 

@@ -127,10 +127,24 @@ def test_an_output_sorted_again_scores_the_photos_that_still_have_a_copy_there(
     assert session.is_sorted_output([out]) and not session.is_sorted_output([photos])
     assert not session.is_sorted_output([out, photos])
     (out / UNCERTAIN / "red.jpg").unlink()
-    result = session.scan_output_again(fake_model, out, score=fake_score)
+    result = session.scan_dropped(fake_model, [out], tmp_path / "elsewhere", score=fake_score)
     assert result.out == out
     scored = sorted(r.path.name for r in result.scores.records)
     assert "red.jpg" not in scored and len(scored) == 5
     assert all(photos in r.path.parents for r in result.scores.records)  # the photos, not copies
     update = diff_update(result.plan(LOW), earlier_sort(out))
     assert update is not None and update.new == 0 and update.moving == 5
+
+
+def test_a_sorted_folder_with_photos_of_its_own_is_sorted_like_any_folder(
+    photos, fake_model, tmp_path
+):
+    """Copies beside images no sort placed there (say the user chose Pictures as the output):
+    a drop of it sorts everything in it, as before, into the folder proposed for it."""
+    out = tmp_path / "out"
+    first_sort(photos, out, fake_model)
+    make_image(out / "my own.jpg", (200, 30, 30))
+    assert session.photos_to_sort_again([out]) is None
+    result = session.scan_dropped(fake_model, [out], tmp_path / "proposed", score=fake_score)
+    assert result.out == tmp_path / "proposed"
+    assert len(result.scores.records) == 7  # its 6 copies and the user's own image
