@@ -31,6 +31,7 @@ class SortFlowMixin:
     def init_flow(self) -> None:
         self.batch_size: int | None = None  # None: chosen for the device
         self.pending_sources: list[Path] | None = None
+        self.pending_again = False  # the pending drop is a sorted folder to sort again
         self.scanning: list[Path] = []  # the sources of the scan running or shown
         self.last_sort: tuple[Path, list[Path]] | None = None  # (OUT, sources): what undo takes
         self.out_override: Path | None = None
@@ -80,8 +81,9 @@ class SortFlowMixin:
             self.preview.output_row.set_text(folder)
             self.preview.refresh(self.current_thresholds)
 
-    def open_sources(self, paths: list[Path]) -> None:
-        """Start step 1 for dropped or chosen folders/images (waits for the model if needed)."""
+    def open_sources(self, paths: list[Path], sort_again: bool = False) -> None:
+        """Start step 1 for dropped or chosen folders/images (waits for the model if needed).
+        `sort_again`: one sorted folder whose photos are to be sorted again into it."""
         if self.scan_job is not None or self.copy_job is not None:
             self.statusBar().showMessage("Finish or cancel the current job first.", 6000)
             return
@@ -91,6 +93,7 @@ class SortFlowMixin:
             )
             return
         self.pending_sources = [Path(p) for p in paths]
+        self.pending_again = sort_again
         if self.model is None:  # queued: it starts as soon as the model is ready
             self.progress_page.start("Getting the model ready...")
             self.show_page(self.progress_page)
@@ -118,7 +121,10 @@ class SortFlowMixin:
         self.progress_page.start(f"Looking at the images in {root.name or root}...")
         self.show_page(self.progress_page)
         # (a sorted folder dropped again has its photos sorted again into it: the core decides)
-        job = Job(session.scan_dropped, self.model, paths, out, batch_size=self.batch_size)
+        job = Job(
+            session.scan_dropped, self.model, paths, out,
+            sort_again=self.pending_again, batch_size=self.batch_size,
+        )  # fmt: skip
         job.signals.progressed.connect(self.progress_page.show_progress)
         job.signals.finished.connect(self._on_scan_job_finished)
         job.signals.failed.connect(self._on_job_failed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -175,9 +176,26 @@ def _on_retrain_finished(window: Any, result: Any) -> None:
     if dialog.keep_button is not None:
         kept = f"Kept the current model ({result.candidate.base_version})."
         dialog.keep_button.clicked.connect(lambda: window.statusBar().showMessage(kept, 10000))
+    if result.promoted:
+        _offer_sort_again(window, dialog)
     window.retrain_result_dialog = dialog
     dialog.show()  # not modal: the window stays usable while the table is read
     window.retrain_done.emit(result)
+
+
+def _offer_sort_again(window: Any, dialog: RetrainResultDialog) -> None:
+    """The last sorted folder, sorted again with the model just put in use (the preview first)."""
+    from sorter.core.sorting.session import is_sorted_output
+
+    out = getattr(window.result, "out", None)
+    if out is None or not is_sorted_output([Path(out)]):
+        return
+
+    def sort_again() -> None:
+        dialog.accept()
+        window.open_sources([Path(out)], sort_again=True)
+
+    dialog.offer_sort_again(Path(out).name).clicked.connect(sort_again)
 
 
 def _on_retrain_failed(window: Any, error: JobError) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -124,6 +125,7 @@ class RetrainResultDialog(QDialog):
         self.notes.setVisible(bool(self.notes.text()))
         self.buttons = QDialogButtonBox()
         self.use_button = self.keep_button = None
+        self.sort_again_button: QPushButton | None = None
         if result.promoted:
             self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         else:
@@ -134,6 +136,19 @@ class RetrainResultDialog(QDialog):
             layout.addWidget(widget)
         em = self.fontMetrics().height()
         self.resize(46 * em, self.sizeHint().height())
+
+    def offer_sort_again(self, folder: str) -> QPushButton:
+        """A button that sorts the last output again with the new model (the caller connects
+        it); copies sorted before keep their folders until then."""
+        button = self.buttons.addButton(
+            f"Sort “{folder}” again", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        button.setToolTip(
+            "Copies sorted before stay in their folders until the folder is sorted again; this "
+            "shows what the new model would change there first."
+        )
+        self.sort_again_button = button
+        return button
 
     def _add_choice_buttons(self) -> None:
         role = QDialogButtonBox.ButtonRole

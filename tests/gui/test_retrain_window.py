@@ -196,3 +196,54 @@ def test_a_model_put_in_use_during_a_scan_does_not_break_its_preview(
         window.use_model_version(str(tiny_model), "tiny.pth")  # a retrain finished meanwhile
     qtbot.waitUntil(lambda: window.model is not None, timeout=30_000)
     assert window.last_error is None and window.current_thresholds is not None
+
+
+def test_after_a_promotion_the_last_sorted_folder_can_be_sorted_again(
+    qtbot, window, photos, tiny_model, monkeypatch, tmp_path
+):
+    """The loop closes in the window: sort, retrain, then "Sort ... again" shows what the new
+    model changes in that folder (the update preview), with nothing moved before Update."""
+    import dataclasses
+    import os
+
+    from fakes import tree_hashes
+
+    def page_is(name: str):
+        return lambda page: page == name
+
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=page_is("PreviewPage")
+    ):
+        assert drop_paths(window.home.drop_area, [photos])
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=page_is("SummaryPage")
+    ):
+        qtbot.mouseClick(window.preview.copy_button, CLICK)
+    out = window.result.out
+    before = tree_hashes(out)
+    promoted = dataclasses.replace(
+        refused_retrain(tiny_model, [], "better on held-out corrections"),
+        promoted=True, version="v1",
+    )  # fmt: skip
+    monkeypatch.setattr(core_retrain, "retrain", lambda *a, **k: promoted)
+    queue_corrections(photos, ["cats"])
+    with qtbot.waitSignal(window.retrain_done, timeout=60_000):
+        start_from_dialog(qtbot, window)
+    dialog = window.retrain_result_dialog
+    button = dialog.sort_again_button
+    assert button is not None and button.text() == f"Sort “{out.name}” again"
+    if os.environ.get("SORTER_SHOTS"):
+        dialog.grab().save(os.path.join(os.environ["SORTER_SHOTS"], "sort-again.png"))
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=page_is("PreviewPage")
+    ):
+        qtbot.mouseClick(button, CLICK)
+    assert not dialog.isVisible()
+    assert window.result.out == out
+    assert "were sorted into this folder before" in window.preview.update_label.text()
+    assert tree_hashes(out) == before  # the preview first: nothing moved yet
+
+
+def test_a_refused_retrain_offers_no_sort_again(qtbot, window, photos, tiny_model, monkeypatch):
+    dialog = refused_dialog(qtbot, window, photos, tiny_model, monkeypatch)
+    assert dialog.sort_again_button is None

@@ -233,26 +233,37 @@ def is_sorted_output(paths: list[Path]) -> bool:
     return len(paths) == 1 and (state_dir(paths[0]) / JOURNAL_FILE).is_file()
 
 
-def photos_to_sort_again(paths: list[Path]) -> list[Path] | None:
+def photos_to_sort_again(paths: list[Path], *, strict: bool = False) -> list[Path] | None:
     """For a drop of one folder that holds nothing but the copies earlier sorts placed there:
     the photos those copies are of (the ones still where they were), to sort again into it.
     None for any other drop, a sorted folder with images of the user's own among the copies
-    included: that one is a folder of photos like any other.
+    included: that one is a folder of photos like any other. With `strict`, such a folder is
+    an error instead (the caller meant to sort an output again, nothing else).
 
     Raises:
-        BadPathError: it is such a folder, but none of its photos is left to score.
+        BadPathError: it is such a folder, but none of its photos is left to score; with
+            `strict`, also a folder that is not (only) a sorted output.
     """
     if not is_sorted_output(paths):
+        if strict:
+            raise BadPathError(f"{paths[0]} is not a folder Sorter sorted into.")
         return None
     out = paths[0]
     try:
         records = recorded_images(out)
     except BadPathError as exc:  # a damaged journal: sorted like any folder, which says so
+        if strict:
+            raise
         log.warning("Cannot read the earlier sort in %s: %s", out, exc)
         return None
     copies = {os.path.normcase(os.path.abspath(c)) for r in records for c in r.copies}
     found = scan(out)
     if any(os.path.normcase(os.path.abspath(p)) not in copies for p in found.images):
+        if strict:
+            raise BadPathError(
+                f"{out} also holds images no sort put there, so it cannot simply be sorted "
+                "again; drop the folder of the photos instead, with the copies going there."
+            )
         return None
     photos = [r.source for r in records if r.folders and r.source.is_file()]
     if not photos:
@@ -268,18 +279,20 @@ def scan_dropped(
     paths: list[Path],
     out: Path,
     *,
+    sort_again: bool = False,
     batch_size: int | None = None,
     score: ScoreFn | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> ScoreResult:
     """scan_and_score of a drop into OUT; but a dropped sorted folder (photos_to_sort_again)
-    has its photos scored into itself, so the preview is the update of that sort.
+    has its photos scored into itself, so the preview is the update of that sort. `sort_again`:
+    the drop must be such a folder (the window's "Sort ... again" after a retrain).
 
     Raises:
         as scan_and_score and photos_to_sort_again.
     """
-    again = photos_to_sort_again(paths)
+    again = photos_to_sort_again(paths, strict=sort_again)
     if again is not None:
         paths, out = again, paths[0]
     return scan_and_score(
