@@ -183,19 +183,25 @@ def _on_retrain_finished(window: Any, result: Any) -> None:
     window.retrain_done.emit(result)
 
 
-def _offer_sort_again(window: Any, dialog: RetrainResultDialog) -> None:
-    """The last sorted folder, sorted again with the model just put in use (the preview first)."""
+def _sorted_folder(window: Any) -> Path | None:
+    """The folder the window last sorted into, when it is (still) a sorted output."""
     from sorter.core.sorting.session import is_sorted_output
 
     out = getattr(window.result, "out", None)
-    if out is None or not is_sorted_output([Path(out)]):
+    return Path(out) if out is not None and is_sorted_output([Path(out)]) else None
+
+
+def _offer_sort_again(window: Any, dialog: RetrainResultDialog) -> None:
+    """The last sorted folder, sorted again with the model just put in use (the preview first)."""
+    out = _sorted_folder(window)
+    if out is None:
         return
 
     def sort_again() -> None:
         dialog.accept()
-        window.open_sources([Path(out)], sort_again=True)
+        window.open_sources([out], sort_again=True)
 
-    dialog.offer_sort_again(Path(out).name).clicked.connect(sort_again)
+    dialog.offer_sort_again(out.name).clicked.connect(sort_again)
 
 
 def _on_retrain_failed(window: Any, error: JobError) -> None:
@@ -214,9 +220,13 @@ def use_anyway(window: Any, dialog: RetrainResultDialog, candidate: Any) -> Job:
 
     def finished(stored: tuple[str, str]) -> None:
         name, path = stored
-        dialog.accept()
         window.refresh_queue()
         window.use_model_version(path, name)
+        if _sorted_folder(window) is None:
+            dialog.accept()
+            return
+        dialog.show_in_use(name)  # stays open: the last sorted folder can be sorted again
+        _offer_sort_again(window, dialog)
 
     def failed(error: JobError) -> None:
         dialog.reject()

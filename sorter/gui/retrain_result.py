@@ -137,6 +137,15 @@ class RetrainResultDialog(QDialog):
         em = self.fontMetrics().height()
         self.resize(46 * em, self.sizeHint().height())
 
+    def show_in_use(self, version: str) -> None:
+        """After "Use the new model anyway" stored it: say so; the choice buttons go."""
+        self.headline.setText(
+            f"<b>The new model is in use as {version}.</b><br>You chose it over the check."
+        )
+        self.buttons.clear()
+        self.use_button = self.keep_button = None
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+
     def offer_sort_again(self, folder: str) -> QPushButton:
         """A button that sorts the last output again with the new model (the caller connects
         it); copies sorted before keep their folders until then."""

@@ -244,6 +244,30 @@ def test_after_a_promotion_the_last_sorted_folder_can_be_sorted_again(
     assert tree_hashes(out) == before  # the preview first: nothing moved yet
 
 
-def test_a_refused_retrain_offers_no_sort_again(qtbot, window, photos, tiny_model, monkeypatch):
+def test_a_refused_retrain_offers_sort_again_once_the_new_model_is_used_anyway(
+    qtbot, window, photos, tiny_model, monkeypatch
+):
+    def page_is(name: str):
+        return lambda page: page == name
+
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=page_is("PreviewPage")
+    ):
+        assert drop_paths(window.home.drop_area, [photos])
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=page_is("SummaryPage")
+    ):
+        qtbot.mouseClick(window.preview.copy_button, CLICK)
+    out = window.result.out
     dialog = refused_dialog(qtbot, window, photos, tiny_model, monkeypatch)
-    assert dialog.sort_again_button is None
+    assert dialog.sort_again_button is None  # the current model stays: nothing new to sort with
+    qtbot.mouseClick(dialog.use_button, CLICK)
+    qtbot.waitUntil(lambda: window.model_label.text().startswith("Model: v1"), timeout=30_000)
+    assert dialog.isVisible()
+    assert dialog.headline.text().startswith("<b>The new model is in use as v1.</b>")
+    assert dialog.use_button is None and dialog.sort_again_button is not None
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=page_is("PreviewPage")
+    ):
+        qtbot.mouseClick(dialog.sort_again_button, CLICK)
+    assert window.result.out == out and not dialog.isVisible()
