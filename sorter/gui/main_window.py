@@ -60,7 +60,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.model_unusable = False  # True once loading failed: a drop cannot wait for it
         # While a picked model file loads: the model that worked before it, kept until the pick
         # proves loadable, and put back when it does not.
-        self._fallback: tuple[Any, str | None] | None = None
+        self._fallback: tuple[Any, str | None, str | None] | None = None  # + the setting before
         self.last_error = None
         self.runner = JobRunner(self, threads=1)  # the model is only ever used by this one thread
         self.io_runner = JobRunner(self, threads=1)
@@ -207,8 +207,11 @@ class MainWindow(SortFlowMixin, QMainWindow):
         if path != self.model_path:
             return  # a model picked since this one started loading replaces it
         if self._fallback is not None:  # a picked file that is no model: keep the one that worked
-            self.model, self.model_path = self._fallback
+            self.model, self.model_path, setting = self._fallback
             self._fallback = None
+            if self.settings.model_path != setting:  # the Settings dialog saved the bad one
+                self.settings.model_path = setting
+                save_settings(self.settings)
             self._show_model(self.model)
             if self.pending_sources is not None:  # dropped for the picked model: not sorted
                 self.pending_sources = None
@@ -243,7 +246,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         """Load a picked model file; it becomes the current model (the settings too) only once
         it has loaded, so a file that is not a model leaves the model that worked in place."""
         if self.model is not None:
-            self._fallback = (self.model, self.model_path)
+            self._fallback = (self.model, self.model_path, self.settings.model_path)
         if self._fallback is None:  # nothing works now: the pick is current at once
             self.settings.model_path = path
             save_settings(self.settings)
@@ -266,8 +269,9 @@ class MainWindow(SortFlowMixin, QMainWindow):
             dialog.apply(self.settings)
             save_settings(self.settings)
             self.home.skip_preview.setChecked(self.settings.skip_preview)
-            if dialog.model_changed:
-                self._fallback = None  # saved as typed: the dialog's choice stands
+            if dialog.model_changed:  # as Open model: a model that fails to load is not kept
+                if self.model is not None:
+                    self._fallback = (self.model, self.model_path, dialog.original_model)
                 self.model_path = self.settings.model_path
                 self.start_loading_model()
 

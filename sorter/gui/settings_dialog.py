@@ -31,7 +31,7 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self._original_model = settings.model_path
+        self.original_model = settings.model_path
         self.model_edit = QLineEdit(settings.model_path or "")
         self.model_edit.setPlaceholderText("the built-in model")
         browse = QPushButton("Browse...")
@@ -70,7 +70,7 @@ class SettingsDialog(QDialog):
     def apply(self, settings: Settings) -> None:
         model = self.model_edit.text().strip() or None
         device = self.device_box.currentData()
-        self.model_changed = model != self._original_model or device != settings.device
+        self.model_changed = model != self.original_model or device != settings.device
         settings.model_path = model
         settings.device = device
         settings.skip_preview = self.skip_preview.isChecked()

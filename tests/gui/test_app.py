@@ -61,6 +61,28 @@ def test_settings_dialog_persists_device_and_preview(qtbot, window, monkeypatch)
     assert window.home.skip_preview.isChecked()
 
 
+def test_a_model_set_in_settings_that_does_not_load_leaves_the_one_that_worked(
+    qtbot, window, tmp_path, monkeypatch
+):
+    from sorter.gui.settings_dialog import SettingsDialog
+
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a model")
+    before = window.model
+
+    def fake_exec(dialog):
+        dialog.model_edit.setText(str(junk))
+        return True
+
+    monkeypatch.setattr(SettingsDialog, "exec", fake_exec)
+    with qtbot.waitSignal(window.model_failed, timeout=60_000):
+        window.open_settings()
+    assert window.model is before and window.model_label.text().startswith("Model: tiny")
+    assert "junk.pth is not a Sorter model" in window.last_error.message_label.text()
+    assert load_settings().model_path is None  # as before: the built-in model, not junk.pth
+    window.last_error.close()
+
+
 def test_import_weights_menu_makes_and_loads_a_model(qtbot, window, tmp_path, monkeypatch):
     import torch
     from fakes import make_tiny_model
