@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from fakes import refused_retrain
@@ -198,6 +199,23 @@ def test_a_model_put_in_use_during_a_scan_does_not_break_its_preview(
     assert window.last_error is None and window.current_thresholds is not None
 
 
+def page_is(name: str):
+    return lambda page: page == name
+
+
+def sort_by_drop(qtbot, window, photos) -> Path:
+    """Drop the folder, copy from the preview: the sorted folder a retrain can sort again."""
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=page_is("PreviewPage")
+    ):
+        assert drop_paths(window.home.drop_area, [photos])
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=page_is("SummaryPage")
+    ):
+        qtbot.mouseClick(window.preview.copy_button, CLICK)
+    return window.result.out
+
+
 def test_after_a_promotion_the_last_sorted_folder_can_be_sorted_again(
     qtbot, window, photos, tiny_model, monkeypatch, tmp_path
 ):
@@ -208,18 +226,7 @@ def test_after_a_promotion_the_last_sorted_folder_can_be_sorted_again(
 
     from fakes import tree_hashes
 
-    def page_is(name: str):
-        return lambda page: page == name
-
-    with qtbot.waitSignal(
-        window.page_changed, timeout=60_000, check_params_cb=page_is("PreviewPage")
-    ):
-        assert drop_paths(window.home.drop_area, [photos])
-    with qtbot.waitSignal(
-        window.page_changed, timeout=60_000, check_params_cb=page_is("SummaryPage")
-    ):
-        qtbot.mouseClick(window.preview.copy_button, CLICK)
-    out = window.result.out
+    out = sort_by_drop(qtbot, window, photos)
     before = tree_hashes(out)
     promoted = dataclasses.replace(
         refused_retrain(tiny_model, [], "better on held-out corrections"),
@@ -247,18 +254,7 @@ def test_after_a_promotion_the_last_sorted_folder_can_be_sorted_again(
 def test_a_refused_retrain_offers_sort_again_once_the_new_model_is_used_anyway(
     qtbot, window, photos, tiny_model, monkeypatch
 ):
-    def page_is(name: str):
-        return lambda page: page == name
-
-    with qtbot.waitSignal(
-        window.page_changed, timeout=60_000, check_params_cb=page_is("PreviewPage")
-    ):
-        assert drop_paths(window.home.drop_area, [photos])
-    with qtbot.waitSignal(
-        window.page_changed, timeout=60_000, check_params_cb=page_is("SummaryPage")
-    ):
-        qtbot.mouseClick(window.preview.copy_button, CLICK)
-    out = window.result.out
+    out = sort_by_drop(qtbot, window, photos)
     dialog = refused_dialog(qtbot, window, photos, tiny_model, monkeypatch)
     assert dialog.sort_again_button is None  # the current model stays: nothing new to sort with
     qtbot.mouseClick(dialog.use_button, CLICK)
