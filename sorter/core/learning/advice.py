@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sorter.core.errors import SorterError
 from sorter.core.learning.versions import DEFAULT, is_stored_version, version_name_of
-from sorter.core.sorting.journal import JOURNAL_FILE, Journal, state_dir
+from sorter.core.sorting.journal import Journal, has_journal
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def sorted_copy(image: str | Path) -> SortedCopy | None:
     """`image` as a copy in a Sorter output folder (read from that folder's journal); None for
     any other file."""
     path = Path(image).absolute()
-    out = next((p for p in path.parents if (state_dir(p) / JOURNAL_FILE).is_file()), None)
+    out = next((p for p in path.parents if has_journal(p)), None)
     if out is None:
         return None
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sorter.core.errors import SorterError
 from sorter.core.files import file_sha256
-from sorter.core.sorting.journal import DONE, JOURNAL_FILE, UNDONE, Journal, state_dir
+from sorter.core.sorting.journal import DONE, UNDONE, Journal, has_journal
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def kept_images(
 
 def _candidates(out: Path, known: set[str]) -> list[KeptImage]:
     """Every confident, still-present copy in OUT whose categories are all in `known`."""
-    if not (state_dir(out) / JOURNAL_FILE).is_file():
+    if not has_journal(out):
         return []  # not (or no longer) a sorted output: nothing to open, nothing created
     try:
         with Journal(out) as journal:

@@ -105,6 +105,11 @@ def state_dir(out: Path) -> Path:
     return Path(out) / STATE_DIR
 
 
+def has_journal(folder: str | os.PathLike[str]) -> bool:
+    """Whether Sorter has sorted into `folder` (its journal is there). Creates nothing."""
+    return (state_dir(Path(folder)) / JOURNAL_FILE).is_file()
+
+
 def make_folder(path: Path) -> None:
     """mkdir -p (long Windows paths too), with a readable BadPathError when it cannot be done."""
     try:

@@ -14,7 +14,7 @@ from typing import Any
 from sorter.core.errors import BadPathError, SorterError
 from sorter.core.jobs import CancelToken, ProgressCallback, RateMeter, no_progress
 from sorter.core.model.decide import UNREADABLE, is_exclusive, label_cap
-from sorter.core.sorting.journal import DONE, UNDONE, Journal, state_dir
+from sorter.core.sorting.journal import DONE, UNDONE, Journal, has_journal
 from sorter.core.sorting.leftovers import clean_leftovers
 from sorter.core.sorting.outputlock import OutputLock
 from sorter.core.sorting.plan import PlanItem
@@ -110,7 +110,7 @@ def recorded_images(out: str | os.PathLike[str]) -> list[Recorded]:
         BadPathError: OUT is not a folder Sorter sorted into.
     """
     out_path = Path(out)
-    if not (state_dir(out_path) / "journal.sqlite").is_file():
+    if not has_journal(out_path):
         raise BadPathError(f"{out_path} holds no Sorter journal: it is not a sorted output folder.")
     found: dict[str, Recorded] = {}
     with Journal(out_path) as journal:

@@ -12,7 +12,7 @@ from typing import Any
 from sorter.core.files import file_sha256, file_stamp
 from sorter.core.jobs import CancelToken, ProgressCallback
 from sorter.core.model.decide import Categorizer
-from sorter.core.sorting.journal import JOURNAL_FILE, Journal, state_dir
+from sorter.core.sorting.journal import Journal, has_journal
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def read_saved_scores(
     out: Path, key: str, images: Sequence[Path]
 ) -> dict[Path, tuple[list[float] | None, str | None]]:
     """The scores OUT's journal holds for these images; creates nothing when it has none."""
-    if not (state_dir(out) / JOURNAL_FILE).is_file():
+    if not has_journal(out):
         return {}
     with Journal(out) as journal:
         return journal.cached_scores(key, images)

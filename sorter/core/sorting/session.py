@@ -25,7 +25,7 @@ from sorter.core.model.decide import (
     label_cap,
 )
 from sorter.core.sorting import places
-from sorter.core.sorting.journal import JOURNAL_FILE, state_dir
+from sorter.core.sorting.journal import has_journal
 from sorter.core.sorting.overrides import apply_overrides
 from sorter.core.sorting.plan import (
     SortPlan,
@@ -230,7 +230,7 @@ def _some(names: list[str], k: int) -> str:
 
 def is_sorted_output(paths: list[Path]) -> bool:
     """A drop of one folder that Sorter sorted into (its journal is there)."""
-    return len(paths) == 1 and (state_dir(paths[0]) / JOURNAL_FILE).is_file()
+    return len(paths) == 1 and has_journal(paths[0])
 
 
 def photos_to_sort_again(paths: list[Path], *, strict: bool = False) -> list[Path] | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sorter.core.errors import BadPathError
 from sorter.core.files import long_path
-from sorter.core.sorting.journal import DONE, UNDONE, Holder, Journal, OpRow, state_dir
+from sorter.core.sorting.journal import DONE, UNDONE, Holder, Journal, OpRow, has_journal
 from sorter.core.sorting.leftovers import clean_leftovers, settle_pending
 from sorter.core.sorting.outputlock import OutputLock
 from sorter.core.sorting.safecopy import (
@@ -52,7 +52,7 @@ def undo_run(out: str | os.PathLike[str], run_id: int | None = None) -> UndoSumm
         LockedError: a run is writing into OUT right now.
     """
     out_path = Path(os.path.abspath(Path(out).expanduser()))
-    if not (state_dir(out_path) / "journal.sqlite").is_file():
+    if not has_journal(out_path):
         raise BadPathError(f"{out_path} holds no Sorter journal, so there is nothing to undo.")
     with OutputLock(out_path), Journal(out_path) as journal:
         clean_leftovers(journal)

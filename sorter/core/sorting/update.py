@@ -17,7 +17,7 @@ from pathlib import Path
 from sorter.core.errors import BadPathError
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.model.decide import UNREADABLE
-from sorter.core.sorting.journal import JOURNAL_FILE, UNDONE, Journal, state_dir
+from sorter.core.sorting.journal import UNDONE, Journal, has_journal
 from sorter.core.sorting.plan import SortPlan
 from sorter.core.sorting.report import SortSummary
 from sorter.core.sorting.resort import (
@@ -41,7 +41,7 @@ def earlier_sort(out: str | os.PathLike[str]) -> Earlier:
 
     Reads OUT's journal only; creates nothing (OUT may not exist yet).
     """
-    if not (state_dir(Path(out)) / JOURNAL_FILE).is_file():
+    if not has_journal(out):
         return {}
     try:
         records = recorded_images(out)
