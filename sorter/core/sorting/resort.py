@@ -60,10 +60,14 @@ class ResortPlan:
     out: Path
     model_path: Path | None
     categories: list[str]
-    images: int
-    changes: list[ResortChange]
+    changes: list[ResortChange] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     scored: list[Path] = field(default_factory=list)  # every photo decided again, changed or not
+
+    @property
+    def images(self) -> int:
+        """How many photos were scored again (the readable ones)."""
+        return len(self.scored)
 
     def headline(self) -> str:
         n = len(self.changes)
@@ -156,7 +160,7 @@ def plan_resort(
 
     out_path = Path(out)
     records = recorded_images(out_path)
-    plan = ResortPlan(out_path, getattr(model, "path", None), list(model.categories), 0, [])
+    plan = ResortPlan(out_path, getattr(model, "path", None), list(model.categories))
     scorable = [(r, r.readable) for r in records]
     plan.skipped = [
         (r.source, "neither the photo nor a copy of it is left") for r, p in scorable if p is None
@@ -197,7 +201,6 @@ def _add_change(plan: ResortPlan, record: Recorded, item: PlanItem) -> None:
     if item.scores is None:
         plan.skipped.append((record.source, item.error or "unreadable"))
         return
-    plan.images += 1
     plan.scored.append(record.source)
     old = sorted(f for f in record.folders if f != UNREADABLE)
     if set(old) != set(item.folders):

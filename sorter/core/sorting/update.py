@@ -92,7 +92,7 @@ def diff_update(plan: SortPlan, earlier: Earlier) -> SortUpdate | None:
     if not earlier:
         return None
     model_path = Path(plan.model_file) if plan.model_file else None
-    update = SortUpdate(ResortPlan(Path(plan.out), model_path, list(plan.categories), 0, []))
+    update = SortUpdate(ResortPlan(Path(plan.out), model_path, list(plan.categories)))
     for item in plan.items:
         if item.scores is None:
             continue  # unreadable: only listed in the report
@@ -100,7 +100,6 @@ def diff_update(plan: SortPlan, earlier: Earlier) -> SortUpdate | None:
         if old is None:
             update.new += 1
             continue
-        update.resort.images += 1
         update.resort.scored.append(Path(item.source))
         new = set(item.folders)
         if new == old:

@@ -135,10 +135,10 @@ def test_a_declined_or_partial_resort_leaves_the_first_model_in_charge(tmp_path)
     plan_resort(out, FakeModel(tmp_path / "later.pth", scores_by_name=first.scores_by_name),
                 score=fake_score)  # planned, never applied  # fmt: skip
     assert sorted_by(out / "cats" / "a.png").model_file == os.path.abspath(first.path)
-    partial = ResortPlan(out, tmp_path / "later.pth", ["cats", "dogs"], 1, [],
+    partial = ResortPlan(out, tmp_path / "later.pth", ["cats", "dogs"],
                          scored=[src / "a.png"])  # fmt: skip
     record_resort(partial)
     assert sorted_by(out / "cats" / "a.png").model_file == os.path.abspath(first.path)
-    record_resort(ResortPlan(out, tmp_path / "later.pth", ["cats", "dogs"], 2, [],
+    record_resort(ResortPlan(out, tmp_path / "later.pth", ["cats", "dogs"],
                              scored=[src / "a.png", src / "b.png"]))  # fmt: skip
     assert sorted_by(out / "dogs" / "b.png").model_file == str(tmp_path / "later.pth")
