@@ -206,6 +206,11 @@ class MainWindow(SortFlowMixin, QMainWindow):
     def _on_model_job_failed(self, error: JobError, path: str | None) -> None:
         if path != self.model_path:
             return  # a model picked since this one started loading replaces it
+        waited = self.pending_sources is not None  # a folder was waiting for it: not sorted
+        if waited:
+            self.pending_sources = None
+            self.progress_page.stop()
+            self.go_home()
         if self._fallback is not None:  # a picked file that is no model: keep the one that worked
             self.model, self.model_path, setting = self._fallback
             self._fallback = None
@@ -213,25 +218,17 @@ class MainWindow(SortFlowMixin, QMainWindow):
                 self.settings.model_path = setting
                 save_settings(self.settings)
             self._show_model(self.model)
-            if self.pending_sources is not None:  # dropped for the picked model: not sorted
-                self.pending_sources = None
-                self.progress_page.stop()
-                self.go_home()
             self.statusBar().showMessage(
                 f"Still using model {model_name(self.model)}: the file you picked did not load.",
                 20000,
             )
             kept = f"Sorter goes on with the model it had, {model_name(self.model)}."
-            self.report_error(dataclasses.replace(error, message=f"{error.message}\n\n{kept}"))
-            self.model_failed.emit()
-            return
-        self.model_unusable = True
-        self.model_label.setText("Model: not loaded (File > Open model... to pick another)")
-        if self.pending_sources is not None:  # a folder was waiting for it: nothing to wait for
-            self.pending_sources = None
-            self.progress_page.stop()
-            self.go_home()
-            self.statusBar().showMessage(f"Nothing was sorted: {error.message}", 20000)
+            error = dataclasses.replace(error, message=f"{error.message}\n\n{kept}")
+        else:
+            self.model_unusable = True
+            self.model_label.setText("Model: not loaded (File > Open model... to pick another)")
+            if waited:
+                self.statusBar().showMessage(f"Nothing was sorted: {error.message}", 20000)
         self.report_error(error)
         self.model_failed.emit()
 
