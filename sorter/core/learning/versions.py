@@ -6,6 +6,9 @@ import json
 import logging
 import os
 import re
+import shutil
+import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +26,11 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     import torch
 
+    from sorter.core.jobs import CancelToken, ProgressCallback
     from sorter.core.model.meta import ModelMeta
+    from sorter.core.training.data import TrainData
+    from sorter.core.training.options import TrainOptions
+    from sorter.core.training.train import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,7 @@ INFO_FILE = "version.json"  # what `models list` shows, without loading the weig
 REPORT_FILE = "report.json"  # the retrain's before/after evaluation
 LOCK_FILE = ".versions.lock"  # held while a version is written or promoted
 TEMP_SUFFIX = ".tmp"  # save_model's and _write_json's temporary files end so
+SCRATCH_PREFIX = ".training-"  # a model being trained from examples, not yet a version
 _NAME = re.compile(r"^v(\d+)$")
 
 
@@ -301,6 +309,15 @@ def _store(
     except BaseException:
         _remove_quietly(folder)
         raise
+    if report is not None:
+        _write_json(folder / REPORT_FILE, report)
+    return _write_info(folder, meta, note, corrections)
+
+
+def _write_info(
+    folder: Path, meta: ModelMeta, note: str, corrections: Sequence[int] = ()
+) -> ModelVersion:
+    """Write a stored version's version.json (what lists show without loading weights)."""
     created = datetime.now(UTC).isoformat(timespec="seconds")
     created_str, categories, metrics = _meta_summary(meta)
     info = {
@@ -313,12 +330,58 @@ def _store(
         "corrections_marked": not corrections,
     }
     _write_json(folder / INFO_FILE, info)
-    if report is not None:
-        _write_json(folder / REPORT_FILE, report)
     log.info("Stored model version %s in %s", folder.name, folder)
     return ModelVersion(
         folder.name, folder / MODEL_FILE, created, categories, info["metrics"], note
     )
+
+
+def train_version(
+    data: TrainData,
+    options: TrainOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[TrainResult, ModelVersion]:
+    """Train a new model from example images (`sorter.core.training.train`) and store it as
+    the next version, with its training report; it is not made current.
+
+    Training runs in a scratch folder that no list shows and no leftover sweep touches; only
+    a finished model is moved into its vN folder, so a cancelled or failed run leaves no
+    version behind.
+    """
+    from sorter.core.jobs import no_progress
+    from sorter.core.training.report import report_paths
+    from sorter.core.training.train import train
+
+    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=models_dir()))
+    try:
+        result = train(
+            data, scratch / MODEL_FILE, options, progress=progress or no_progress, cancel=cancel
+        )
+        with _versions_lock():
+            folder = _new_version_folder()
+            for file in scratch.iterdir():
+                os.replace(file, folder / file.name)
+            images = result.meta.training.get("images", len(data.items))
+            note = f"trained on {images} example photos in {Path(data.source).name}"
+            version = _write_info(folder, result.meta, note)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    result.model_path = folder / MODEL_FILE
+    json_path, png_path = report_paths(result.model_path)
+    result.report_json = json_path
+    result.report_png = png_path if result.report_png is not None else None
+    result.report["model"] = str(result.model_path)
+    _rewrite_report(json_path, result.report)
+    return result, version
+
+
+def _rewrite_report(path: Path, report: dict[str, Any]) -> None:
+    """The training report names the model file it describes: after the move, the version's."""
+    from sorter.core.training.report import clean_for_json
+
+    _write_json(path, clean_for_json(report))
 
 
 def _mark_corrections(folder: Path, queue: CorrectionQueue | None = None) -> None:
@@ -354,8 +417,15 @@ def finish_interrupted(queue: CorrectionQueue | None = None) -> None:
         lock.release()
 
 
+SCRATCH_MAX_AGE_S = 2 * 24 * 3600  # no training from examples runs this long
+
+
 def _remove_leftovers() -> None:
     for folder in models_dir().iterdir():
+        if folder.name.startswith(SCRATCH_PREFIX) and _older_than(folder, SCRATCH_MAX_AGE_S):
+            log.info("Removing %s, left by an interrupted training", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
         if not (_NAME.match(folder.name) and folder.is_dir()):
             continue
         for tmp in folder.glob(f"*{TEMP_SUFFIX}"):
@@ -363,6 +433,13 @@ def _remove_leftovers() -> None:
             tmp.unlink(missing_ok=True)
         if not any(folder.iterdir()):
             folder.rmdir()  # claimed by a retrain killed before its model file was complete
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
 
 
 def read_report(name: str) -> dict[str, Any] | None:

@@ -97,12 +97,12 @@ def _curve(
     return {"accuracy_curve": curve, "curve": "exact folder"}
 
 
-def _clean(value):
+def clean_for_json(value):
     # JSON has no NaN; numpy scalars are not JSON either.
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): clean_for_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [clean_for_json(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -119,7 +119,9 @@ def write_report(model_path: Path, report: dict) -> tuple[Path, Path | None]:
     """
     json_path, png_path = report_paths(model_path)
     tmp = json_path.with_name(json_path.name + ".tmp")
-    tmp.write_text(json.dumps(_clean(report), indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(
+        json.dumps(clean_for_json(report), indent=2, ensure_ascii=False), encoding="utf-8"
+    )
     os.replace(tmp, json_path)
     evaluation = report.get("evaluation") or {}
     if not evaluation.get("valid_images"):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
-from fakes import tiny_meta
+from fakes import make_training_folder, tiny_meta
 
 from sorter import appdirs
 from sorter.core.learning import versions
@@ -120,3 +121,55 @@ def test_leftovers_of_a_live_promotion_are_left_alone() -> None:
         assert (writing / ".model.pth.tmp").exists()
     list_versions()  # that process has died: its temp file and empty folder go
     assert not writing.exists() and (versions.models_dir() / "v1" / "model.pth").is_file()
+
+
+@pytest.mark.slow
+def test_training_from_examples_stores_a_version_that_is_not_yet_current(tmp_path) -> None:
+    from sorter.core.training.data import load_folder
+    from sorter.core.training.options import TrainOptions
+
+    add_version(_meta(), _weights())  # v1 exists: the trained model is the next number
+    data = load_folder(make_training_folder(tmp_path / "My examples"))
+    result, version = versions.train_version(data, TrainOptions(input_size=32))
+    assert version.name == "v2" and not version.current
+    assert result.model_path == version.path and version.path.is_file()
+    assert current_version_name() == DEFAULT
+    assert version.categories == ["blue", "red"]
+    assert version.note == "trained on 24 example photos in My examples"
+    leftovers = [f for f in (appdirs.data_dir() / "models").iterdir()
+                 if f.name.startswith(versions.SCRATCH_PREFIX)]  # fmt: skip
+    assert leftovers == []
+    report = json.loads(result.report_json.read_text(encoding="utf-8"))
+    assert result.report_json.parent == version.path.parent
+    assert report["model"] == str(version.path)
+    listed = {v.name: v for v in list_versions(include_default=False)}
+    assert listed["v2"].metrics["exact_match"] == result.meta.training["metrics"]["exact_match"]
+    use_version("v2")
+    assert read_model(version.path)[0].categories == ["blue", "red"]
+
+
+def test_a_cancelled_training_leaves_no_version(tmp_path) -> None:
+    from sorter.core.jobs import Cancelled, CancelToken
+    from sorter.core.training.data import load_folder
+
+    data = load_folder(make_training_folder(tmp_path / "examples"))
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        versions.train_version(data, cancel=token)
+    assert list_versions(include_default=False) == []
+    assert [f.name for f in (appdirs.data_dir() / "models").iterdir()
+            if not f.name.startswith(".versions")] == []  # fmt: skip
+
+
+def test_old_scratch_folders_of_killed_trainings_are_swept(monkeypatch) -> None:
+    root = appdirs.data_dir() / "models"
+    root.mkdir(parents=True, exist_ok=True)
+    old, live = root / ".training-old", root / ".training-live"
+    for folder in (old, live):
+        folder.mkdir()
+        (folder / "model.pth").write_bytes(b"x")
+    stale = old.stat().st_mtime - versions.SCRATCH_MAX_AGE_S - 60
+    os.utime(old, (stale, stale))
+    list_versions()
+    assert not old.exists() and live.is_dir()
