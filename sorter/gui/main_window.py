@@ -66,6 +66,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.io_runner = JobRunner(self, threads=1)
         self.train_runner = JobRunner(self, threads=1)  # retraining reads its own model copy
         self.retrain_job: Job | None = None
+        self.train_dialog: Any = None  # *New model from example photos*, while open
         self.thumbs = ThumbnailCache(self)
         self.large_images = ThumbnailCache(self, size=LARGE_IMAGE)
         self.setWindowTitle("Sorter")
@@ -78,6 +79,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.home.skip_preview.setChecked(self.settings.skip_preview)
         self.home.skip_preview.toggled.connect(self._on_skip_preview_toggled)
         self.home.set_recent(self.settings.recent_folders)
+        self.home.own_categories_button.clicked.connect(self.open_train_dialog)
         self.show_page(self.home)
         em = self.fontMetrics().height()
         self.resize(60 * em, 42 * em)  # in text lines, so 150% scaling gets a bigger window
@@ -132,6 +134,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
 
         menu = self.versions_menu = self.menuBar().addMenu("&Model")
         separator = menu.addSeparator()  # the versions go above it, rebuilt on each opening
+        self._add_action(menu, "&New model from example photos...", self.open_train_dialog)
         self._add_action(menu, "&Retrain from corrections...", self._on_retrain_button_clicked)
         menu.aboutToShow.connect(lambda: fill_versions_menu(self, menu, separator))
 
@@ -293,6 +296,16 @@ class MainWindow(SortFlowMixin, QMainWindow):
             return
         self.queue_count = count
         self.queue_label.setText(f"{count} correction{'s' if count != 1 else ''} waiting")
+
+    def open_train_dialog(self) -> None:
+        """Teach Sorter the user's own categories from a folder of example photos."""
+        from sorter.gui.train_dialog import open_train_dialog
+
+        if self.train_dialog is not None and self.train_dialog.isVisible():
+            self.train_dialog.raise_()
+            self.train_dialog.activateWindow()
+            return
+        open_train_dialog(self)
 
     def _on_retrain_button_clicked(self) -> None:
         from sorter.gui.retrain import open_retrain

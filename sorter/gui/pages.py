@@ -80,10 +80,18 @@ class HomePage(QWidget):
         self.skip_preview = QCheckBox("Copy straight away (skip the preview)")
         self.recent_label = QLabel()
         self.recent_label.setWordWrap(True)
+        self.own_categories_button = QPushButton("Use your own categories...")
+        self.own_categories_button.setToolTip(
+            "Teach Sorter your own categories from a few example photos of each"
+        )
+        options = QHBoxLayout()
+        options.addWidget(self.skip_preview)
+        options.addStretch(1)
+        options.addWidget(self.own_categories_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.drop_area, 1)
         layout.addWidget(self.output_row)
-        layout.addWidget(self.skip_preview)
+        layout.addLayout(options)
         layout.addWidget(self.recent_label)
 
     def set_recent(self, folders: list[str]) -> None:

@@ -359,6 +359,8 @@ def train_version(
         result = train(
             data, scratch / MODEL_FILE, options, progress=progress or no_progress, cancel=cancel
         )
+        if cancel is not None:
+            cancel.raise_if_cancelled()  # stopped as it finished: still no version
         with _versions_lock():
             folder = _new_version_folder()
             for file in scratch.iterdir():

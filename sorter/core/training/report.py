@@ -168,23 +168,33 @@ _ESTIMATE_WORDS = (
 )
 
 
-def estimate_lines(training: dict) -> list[str]:
-    """How well a trained model should sort, as its training measured it: the cross-validated
-    figures with their spread over the folds, and its warnings; [] when it has none."""
+def estimate_rows(training: dict) -> tuple[str, list[tuple[str, str]]]:
+    """The cross-validated figures of a trained model: a heading saying how they were measured,
+    and (figure "70% ± 5%", what it counts) rows; ("", []) when it has none."""
     cv = training.get("cross_validation") or {}
     spread = cv.get("spread") or {}
     if not spread:
-        return []
+        return "", []
     images = training.get("images", training.get("valid_images"))
-    lines = [
+    heading = (
         f"Expected on new photos ({cv['folds']}-fold cross-validation on the {images} example "
         "images; mean ± spread over the folds):"
+    )
+    rows = [
+        (f"{spread[key]['mean']:.0%} ± {spread[key]['sd']:.0%}", words)
+        for key, words in _ESTIMATE_WORDS
+        if spread.get(key)
     ]
-    for key, words in _ESTIMATE_WORDS:
-        figure = spread.get(key)
-        if figure:
-            lines.append(f"  {figure['mean']:.0%} ± {figure['sd']:.0%}  {words}")
-    return lines
+    return heading, rows
+
+
+def estimate_lines(training: dict) -> list[str]:
+    """How well a trained model should sort, as its training measured it: the cross-validated
+    figures with their spread over the folds; [] when it has none."""
+    heading, rows = estimate_rows(training)
+    if not heading:
+        return []
+    return [heading, *(f"  {figure}  {words}" for figure, words in rows)]
 
 
 def about_lines(meta: Any) -> list[str]:

@@ -1,0 +1,405 @@
+"""*Model > New model from example photos...*: teach Sorter the user's own categories.
+
+The user picks (or drops) a folder holding one sub-folder of example photos per category. The
+dialog reads it and says what it found, trains in the background with progress and Cancel, then
+shows what the cross-validation expects and offers *Use this model*. The model is stored as the
+next version (the *Model* menu lists it), so nothing is written beside the user's photos.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sorter.core.jobs import Progress
+from sorter.gui.drop_area import usable_paths
+from sorter.gui.pages import format_eta, plural
+from sorter.gui.worker import Job, JobError
+
+log = logging.getLogger(__name__)
+
+INTRO = (
+    "<b>Teach Sorter your own categories</b><br>"
+    "Make a folder of examples with one folder inside it per category, named as the category, "
+    "and put a few photos of that category in each: <i>Examples\\Chairs</i>, "
+    "<i>Examples\\Tables</i>... About ten photos per category is enough to start; more help. "
+    "Sorter only reads them."
+)
+COLUMNS = ("Category", "Example photos", "Right when placed", "Found")
+COLUMN_TIPS = (
+    "",
+    "Photos of this category in the examples folder",
+    "Of the example photos the model put in this category (each scored by a model trained "
+    "without it), the share that belong there",
+    "Of this category's example photos, the share the model put in it (the rest went to "
+    "uncertain or elsewhere)",
+)
+LISTED = 8  # categories named in the "found" line before "and N more"
+
+
+def read_examples(folder: Path) -> Any:
+    """Background job: the examples folder as training data, checked (TrainingDataError when it
+    cannot train a model: no category folders, one category, no images)."""
+    from sorter.core.training.data import check, load_training_data
+
+    data = load_training_data(folder)
+    check(data)
+    return data
+
+
+def train_examples(data: Any, device: str, *, progress: Any = None, cancel: Any = None) -> Any:
+    """Background job: quick training on the examples, stored as the next model version."""
+    from sorter.core.learning.versions import train_version
+    from sorter.core.training.options import TrainOptions
+
+    return train_version(data, TrainOptions(device=device), progress=progress, cancel=cancel)
+
+
+def use_trained(name: str) -> tuple[str, str]:
+    """Background job: make the trained version current; (name, model file)."""
+    from sorter.core.learning.versions import use_version
+
+    version = use_version(name)
+    return version.name, str(version.path)
+
+
+def found_text(data: Any) -> str:
+    """ "6 categories, 69 photos: animals (12), clothes (10), ..." """
+    counts = data.counts()
+    parts = [f"{name} ({n})" for name, n in counts.items()][:LISTED]
+    more = len(counts) - LISTED
+    if more > 0:
+        parts.append(f"and {more} more")
+    photos = plural(len(data.items), "photo")
+    return f"{plural(len(counts), 'category', 'categories')}, {photos}: {', '.join(parts)}."
+
+
+def stage_text(p: Progress) -> str:
+    """ "Reading images: 23 of 69, about 10 s left" """
+    stage = p.stage.split(" (", 1)[0]
+    count = f": {p.done} of {p.total}" if p.total else ""
+    eta = f", about {format_eta(p.eta_s)} left" if p.eta_s is not None and p.total else ""
+    return f"{stage}{count}{eta}"
+
+
+def result_html(result: Any) -> str:
+    """What the trained model learned, the cross-validation's expectations (a small table) and
+    its notes."""
+    from sorter.core.training.report import estimate_rows
+
+    training = result.meta.training
+    learned = plural(len(result.meta.categories), "category", "categories")
+    parts = [
+        f"<p><b>The new model learned {learned} from {plural(training['images'], 'photo')}</b> "
+        f"in {format_eta(result.seconds)}.</p>"
+    ]
+    heading, rows = estimate_rows(training)
+    if rows:
+        cells = "".join(
+            f"<tr><td align='right'><b>{html.escape(figure)}</b></td>"
+            f"<td>&nbsp;&nbsp;{html.escape(words)}</td></tr>"
+            for figure, words in rows
+        )
+        parts.append(f"<p>{html.escape(heading)}</p><table>{cells}</table>")
+    parts += [f"<p>Note: {html.escape(warning)}</p>" for warning in result.warnings]
+    return "".join(parts)
+
+
+class TrainDialog(QDialog):
+    """Pick examples, train, see the expected result, use the model (or keep it for later)."""
+
+    use_requested = Signal(str)  # the version name
+
+    def __init__(self, device: str, runner: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("train_dialog")
+        self.setWindowTitle("New model from example photos")
+        self.setAcceptDrops(True)
+        self.device, self.runner = device, runner
+        self.folder: Path | None = None
+        self.data: Any = None
+        self.job: Job | None = None
+        self.result: Any = None
+        self.version: Any = None
+        self._close_when_stopped = False
+        self._build()
+        em = self.fontMetrics().height()
+        self.resize(40 * em, 30 * em)
+
+    def _build(self) -> None:
+        self.intro = QLabel(INTRO)
+        self.intro.setWordWrap(True)
+        self.folder_label = QLabel("No folder chosen yet: choose one, or drop it here.")
+        self.folder_label.setWordWrap(True)
+        self.folder_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.choose_button = QPushButton("Choose folder...")
+        self.choose_button.clicked.connect(self.choose_folder)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Examples:"))
+        row.addWidget(self.folder_label, 1)
+        row.addWidget(self.choose_button)
+        self.found = QLabel()
+        self.found.setWordWrap(True)
+        self.found.setTextFormat(Qt.TextFormat.RichText)
+        self.bar = QProgressBar()
+        self.bar.setVisible(False)
+        self.stage = QLabel()
+        self.stage.setVisible(False)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        for column, tip in enumerate(COLUMN_TIPS):
+            self.table.horizontalHeaderItem(column).setToolTip(tip)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setVisible(False)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setVisible(False)
+        self.press_train = QLabel("Press <b>Train</b>: it takes about a minute or less.")
+        self.press_train.setVisible(False)
+        self.saved = QLabel()
+        self.saved.setWordWrap(True)
+        self.saved.setVisible(False)
+        self.buttons = QDialogButtonBox()
+        self.train_button = self.buttons.addButton("Train", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.train_button.setEnabled(False)
+        self.train_button.setDefault(True)
+        self.train_button.clicked.connect(self.start_training)
+        self.use_button = self.buttons.addButton(
+            "Use this model", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.use_button.setVisible(False)
+        self.use_button.clicked.connect(self._on_use_button_clicked)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.close_button.clicked.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.intro)
+        layout.addLayout(row)
+        layout.addWidget(self.found)
+        layout.addWidget(self.press_train)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.stage)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.table)
+        layout.addWidget(self.saved)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+
+    # --- the examples folder -----------------------------------------------------------------
+    def choose_folder(self) -> None:
+        start = str(self.folder or Path.home())
+        path = QFileDialog.getExistingDirectory(self, "Choose the folder of examples", start)
+        if path:
+            self.open_folder(Path(path))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if self.job is None and any(p.is_dir() for p in usable_paths(urls)):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        folders = [p for p in usable_paths(event.mimeData().urls()) if p.is_dir()]
+        if not folders or self.job is not None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_folder(folders[0])
+
+    def open_folder(self, folder: Path) -> Job:
+        """Read the examples in the background and say what was found."""
+        self.folder, self.data = folder, None
+        self._show_result(None)
+        self.folder_label.setText(str(folder))
+        self.found.setText("Reading the folder...")
+        self.press_train.setVisible(False)
+        self.train_button.setEnabled(False)
+        job = Job(read_examples, folder, with_progress=False)
+        job.signals.finished.connect(lambda data: self._on_read(folder, data))
+        job.signals.failed.connect(lambda error: self._on_read_failed(folder, error))
+        return self.runner.start(job)
+
+    def _on_read(self, folder: Path, data: Any) -> None:
+        if folder != self.folder:
+            return  # another folder was chosen meanwhile
+        self.data = data
+        lines = [html.escape(found_text(data))]
+        lines += [f"Note: {html.escape(w)}" for w in data.warnings]
+        if data.skipped:
+            lines.append(f"{plural(len(data.skipped), 'file')} could not be read and are left out.")
+        self.found.setText("<br>".join(lines))
+        self.press_train.setVisible(True)
+        self.train_button.setEnabled(True)
+        self.train_button.setFocus()
+
+    def _on_read_failed(self, folder: Path, error: JobError) -> None:
+        if folder != self.folder:
+            return
+        self.found.setText(
+            f"<span style='color:#c0392b'>{html.escape(error.message)}</span><br>"
+            "Choose a folder that holds one folder of photos per category."
+        )
+
+    # --- training ----------------------------------------------------------------------------
+    def start_training(self) -> Job | None:
+        if self.data is None or self.job is not None:
+            return None
+        job = Job(train_examples, self.data, self.device)
+        job.signals.progressed.connect(self._on_progress)
+        job.signals.finished.connect(self._on_trained)
+        job.signals.failed.connect(self._on_train_failed)
+        job.signals.cancelled.connect(self._on_train_cancelled)
+        self.job = job
+        self._set_running(True)
+        return self.runner.start(job)
+
+    def _set_running(self, running: bool) -> None:
+        self.choose_button.setEnabled(not running)
+        self.train_button.setEnabled(not running and self.data is not None)
+        self.close_button.setText("Cancel" if running else "Close")
+        self.close_button.setEnabled(True)
+        self.bar.setVisible(running)
+        self.stage.setVisible(running)
+        self.press_train.setVisible(not running and self.data is not None and self.result is None)
+        if running:
+            self.bar.setRange(0, 0)
+            self.stage.setText("Starting...")
+
+    def _on_progress(self, p: Progress) -> None:
+        self.stage.setText(stage_text(p))
+        if p.total:
+            self.bar.setRange(0, p.total)
+            self.bar.setValue(min(p.done, p.total))
+
+    def _stopped(self) -> bool:
+        """The job ended: back to a usable dialog; True when the user asked to close it."""
+        self.job = None
+        self._set_running(False)
+        if self._close_when_stopped:
+            super().reject()
+            return True
+        return False
+
+    def _on_trained(self, trained: tuple[Any, Any]) -> None:
+        self.result, self.version = trained
+        if not self._stopped():
+            self._show_result(self.result)
+
+    def _on_train_failed(self, error: JobError) -> None:
+        if not self._stopped():
+            self.found.setText(
+                f"<span style='color:#c0392b'>Training stopped: {html.escape(error.message)}</span>"
+            )
+
+    def _on_train_cancelled(self) -> None:
+        if not self._stopped():
+            self.found.setText("Training was cancelled; no model was saved.")
+
+    def _show_result(self, result: Any) -> None:
+        for widget in (self.summary, self.table, self.saved, self.use_button):
+            widget.setVisible(result is not None)
+        self.train_button.setVisible(result is None)
+        self.found.setVisible(result is None)
+        if result is None:
+            return
+        self.press_train.setVisible(False)
+        name = self.version.name
+        self.summary.setText(result_html(result))
+        self.saved.setText(
+            f"It is saved as model {name}: the <i>Model</i> menu lists it, beside the model you "
+            "use now. <b>Use this model</b> sorts with it from now on."
+        )
+        self._fill_table(result)
+        # Grow to show every row (up to a screenful); the table scrolls beyond that.
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
+        self.use_button.setDefault(True)
+        self.use_button.setFocus()
+
+    def _fill_table(self, result: Any) -> None:
+        counts = result.meta.training["image_counts"]
+        details = (result.report.get("evaluation") or {}).get("categories", {})
+        self.table.setRowCount(len(counts))
+        for row, (name, count) in enumerate(counts.items()):
+            figures = details.get(name) or {}
+            cells = (
+                name,
+                str(count),
+                _share(figures.get("precision")),
+                _share(figures.get("recall")),
+            )
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                self.table.setItem(row, column, item)
+        self.table.resizeRowsToContents()
+        frame = 2 * self.table.frameWidth()
+        rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        height = self.table.horizontalHeader().height() + rows + frame
+        shown = min(height, self.fontMetrics().height() * 16)  # a long list scrolls
+        self.table.setMinimumHeight(shown)
+        self.table.setMaximumHeight(height)  # no empty grid under the rows
+
+    def _on_use_button_clicked(self) -> None:
+        if self.version is not None:
+            self.use_requested.emit(self.version.name)
+        self.accept()
+
+    def reject(self) -> None:
+        if self.job is not None:  # Cancel (or Esc, or the title bar's X) while training
+            self.job.cancel()  # the core stops at its next check; nothing is saved
+            self._close_when_stopped = True
+            self.stage.setText("Cancelling...")
+            self.close_button.setEnabled(False)
+            return
+        super().reject()
+
+
+def _share(value: Any) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def open_train_dialog(window: Any) -> TrainDialog:
+    """Show the dialog (not modal: the window stays usable); Use makes the model current."""
+    dialog = TrainDialog(window.settings.device, window.train_runner, window)
+    dialog.use_requested.connect(lambda name: start_using(window, name))
+    window.train_dialog = dialog
+    dialog.show()
+    return dialog
+
+
+def start_using(window: Any, name: str) -> Job:
+    """Make the trained version current off the GUI thread, then load it in the window."""
+    job = Job(use_trained, name, with_progress=False)
+    job.signals.finished.connect(lambda used: window.use_model_version(used[1], used[0]))
+    job.signals.failed.connect(window.report_error)
+    return window.train_runner.start(job)

@@ -1,0 +1,107 @@
+"""*New model from example photos*: a folder of examples dropped on the dialog, real training,
+the expected figures, and the model put to work in the window."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fakes import make_training_folder, noisy_image
+from gui_helpers import drop_paths
+from PySide6.QtCore import Qt
+
+from sorter.core.learning.versions import current_version_name, list_versions
+
+TRAIN_TIMEOUT_MS = 180_000
+
+
+def _shot(widget, name: str) -> None:
+    if os.environ.get("SORTER_SHOTS"):
+        widget.grab().save(os.path.join(os.environ["SORTER_SHOTS"], f"{name}.png"))
+
+
+def _open_dialog(qtbot, window):
+    qtbot.mouseClick(window.home.own_categories_button, Qt.MouseButton.LeftButton)
+    dialog = window.train_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert not dialog.train_button.isEnabled()  # nothing to train on yet
+    return dialog
+
+
+def _drop_examples(qtbot, dialog, folder: Path) -> None:
+    assert drop_paths(dialog, [folder])
+    qtbot.waitUntil(lambda: dialog.data is not None, timeout=30_000)
+
+
+def test_examples_dropped_on_the_dialog_train_a_model_the_window_then_uses(
+    qtbot, window, tmp_path
+) -> None:
+    examples = make_training_folder(tmp_path / "Shop examples")
+    dialog = _open_dialog(qtbot, window)
+    _shot(dialog, "train-1-empty")
+    _drop_examples(qtbot, dialog, examples)
+    assert "2 categories, 24 photos: blue (12), red (12)." in dialog.found.text()
+    assert dialog.train_button.isEnabled()
+    _shot(dialog, "train-2-found")
+
+    qtbot.mouseClick(dialog.train_button, Qt.MouseButton.LeftButton)
+    assert dialog.close_button.text() == "Cancel" and not dialog.choose_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.use_button.isVisible(), timeout=TRAIN_TIMEOUT_MS)
+    _shot(dialog, "train-3-result")
+    text = dialog.summary.text()
+    assert "The new model learned 2 categories from 24 photos" in text
+    assert "saved as model v1" in dialog.saved.text()
+    assert "in exactly their own folder" in text  # the cross-validated estimates
+    rows = [
+        [dialog.table.item(r, c).text() for c in range(2)] for r in range(dialog.table.rowCount())
+    ]
+    assert rows == [["blue", "12"], ["red", "12"]]
+    assert current_version_name() == "default"  # stored, not yet in use
+    assert [v.name for v in list_versions(include_default=False)] == ["v1"]
+
+    with qtbot.waitSignal(window.model_ready, timeout=60_000):
+        qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    assert current_version_name() == "v1"
+    assert window.model.categories == ["blue", "red"]
+    assert "Model: v1" in window.model_label.text()
+
+    # The window sorts with it: a dropped folder of new photos lands in the learned folders.
+    photos = tmp_path / "New photos"
+    for i in range(3):
+        noisy_image(photos / f"red_{i}.png", (200, 30, 30), 500 + i)
+        noisy_image(photos / f"blue_{i}.png", (30, 30, 200), 600 + i)
+    with qtbot.waitSignal(
+        window.page_changed, timeout=60_000, check_params_cb=lambda n: n == "PreviewPage"
+    ):
+        assert drop_paths(window.home.drop_area, [photos])
+    _shot(window, "train-5-sorting-with-it")
+    counts = {name: tile.count for name, tile in window.preview.tiles.items() if tile.count}
+    assert set(counts) <= {"blue", "red", "uncertain"} and counts.get("red", 0) >= 2
+    assert counts.get("blue", 0) >= 2
+
+
+def test_a_folder_that_cannot_train_says_why_and_a_good_one_then_can(
+    qtbot, window, tmp_path
+) -> None:
+    one = tmp_path / "Only chairs"
+    for i in range(4):
+        noisy_image(one / "chairs" / f"c{i}.png", (120, 80, 40), i)
+    dialog = _open_dialog(qtbot, window)
+    assert drop_paths(dialog, [one])
+    qtbot.waitUntil(lambda: "Only one category" in dialog.found.text(), timeout=30_000)
+    assert not dialog.train_button.isEnabled()
+    _shot(dialog, "train-4-one-category")
+    _drop_examples(qtbot, dialog, make_training_folder(tmp_path / "Good"))
+    assert dialog.train_button.isEnabled()
+
+
+def test_closing_while_training_cancels_and_stores_nothing(qtbot, window, tmp_path) -> None:
+    dialog = _open_dialog(qtbot, window)
+    _drop_examples(qtbot, dialog, make_training_folder(tmp_path / "examples"))
+    qtbot.mouseClick(dialog.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)  # it reads "Cancel"
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=TRAIN_TIMEOUT_MS)
+    assert list_versions(include_default=False) == []
+    assert current_version_name() == "default"
+    assert window.model.categories == ["cats", "dogs", "cars"]  # the tiny model still in use
