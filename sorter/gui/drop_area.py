@@ -46,15 +46,41 @@ class DropArea(QFrame):
             "Every photo is copied into the folder of each category it belongs to.\n"
             "Your originals are never changed."
         )
+        # Which categories the model in use sorts into (set once it has loaded).
+        self.categories = QLabel()
+        self.categories.setWordWrap(True)
+        self.categories.setTextFormat(Qt.TextFormat.PlainText)
+        margin = self.fontMetrics().height() * 4
+        self.categories.setContentsMargins(margin, 0, margin, 0)
+        self.categories.setVisible(False)
         self.choose_button = QPushButton("Choose folder...")
         self.choose_button.clicked.connect(self.choose_requested)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
-        for widget in (self.title, self.hint, self.choose_button):
-            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
+        for widget in (self.title, self.hint, self.categories, self.choose_button):
+            # A wrapped label takes the layout's width (it gets the height its lines need
+            # only then); the others keep their own width, centred.
+            align = (
+                Qt.AlignmentFlag(0) if widget is self.categories else Qt.AlignmentFlag.AlignHCenter
+            )
+            layout.addWidget(widget, 0, align)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.categories.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addStretch(1)
         self._set_highlight(False)
+
+    def show_model(self, name: str, categories: list[str], exclusive: bool) -> None:
+        """Say where photos go with the model in use: its kind and its categories."""
+        if exclusive:
+            where = "the folder of its category (or “uncertain” when the model is not sure)"
+        else:
+            where = "the folder of each category it belongs to (or “uncertain”)"
+        self.hint.setText(f"Every photo is copied into {where}.\nYour originals are never changed.")
+        self.categories.setText(
+            f"{'The built-in model' if name == 'default' else f'Model {name}'} knows "
+            f"{len(categories)} categories: {', '.join(categories)}."
+        )
+        self.categories.setVisible(True)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and usable_paths(event.mimeData().urls()):

@@ -169,6 +169,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.model = None
         self.model_unusable = False
         self.model_label.setText("Model: loading...")
+        self.home.drop_area.categories.setVisible(False)  # until the new model says its own
         path = self.model_path
         job = Job(load_model_job, path, self.settings.device, with_progress=False)
         job.signals.finished.connect(lambda model: self._on_model_job_finished(model, path))
@@ -205,6 +206,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         from sorter.core.model.modelfile import device_label
 
         self.model_label.setText(f"Model: {model_name(model)}  ·  {device_label(model.device)}")
+        self.home.drop_area.show_model(model_name(model), list(model.categories), model.exclusive)
 
     def _on_model_job_failed(self, error: JobError, path: str | None) -> None:
         if path != self.model_path:

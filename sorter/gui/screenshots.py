@@ -80,12 +80,12 @@ def _walk_through(folder: Path, tmp: Path, model_path: str | None) -> int:
 
     window = MainWindow(settings=Settings(), model_path=model_path)
     window.show()
-    settle(window)
-    save(window, folder, "1-empty")
     window.start_loading_model()
     if not wait_for(window.model_ready):
         log.error("The model did not load; no further screenshots")
         return 1
+    settle(window)
+    save(window, folder, "1-empty")  # as it looks once the model says its categories
     window.batch_size = 4  # several progress reports for the scanning shot
     window.out_override = tmp / "Samples (sorted)"
     window.open_sources([asset_path("samples")])

@@ -65,6 +65,7 @@ def test_examples_dropped_on_the_dialog_train_a_model_the_window_then_uses(
     assert current_version_name() == "v1"
     assert window.model.categories == ["blue", "red"]
     assert "Model: v1" in window.model_label.text()
+    assert window.home.drop_area.categories.text() == "Model v1 knows 2 categories: blue, red."
 
     # The window sorts with it: a dropped folder of new photos lands in the learned folders.
     photos = tmp_path / "New photos"
