@@ -83,6 +83,13 @@ def use_trained(name: str) -> tuple[str, str]:
     return version.name, str(version.path)
 
 
+def few_warnings(data: Any) -> list[str]:
+    """The warning training gives a category with too few photos, said before it starts."""
+    from sorter.core.training.crossval import few_image_warnings
+
+    return few_image_warnings(data.counts())
+
+
 def found_text(data: Any) -> str:
     """ "6 categories, 69 photos: animals (12), clothes (10), ..." """
     counts = data.counts()
@@ -105,7 +112,9 @@ def stage_text(p: Progress) -> str:
 def result_html(result: Any) -> str:
     """What the trained model learned, the cross-validation's expectations (a small table) and
     its notes."""
+    from sorter.core.training.options import TrainOptions
     from sorter.core.training.report import estimate_rows
+    from sorter.core.training.train import kind_note
 
     training = result.meta.training
     learned = plural(len(result.meta.categories), "category", "categories")
@@ -116,12 +125,14 @@ def result_html(result: Any) -> str:
     heading, rows = estimate_rows(training)
     if rows:
         cells = "".join(
-            f"<tr><td align='right'><b>{html.escape(figure)}</b></td>"
-            f"<td>&nbsp;&nbsp;{html.escape(words)}</td></tr>"
+            f"<tr><td align='right'><b>{_text(figure)}</b></td>"
+            f"<td>&nbsp;&nbsp;{_text(words)}</td></tr>"
             for figure, words in rows
         )
-        parts.append(f"<p>{html.escape(heading)}</p><table>{cells}</table>")
-    parts += [f"<p>Note: {html.escape(warning)}</p>" for warning in result.warnings]
+        parts.append(f"<p>{_text(heading)}</p><table>{cells}</table>")
+    kind = kind_note(result.data, TrainOptions(), result.meta.exclusive)  # the window's options
+    parts.append(f"<p>{_text(kind)}</p>")
+    parts += [f"<p>Note: {_text(warning)}</p>" for warning in result.warnings]
     return "".join(parts)
 
 
@@ -250,8 +261,8 @@ class TrainDialog(QDialog):
         if folder != self.folder:
             return  # another folder was chosen meanwhile
         self.data = data
-        lines = [html.escape(found_text(data))]
-        lines += [f"Note: {html.escape(w)}" for w in data.warnings]
+        lines = [_text(found_text(data))]
+        lines += [f"Note: {_text(w)}" for w in data.warnings + few_warnings(data)]
         if data.skipped:
             lines.append(f"{plural(len(data.skipped), 'file')} could not be read and are left out.")
         self.found.setText("<br>".join(lines))
@@ -263,7 +274,7 @@ class TrainDialog(QDialog):
         if folder != self.folder:
             return
         self.found.setText(
-            f"<span style='color:#c0392b'>{html.escape(error.message)}</span><br>"
+            f"<span style='color:#c0392b'>{_text(error.message)}</span><br>"
             "Choose a folder that holds one folder of photos per category."
         )
 
@@ -315,7 +326,7 @@ class TrainDialog(QDialog):
     def _on_train_failed(self, error: JobError) -> None:
         if not self._stopped():
             self.found.setText(
-                f"<span style='color:#c0392b'>Training stopped: {html.escape(error.message)}</span>"
+                f"<span style='color:#c0392b'>Training stopped: {_text(error.message)}</span>"
             )
 
     def _on_train_cancelled(self) -> None:
@@ -382,6 +393,11 @@ class TrainDialog(QDialog):
             self.close_button.setEnabled(False)
             return
         super().reject()
+
+
+def _text(plain: str) -> str:
+    """Plain text inside the dialog's rich-text labels."""
+    return html.escape(plain, quote=False)
 
 
 def _share(value: Any) -> str:

@@ -52,6 +52,7 @@ def test_examples_dropped_on_the_dialog_train_a_model_the_window_then_uses(
     assert "The new model learned 2 categories from 24 photos" in text
     assert "saved as model v1" in dialog.saved.text()
     assert "in exactly their own folder" in text  # the cross-validated estimates
+    assert "Single-label model (every image is in exactly one category)" in text
     rows = [
         [dialog.table.item(r, c).text() for c in range(2)] for r in range(dialog.table.rowCount())
     ]
@@ -93,7 +94,16 @@ def test_a_folder_that_cannot_train_says_why_and_a_good_one_then_can(
     qtbot.waitUntil(lambda: "Only one category" in dialog.found.text(), timeout=30_000)
     assert not dialog.train_button.isEnabled()
     _shot(dialog, "train-4-one-category")
-    _drop_examples(qtbot, dialog, make_training_folder(tmp_path / "Good"))
+    good = make_training_folder(tmp_path / "Good")
+    _drop_examples(qtbot, dialog, good)
+    assert dialog.train_button.isEnabled()
+    assert "has only" not in dialog.found.text()
+
+    # A category with too few photos is said before training, which is still allowed.
+    for i in range(3):
+        noisy_image(good / "green" / f"g{i}.png", (30, 200, 30), 300 + i)
+    _drop_examples(qtbot, dialog, good)
+    assert "The category 'green' has only 3 image(s)" in dialog.found.text()
     assert dialog.train_button.isEnabled()
 
 
