@@ -24,7 +24,7 @@ from PIL import Image
 from sorter.cli import main
 from sorter.cli.queue_cmd import parse_labels
 from sorter.core.learning.queue import CorrectionQueue
-from sorter.core.learning.versions import add_version
+from sorter.core.learning.versions import EXAMPLES_JUDGED, add_version
 from sorter.core.model.meta import ModelMeta
 from sorter.core.settings import load_settings
 
@@ -89,6 +89,8 @@ def test_models_list_and_use(capsys) -> None:
     add_version(_meta(0.86), {"w": torch.ones(1)})
     retrained = _meta(0.956, exact_match=0.776, evaluated_on="original validation", images=214)
     add_version(retrained, {"w": torch.ones(1)})
+    examples = _meta(0.9, exact_match=0.667, evaluated_on=EXAMPLES_JUDGED, images=60)
+    add_version(examples, {"w": torch.ones(1)})  # as the window's New model stores one
     assert main(["models", "use", "v1"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == str(v1.path)
@@ -99,6 +101,7 @@ def test_models_list_and_use(capsys) -> None:
     assert lines["v1"].startswith("*") and "accuracy_multi 0.810" in lines["v1"]
     assert not lines["v2"].startswith("*") and "0.860" in lines["v2"]
     assert "exact 0.776 (214 training images)" in lines["v3"] and "0.956" not in lines["v3"]
+    assert "exact 0.667 (60 example photos, out of fold)" in lines["v4"]
     assert "default" in lines
     assert main(["models", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
@@ -107,6 +110,7 @@ def test_models_list_and_use(capsys) -> None:
         ("v1", True),
         ("v2", False),
         ("v3", False),
+        ("v4", False),
     ]
     assert main(["models", "use", "default"]) == 0
     assert load_settings().model_path is None

@@ -41,6 +41,10 @@ REPORT_FILE = "report.json"  # the retrain's before/after evaluation
 LOCK_FILE = ".versions.lock"  # held while a version is written or promoted
 TEMP_SUFFIX = ".tmp"  # save_model's and _write_json's temporary files end so
 SCRATCH_PREFIX = ".training-"  # a model being trained from examples, not yet a version
+# What a version trained from examples measured its figures on: every example photo, each
+# scored out of fold (quick mode), or full mode's hold-out.
+EXAMPLES_JUDGED = "example photos"
+EXAMPLES_HELD_OUT = "held-out example photos"
 _NAME = re.compile(r"^v(\d+)$")
 
 
@@ -315,11 +319,20 @@ def _store(
 
 
 def _write_info(
-    folder: Path, meta: ModelMeta, note: str, corrections: Sequence[int] = ()
+    folder: Path,
+    meta: ModelMeta,
+    note: str,
+    corrections: Sequence[int] = (),
+    measured_on: dict[str, Any] | None = None,
 ) -> ModelVersion:
-    """Write a stored version's version.json (what lists show without loading weights)."""
+    """Write a stored version's version.json (what lists show without loading weights).
+
+    `measured_on` ("images", "evaluated_on") joins the metrics: which images they come from.
+    """
     created = datetime.now(UTC).isoformat(timespec="seconds")
     created_str, categories, metrics = _meta_summary(meta)
+    if metrics and measured_on:
+        metrics = {**metrics, **measured_on}
     info = {
         "created": created,
         "categories": categories,
@@ -365,9 +378,12 @@ def train_version(
             folder = _new_version_folder()
             for file in scratch.iterdir():
                 os.replace(file, folder / file.name)
-            images = result.meta.training.get("images", len(data.items))
+            training = result.meta.training
+            images = training.get("images", len(data.items))
             note = f"trained on {images} example photos in {Path(data.source).name}"
-            version = _write_info(folder, result.meta, note)
+            on = EXAMPLES_JUDGED if training.get("cross_validation") else EXAMPLES_HELD_OUT
+            judged = {"images": training.get("valid_images"), "evaluated_on": on}
+            version = _write_info(folder, result.meta, note, measured_on=judged)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result.model_path = folder / MODEL_FILE

@@ -144,6 +144,9 @@ def test_training_from_examples_stores_a_version_that_is_not_yet_current(tmp_pat
     assert report["model"] == str(version.path)
     listed = {v.name: v for v in list_versions(include_default=False)}
     assert listed["v2"].metrics["exact_match"] == result.meta.training["metrics"]["exact_match"]
+    # every example photo was scored out of fold: `models list` says what the figure is from
+    assert listed["v2"].metrics["images"] == 24
+    assert listed["v2"].metrics["evaluated_on"] == versions.EXAMPLES_JUDGED
     use_version("v2")
     assert read_model(version.path)[0].categories == ["blue", "red"]
 
