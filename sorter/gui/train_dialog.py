@@ -98,7 +98,13 @@ def found_text(data: Any) -> str:
     if more > 0:
         parts.append(f"and {more} more")
     photos = plural(len(data.items), "photo")
-    return f"{plural(len(counts), 'category', 'categories')}, {photos}: {', '.join(parts)}."
+    text = f"{plural(len(counts), 'category', 'categories')}, {photos}: {', '.join(parts)}."
+    if data.unlabelled:
+        text += (
+            f" {plural(data.unlabelled, 'photo')} in “uncertain”: examples of none of them, so "
+            "the model may put a photo in several folders, or in none."
+        )
+    return text
 
 
 def stage_text(p: Progress) -> str:

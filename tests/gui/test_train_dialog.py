@@ -116,3 +116,15 @@ def test_closing_while_training_cancels_and_stores_nothing(qtbot, window, tmp_pa
     assert list_versions(include_default=False) == []
     assert current_version_name() == "default"
     assert window.model.categories == ["cats", "dogs", "cars"]  # the tiny model still in use
+
+
+def test_the_found_line_counts_uncertain_photos_as_examples_of_none(tmp_path) -> None:
+    from sorter.core.training.data import load_training_data
+    from sorter.gui.train_dialog import found_text
+
+    examples = make_training_folder(tmp_path / "Holiday (sorted)")
+    for i in range(2):
+        noisy_image(examples / "uncertain" / f"u{i}.png", (120, 120, 120), 700 + i)
+    text = found_text(load_training_data(examples))
+    assert text.startswith("2 categories, 26 photos: blue (12), red (12). 2 photos in “uncertain”")
+    assert "several folders" in text
