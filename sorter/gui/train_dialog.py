@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from sorter.core.jobs import Progress
 from sorter.gui.drop_area import usable_paths
 from sorter.gui.pages import format_eta, plural
-from sorter.gui.worker import Job, JobError
+from sorter.gui.worker import Job, JobError, JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +147,21 @@ class TrainDialog(QDialog):
 
     use_requested = Signal(str)  # the version name
 
-    def __init__(self, device: str, runner: Any, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        device: str,
+        runner: Any,
+        parent: QWidget | None = None,
+        retraining: Any = lambda: False,
+    ) -> None:
+        """`runner` trains (the window's training runner: one job at a time, cancelled when
+        the window closes); `retraining()` says whether a retrain holds it now."""
         super().__init__(parent)
         self.setObjectName("train_dialog")
         self.setWindowTitle("New model from example photos")
         self.setAcceptDrops(True)
-        self.device, self.runner = device, runner
+        self.device, self.runner, self.retraining = device, runner, retraining
+        self.reader = JobRunner(self)  # reading a folder never waits behind a training
         self.folder: Path | None = None
         self.data: Any = None
         self.job: Job | None = None
@@ -261,7 +270,7 @@ class TrainDialog(QDialog):
         job = Job(read_examples, folder, with_progress=False)
         job.signals.finished.connect(lambda data: self._on_read(folder, data))
         job.signals.failed.connect(lambda error: self._on_read_failed(folder, error))
-        return self.runner.start(job)
+        return self.reader.start(job)
 
     def _on_read(self, folder: Path, data: Any) -> None:
         if folder != self.folder:
@@ -307,7 +316,10 @@ class TrainDialog(QDialog):
         self.press_train.setVisible(not running and self.data is not None and self.result is None)
         if running:
             self.bar.setRange(0, 0)
-            self.stage.setText("Starting...")
+            waiting = (
+                "Waiting for the retrain in progress to finish..." if self.retraining() else ""
+            )
+            self.stage.setText(waiting or "Starting...")
 
     def _on_progress(self, p: Progress) -> None:
         self.stage.setText(stage_text(p))
@@ -412,7 +424,9 @@ def _share(value: Any) -> str:
 
 def open_train_dialog(window: Any) -> TrainDialog:
     """Show the dialog (not modal: the window stays usable); Use makes the model current."""
-    dialog = TrainDialog(window.settings.device, window.train_runner, window)
+    dialog = TrainDialog(
+        window.settings.device, window.train_runner, window, lambda: window.retrain_job is not None
+    )
     dialog.use_requested.connect(lambda name: start_using(window, name))
     window.train_dialog = dialog
     dialog.show()

@@ -110,7 +110,10 @@ def test_a_folder_that_cannot_train_says_why_and_a_good_one_then_can(
 def test_closing_while_training_cancels_and_stores_nothing(qtbot, window, tmp_path) -> None:
     dialog = _open_dialog(qtbot, window)
     _drop_examples(qtbot, dialog, make_training_folder(tmp_path / "examples"))
+    window.retrain_job = object()  # as while a retrain holds the training thread
     qtbot.mouseClick(dialog.train_button, Qt.MouseButton.LeftButton)
+    assert dialog.stage.text() == "Waiting for the retrain in progress to finish..."
+    window.retrain_job = None
     qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)  # it reads "Cancel"
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=TRAIN_TIMEOUT_MS)
     assert list_versions(include_default=False) == []
