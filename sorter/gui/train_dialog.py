@@ -319,7 +319,7 @@ class TrainDialog(QDialog):
             waiting = (
                 "Waiting for the retrain in progress to finish..." if self.retraining() else ""
             )
-            self.stage.setText(waiting or "Starting...")
+            self.stage.setText(waiting or "Loading the networks...")
 
     def _on_progress(self, p: Progress) -> None:
         self.stage.setText(stage_text(p))

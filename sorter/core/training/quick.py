@@ -127,6 +127,7 @@ def extract_features(
             return pool(body(x)).flatten(1).float().cpu()
 
     meter = RateMeter("Reading mirrored images" if mirror else "Reading images", len(paths))
+    progress(meter.report(0))  # the first batch takes a while: say what is under way
     rows: list[torch.Tensor] = []
     bad: dict[Path, str] = {}
     chunks = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
