@@ -262,6 +262,7 @@ class TrainDialog(QDialog):
     def open_folder(self, folder: Path) -> Job:
         """Read the examples in the background and say what was found."""
         self.folder, self.data = folder, None
+        self.result = self.version = None  # a model trained before stays stored as it was
         self._show_result(None)
         self.folder_label.setText(str(folder))
         self.found.setText("Reading the folder...")

@@ -131,3 +131,17 @@ def test_the_found_line_counts_uncertain_photos_as_examples_of_none(tmp_path) ->
     text = found_text(load_training_data(examples))
     assert text.startswith("2 categories, 26 photos: blue (12), red (12). 2 photos in “uncertain”")
     assert "several folders" in text
+
+
+def test_another_folder_after_a_result_starts_over_and_keeps_the_model(
+    qtbot, window, tmp_path
+) -> None:
+    dialog = _open_dialog(qtbot, window)
+    _drop_examples(qtbot, dialog, make_training_folder(tmp_path / "first"))
+    qtbot.mouseClick(dialog.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.use_button.isVisible(), timeout=TRAIN_TIMEOUT_MS)
+    _drop_examples(qtbot, dialog, make_training_folder(tmp_path / "second"))
+    assert dialog.train_button.isVisible() and dialog.train_button.isEnabled()
+    assert not dialog.use_button.isVisible() and not dialog.table.isVisible()
+    assert dialog.found.isVisible() and "24 photos" in dialog.found.text()
+    assert [v.name for v in list_versions(include_default=False)] == ["v1"]  # still stored
