@@ -290,7 +290,7 @@ class TrainDialog(QDialog):
         if folder != self.folder:
             return
         self.found.setText(
-            f"<span style='color:#c0392b'>{_text(error.message)}</span><br>"
+            f"<b>Sorter cannot learn from this folder.</b> {_text(error.message)}<br>"
             "Choose a folder that holds one folder of photos per category."
         )
 
@@ -344,12 +344,14 @@ class TrainDialog(QDialog):
 
     def _on_train_failed(self, error: JobError) -> None:
         if not self._stopped():
+            self.press_train.setVisible(False)
             self.found.setText(
-                f"<span style='color:#c0392b'>Training stopped: {_text(error.message)}</span>"
+                f"<b>Training stopped; no model was saved.</b> {_text(error.message)}"
             )
 
     def _on_train_cancelled(self) -> None:
         if not self._stopped():
+            self.press_train.setVisible(False)
             self.found.setText("Training was cancelled; no model was saved.")
 
     def _show_result(self, result: Any) -> None:

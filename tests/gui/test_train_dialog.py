@@ -145,3 +145,18 @@ def test_another_folder_after_a_result_starts_over_and_keeps_the_model(
     assert not dialog.use_button.isVisible() and not dialog.table.isVisible()
     assert dialog.found.isVisible() and "24 photos" in dialog.found.text()
     assert [v.name for v in list_versions(include_default=False)] == ["v1"]  # still stored
+
+
+def test_a_training_that_fails_says_why_and_stores_nothing(qtbot, window, tmp_path) -> None:
+    examples = make_training_folder(tmp_path / "examples")
+    dialog = _open_dialog(qtbot, window)
+    _drop_examples(qtbot, dialog, examples)
+    for photo in examples.rglob("*.png"):  # spoilt between reading the folder and Train
+        photo.write_bytes(b"not a picture any more")
+    qtbot.mouseClick(dialog.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.job is None, timeout=TRAIN_TIMEOUT_MS)
+    _shot(dialog, "train-6-failed")
+    assert dialog.found.text().startswith("<b>Training stopped; no model was saved.</b>")
+    assert dialog.isVisible() and dialog.close_button.text() == "Close"
+    assert dialog.choose_button.isEnabled() and not dialog.press_train.isVisible()
+    assert list_versions(include_default=False) == []
