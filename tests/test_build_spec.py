@@ -257,3 +257,10 @@ def test_linux_cpu_variant_may_come_from_a_cuda_torch(project, monkeypatch, tmp_
     _fake_torch(monkeypatch, tmp_path, "13.0")
     kept = _kept_binaries(run_spec(project, monkeypatch, platform="linux", variant="cpu"))
     assert "libcusolver.so.12" not in kept and "libtorch_cuda.so" in kept
+
+
+def test_the_licence_files_are_bundled_beside_the_assets(monkeypatch) -> None:
+    # Help > About > Licences reads them at the bundle's root (appdirs.asset_root()).
+    ns = run_spec(ROOT, monkeypatch)
+    bundled = {(Path(src).name, dest) for src, dest in ns["a"].kwargs["datas"]}
+    assert {("LICENSE", "."), ("THIRD_PARTY_LICENSES.md", ".")} <= bundled

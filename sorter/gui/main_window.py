@@ -128,6 +128,8 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self._add_action(view_menu, "Correction &queue", self._on_retrain_button_clicked)
         self._add_action(view_menu, "About the &model...", self.show_model_details)
         self._build_model_menu()
+        help_menu = self.menuBar().addMenu("&Help")
+        self._add_action(help_menu, "&About Sorter...", self.show_about)
 
     def _build_model_menu(self) -> None:
         from sorter.gui.versions_menu import fill_versions_menu
@@ -188,6 +190,13 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.refresh_queue()
         self.model_ready.emit()
         self.start_pending()
+
+    def show_about(self) -> None:
+        """Version, where Sorter keeps things, the log folder and the licences."""
+        from sorter.gui.about import AboutDialog
+
+        self.about_dialog = AboutDialog(self)
+        self.about_dialog.open()
 
     def show_model_details(self) -> None:
         """How the current model decides and how well its training says it sorts."""
