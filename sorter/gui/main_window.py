@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -368,10 +368,14 @@ class MainWindow(SortFlowMixin, QMainWindow):
 
 
 def model_name(model: Any) -> str:
-    """What the status bar calls the model: its version name, else its file name."""
+    """What the window calls the model: its version name, else its file name, and the folder of
+    example photos it was trained on when it was one (retrains keep it): "v2 (Shop examples)"."""
     try:
         from sorter.core.learning.versions import version_name_of
 
-        return version_name_of(model.path)
+        name = version_name_of(model.path)
     except ImportError:
-        return Path(model.path).stem
+        name = Path(model.path).stem
+    examples = (getattr(model.meta, "training", None) or {}).get("data_path")
+    # PureWindowsPath splits at both / and \, so a model trained on either system reads right
+    return f"{name} ({PureWindowsPath(examples).name})" if examples else name

@@ -65,8 +65,11 @@ def test_examples_dropped_on_the_dialog_train_a_model_the_window_then_uses(
     assert not dialog.isVisible()
     assert current_version_name() == "v1"
     assert window.model.categories == ["blue", "red"]
-    assert "Model: v1" in window.model_label.text()
-    assert window.home.drop_area.categories.text() == "Model v1 knows 2 categories: blue, red."
+    assert window.model_label.text().startswith("Model: v1 (Shop examples)  ·  ")
+    assert (
+        window.home.drop_area.categories.text()
+        == "Model v1 (Shop examples) knows 2 categories: blue, red."
+    )
 
     # The window sorts with it: a dropped folder of new photos lands in the learned folders.
     photos = tmp_path / "New photos"
@@ -160,3 +163,19 @@ def test_a_training_that_fails_says_why_and_stores_nothing(qtbot, window, tmp_pa
     assert dialog.isVisible() and dialog.close_button.text() == "Close"
     assert dialog.choose_button.isEnabled() and not dialog.press_train.isVisible()
     assert list_versions(include_default=False) == []
+
+
+def test_a_model_is_named_with_its_examples_folder_from_either_system(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from sorter.gui.main_window import model_name
+
+    def named(data_path):
+        training = {"data_path": data_path} if data_path else {}
+        return model_name(
+            SimpleNamespace(path=tmp_path / "shop.pth", meta=SimpleNamespace(training=training))
+        )
+
+    assert named("C:\\Users\\Ann\\Pictures\\Shop examples") == "shop.pth (Shop examples)"
+    assert named("/home/ann/Garden photos/") == "shop.pth (Garden photos)"
+    assert named(None) == "shop.pth"  # the built-in model and imports were not trained here
