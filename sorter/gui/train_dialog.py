@@ -426,12 +426,14 @@ def _share(value: Any) -> str:
 
 
 def open_train_dialog(window: Any) -> TrainDialog:
-    """Show the dialog (not modal: the window stays usable); Use makes the model current."""
+    """Show the dialog, modal to the window (a folder of examples dropped beside it must not
+    start a sort of it); Use makes the model current."""
     dialog = TrainDialog(
         window.settings.device, window.train_runner, window, lambda: window.retrain_job is not None
     )
     dialog.use_requested.connect(lambda name: start_using(window, name))
     window.train_dialog = dialog
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.show()
     return dialog
 
