@@ -364,7 +364,7 @@ def train_version(
     version behind.
     """
     from sorter.core.jobs import no_progress
-    from sorter.core.training.report import report_paths
+    from sorter.core.training.report import report_paths, write_report_json
     from sorter.core.training.train import train
 
     scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=models_dir()))
@@ -387,19 +387,11 @@ def train_version(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result.model_path = folder / MODEL_FILE
-    json_path, png_path = report_paths(result.model_path)
-    result.report_json = json_path
-    result.report_png = png_path if result.report_png is not None else None
-    result.report["model"] = str(result.model_path)
-    _rewrite_report(json_path, result.report)
+    result.report["model"] = str(result.model_path)  # the report names the file it describes
+    result.report_json = write_report_json(result.model_path, result.report)
+    if result.report_png is not None:
+        result.report_png = report_paths(result.model_path)[1]
     return result, version
-
-
-def _rewrite_report(path: Path, report: dict[str, Any]) -> None:
-    """The training report names the model file it describes: after the move, the version's."""
-    from sorter.core.training.report import clean_for_json
-
-    _write_json(path, clean_for_json(report))
 
 
 def _mark_corrections(folder: Path, queue: CorrectionQueue | None = None) -> None:

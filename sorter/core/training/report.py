@@ -97,12 +97,12 @@ def _curve(
     return {"accuracy_curve": curve, "curve": "exact folder"}
 
 
-def clean_for_json(value):
+def _clean(value):
     # JSON has no NaN; numpy scalars are not JSON either.
     if isinstance(value, dict):
-        return {str(k): clean_for_json(v) for k, v in value.items()}
+        return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [clean_for_json(v) for v in value]
+        return [_clean(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -112,17 +112,22 @@ def clean_for_json(value):
     return value
 
 
+def write_report_json(model_path: Path, report: dict) -> Path:
+    """Write (or rewrite) MODEL.report.json, atomically; returns its path."""
+    json_path = report_paths(model_path)[0]
+    tmp = json_path.with_name(json_path.name + ".tmp")
+    tmp.write_text(json.dumps(_clean(report), indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, json_path)
+    return json_path
+
+
 def write_report(model_path: Path, report: dict) -> tuple[Path, Path | None]:
     """Write MODEL.report.json (and the PNG when there was a validation set).
 
     Returns the two paths; the PNG path is None when nothing could be plotted.
     """
-    json_path, png_path = report_paths(model_path)
-    tmp = json_path.with_name(json_path.name + ".tmp")
-    tmp.write_text(
-        json.dumps(clean_for_json(report), indent=2, ensure_ascii=False), encoding="utf-8"
-    )
-    os.replace(tmp, json_path)
+    json_path = write_report_json(model_path, report)
+    png_path = report_paths(model_path)[1]
     evaluation = report.get("evaluation") or {}
     if not evaluation.get("valid_images"):
         return json_path, None
