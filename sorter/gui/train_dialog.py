@@ -67,7 +67,7 @@ def read_examples(folder: Path) -> Any:
     return data
 
 
-def train_examples(data: Any, device: str, *, progress: Any = None, cancel: Any = None) -> Any:
+def train_examples(data: Any, device: str, *, progress: Any, cancel: Any) -> Any:
     """Background job: quick training on the examples, stored as the next model version."""
     from sorter.core.learning.versions import train_version
     from sorter.core.training.options import TrainOptions

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sorter import appdirs
 from sorter.core.errors import ModelFileError, SorterError
+from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.locks import FileLock
 from sorter.core.settings import Settings, load_settings, update_settings
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     import torch
 
-    from sorter.core.jobs import CancelToken, ProgressCallback
     from sorter.core.model.meta import ModelMeta
     from sorter.core.training.data import TrainData
     from sorter.core.training.options import TrainOptions
@@ -353,7 +353,7 @@ def train_version(
     data: TrainData,
     options: TrainOptions | None = None,
     *,
-    progress: ProgressCallback | None = None,
+    progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> tuple[TrainResult, ModelVersion]:
     """Train a new model from example images (`sorter.core.training.train`) and store it as
@@ -363,15 +363,12 @@ def train_version(
     a finished model is moved into its vN folder, so a cancelled or failed run leaves no
     version behind.
     """
-    from sorter.core.jobs import no_progress
     from sorter.core.training.report import report_paths, write_report_json
     from sorter.core.training.train import train
 
     scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=models_dir()))
     try:
-        result = train(
-            data, scratch / MODEL_FILE, options, progress=progress or no_progress, cancel=cancel
-        )
+        result = train(data, scratch / MODEL_FILE, options, progress=progress, cancel=cancel)
         if cancel is not None:
             cancel.raise_if_cancelled()  # stopped as it finished: still no version
         with _versions_lock():
