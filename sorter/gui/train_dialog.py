@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from sorter.core.jobs import Progress
 from sorter.gui.drop_area import usable_paths
 from sorter.gui.pages import format_eta, plural
+from sorter.gui.versions_menu import switch_version
 from sorter.gui.worker import Job, JobError, JobRunner
 
 log = logging.getLogger(__name__)
@@ -73,14 +74,6 @@ def train_examples(data: Any, device: str, *, progress: Any, cancel: Any) -> Any
     from sorter.core.training.options import TrainOptions
 
     return train_version(data, TrainOptions(device=device), progress=progress, cancel=cancel)
-
-
-def use_trained(name: str) -> tuple[str, str]:
-    """Background job: make the trained version current; (name, model file)."""
-    from sorter.core.learning.versions import use_version
-
-    version = use_version(name)
-    return version.name, str(version.path)
 
 
 def few_warnings(data: Any) -> list[str]:
@@ -431,16 +424,9 @@ def open_train_dialog(window: Any) -> TrainDialog:
     dialog = TrainDialog(
         window.settings.device, window.train_runner, window, lambda: window.retrain_job is not None
     )
-    dialog.use_requested.connect(lambda name: start_using(window, name))
+    # Use: the Model menu's switch to a version (made current off the GUI thread, then loaded)
+    dialog.use_requested.connect(lambda name: switch_version(window, name))
     window.train_dialog = dialog
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.show()
     return dialog
-
-
-def start_using(window: Any, name: str) -> Job:
-    """Make the trained version current off the GUI thread, then load it in the window."""
-    job = Job(use_trained, name, with_progress=False)
-    job.signals.finished.connect(lambda used: window.use_model_version(used[1], used[0]))
-    job.signals.failed.connect(window.report_error)
-    return window.train_runner.start(job)
