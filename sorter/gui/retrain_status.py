@@ -13,13 +13,18 @@ from sorter.gui.pages import format_eta
 log = logging.getLogger(__name__)
 
 
-def progress_text(p: Progress) -> str:
-    """ "Retraining: Training 3 of 6 models, about 20 s left" (the stage's aside left out: the
-    status bar is short; the tooltip has it)."""
+def stage_progress(p: Progress) -> str:
+    """ "Training 3 of 6 models, about 20 s left" (the stage's aside left out: the line is
+    short; a tooltip can have it). The new-model dialog shows its training so too."""
     stage = p.stage.split(" (", 1)[0]
     count = f" {p.done} of {p.total} {p.unit}" if p.total else ""
     eta = f", about {format_eta(p.eta_s)} left" if p.eta_s is not None else ""
-    return f"Retraining: {stage}{count}{eta}"
+    return f"{stage}{count}{eta}"
+
+
+def progress_text(p: Progress) -> str:
+    """ "Retraining: Training 3 of 6 models, about 20 s left" """
+    return f"Retraining: {stage_progress(p)}"
 
 
 class RetrainStatus(QWidget):

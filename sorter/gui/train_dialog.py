@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from sorter.core.jobs import Progress
 from sorter.gui.drop_area import usable_paths
 from sorter.gui.pages import format_eta, plural
+from sorter.gui.retrain_status import stage_progress
 from sorter.gui.versions_menu import switch_version
 from sorter.gui.worker import Job, JobError, JobRunner
 
@@ -98,14 +99,6 @@ def found_text(data: Any) -> str:
             "the model may put a photo in several folders, or in none."
         )
     return text
-
-
-def stage_text(p: Progress) -> str:
-    """ "Reading images: 23 of 69, about 10 s left" """
-    stage = p.stage.split(" (", 1)[0]
-    count = f": {p.done} of {p.total}" if p.total else ""
-    eta = f", about {format_eta(p.eta_s)} left" if p.eta_s is not None and p.total else ""
-    return f"{stage}{count}{eta}"
 
 
 def result_html(result: Any) -> str:
@@ -316,7 +309,7 @@ class TrainDialog(QDialog):
             self.stage.setText(waiting or "Loading the networks...")
 
     def _on_progress(self, p: Progress) -> None:
-        self.stage.setText(stage_text(p))
+        self.stage.setText(stage_progress(p))
         if p.total:
             self.bar.setRange(0, p.total)
             self.bar.setValue(min(p.done, p.total))
