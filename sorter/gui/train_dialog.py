@@ -125,6 +125,14 @@ def result_html(result: Any) -> str:
     kind = kind_note(result.data, TrainOptions(), result.meta.exclusive)  # the window's options
     parts.append(f"<p>{_text(kind)}</p>")
     parts += [f"<p>Note: {_text(warning)}</p>" for warning in result.warnings]
+    skipped = result.data.skipped  # found while training: reading a folder opens no image
+    if skipped:
+        names = ", ".join(path.name for path, _ in skipped[:LISTED])
+        more = f" and {len(skipped) - LISTED} more" if len(skipped) > LISTED else ""
+        parts.append(
+            f"<p>Note: {plural(len(skipped), 'photo')} could not be read and "
+            f"{'was' if len(skipped) == 1 else 'were'} left out: {_text(names)}{more}.</p>"
+        )
     return "".join(parts)
 
 
@@ -265,8 +273,6 @@ class TrainDialog(QDialog):
         self.data = data
         lines = [_text(found_text(data))]
         lines += [f"Note: {_text(w)}" for w in data.warnings + few_warnings(data)]
-        if data.skipped:
-            lines.append(f"{plural(len(data.skipped), 'file')} could not be read and are left out.")
         self.found.setText("<br>".join(lines))
         self.press_train.setVisible(True)
         self.train_button.setEnabled(True)

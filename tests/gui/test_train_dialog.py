@@ -136,6 +136,17 @@ def test_the_found_line_counts_uncertain_photos_as_examples_of_none(tmp_path) ->
     assert "several folders" in text
 
 
+def test_a_photo_that_cannot_be_read_is_named_in_the_result(qtbot, window, tmp_path) -> None:
+    examples = make_training_folder(tmp_path / "examples")
+    (examples / "red" / "broken.png").write_bytes(b"not a picture")
+    dialog = _open_dialog(qtbot, window)
+    _drop_examples(qtbot, dialog, examples)
+    qtbot.mouseClick(dialog.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.use_button.isVisible(), timeout=TRAIN_TIMEOUT_MS)
+    assert "1 photo could not be read and was left out: broken.png." in dialog.summary.text()
+    assert "from 24 photos" in dialog.summary.text()
+
+
 def test_another_folder_after_a_result_starts_over_and_keeps_the_model(
     qtbot, window, tmp_path
 ) -> None:
