@@ -214,8 +214,9 @@ class MainWindow(SortFlowMixin, QMainWindow):
     def _show_model(self, model: Any) -> None:
         from sorter.core.model.modelfile import device_label
 
-        self.model_label.setText(f"Model: {model_name(model)}  ·  {device_label(model.device)}")
-        self.home.drop_area.show_model(model_name(model), list(model.categories), model.exclusive)
+        name = model_name(model)  # resolves the model's path: once
+        self.model_label.setText(f"Model: {name}  ·  {device_label(model.device)}")
+        self.home.drop_area.show_model(name, list(model.categories), model.exclusive)
 
     def _on_model_job_failed(self, error: JobError, path: str | None) -> None:
         if path != self.model_path:
