@@ -248,14 +248,14 @@ def _headline(comparisons: Sequence[ev.Comparison]) -> dict[str, Any]:
 
 def promote(candidate: Candidate, queue: CorrectionQueue | None = None) -> str:
     """Store the candidate as a new version, make it current, mark its corrections used."""
-    from sorter.core.learning.versions import promote_version
+    from sorter.core.learning.versions import promote_version, title_of
 
     note = (
         f"retrained from {candidate.base_version} with {len(candidate.used_ids)} new correction(s)"
     )
     version = promote_version(
         candidate.meta, candidate.state_dict, candidate.report(), note,
-        candidate.used_ids, queue or CorrectionQueue(),
+        candidate.used_ids, queue or CorrectionQueue(), title=title_of(candidate.base_path),
     )  # fmt: skip
     log.info("Promoted %s: %s", version.name, candidate.reason)
     return version.name

@@ -46,6 +46,7 @@ SCRATCH_PREFIX = ".training-"  # a model being trained from examples, not yet a 
 EXAMPLES_JUDGED = "example photos"
 EXAMPLES_HELD_OUT = "held-out example photos"
 _NAME = re.compile(r"^v(\d+)$")
+TITLE_MAX = 60  # characters in a name the user gives a version (menus and the status bar show it)
 
 
 class VersionError(SorterError):
@@ -63,6 +64,7 @@ class ModelVersion:
     metrics: dict[str, Any] = field(default_factory=dict)
     note: str = ""
     current: bool = False
+    title: str = ""  # a name the user gave it ("Furniture"); "" when none
 
     @property
     def number(self) -> int:
@@ -78,6 +80,7 @@ class ModelVersion:
             "metrics": self.metrics,
             "note": self.note,
             "current": self.current,
+            "title": self.title,
         }
 
 
@@ -124,6 +127,57 @@ def _read_info(folder: Path) -> dict[str, Any]:
         return json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+def _title_in(info: dict[str, Any]) -> str:
+    title = info.get("title")
+    return title if isinstance(title, str) else ""
+
+
+def clean_title(text: str) -> str:
+    """A name for a version as it is stored: one line, spaces collapsed, at most TITLE_MAX
+    characters ("" means no name of its own).
+
+    Raises:
+        VersionError: the name is too long.
+    """
+    title = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(title) > TITLE_MAX:
+        raise VersionError(
+            f"A model name can have at most {TITLE_MAX} characters; this one has {len(title)}."
+        )
+    return title
+
+
+def title_of(path: str | Path | None) -> str:
+    """The name the user gave the stored version whose model file is `path` ("" for none, for
+    the embedded default and for model files outside the versions)."""
+    if path is None or not is_stored_version(version_name_of(path)):
+        return ""
+    return _title_in(_read_info(Path(path).parent))
+
+
+def name_version(name: str, title: str) -> ModelVersion:
+    """Give a stored version a name of its own, shown beside "v3" in the menus, the status bar
+    and `models list`; an empty title removes it. Retrains of it keep the name.
+
+    Raises:
+        VersionError: no such version, the embedded default, or a name too long.
+    """
+    title = clean_title(title)
+    version = get_version(name)
+    if version.name == DEFAULT:
+        raise VersionError(
+            "The built-in model keeps its name. Train a model from your own example photos, "
+            "or retrain this one, and name that."
+        )
+    with _versions_lock():
+        folder = version.path.parent
+        info = {k: v for k, v in _read_info(folder).items() if k != "title"}
+        _write_json(folder / INFO_FILE, {**info, "title": title} if title else info)
+    version.title = title
+    log.info("Model version %s is now called %r", version.name, title)
+    return version
 
 
 def _meta_summary(meta: ModelMeta) -> tuple[str, list[str], dict[str, Any]]:
@@ -173,6 +227,7 @@ def stored_versions() -> list[ModelVersion]:
                 metrics=info.get("metrics", {}),
                 note=info.get("note", ""),
                 current=folder.name == current,
+                title=_title_in(info),
             )
         )
     return sorted(found, key=lambda v: v.number)
@@ -269,13 +324,14 @@ def add_version(
     report: dict[str, Any] | None = None,
     note: str = "",
     corrections: Sequence[int] = (),
+    title: str = "",
 ) -> ModelVersion:
     """Store a new model version (not yet current) with its report; returns it.
 
     `corrections` are the queue ids the model learned from, kept in its version.json.
     """
     with _versions_lock():
-        return _store(meta, state_dict, report, note, corrections)
+        return _store(meta, state_dict, report, note, corrections, title)
 
 
 def promote_version(
@@ -285,6 +341,7 @@ def promote_version(
     note: str,
     corrections: Sequence[int],
     queue: CorrectionQueue,
+    title: str = "",
 ) -> ModelVersion:
     """Store a version, make it current and mark its corrections used, as one step.
 
@@ -292,7 +349,7 @@ def promote_version(
     corrections and when they were marked; finish_interrupted() completes a kill in between.
     """
     with _versions_lock():
-        version = _store(meta, state_dict, report, note, corrections)
+        version = _store(meta, state_dict, report, note, corrections, title)
         _make_current(version)
         _mark_corrections(version.path.parent, queue)
     return version
@@ -304,6 +361,7 @@ def _store(
     report: dict[str, Any] | None,
     note: str,
     corrections: Sequence[int],
+    title: str = "",
 ) -> ModelVersion:
     from sorter.core.model.modelfile import save_model
 
@@ -315,7 +373,7 @@ def _store(
         raise
     if report is not None:
         _write_json(folder / REPORT_FILE, report)
-    return _write_info(folder, meta, note, corrections)
+    return _write_info(folder, meta, note, corrections, title=title)
 
 
 def _write_info(
@@ -324,10 +382,12 @@ def _write_info(
     note: str,
     corrections: Sequence[int] = (),
     measured_on: dict[str, Any] | None = None,
+    title: str = "",
 ) -> ModelVersion:
     """Write a stored version's version.json (what lists show without loading weights).
 
-    `measured_on` ("images", "evaluated_on") joins the metrics: which images they come from.
+    `measured_on` ("images", "evaluated_on") joins the metrics: which images they come from;
+    `title` is the name the user gave it (clean_title's form), left out when "".
     """
     created = datetime.now(UTC).isoformat(timespec="seconds")
     created_str, categories, metrics = _meta_summary(meta)
@@ -342,22 +402,27 @@ def _write_info(
         "corrections": [int(i) for i in corrections],
         "corrections_marked": not corrections,
     }
+    if title:
+        info["title"] = title
     _write_json(folder / INFO_FILE, info)
     log.info("Stored model version %s in %s", folder.name, folder)
     return ModelVersion(
-        folder.name, folder / MODEL_FILE, created, categories, info["metrics"], note
-    )
+        folder.name, folder / MODEL_FILE, created, categories, info["metrics"], note,
+        title=title,
+    )  # fmt: skip
 
 
 def train_version(
     data: TrainData,
     options: TrainOptions | None = None,
     *,
+    title: str = "",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> tuple[TrainResult, ModelVersion]:
     """Train a new model from example images (`sorter.core.training.train`) and store it as
-    the next version, with its training report; it is not made current.
+    the next version, with its training report and `title` (a name of the user's, may be "");
+    it is not made current.
 
     Training runs in a scratch folder that no list shows and no leftover sweep touches; only
     a finished model is moved into its vN folder, so a cancelled or failed run leaves no
@@ -366,6 +431,7 @@ def train_version(
     from sorter.core.training.report import report_paths, write_report_json
     from sorter.core.training.train import train
 
+    title = clean_title(title)  # a name too long fails before the minutes of training
     scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=models_dir()))
     try:
         result = train(data, scratch / MODEL_FILE, options, progress=progress, cancel=cancel)
@@ -380,7 +446,7 @@ def train_version(
             note = f"trained on {images} example photos in {Path(data.source).name}"
             on = EXAMPLES_JUDGED if training.get("cross_validation") else EXAMPLES_HELD_OUT
             judged = {"images": training.get("valid_images"), "evaluated_on": on}
-            version = _write_info(folder, result.meta, note, measured_on=judged)
+            version = _write_info(folder, result.meta, note, measured_on=judged, title=title)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result.model_path = folder / MODEL_FILE

@@ -130,8 +130,8 @@ def test_training_from_examples_stores_a_version_that_is_not_yet_current(tmp_pat
 
     add_version(_meta(), _weights())  # v1 exists: the trained model is the next number
     data = load_folder(make_training_folder(tmp_path / "My examples"))
-    result, version = versions.train_version(data, TrainOptions(input_size=32))
-    assert version.name == "v2" and not version.current
+    result, version = versions.train_version(data, TrainOptions(input_size=32), title="Mine")
+    assert version.name == "v2" and not version.current and version.title == "Mine"
     assert result.model_path == version.path and version.path.is_file()
     assert current_version_name() == DEFAULT
     assert version.categories == ["blue", "red"]
@@ -160,6 +160,8 @@ def test_a_cancelled_training_leaves_no_version(tmp_path) -> None:
     token.cancel()
     with pytest.raises(Cancelled):
         versions.train_version(data, cancel=token)
+    with pytest.raises(VersionError, match="at most 60"):  # said before training, not after
+        versions.train_version(data, title="x" * 61)
     assert list_versions(include_default=False) == []
     assert [f.name for f in (appdirs.data_dir() / "models").iterdir()
             if not f.name.startswith(".versions")] == []  # fmt: skip
@@ -176,3 +178,49 @@ def test_old_scratch_folders_of_killed_trainings_are_swept(monkeypatch) -> None:
     os.utime(old, (stale, stale))
     list_versions()
     assert not old.exists() and live.is_dir()
+
+
+def test_a_version_can_be_given_a_name_of_its_own_and_lose_it() -> None:
+    add_version(_meta(), _weights(), note="first")
+    named = versions.name_version("1", "  Shop\tfurniture \n")
+    assert named.name == "v1" and named.title == "Shop furniture"
+    (listed,) = list_versions(include_default=False)
+    assert listed.title == "Shop furniture" and listed.note == "first"
+    assert listed.to_dict()["title"] == "Shop furniture"
+    assert versions.title_of(listed.path) == "Shop furniture"
+    info = json.loads((listed.path.parent / "version.json").read_text(encoding="utf-8"))
+    assert info["title"] == "Shop furniture" and info["categories"] == ["cats", "dogs"]
+    versions.name_version("v1", " ")
+    assert list_versions(include_default=False)[0].title == ""
+    info = json.loads((listed.path.parent / "version.json").read_text(encoding="utf-8"))
+    assert "title" not in info and info["note"] == "first"
+
+
+def test_names_the_default_cannot_take_or_too_long_are_refused() -> None:
+    add_version(_meta(), _weights())
+    with pytest.raises(VersionError, match="built-in model keeps its name"):
+        versions.name_version("default", "Mine")
+    with pytest.raises(VersionError, match="at most 60 characters; this one has 61"):
+        versions.name_version("v1", "x" * 61)
+    with pytest.raises(VersionError, match="no model version 'v7'"):
+        versions.name_version("v7", "Mine")
+    assert list_versions(include_default=False)[0].title == ""
+    assert versions.title_of(None) == "" and versions.title_of(default_model_path()) == ""
+
+
+def test_a_promoted_retrain_keeps_the_name_of_the_version_it_came_from() -> None:
+    from sorter.core.learning.queue import CorrectionQueue
+    from sorter.core.learning.retrain import Candidate, promote
+
+    base = add_version(_meta(), _weights(), title="Garden birds")
+    assert base.title == "Garden birds"
+    candidate = Candidate(
+        meta=_meta(), state_dict=_weights(2.0), base_path=base.path, base_version="v1",
+        comparisons=[], better=True, reason="better", used_ids=[], new_categories=[],
+    )  # fmt: skip
+    assert promote(candidate, CorrectionQueue()) == "v2"
+    assert get_version("v2").title == "Garden birds"
+    unnamed = add_version(_meta(), _weights())
+    candidate.base_path, candidate.base_version = unnamed.path, unnamed.name
+    assert promote(candidate, CorrectionQueue()) == "v4"
+    assert get_version("v4").title == ""
