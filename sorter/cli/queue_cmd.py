@@ -231,6 +231,13 @@ def _register_models(sub: argparse._SubParsersAction) -> None:
         "version", help="v3, 3, 'default' for the embedded model, or a model file (.pth, .json)"
     )
     use.set_defaults(func=run_models_use)
+    name = msub.add_parser(
+        "name",
+        help="give a version a name of your own, shown beside its number (retrains keep it)",
+    )
+    name.add_argument("version", help="v3 or 3")
+    name.add_argument("title", metavar="NAME", help="e.g. 'Shop furniture'; '' removes the name")
+    name.set_defaults(func=run_models_name)
 
 
 # What `models list` calls the image set a retrained version's figures come from.
@@ -270,7 +277,9 @@ def run_models_list(args: argparse.Namespace) -> int:
         cats = (
             ", ".join(v.categories) if len(v.categories) <= 6 else f"{len(v.categories)} categories"
         )
-        note = f"  ({v.note})" if v.note and v.name != "default" else ""
+        note = v.note if v.name != "default" else ""
+        note = "; ".join(p for p in (f'named "{v.title}"' if v.title else "", note) if p)
+        note = f"  ({note})" if note else ""
         print(f"{mark} {v.name:<9} {v.created[:19]:<20} {_metric_text(v.metrics):<34} {cats}{note}")
     print("* = current model (used by `sorter sort` without --model)")
     return 0
@@ -287,6 +296,17 @@ def run_models_use(args: argparse.Namespace) -> int:
     version = use_version(args.version)
     print(f"The current model is now {version.name}.")
     print(version.path)
+    return 0
+
+
+def run_models_name(args: argparse.Namespace) -> int:
+    from sorter.core.learning.versions import name_version
+
+    version = name_version(args.version, args.title)
+    if version.title:
+        print(f'Model {version.name} is now called "{version.title}".')
+    else:
+        print(f"Model {version.name} has no name of its own now.")
     return 0
 
 

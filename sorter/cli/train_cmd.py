@@ -55,7 +55,20 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("data", type=Path, metavar="DATA", help="category folders, or a CSV")
     parser.add_argument("--images", type=Path, metavar="DIR", help="image folder of a CSV")
-    parser.add_argument("--out", type=Path, metavar="MODEL.pth", help="model file to write")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path, metavar="MODEL.pth", help="model file to write")
+    where.add_argument(
+        "--as-version",
+        action="store_true",
+        help="store the model as the next version in Sorter's models folder (as the window's "
+        "New model does) instead of a file; `sorter models use vN` makes it current",
+    )
+    parser.add_argument(
+        "--name",
+        metavar="NAME",
+        default="",
+        help="with --as-version: a name of your own for the version, e.g. 'Shop furniture'",
+    )
     parser.add_argument(
         "--mode",
         choices=("quick", "full"),
@@ -150,20 +163,30 @@ def run_train(args: argparse.Namespace) -> int:
     from sorter.core.training.data import load_training_data
     from sorter.core.training.train import train
 
+    if args.name and not args.as_version:
+        print("sorter: --name names a stored version: add --as-version.", file=sys.stderr)
+        return 2
     data = load_training_data(args.data, args.images)
-    out = args.out or default_out(args.data.stem if args.data.is_file() else args.data.name)
     bar = ProgressBar()
+    version = None
     try:
-        result = train(data, out, _options(args), progress=bar)
+        if args.as_version:
+            from sorter.core.learning.versions import train_version
+
+            result, version = train_version(data, _options(args), title=args.name, progress=bar)
+        else:
+            name = args.data.stem if args.data.is_file() else args.data.name
+            result = train(data, args.out or default_out(name), _options(args), progress=bar)
     except (KeyboardInterrupt, Cancelled):
         bar.close()
         print("\nTraining stopped; no model was saved.", file=sys.stderr)
         return EXIT_CANCELLED
     bar.close()
     if args.json:
-        print(json.dumps(_result_dict(result), indent=2, ensure_ascii=False))
+        extra = {"version": version.name, "title": version.title} if version else {}
+        print(json.dumps({**_result_dict(result), **extra}, indent=2, ensure_ascii=False))
     else:
-        _print_result(result)
+        _print_result(result, version)
     return 0
 
 
@@ -181,7 +204,7 @@ def _result_dict(result: TrainResult) -> dict[str, Any]:
     }
 
 
-def _print_result(result: TrainResult) -> None:
+def _print_result(result: TrainResult, version: Any = None) -> None:
     from sorter.core.training.report import estimate_lines
 
     for line in result.warnings:
@@ -216,12 +239,17 @@ def _print_result(result: TrainResult) -> None:
         print(_validation_line(metrics, pooled))
     for line in estimate_lines(training):
         print(line)
-    print(f"Model:  {result.model_path}")
+    if version is not None:
+        named = f' "{version.title}"' if version.title else ""
+        print(f"Model:  version {version.name}{named}, {result.model_path}")
+    else:
+        print(f"Model:  {result.model_path}")
     print(f"Report: {result.report_json}")
     print(f'Use it: sorter sort FOLDER --model "{result.model_path}"')
+    use = version.name if version is not None else f'"{result.model_path}"'
     print(
         f"   or make it the current model (the window, `sorter sort` without --model and "
-        f'`sorter retrain` use it): sorter models use "{result.model_path}"'
+        f"`sorter retrain` use it): sorter models use {use}"
     )
 
 

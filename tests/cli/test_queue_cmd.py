@@ -116,6 +116,21 @@ def test_models_list_and_use(capsys) -> None:
     assert load_settings().model_path is None
 
 
+def test_models_name_gives_a_version_a_name_that_list_shows(capsys) -> None:
+    add_version(_meta(0.81), {"w": torch.zeros(1)}, note="trained on 60 example photos in Ex")
+    assert main(["models", "name", "1", "Shop furniture"]) == 0
+    assert capsys.readouterr().out == 'Model v1 is now called "Shop furniture".\n'
+    assert main(["models", "list"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x[2:].startswith("v1 "))
+    assert line.endswith('(named "Shop furniture"; trained on 60 example photos in Ex)')
+    assert main(["models", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[1]["title"] == "Shop furniture"
+    assert main(["models", "name", "v1", ""]) == 0
+    assert capsys.readouterr().out == "Model v1 has no name of its own now.\n"
+    assert main(["models", "name", "default", "Mine"]) == 2
+    assert "built-in model keeps its name" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("bad", ["v7", "banana"])
 def test_models_use_unknown(bad: str, capsys) -> None:
     assert main(["models", "use", bad]) == 2

@@ -75,6 +75,38 @@ def test_the_kind_flags_override_the_data(tmp_path, capsys, flag, exclusive):
         assert f"as asked ({flag})" in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_as_version_stores_the_next_version_with_its_name(tmp_path, capsys, monkeypatch):
+    from sorter.core.learning.versions import current_version_name, list_versions
+
+    monkeypatch.chdir(tmp_path)
+    data = _tree(tmp_path / "Shop examples")
+    args = ["train", str(data), "--as-version", "--input-size", "64"]
+    code = main([*args, "--name", "Colours"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    (version,) = list_versions(include_default=False)
+    assert (version.name, version.title, version.current) == ("v1", "Colours", False)
+    assert version.note == "trained on 12 example photos in Shop examples"
+    assert f'Model:  version v1 "Colours", {version.path}' in printed.out
+    assert "sorter models use v1" in printed.out
+    assert list(tmp_path.glob("*.pth")) == []  # nothing written beside the user's files
+    assert current_version_name() == "default"
+    assert main([*args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["version"], result["title"]) == ("v2", "")
+    assert result["model"] == str(list_versions(include_default=False)[1].path)
+
+
+def test_a_name_needs_as_version_and_a_file_excludes_it(tmp_path, capsys):
+    assert main(["train", str(tmp_path), "--name", "Mine"]) == 2
+    assert "--name names a stored version: add --as-version" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["train", str(tmp_path), "--as-version", "--out", str(tmp_path / "m.pth")])
+    assert stop.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_the_kind_flags_exclude_each_other(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["train", str(tmp_path), "--single-label", "--multi-label"])
