@@ -138,6 +138,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         separator = menu.addSeparator()  # the versions go above it, rebuilt on each opening
         self._add_action(menu, "&New model from example photos...", self.open_train_dialog)
         self._add_action(menu, "&Retrain from corrections...", self._on_retrain_button_clicked)
+        self.rename_action = self._add_action(menu, "Re&name this model...", self.rename_model)
         menu.aboutToShow.connect(lambda: fill_versions_menu(self, menu, separator))
 
     def _add_action(self, menu, text: str, slot, shortcut=None) -> QAction:
@@ -186,7 +187,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
             self.settings.model_path = path
             save_settings(self.settings)
         self.model = model
-        self._show_model(model)
+        self.show_model(model)
         self.refresh_queue()
         self.model_ready.emit()
         self.start_pending()
@@ -211,7 +212,12 @@ class MainWindow(SortFlowMixin, QMainWindow):
         box.setObjectName("model_details")
         box.open()
 
-    def _show_model(self, model: Any) -> None:
+    def rename_model(self) -> None:
+        from sorter.gui.versions_menu import rename_current_model
+
+        rename_current_model(self)
+
+    def show_model(self, model: Any) -> None:
         from sorter.core.model.modelfile import device_label
 
         name = model_name(model)  # resolves the model's path: once
@@ -232,7 +238,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
             if self.settings.model_path != setting:  # the Settings dialog saved the bad one
                 self.settings.model_path = setting
                 save_settings(self.settings)
-            self._show_model(self.model)
+            self.show_model(self.model)
             self.statusBar().showMessage(
                 f"Still using model {model_name(self.model)}: the file you picked did not load.",
                 20000,
@@ -369,14 +375,16 @@ class MainWindow(SortFlowMixin, QMainWindow):
 
 
 def model_name(model: Any) -> str:
-    """What the window calls the model: its version name, else its file name, and the folder of
-    example photos it was trained on when it was one (retrains keep it): "v2 (Shop examples)"."""
+    """What the window calls the model: its version name, else its file name, and the name the
+    user gave it, else the folder of example photos it was trained on when it was one (retrains
+    keep both): "v2 (Furniture)", "v2 (Shop examples)"."""
     try:
-        from sorter.core.learning.versions import version_name_of
+        from sorter.core.learning.versions import title_of, version_name_of
 
-        name = version_name_of(model.path)
+        name, title = version_name_of(model.path), title_of(model.path)
     except ImportError:
-        name = Path(model.path).stem
+        name, title = Path(model.path).stem, ""
     examples = (getattr(model.meta, "training", None) or {}).get("data_path")
     # PureWindowsPath splits at both / and \, so a model trained on either system reads right
-    return f"{name} ({PureWindowsPath(examples).name})" if examples else name
+    title = title or (PureWindowsPath(examples).name if examples else "")
+    return f"{name} ({title})" if title else name

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -69,12 +70,14 @@ def read_examples(folder: Path) -> Any:
     return data
 
 
-def train_examples(data: Any, device: str, *, progress: Any, cancel: Any) -> Any:
-    """Background job: quick training on the examples, stored as the next model version."""
+def train_examples(data: Any, device: str, title: str, *, progress: Any, cancel: Any) -> Any:
+    """Background job: quick training on the examples, stored as the next model version with
+    the name the user gave it."""
     from sorter.core.learning.versions import train_version
     from sorter.core.training.options import TrainOptions
 
-    return train_version(data, TrainOptions(device=device), progress=progress, cancel=cancel)
+    options = TrainOptions(device=device)
+    return train_version(data, options, title=title, progress=progress, cancel=cancel)
 
 
 def few_warnings(data: Any) -> list[str]:
@@ -181,6 +184,20 @@ class TrainDialog(QDialog):
         self.found = QLabel()
         self.found.setWordWrap(True)
         self.found.setTextFormat(Qt.TextFormat.RichText)
+        from sorter.core.learning.versions import TITLE_MAX
+
+        self.title = QLineEdit()
+        self.title.setMaxLength(TITLE_MAX)
+        self.title.setToolTip(
+            "Shown beside the model's number in the window and the Model menu; "
+            "Model > Rename this model... changes it later"
+        )
+        self.title_row = QWidget()
+        title_row = QHBoxLayout(self.title_row)
+        title_row.setContentsMargins(0, 0, 0, 0)
+        title_row.addWidget(QLabel("Name of the model:"))
+        title_row.addWidget(self.title, 1)
+        self.title_row.setVisible(False)
         self.bar = QProgressBar()
         self.bar.setVisible(False)
         self.stage = QLabel()
@@ -222,6 +239,7 @@ class TrainDialog(QDialog):
         layout.addWidget(self.intro)
         layout.addLayout(row)
         layout.addWidget(self.found)
+        layout.addWidget(self.title_row)
         layout.addWidget(self.press_train)
         layout.addWidget(self.summary)
         layout.addWidget(self.stage)
@@ -260,6 +278,7 @@ class TrainDialog(QDialog):
         self._show_result(None)
         self.folder_label.setText(str(folder))
         self.found.setText("Reading the folder...")
+        self.title_row.setVisible(False)
         self.press_train.setVisible(False)
         self.train_button.setEnabled(False)
         job = Job(read_examples, folder, with_progress=False)
@@ -271,6 +290,9 @@ class TrainDialog(QDialog):
         if folder != self.folder:
             return  # another folder was chosen meanwhile
         self.data = data
+        if not self.title.isModified():  # the folder's name, until the user types their own
+            self.title.setText(folder.name)
+        self.title_row.setVisible(True)
         lines = [_text(found_text(data))]
         lines += [f"Note: {_text(w)}" for w in data.warnings + few_warnings(data)]
         self.found.setText("<br>".join(lines))
@@ -290,7 +312,7 @@ class TrainDialog(QDialog):
     def start_training(self) -> Job | None:
         if self.data is None or self.job is not None:
             return None
-        job = Job(train_examples, self.data, self.device)
+        job = Job(train_examples, self.data, self.device, self.title.text())
         job.signals.progressed.connect(self._on_progress)
         job.signals.finished.connect(self._on_trained)
         job.signals.failed.connect(self._on_train_failed)
@@ -301,6 +323,7 @@ class TrainDialog(QDialog):
 
     def _set_running(self, running: bool) -> None:
         self.choose_button.setEnabled(not running)
+        self.title.setEnabled(not running)
         self.train_button.setEnabled(not running and self.data is not None)
         self.close_button.setText("Cancel" if running else "Close")
         self.close_button.setEnabled(True)
@@ -351,10 +374,13 @@ class TrainDialog(QDialog):
             widget.setVisible(result is not None)
         self.train_button.setVisible(result is None)
         self.found.setVisible(result is None)
+        self.title_row.setVisible(result is None and self.data is not None)
         if result is None:
             return
         self.press_train.setVisible(False)
         name = self.version.name
+        if self.version.title:
+            name += f", “{_text(self.version.title)}”"
         self.summary.setText(result_html(result))
         self.saved.setText(
             f"It is saved as model {name}: the <i>Model</i> menu lists it, beside the model you "

@@ -1,4 +1,5 @@
-"""The Model menu: every stored model version (the one in use checked), to switch back."""
+"""The Model menu: every stored model version (the one in use checked), to switch back, and
+*Rename this model...* for the one in use."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 from typing import Any
 
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu
 
 from sorter.gui.worker import Job, JobError
 
@@ -16,14 +17,19 @@ DEFAULT_TEXT = "default (the model Sorter came with)"
 
 
 def version_text(version: Any) -> str:
-    """ "v3  ·  2025-12-02  ·  retrained from v2 with 5 new correction(s)"."""
-    parts = [version.name, version.created[:10], version.note]
+    """ "v3  ·  Furniture  ·  2025-12-02  ·  retrained from v2 with 5 new correction(s)"."""
+    parts = [version.name, version.title, version.created[:10], version.note]
     return "  ·  ".join(p for p in parts if p).replace("&", "&&")
 
 
 def fill_versions_menu(window: Any, menu: QMenu, first: Any) -> None:
     """Rebuild the version entries above `first` (the menu's fixed entries) from the core."""
-    from sorter.core.learning.versions import DEFAULT, list_versions, version_name_of
+    from sorter.core.learning.versions import (
+        DEFAULT,
+        is_stored_version,
+        list_versions,
+        version_name_of,
+    )
 
     for action in list(menu.actions()):
         if action.property("model_version") is not None:
@@ -38,6 +44,7 @@ def fill_versions_menu(window: Any, menu: QMenu, first: Any) -> None:
         log.warning("Cannot list the model versions: %s", exc)
         names = []
     in_use = version_name_of(window.model_path)
+    window.rename_action.setEnabled(is_stored_version(in_use))
     old_group = getattr(menu, "version_group", None)
     if old_group is not None:
         old_group.deleteLater()
@@ -66,4 +73,52 @@ def switch_version(window: Any, name: str) -> Job:
     job = Job(use_version, name, with_progress=False)
     job.signals.finished.connect(finished)
     job.signals.failed.connect(failed)
+    return window.io_runner.start(job)
+
+
+def rename_current_model(window: Any) -> QInputDialog | None:
+    """Ask for a name for the model in use (a stored version) and store it off the GUI thread;
+    the status bar and the start page show it once stored."""
+    from sorter.core.learning.versions import TITLE_MAX, is_stored_version, version_name_of
+
+    name = version_name_of(window.model_path)
+    if window.model is None or not is_stored_version(name):
+        window.statusBar().showMessage(
+            "Only models made in Sorter (from example photos or by retraining) can be renamed.",
+            10000,
+        )
+        return None
+    dialog = window.rename_dialog = QInputDialog(window)
+    dialog.setObjectName("rename_model")
+    dialog.setWindowTitle(f"Rename model {name}")
+    dialog.setLabelText(f"Name of model {name} (leave it empty for none):")
+    dialog.setTextValue(_shown_title(window.model))
+    field = dialog.findChild(QLineEdit)
+    field.setMaxLength(TITLE_MAX)
+    field.setMinimumWidth(24 * dialog.fontMetrics().height())  # room for a long name
+    dialog.textValueSelected.connect(lambda text: _store_title(window, name, text))
+    dialog.open()
+    return dialog
+
+
+def _shown_title(model: Any) -> str:
+    """The name in brackets after the version in the window's title: the one to edit."""
+    from sorter.gui.main_window import model_name
+
+    shown = model_name(model)
+    return shown[shown.find("(") + 1 : -1] if shown.endswith(")") else ""
+
+
+def _store_title(window: Any, name: str, text: str) -> Job:
+    from sorter.core.learning.versions import name_version, version_name_of
+
+    def finished(version: Any) -> None:
+        if window.model is not None and version_name_of(window.model_path) == version.name:
+            window.show_model(window.model)
+        said = f"is now called “{version.title}”" if version.title else "has no name of its own"
+        window.statusBar().showMessage(f"Model {version.name} {said}.", 10000)
+
+    job = Job(name_version, name, text, with_progress=False)
+    job.signals.finished.connect(finished)
+    job.signals.failed.connect(window.report_error)
     return window.io_runner.start(job)

@@ -3,6 +3,7 @@ can learn, the before/after table with "use anyway" / "keep", and the Model menu
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -185,6 +186,48 @@ def test_model_menu_lists_versions_and_switches_back(qtbot, window, tiny_model):
         qtbot.waitUntil(lambda n=name: window.model_label.text().startswith(f"Model: {n}"))
         assert load_settings().model_path.endswith(f"{name}/model.pth")
         assert menu_entries(qtbot, window)[name] is True
+
+
+def test_the_model_in_use_can_be_renamed_from_the_model_menu(qtbot, window, tiny_model):
+    from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
+
+    from sorter.core.learning.versions import add_version, get_version, read_model
+
+    meta, state_dict = read_model(tiny_model)
+    add_version(meta, state_dict, note="first")
+    menu_entries(qtbot, window)
+    assert not window.rename_action.isEnabled()  # the built-in model keeps its name
+    next(a for a in window.versions_menu.actions() if a.property("model_version") == "v1").trigger()
+    qtbot.waitUntil(lambda: window.model_label.text().startswith("Model: v1  ·"), timeout=30_000)
+    menu_entries(qtbot, window)
+    assert window.rename_action.isEnabled()
+
+    def rename(text: str, shown: str) -> None:
+        window.rename_action.trigger()
+        dialog = window.rename_dialog
+        assert dialog.isVisible() and dialog.labelText().startswith("Name of model v1 ")
+        field = dialog.findChild(QLineEdit)
+        field.selectAll()
+        if text:
+            qtbot.keyClicks(field, text)
+        else:
+            qtbot.keyClick(field, Qt.Key.Key_Delete)
+        if os.environ.get("SORTER_SHOTS"):
+            window.grab().save(os.path.join(os.environ["SORTER_SHOTS"], f"rename-{text}.png"))
+            dialog.grab().save(os.path.join(os.environ["SORTER_SHOTS"], f"rename-d-{text}.png"))
+        ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+        qtbot.mouseClick(ok, CLICK)
+        qtbot.waitUntil(lambda: window.model_label.text().startswith(f"Model: {shown}  ·"))
+
+    rename("Tiny tests", "v1 (Tiny tests)")
+    assert get_version("v1").title == "Tiny tests"
+    assert window.statusBar().currentMessage() == "Model v1 is now called “Tiny tests”."
+    assert window.home.drop_area.categories.text().startswith("Model v1 (Tiny tests) knows")
+    window.versions_menu.aboutToShow.emit()
+    texts = [a.text() for a in window.versions_menu.actions() if a.property("model_version")]
+    assert "v1  ·  Tiny tests  ·  " in texts[1]
+    rename("", "v1")
+    assert get_version("v1").title == ""
 
 
 def test_a_model_put_in_use_during_a_scan_does_not_break_its_preview(

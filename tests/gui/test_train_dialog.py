@@ -42,6 +42,9 @@ def test_examples_dropped_on_the_dialog_train_a_model_the_window_then_uses(
     _drop_examples(qtbot, dialog, examples)
     assert "2 categories, 24 photos: blue (12), red (12)." in dialog.found.text()
     assert dialog.train_button.isEnabled()
+    assert dialog.title_row.isVisible() and dialog.title.text() == "Shop examples"
+    dialog.title.selectAll()
+    qtbot.keyClicks(dialog.title, "Colour cards")  # the user names the model
     _shot(dialog, "train-2-found")
 
     qtbot.mouseClick(dialog.train_button, Qt.MouseButton.LeftButton)
@@ -50,7 +53,8 @@ def test_examples_dropped_on_the_dialog_train_a_model_the_window_then_uses(
     _shot(dialog, "train-3-result")
     text = dialog.summary.text()
     assert "The new model learned 2 categories from 24 photos" in text
-    assert "saved as model v1" in dialog.saved.text()
+    assert "saved as model v1, “Colour cards”" in dialog.saved.text()
+    assert not dialog.title_row.isVisible()
     assert "in exactly their own folder" in text  # the cross-validated estimates
     assert "Single-label model (every image is in exactly one category)" in text
     rows = [
@@ -65,10 +69,10 @@ def test_examples_dropped_on_the_dialog_train_a_model_the_window_then_uses(
     assert not dialog.isVisible()
     assert current_version_name() == "v1"
     assert window.model.categories == ["blue", "red"]
-    assert window.model_label.text().startswith("Model: v1 (Shop examples)  ·  ")
+    assert window.model_label.text().startswith("Model: v1 (Colour cards)  ·  ")
     assert (
         window.home.drop_area.categories.text()
-        == "Model v1 (Shop examples) knows 2 categories: blue, red."
+        == "Model v1 (Colour cards) knows 2 categories: blue, red."
     )
 
     # The window sorts with it: a dropped folder of new photos lands in the learned folders.
