@@ -238,6 +238,12 @@ def _register_models(sub: argparse._SubParsersAction) -> None:
     name.add_argument("version", help="v3 or 3")
     name.add_argument("title", metavar="NAME", help="e.g. 'Shop furniture'; '' removes the name")
     name.set_defaults(func=run_models_name)
+    delete = msub.add_parser(
+        "delete", help="delete a version that is not in use (photos it sorted are not touched)"
+    )
+    delete.add_argument("version", help="v3 or 3")
+    delete.add_argument("--yes", action="store_true", help="delete without asking")
+    delete.set_defaults(func=run_models_delete)
 
 
 # What `models list` calls the image set a retrained version's figures come from.
@@ -307,6 +313,26 @@ def run_models_name(args: argparse.Namespace) -> int:
         print(f'Model {version.name} is now called "{version.title}".')
     else:
         print(f"Model {version.name} has no name of its own now.")
+    return 0
+
+
+def run_models_delete(args: argparse.Namespace) -> int:
+    from sorter.core.learning.versions import (
+        check_deletable,
+        delete_version,
+        get_version,
+        size_text,
+    )
+
+    version = get_version(args.version)
+    check_deletable(version)  # before asking
+    named = f' "{version.title}"' if version.title else ""
+    what = f"model {version.name}{named} ({size_text(version.size_bytes)})"
+    if not args.yes and not _confirm(f"Delete {what}? Photos it sorted are not touched."):
+        print(f"Kept {what}; --yes deletes it without asking.")
+        return 1
+    delete_version(version.name)
+    print(f"Deleted {what}.")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,30 @@ def test_models_name_gives_a_version_a_name_that_list_shows(capsys) -> None:
     assert capsys.readouterr().out == "Model v1 has no name of its own now.\n"
     assert main(["models", "name", "default", "Mine"]) == 2
     assert "built-in model keeps its name" in capsys.readouterr().err
+
+
+def test_models_delete_asks_first_and_refuses_the_model_in_use(capsys, monkeypatch) -> None:
+    from sorter.core.learning.versions import list_versions
+
+    add_version(_meta(0.81), {"w": torch.zeros(1)})
+    add_version(_meta(0.82), {"w": torch.zeros(1000)})
+    assert main(["models", "name", "v2", "Old try"]) == 0
+    assert main(["models", "use", "v1"]) == 0
+    capsys.readouterr()
+    assert main(["models", "delete", "v1", "--yes"]) == 2
+    assert "v1 is the one in use" in capsys.readouterr().err
+    assert main(["models", "delete", "default"]) == 2
+    assert "cannot be deleted" in capsys.readouterr().err
+    assert main(["models", "delete", "v2"]) == 1  # no terminal to answer: nothing deleted
+    kept = capsys.readouterr().out
+    assert re.fullmatch(
+        r'Kept model v2 "Old try" \(\d KB\); --yes deletes it without asking\.\n', kept
+    )
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda question: "y")
+    assert main(["models", "delete", "2"]) == 0
+    assert re.fullmatch(r'Deleted model v2 "Old try" \(\d KB\)\.\n', capsys.readouterr().out)
+    assert [v.name for v in list_versions(include_default=False)] == ["v1"]
 
 
 @pytest.mark.parametrize("bad", ["v7", "banana"])

@@ -99,11 +99,16 @@ def correction_notes(
     found = sorted_by(image)
     if found is not None and set(found.categories) != set(known):
         name = version_name_of(found.model_file) if found.model_file else None
+        gone = name != DEFAULT and found.model_file and not Path(found.model_file).is_file()
+        remedy = (
+            "the model that sorted this photo no longer exists (deleted or moved)"
+            if gone
+            else f"to teach the one that sorted this photo, {_remedy(found.model_file, name)}"
+        )
         notes.append(
             f"{Path(image).name} was sorted by {model_label(name) if name else 'another model'} "
             f"(categories: {_listed(found.categories)}), not by the current one, "
-            f"{model_label(model_name)}. `sorter retrain` improves the current model: to teach "
-            f"the one that sorted this photo, {_remedy(found.model_file, name)}."
+            f"{model_label(model_name)}. `sorter retrain` improves the current model: {remedy}."
         )
     if exclusive and len(labels) > 1:
         notes.append(

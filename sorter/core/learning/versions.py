@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -41,6 +42,8 @@ REPORT_FILE = "report.json"  # the retrain's before/after evaluation
 LOCK_FILE = ".versions.lock"  # held while a version is written or promoted
 TEMP_SUFFIX = ".tmp"  # save_model's and _write_json's temporary files end so
 SCRATCH_PREFIX = ".training-"  # a model being trained from examples, not yet a version
+DELETING_PREFIX = ".deleted-"  # a version being deleted: out of every list, then removed
+LAST_NUMBER_FILE = ".last-version"  # the highest vN ever claimed: a deleted number is not reused
 # What a version trained from examples measured its figures on: every example photo, each
 # scored out of fold (quick mode), or full mode's hold-out.
 EXAMPLES_JUDGED = "example photos"
@@ -65,6 +68,7 @@ class ModelVersion:
     note: str = ""
     current: bool = False
     title: str = ""  # a name the user gave it ("Furniture"); "" when none
+    size_bytes: int = 0  # its folder on disk (model, report, info)
 
     @property
     def number(self) -> int:
@@ -81,6 +85,7 @@ class ModelVersion:
             "note": self.note,
             "current": self.current,
             "title": self.title,
+            "size_bytes": self.size_bytes,
         }
 
 
@@ -228,6 +233,7 @@ def stored_versions() -> list[ModelVersion]:
                 note=info.get("note", ""),
                 current=folder.name == current,
                 title=_title_in(info),
+                size_bytes=_folder_size(folder),
             )
         )
     return sorted(found, key=lambda v: v.number)
@@ -301,17 +307,82 @@ def _make_current(version: ModelVersion) -> None:
 
 
 def _new_version_folder() -> Path:
-    """Claim the next free vN folder; mkdir without exist_ok makes the claim race-free."""
+    """Claim the next free vN folder, above every number used before (a deleted version's name
+    is never given to another model); mkdir without exist_ok makes the claim race-free."""
     root = models_dir()
     numbers = [int(m.group(1)) for p in root.iterdir() if (m := _NAME.match(p.name))]
-    number = max(numbers, default=0) + 1
+    number = max([*numbers, _last_number()], default=0) + 1
     while True:
         folder = root / f"v{number}"
         try:
             folder.mkdir()
-            return folder
         except FileExistsError:
             number += 1
+            continue
+        _note_last_number(number)
+        return folder
+
+
+def _last_number() -> int:
+    try:
+        return int((models_dir() / LAST_NUMBER_FILE).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def _note_last_number(number: int) -> None:
+    if number > _last_number():
+        path = models_dir() / LAST_NUMBER_FILE
+        tmp = path.with_name(path.name + TEMP_SUFFIX)
+        tmp.write_text(str(number), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _folder_size(folder: Path) -> int:
+    total = 0
+    for file in folder.iterdir():
+        with contextlib.suppress(OSError):  # a file removed meanwhile
+            total += file.stat().st_size
+    return total
+
+
+def size_text(size_bytes: int) -> str:
+    """ "33 MB", "6 KB": how big a version is, for a person."""
+    if size_bytes >= 1_000_000:
+        return f"{size_bytes / 1e6:.0f} MB"
+    return f"{max(1, round(size_bytes / 1e3))} KB"
+
+
+def check_deletable(version: ModelVersion) -> None:
+    """Raise VersionError when `version` is the embedded default or the current model."""
+    if version.name == DEFAULT:
+        raise VersionError("The built-in model is part of Sorter and cannot be deleted.")
+    if current_version_name() == version.name:
+        raise VersionError(
+            f"Model {version.name} is the one in use. Switch to another model first "
+            f"(sorter models use ...), then delete {version.name}."
+        )
+
+
+def delete_version(name: str) -> ModelVersion:
+    """Delete a stored version that is not in use: its model file, report and info. Photos it
+    sorted and the corrections it learned from stay; its number is not given to a later model.
+
+    Raises:
+        VersionError: no such version, the embedded default, or the current model.
+    """
+    version = get_version(name)
+    check_deletable(version)
+    with _versions_lock():
+        check_deletable(version)  # made current meanwhile?
+        folder = version.path.parent
+        _note_last_number(version.number)
+        # Out of every list at once; the files go after (or at the next sweep, if one is held)
+        gone = Path(tempfile.mkdtemp(prefix=f"{DELETING_PREFIX}{version.name}-", dir=models_dir()))
+        os.replace(folder, gone / folder.name)
+    shutil.rmtree(gone, ignore_errors=True)
+    log.info("Deleted model version %s", version.name)
+    return version
 
 
 def _versions_lock() -> FileLock:
@@ -497,6 +568,10 @@ def _remove_leftovers() -> None:
     for folder in models_dir().iterdir():
         if folder.name.startswith(SCRATCH_PREFIX) and _older_than(folder, SCRATCH_MAX_AGE_S):
             log.info("Removing %s, left by an interrupted training", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        if folder.name.startswith(DELETING_PREFIX):
+            log.info("Removing %s, a deleted version's files", folder)
             shutil.rmtree(folder, ignore_errors=True)
             continue
         if not (_NAME.match(folder.name) and folder.is_dir()):

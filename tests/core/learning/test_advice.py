@@ -142,3 +142,15 @@ def test_a_declined_or_partial_resort_leaves_the_first_model_in_charge(tmp_path)
     record_resort(ResortPlan(out, tmp_path / "later.pth", ["cats", "dogs"],
                              scored=[src / "a.png", src / "b.png"]))  # fmt: skip
     assert sorted_by(out / "dogs" / "b.png").model_file == str(tmp_path / "later.pth")
+
+
+def test_a_photo_sorted_by_a_model_since_deleted_is_not_sent_to_it(photos, fake_model, tmp_path):
+    out = tmp_path / "out"
+    sort_folder(photos, out, model=fake_model, score=fake_score)
+    Path(fake_model.path).unlink()  # e.g. `sorter models delete v2`
+    (note,) = correction_notes(_copies(out)[0], [], "v3", ["food & drink"])
+    assert note.endswith(
+        "`sorter retrain` improves the current model: the model that sorted this photo no "
+        "longer exists (deleted or moved)."
+    )
+    assert "sorter models use" not in note

@@ -224,3 +224,31 @@ def test_a_promoted_retrain_keeps_the_name_of_the_version_it_came_from() -> None
     candidate.base_path, candidate.base_version = unnamed.path, unnamed.name
     assert promote(candidate, CorrectionQueue()) == "v4"
     assert get_version("v4").title == ""
+
+
+def test_a_version_not_in_use_can_be_deleted_and_its_number_is_not_reused() -> None:
+    v1 = add_version(_meta(), _weights(), note="first")
+    v2 = add_version(_meta(), _weights(2.0), note="second")
+    assert v1.path.stat().st_size > 0
+    listed = list_versions(include_default=False)
+    assert all(v.size_bytes > v.path.stat().st_size for v in listed)  # model + version.json
+    use_version("v1")
+    with pytest.raises(VersionError, match=r"v1 is the one in use\. Switch to another"):
+        versions.delete_version("v1")
+    with pytest.raises(VersionError, match="built-in model is part of Sorter"):
+        versions.delete_version("default")
+    assert versions.delete_version("2").name == "v2"
+    assert not v2.path.parent.exists()
+    assert [v.name for v in list_versions(include_default=False)] == ["v1"]
+    assert [p.name for p in versions.models_dir().iterdir() if p.name.startswith(".deleted")] == []
+    # v2 named the deleted model in journals and the queue: the next model is v3
+    assert add_version(_meta(), _weights()).name == "v3"
+    assert v1.path.is_file() and current_version_name() == "v1"
+
+
+def test_files_of_a_deletion_that_could_not_finish_are_swept() -> None:
+    held = versions.models_dir() / ".deleted-v4-abc" / "v4"
+    held.mkdir(parents=True)
+    (held / "model.pth").write_bytes(b"x")  # e.g. open in another program on Windows
+    list_versions()
+    assert not held.parent.exists()
