@@ -139,6 +139,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self._add_action(menu, "&New model from example photos...", self.open_train_dialog)
         self._add_action(menu, "&Retrain from corrections...", self._on_retrain_button_clicked)
         self.rename_action = self._add_action(menu, "Re&name this model...", self.rename_model)
+        self._add_action(menu, "&Manage models...", self.open_models)
         menu.aboutToShow.connect(lambda: fill_versions_menu(self, menu, separator))
 
     def _add_action(self, menu, text: str, slot, shortcut=None) -> QAction:
@@ -212,6 +213,11 @@ class MainWindow(SortFlowMixin, QMainWindow):
         box.setObjectName("model_details")
         box.open()
 
+    def open_models(self) -> None:
+        from sorter.gui.models_dialog import open_models_dialog
+
+        open_models_dialog(self)
+
     def rename_model(self) -> None:
         from sorter.gui.versions_menu import rename_current_model
 
@@ -277,7 +283,14 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.model_path = path
         self.settings.model_path = path
         self.start_loading_model()
-        self.statusBar().showMessage(f"Now using model {name}.", 15000)
+        try:
+            from sorter.core.learning.versions import title_of
+
+            title = title_of(path)
+        except ImportError:
+            title = ""
+        called = f"{name} ({title})" if title else name
+        self.statusBar().showMessage(f"Now using model {called}.", 15000)
 
     def open_settings(self) -> None:
         from sorter.gui.settings_dialog import SettingsDialog

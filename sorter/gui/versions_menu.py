@@ -59,13 +59,16 @@ def fill_versions_menu(window: Any, menu: QMenu, first: Any) -> None:
         action.triggered.connect(lambda _=False, n=name: switch_version(window, n))
 
 
-def switch_version(window: Any, name: str) -> Job:
-    """Make `name` the current model (in the settings, off the GUI thread) and load it."""
+def switch_version(window: Any, name: str, done: Any = None) -> Job:
+    """Make `name` the current model (in the settings, off the GUI thread) and load it; then
+    call `done()` when given."""
     from sorter.core.learning.versions import DEFAULT, use_version
 
     def finished(version: Any) -> None:
         path = None if version.name == DEFAULT else str(version.path)
         window.use_model_version(path, version.name)
+        if done is not None:
+            done()
 
     def failed(error: JobError) -> None:
         window.report_error(error)
@@ -79,7 +82,7 @@ def switch_version(window: Any, name: str) -> Job:
 def rename_current_model(window: Any) -> QInputDialog | None:
     """Ask for a name for the model in use (a stored version) and store it off the GUI thread;
     the status bar and the start page show it once stored."""
-    from sorter.core.learning.versions import TITLE_MAX, is_stored_version, version_name_of
+    from sorter.core.learning.versions import is_stored_version, version_name_of
 
     name = version_name_of(window.model_path)
     if window.model is None or not is_stored_version(name):
@@ -88,15 +91,25 @@ def rename_current_model(window: Any) -> QInputDialog | None:
             10000,
         )
         return None
-    dialog = window.rename_dialog = QInputDialog(window)
+    return ask_model_name(window, name, _shown_title(window.model))
+
+
+def ask_model_name(
+    window: Any, name: str, title: str, parent: Any = None, done: Any = None
+) -> QInputDialog:
+    """The name dialog for version `name` (`title`: the text to start from), over `parent`
+    (default: the window); OK stores the name off the GUI thread, then calls `done()`."""
+    from sorter.core.learning.versions import TITLE_MAX
+
+    dialog = window.rename_dialog = QInputDialog(parent or window)
     dialog.setObjectName("rename_model")
     dialog.setWindowTitle(f"Rename model {name}")
     dialog.setLabelText(f"Name of model {name} (leave it empty for none):")
-    dialog.setTextValue(_shown_title(window.model))
+    dialog.setTextValue(title)
     field = dialog.findChild(QLineEdit)
     field.setMaxLength(TITLE_MAX)
     field.setMinimumWidth(24 * dialog.fontMetrics().height())  # room for a long name
-    dialog.textValueSelected.connect(lambda text: _store_title(window, name, text))
+    dialog.textValueSelected.connect(lambda text: _store_title(window, name, text, done))
     dialog.open()
     return dialog
 
@@ -109,7 +122,7 @@ def _shown_title(model: Any) -> str:
     return shown[shown.find("(") + 1 : -1] if shown.endswith(")") else ""
 
 
-def _store_title(window: Any, name: str, text: str) -> Job:
+def _store_title(window: Any, name: str, text: str, done: Any = None) -> Job:
     from sorter.core.learning.versions import name_version, version_name_of
 
     def finished(version: Any) -> None:
@@ -117,6 +130,8 @@ def _store_title(window: Any, name: str, text: str) -> Job:
             window.show_model(window.model)
         said = f"is now called “{version.title}”" if version.title else "has no name of its own"
         window.statusBar().showMessage(f"Model {version.name} {said}.", 10000)
+        if done is not None:
+            done()
 
     job = Job(name_version, name, text, with_progress=False)
     job.signals.finished.connect(finished)

@@ -1,0 +1,262 @@
+"""*Model > Manage models...*: every model Sorter keeps, to use, rename or delete.
+
+Each retrain and each model trained from examples is stored as a version of about 30 MB; this
+is where the user sees them side by side (how each was made, how often it put images in
+exactly their own folder, its size) and deletes the ones they no longer want. The model in use
+and the built-in one cannot be deleted; photos a deleted model sorted are never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sorter.gui.pages import plural
+from sorter.gui.versions_menu import ask_model_name, switch_version
+from sorter.gui.worker import Job, JobError
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("Model", "Name", "Made", "How", "Right", "Categories", "Size")
+COLUMN_TIPS = (
+    "The version number: the Model menu and the status bar use it",
+    "A name of your own (Rename...)",
+    "The day it was made",
+    "How it was made",
+    "The share of images it put in exactly their own folder, on the images its training "
+    "could judge it by (point at a figure to see which)",
+    "How many categories it knows (point at it to see them)",
+    "Space it takes on disk",
+)
+INTRO = (
+    "Every model Sorter keeps; the one in use is in bold. A deleted model cannot be brought "
+    "back, but the photos it sorted and the corrections it learned from stay as they are."
+)
+# What the figure of a version was measured on (versions.py's "evaluated_on" values)
+MEASURED_ON = {
+    "original validation": "its training images, each scored by a model trained without it",
+    "kept images": "photos of earlier sorts you kept",
+    "held-out corrections": "your corrections",
+    "example photos": "its example photos, each scored by a model trained without it",
+    "held-out example photos": "example photos held out of its training",
+}
+
+
+def load_versions() -> list[Any]:
+    """Background job: every version, the built-in one first (reading it loads its weights)."""
+    from sorter.core.learning.versions import list_versions
+
+    return list_versions()
+
+
+def version_cells(version: Any) -> tuple[list[str], list[str]]:
+    """(texts, tooltips) of a version's row."""
+    from sorter.core.learning.versions import DEFAULT, size_text
+
+    builtin = version.name == DEFAULT
+    exact, images = version.metrics.get("exact_match"), version.metrics.get("images")
+    right, right_tip = "-", ""
+    if isinstance(exact, int | float):
+        right = f"{exact:.0%}"
+        on = MEASURED_ON.get(str(version.metrics.get("evaluated_on")), "its validation images")
+        right_tip = f"Measured on {plural(images, 'image')}: {on}" if images else on
+    texts = [
+        version.name + ("  (in use)" if version.current else ""),
+        "Built-in" if builtin else version.title,
+        "-" if builtin else version.created[:10],
+        "comes with Sorter" if builtin else version.note,
+        right,
+        str(len(version.categories)) if version.categories else "-",
+        "-" if builtin else size_text(version.size_bytes),
+    ]
+    tips = ["", "", version.created, version.note, right_tip, ", ".join(version.categories), ""]
+    return texts, tips
+
+
+class ModelsDialog(QDialog):
+    """The models table with Use, Rename..., Delete... and Close."""
+
+    def __init__(self, window: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent or window)
+        self.setObjectName("models_dialog")
+        self.setWindowTitle("Models")
+        self.window_ = window
+        self.versions: list[Any] = []
+        self.confirm: QMessageBox | None = None
+        intro = QLabel(INTRO)
+        intro.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        for column, tip in enumerate(COLUMN_TIPS):
+            self.table.horizontalHeaderItem(column).setToolTip(tip)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # "How": the long one
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemDoubleClicked.connect(lambda _item: self.use_selected())
+        self.status = QLabel("Reading the models...")
+        buttons = QDialogButtonBox()
+        self.use_button = QPushButton("Use")
+        self.rename_button = QPushButton("Rename...")
+        self.delete_button = QPushButton("Delete...")
+        for button, slot in (
+            (self.use_button, self.use_selected),
+            (self.rename_button, self.rename_selected),
+            (self.delete_button, self.delete_selected),
+        ):
+            buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
+            button.clicked.connect(slot)
+        self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.close_button.clicked.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+        layout.addWidget(buttons)
+        em = self.fontMetrics().height()
+        self.resize(64 * em, 22 * em)
+        self._update_buttons()
+
+    # --- the list ----------------------------------------------------------------------------
+    def refresh(self) -> Job:
+        """Read the versions off the GUI thread, then fill the table (keeping the selection)."""
+        job = Job(load_versions, with_progress=False)
+        job.signals.finished.connect(self._fill)
+        job.signals.failed.connect(self._on_failed)
+        return self.window_.io_runner.start(job)
+
+    def _fill(self, versions: list[Any]) -> None:
+        from sorter.core.learning.versions import size_text
+
+        selected = self.selected()
+        keep = selected.name if selected is not None else None
+        self.versions = versions
+        self.table.setRowCount(len(versions))
+        for row, version in enumerate(versions):
+            texts, tips = version_cells(version)
+            for column, (text, tip) in enumerate(zip(texts, tips, strict=True)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tip)
+                if version.current:
+                    font = QFont(item.font())
+                    font.setBold(True)
+                    item.setFont(font)
+                if column in (4, 5, 6):
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                self.table.setItem(row, column, item)
+            if version.name == keep:
+                self.table.selectRow(row)
+        stored = [v for v in versions if v.name != "default"]
+        total = sum(v.size_bytes for v in stored)
+        self.status.setText(
+            f"{plural(len(stored), 'model')} of your own, {size_text(total)} in all."
+            if stored
+            else "No models of your own yet: train one from example photos, or retrain."
+        )
+        self._update_buttons()
+
+    def _on_failed(self, error: JobError) -> None:
+        self.status.setText(f"Could not read the models: {error.message}")
+        self._update_buttons()
+
+    def selected(self) -> Any:
+        rows = self.table.selectionModel().selectedRows()
+        return self.versions[rows[0].row()] if rows and self.versions else None
+
+    def select(self, name: str) -> None:
+        for row, version in enumerate(self.versions):
+            if version.name == name:
+                self.table.selectRow(row)
+
+    def _update_buttons(self) -> None:
+        version = self.selected()
+        own = version is not None and version.name != "default"
+        self.use_button.setEnabled(version is not None and not version.current)
+        self.rename_button.setEnabled(own)
+        self.delete_button.setEnabled(own and not version.current)
+        if own and version.current:
+            self.delete_button.setToolTip("The model in use cannot be deleted: use another first")
+        elif version is not None and not own:
+            self.delete_button.setToolTip("The built-in model is part of Sorter")
+        else:
+            self.delete_button.setToolTip("")
+
+    # --- the actions ---------------------------------------------------------------------------
+    def use_selected(self) -> Job | None:
+        version = self.selected()
+        if version is None or version.current:
+            return None
+        return switch_version(self.window_, version.name, done=self.refresh)
+
+    def rename_selected(self) -> QDialog | None:
+        version = self.selected()
+        if version is None or version.name == "default":
+            return None
+        return ask_model_name(self.window_, version.name, version.title, self, self.refresh)
+
+    def delete_selected(self) -> QMessageBox | None:
+        from sorter.core.learning.versions import size_text
+
+        version = self.selected()
+        if version is None or version.name == "default" or version.current:
+            return None
+        named = f" (“{version.title}”)" if version.title else ""
+        box = self.confirm = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Delete model",
+            f"Delete model {version.name}{named}? It frees {size_text(version.size_bytes)} and "
+            "cannot be brought back. Photos it sorted are not touched.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.buttonClicked.connect(
+            lambda button: self._delete(version.name) if button is delete else None
+        )
+        box.open()
+        return box
+
+    def _delete(self, name: str) -> Job:
+        from sorter.core.learning.versions import delete_version
+
+        def finished(version: Any) -> None:
+            self.window_.statusBar().showMessage(f"Deleted model {version.name}.", 10000)
+            self.refresh()
+
+        job = Job(delete_version, name, with_progress=False)
+        job.signals.finished.connect(finished)
+        job.signals.failed.connect(self.window_.report_error)
+        return self.window_.io_runner.start(job)
+
+
+def open_models_dialog(window: Any) -> ModelsDialog:
+    dialog = window.models_dialog = ModelsDialog(window)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.show()
+    dialog.refresh()
+    return dialog
