@@ -9,6 +9,7 @@ and the built-in one cannot be deleted; photos a deleted model sorted are never 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QHeaderView,
     QLabel,
     QMessageBox,
@@ -56,6 +58,13 @@ MEASURED_ON = {
     "example photos": "its example photos, each scored by a model trained without it",
     "held-out example photos": "example photos held out of its training",
 }
+
+
+def export_version(name: str, dest: Path, replace: bool) -> Path:
+    """Background job: copy version `name`'s model file to `dest`."""
+    from sorter.core.learning.versions import export_version as export
+
+    return export(name, dest, replace)
 
 
 def load_versions() -> list[Any]:
@@ -121,9 +130,14 @@ class ModelsDialog(QDialog):
         self.use_button = QPushButton("Use")
         self.rename_button = QPushButton("Rename...")
         self.delete_button = QPushButton("Delete...")
+        self.copy_button = QPushButton("Save a copy...")
+        self.copy_button.setToolTip(
+            "Save the model as a file, e.g. to open it on another computer (File > Open model...)"
+        )
         for button, slot in (
             (self.use_button, self.use_selected),
             (self.rename_button, self.rename_selected),
+            (self.copy_button, self.copy_selected),
             (self.delete_button, self.delete_selected),
         ):
             buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
@@ -197,6 +211,7 @@ class ModelsDialog(QDialog):
         own = version is not None and version.name != "default"
         self.use_button.setEnabled(version is not None and not version.current)
         self.rename_button.setEnabled(own)
+        self.copy_button.setEnabled(own)
         self.delete_button.setEnabled(own and not version.current)
         if own and version.current:
             self.delete_button.setToolTip("The model in use cannot be deleted: use another first")
@@ -217,6 +232,33 @@ class ModelsDialog(QDialog):
         if version is None or version.name == "default":
             return None
         return ask_model_name(self.window_, version.name, version.title, self, self.refresh)
+
+    def copy_selected(self) -> Job | None:
+        from sorter.core.sorting.names import safe_file_name
+
+        version = self.selected()
+        if version is None or version.name == "default":
+            return None
+        start = Path.home() / safe_file_name(
+            f"{version.title or 'Sorter model ' + version.name}.pth"
+        )
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Save a copy of model {version.name}", str(start), "Sorter models (*.pth)"
+        )
+        if not path:
+            return None
+        dest = Path(path)
+
+        def finished(saved: Path) -> None:
+            self.window_.statusBar().showMessage(
+                f"Saved a copy of model {version.name}: {saved}", 15000
+            )
+
+        # the save dialog has asked before replacing a file of that name
+        job = Job(export_version, version.name, dest, True, with_progress=False)
+        job.signals.finished.connect(finished)
+        job.signals.failed.connect(self.window_.report_error)
+        return self.window_.io_runner.start(job)
 
     def delete_selected(self) -> QMessageBox | None:
         from sorter.core.learning.versions import size_text

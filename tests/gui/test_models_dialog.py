@@ -4,9 +4,10 @@ the dialog's own buttons."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLineEdit
 
 from sorter.core.learning.versions import add_version, get_version, list_versions, read_model
 from sorter.core.settings import load_settings
@@ -43,7 +44,9 @@ def _select(qtbot, dialog, name: str) -> None:
     assert dialog.selected().name == name
 
 
-def test_models_are_listed_used_renamed_and_deleted(qtbot, window, tiny_model) -> None:
+def test_models_are_listed_used_renamed_copied_and_deleted(
+    qtbot, window, tiny_model, tmp_path, monkeypatch
+) -> None:
     meta, state_dict = read_model(tiny_model)
     add_version(meta, state_dict, note="trained on 24 example photos in Shop examples")
     add_version(meta, state_dict, note="retrained from v1 with 3 new correction(s)")
@@ -99,6 +102,19 @@ def test_models_are_listed_used_renamed_and_deleted(qtbot, window, tiny_model) -
         timeout=30_000,
     )
     _shot(dialog, "models-3-renamed")
+    saved = tmp_path / "Shop furniture.pth"
+    asked = []
+
+    def save_as(parent, caption, start, filters):
+        asked.append(start)
+        return str(saved), filters
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    qtbot.mouseClick(dialog.copy_button, CLICK)
+    qtbot.waitUntil(saved.is_file, timeout=30_000)
+    assert asked == [str(Path.home() / "Shop furniture.pth")]
+    assert read_model(saved)[0].categories == meta.categories
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Saved a copy"))
 
     _select(qtbot, dialog, "default")
     qtbot.mouseClick(dialog.use_button, CLICK)

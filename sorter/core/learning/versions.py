@@ -346,6 +346,36 @@ def _folder_size(folder: Path) -> int:
     return total
 
 
+def export_version(name: str, dest: str | os.PathLike[str], replace: bool = False) -> Path:
+    """Copy a version's model file to `dest` (e.g. to open it on another computer with *Open
+    model*); an existing `dest` is replaced only when `replace` (the user said so), and never
+    left half-written.
+
+    Raises:
+        VersionError: no such version, or the embedded default (it comes with every Sorter).
+        FileExistsError: `dest` exists and `replace` is False.
+        OSError: the copy failed (disk full, no permission); `dest` is as it was.
+    """
+    version = get_version(name)
+    if version.name == DEFAULT:
+        raise VersionError(
+            "The built-in model comes with every Sorter: there is no need to copy it."
+        )
+    dest = Path(dest)
+    if dest.exists() and not replace:
+        raise FileExistsError(f"{dest} already exists.")
+    handle, tmp = tempfile.mkstemp(prefix=".sorter-", suffix=TEMP_SUFFIX, dir=dest.parent)
+    os.close(handle)
+    try:
+        shutil.copyfile(version.path, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    log.info("Copied model version %s to %s", version.name, dest)
+    return dest
+
+
 def size_text(size_bytes: int) -> str:
     """ "33 MB", "6 KB": how big a version is, for a person."""
     if size_bytes >= 1_000_000:

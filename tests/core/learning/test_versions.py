@@ -252,3 +252,20 @@ def test_files_of_a_deletion_that_could_not_finish_are_swept() -> None:
     (held / "model.pth").write_bytes(b"x")  # e.g. open in another program on Windows
     list_versions()
     assert not held.parent.exists()
+
+
+def test_a_version_is_copied_to_a_file_that_opens_anywhere(tmp_path) -> None:
+    add_version(_meta(("chairs", "tables")), _weights(3.0))
+    dest = versions.export_version("v1", tmp_path / "Shop.pth")
+    meta, state = read_model(dest)
+    assert meta.categories == ["chairs", "tables"]
+    assert torch.equal(state["head.weight"], torch.full((2, 3), 3.0))
+    dest.write_bytes(b"mine")
+    with pytest.raises(FileExistsError):
+        versions.export_version("v1", dest)
+    assert dest.read_bytes() == b"mine"  # never replaced unless asked
+    versions.export_version("v1", dest, replace=True)
+    assert read_model(dest)[0].categories == ["chairs", "tables"]
+    with pytest.raises(VersionError, match="comes with every Sorter"):
+        versions.export_version("default", tmp_path / "d.pth")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Shop.pth"]  # no temporary left
