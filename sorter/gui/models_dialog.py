@@ -165,7 +165,9 @@ class ModelsDialog(QDialog):
         from sorter.core.learning.versions import size_text
 
         selected = self.selected()
+        # the row chosen before the refresh, else the model in use: buttons never start dead
         keep = selected.name if selected is not None else None
+        keep = keep or next((v.name for v in versions if v.current), None)
         self.versions = versions
         self.table.setRowCount(len(versions))
         for row, version in enumerate(versions):

@@ -63,6 +63,7 @@ def test_models_are_listed_used_renamed_copied_and_deleted(
     assert rows[2][6].endswith(("KB", "MB")) and rows[2][5] == str(len(meta.categories))
     assert dialog.table.item(1, 0).font().bold() and not dialog.table.item(2, 0).font().bold()
     assert dialog.status.text().startswith("2 models of your own, ")
+    assert dialog.selected().name == "v1"  # the model in use, selected to start with
 
     _select(qtbot, dialog, "v1")  # in use: it can be renamed, not deleted or used again
     assert dialog.rename_button.isEnabled()
