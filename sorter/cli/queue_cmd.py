@@ -277,7 +277,8 @@ def run_models_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([v.to_dict() for v in versions], indent=2))
         return 0
-    print(f"  {'VERSION':<9} {'CREATED':<20} {'METRICS':<34} CATEGORIES")
+    width = max([34, *(len(_metric_text(v.metrics)) for v in versions)])  # columns stay aligned
+    print(f"  {'VERSION':<9} {'CREATED':<20} {'METRICS':<{width}} CATEGORIES")
     for v in versions:
         mark = "*" if v.current else " "
         cats = (
@@ -286,7 +287,8 @@ def run_models_list(args: argparse.Namespace) -> int:
         note = v.note if v.name != "default" else ""
         note = "; ".join(p for p in (f'named "{v.title}"' if v.title else "", note) if p)
         note = f"  ({note})" if note else ""
-        print(f"{mark} {v.name:<9} {v.created[:19]:<20} {_metric_text(v.metrics):<34} {cats}{note}")
+        metric = _metric_text(v.metrics)
+        print(f"{mark} {v.name:<9} {v.created[:19]:<20} {metric:<{width}} {cats}{note}")
     print("* = current model (used by `sorter sort` without --model)")
     return 0
 

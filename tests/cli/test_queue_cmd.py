@@ -103,6 +103,8 @@ def test_models_list_and_use(capsys) -> None:
     assert not lines["v2"].startswith("*") and "0.860" in lines["v2"]
     assert "exact 0.776 (214 training images)" in lines["v3"] and "0.956" not in lines["v3"]
     assert "exact 0.667 (60 example photos, out of fold)" in lines["v4"]
+    column = out.splitlines()[0].index("CATEGORIES")  # the longest figure does not shift it
+    assert all(lines[v].index("cats, dogs") == column for v in ("v1", "v3", "v4"))
     assert "default" in lines
     assert main(["models", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
