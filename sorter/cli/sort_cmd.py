@@ -149,7 +149,27 @@ def _load(model_path: Path | None, device: str) -> LoadedModel:
         else "a multi-label model: an image may go to several folders"
     )
     print(f"Using {device_label(model.device)}, {kind}", file=sys.stderr)
+    print(f"Model: {_model_words(model.path)}", file=sys.stderr)
     return model
+
+
+def _model_words(path: str | Path) -> str:
+    """ "v2 (Shop stock)", and for a --model that is not the current one, which one is: the
+    window, retraining and the correction queue work with the current model."""
+    from sorter.core.learning.versions import current_version_name, title_of, version_name_of
+    from sorter.core.model.modelfile import current_model_path
+
+    name, title = version_name_of(path), title_of(path)
+    words = f"{name} ({title})" if title else name
+    try:
+        current = Path(path).resolve() == current_model_path().resolve()
+    except OSError:
+        current = False
+    if not current:
+        words += (
+            f" (not the current model: that is {current_version_name()}, which corrections teach)"
+        )
+    return words
 
 
 def print_summary(summary: Any) -> None:

@@ -42,6 +42,8 @@ def test_sort_prints_summary_and_writes_tree(capsys, src, model_file):
     code, out, err = sort(capsys, src, "--model", model_file, "--batch-size", 2)
     assert code == 0
     assert "Using CPU, a multi-label model: an image may go to several folders" in err
+    name = Path(model_file).name  # a file given with --model, while the built-in model is current
+    assert f"Model: {name} (not the current model: that is default, which corrections teach)" in err
     assert "Scoring" in err and "Copying" in err  # the progress bar
     assert "Sorted 7 images" in out and "unreadable: 1" in out and "images/s" in out
     sorted_dir = src.with_name("Photos (sorted)")
@@ -79,9 +81,10 @@ def test_current_model_is_used_without_model_flag(capsys, src, model_file, tmp_p
     from sorter.core.settings import Settings, save_settings
 
     save_settings(Settings(model_path=str(model_file)))
-    code, out, _ = sort(capsys, src, "--out", tmp_path / "o", "--json")
+    code, out, err = sort(capsys, src, "--out", tmp_path / "o", "--json")
     assert code == 0
     assert set(json.loads(out)["per_category"]) <= {"cats", "dogs", "cars"}
+    assert f"Model: {model_file.name}\n" in err  # the current one: nothing more to say
 
 
 @pytest.mark.parametrize(
