@@ -86,10 +86,12 @@ def rename_current_model(window: Any) -> QInputDialog | None:
 
     name = version_name_of(window.model_path)
     if window.model is None or not is_stored_version(name):
-        window.statusBar().showMessage(
-            "Only models made in Sorter (from example photos or by retraining) can be renamed.",
-            10000,
+        why = (
+            "Only models made in Sorter (from example photos or by retraining) can be renamed."
+            if window.model is not None
+            else "The model is still loading: rename it once it is ready."
         )
+        window.statusBar().showMessage(why, 10000)
         return None
     return ask_model_name(window, name, _shown_title(window.model))
 
