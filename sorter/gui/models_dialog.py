@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from sorter.gui.pages import plural
 from sorter.gui.versions_menu import ask_model_name, switch_version
-from sorter.gui.worker import Job, JobError
+from sorter.gui.worker import Job, JobError, JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,8 @@ class ModelsDialog(QDialog):
         self.setObjectName("models_dialog")
         self.setWindowTitle("Models")
         self.window_ = window
+        # its own thread: listing, deleting and copying never wait behind a sort's copying
+        self.runner = JobRunner(self)
         self.versions: list[Any] = []
         self.confirm: QMessageBox | None = None
         intro = QLabel(INTRO)
@@ -159,7 +161,7 @@ class ModelsDialog(QDialog):
         job = Job(load_versions, with_progress=False)
         job.signals.finished.connect(self._fill)
         job.signals.failed.connect(self._on_failed)
-        return self.window_.io_runner.start(job)
+        return self.runner.start(job)
 
     def _fill(self, versions: list[Any]) -> None:
         from sorter.core.learning.versions import size_text
@@ -260,7 +262,7 @@ class ModelsDialog(QDialog):
         job = Job(export_version, version.name, dest, True, with_progress=False)
         job.signals.finished.connect(finished)
         job.signals.failed.connect(self.window_.report_error)
-        return self.window_.io_runner.start(job)
+        return self.runner.start(job)
 
     def delete_selected(self) -> QMessageBox | None:
         from sorter.core.learning.versions import size_text
@@ -295,7 +297,7 @@ class ModelsDialog(QDialog):
         job = Job(delete_version, name, with_progress=False)
         job.signals.finished.connect(finished)
         job.signals.failed.connect(self.window_.report_error)
-        return self.window_.io_runner.start(job)
+        return self.runner.start(job)
 
 
 def open_models_dialog(window: Any) -> ModelsDialog:

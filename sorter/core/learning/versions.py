@@ -340,8 +340,8 @@ def _note_last_number(number: int) -> None:
 
 def _folder_size(folder: Path) -> int:
     total = 0
-    for file in folder.iterdir():
-        with contextlib.suppress(OSError):  # a file removed meanwhile
+    with contextlib.suppress(OSError):  # the folder or a file removed meanwhile (a deletion)
+        for file in folder.iterdir():
             total += file.stat().st_size
     return total
 
