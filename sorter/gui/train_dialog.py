@@ -170,6 +170,8 @@ class TrainDialog(QDialog):
         self.resize(40 * em, 30 * em)
 
     def _build(self) -> None:
+        from sorter.core.learning.versions import TITLE_MAX
+
         self.intro = QLabel(INTRO)
         self.intro.setWordWrap(True)
         self.folder_label = QLabel("No folder chosen yet: choose one, or drop it here.")
@@ -184,8 +186,6 @@ class TrainDialog(QDialog):
         self.found = QLabel()
         self.found.setWordWrap(True)
         self.found.setTextFormat(Qt.TextFormat.RichText)
-        from sorter.core.learning.versions import TITLE_MAX
-
         self.title = QLineEdit()
         self.title.setMaxLength(TITLE_MAX)
         self.title.setToolTip(
