@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 from sorter.core.jobs import Progress
 from sorter.gui.drop_area import usable_paths
 from sorter.gui.pages import format_eta, plural
+from sorter.gui.pages import open_folder as show_in_file_manager
 from sorter.gui.retrain_status import stage_progress
 from sorter.gui.versions_menu import switch_version
 from sorter.gui.worker import Job, JobError, JobRunner
@@ -179,11 +181,26 @@ class TrainDialog(QDialog):
         self.folder_label.setTextFormat(Qt.TextFormat.PlainText)
         self.choose_button = QPushButton("Choose folder...")
         self.choose_button.clicked.connect(self.choose_folder)
+        self.reread_button = QPushButton("Read again")
+        self.reread_button.setToolTip("Read the folder again, e.g. after adding photos to it")
+        self.reread_button.clicked.connect(lambda: self.open_folder(self.folder))
+        self.reread_button.setVisible(False)
+        self.make_button = QPushButton("Make one...")
+        self.make_button.setToolTip(
+            "Make a new examples folder in your Pictures folder, with a folder for each "
+            "category you name"
+        )
+        self.make_button.clicked.connect(self.ask_categories)
         row = QHBoxLayout()
         row.addWidget(QLabel("Examples:"))
         row.addWidget(self.folder_label, 1)
+        row.addWidget(self.reread_button)
         row.addWidget(self.choose_button)
-        self.found = QLabel()
+        row.addWidget(self.make_button)
+        self.found = QLabel(
+            "No examples folder yet? <b>Make one...</b> creates it in your Pictures folder, "
+            "with an empty folder for each category you name, ready for your photos."
+        )
         self.found.setWordWrap(True)
         self.found.setTextFormat(Qt.TextFormat.RichText)
         self.title = QLineEdit()
@@ -256,6 +273,43 @@ class TrainDialog(QDialog):
         if path:
             self.open_folder(Path(path))
 
+    def ask_categories(self) -> QInputDialog:
+        """Ask for the category names; a new examples folder with their folders follows."""
+        dialog = self.make_dialog = QInputDialog(self)
+        dialog.setWindowTitle("Make an examples folder")
+        dialog.setLabelText(
+            "Your categories, separated by commas (for example: chairs, tables, lamps).\n"
+            "Sorter makes a folder for each in a new “Sorter examples” folder in Pictures."
+        )
+        dialog.textValueSelected.connect(self.make_examples)
+        dialog.open()
+        return dialog
+
+    def make_examples(self, text: str) -> Job:
+        """Create the folders in the background, then open them for the user to fill."""
+        from sorter import appdirs
+        from sorter.core.training.examples import make_examples_folder, parse_category_names
+
+        names = parse_category_names(text)
+        job = Job(make_examples_folder, appdirs.pictures_dir(), names, with_progress=False)
+        job.signals.finished.connect(lambda folder: self._on_made(folder, names))
+        job.signals.failed.connect(self._on_make_failed)
+        return self.reader.start(job)
+
+    def _on_made(self, folder: Path, names: list[str]) -> None:
+        self._set_folder(folder)
+        shown = show_in_file_manager(folder)
+        listed = ", ".join(_text(n) for n in names[:LISTED])
+        more = f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
+        self.found.setText(
+            f"Made <b>{_text(folder.name)}</b> with a folder for each category: {listed}{more}. "
+            f"Put about ten photos of each category in its folder"
+            f"{' (the folder is open now)' if shown else ''}, then press <b>Read again</b>."
+        )
+
+    def _on_make_failed(self, error: JobError) -> None:
+        self.found.setText(f"<b>No folder was made.</b> {_text(error.message)}")
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
         if self.job is None and any(p.is_dir() for p in usable_paths(urls)):
@@ -271,16 +325,21 @@ class TrainDialog(QDialog):
         event.acceptProposedAction()
         self.open_folder(folders[0])
 
-    def open_folder(self, folder: Path) -> Job:
-        """Read the examples in the background and say what was found."""
+    def _set_folder(self, folder: Path) -> None:
+        """A new examples folder: nothing read or trained from it yet."""
         self.folder, self.data = folder, None
         self.result = self.version = None  # a model trained before stays stored as it was
         self._show_result(None)
         self.folder_label.setText(str(folder))
-        self.found.setText("Reading the folder...")
+        self.reread_button.setVisible(True)
         self.title_row.setVisible(False)
         self.press_train.setVisible(False)
         self.train_button.setEnabled(False)
+
+    def open_folder(self, folder: Path) -> Job:
+        """Read the examples in the background and say what was found."""
+        self._set_folder(folder)
+        self.found.setText("Reading the folder...")
         job = Job(read_examples, folder, with_progress=False)
         job.signals.finished.connect(lambda data: self._on_read(folder, data))
         job.signals.failed.connect(lambda error: self._on_read_failed(folder, error))
@@ -322,7 +381,8 @@ class TrainDialog(QDialog):
         return self.runner.start(job)
 
     def _set_running(self, running: bool) -> None:
-        self.choose_button.setEnabled(not running)
+        for button in (self.choose_button, self.reread_button, self.make_button):
+            button.setEnabled(not running)
         self.title.setEnabled(not running)
         self.train_button.setEnabled(not running and self.data is not None)
         self.close_button.setText("Cancel" if running else "Close")

@@ -194,3 +194,45 @@ def test_a_model_is_named_with_its_examples_folder_from_either_system(tmp_path) 
     assert named("C:\\Users\\Ann\\Pictures\\Shop examples") == "shop.pth (Shop examples)"
     assert named("/home/ann/Garden photos/") == "shop.pth (Garden photos)"
     assert named(None) == "shop.pth"  # the built-in model and imports were not trained here
+
+
+def test_an_examples_folder_is_made_from_typed_names_then_read_again_once_filled(
+    qtbot, window, tmp_path, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
+
+    pictures = tmp_path / "Pictures"
+    shown = []
+    monkeypatch.setattr("sorter.appdirs.pictures_dir", lambda: pictures)
+    monkeypatch.setattr("sorter.gui.train_dialog.show_in_file_manager", shown.append)
+    dialog = _open_dialog(qtbot, window)
+
+    def make(text: str) -> None:
+        qtbot.mouseClick(dialog.make_button, Qt.MouseButton.LeftButton)
+        ask = dialog.make_dialog
+        assert ask.isVisible()
+        qtbot.keyClicks(ask.findChild(QLineEdit), text)
+        _shot(ask, "train-7-make")
+        ok = ask.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+
+    make("chairs")
+    qtbot.waitUntil(lambda: "No folder was made" in dialog.found.text(), timeout=30_000)
+    assert "at least two categories" in dialog.found.text() and not pictures.exists()
+
+    make("Chairs, office desks; chairs")
+    qtbot.waitUntil(lambda: "Made <b>Sorter examples</b>" in dialog.found.text(), timeout=30_000)
+    made = pictures / "Sorter examples"
+    assert sorted(p.name for p in made.iterdir()) == ["Chairs", "office desks"]
+    assert shown == [made] and dialog.folder == made
+    assert "folder for each category: Chairs, office desks." in dialog.found.text()
+    assert dialog.reread_button.isVisible() and not dialog.train_button.isEnabled()
+    _shot(dialog, "train-8-made")
+
+    for i in range(6):  # the user fills the folders, then reads it again
+        noisy_image(made / "Chairs" / f"c{i}.png", (150, 90, 40), 700 + i)
+        noisy_image(made / "office desks" / f"d{i}.png", (60, 60, 70), 800 + i)
+    qtbot.mouseClick(dialog.reread_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.data is not None, timeout=30_000)
+    assert "2 categories, 12 photos: Chairs (6), office desks (6)." in dialog.found.text()
+    assert dialog.train_button.isEnabled() and dialog.title.text() == "Sorter examples"
