@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QWidget,
@@ -34,11 +35,16 @@ class SettingsDialog(QDialog):
         self.original_model = settings.model_path
         self.model_edit = QLineEdit(settings.model_path or "")
         self.model_edit.setPlaceholderText("the built-in model")
+        self.model_edit.setMinimumWidth(28 * self.fontMetrics().height())  # a path fits
         browse = QPushButton("Browse...")
         browse.clicked.connect(self._on_browse_clicked)
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_edit, 1)
         model_row.addWidget(browse)
+        self.model_hint = QLabel()  # which of the user's models the path is
+        self.model_hint.setWordWrap(True)
+        self.model_edit.textChanged.connect(self._on_model_edit_text_changed)
+        self._on_model_edit_text_changed(self.model_edit.text())
         self.device_box = QComboBox()
         for text, value in DEVICES:
             self.device_box.addItem(text, value)
@@ -53,11 +59,15 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
         form.addRow("Model file:", model_row)
+        form.addRow("", self.model_hint)
         form.addRow("Run on:", self.device_box)
         form.addRow(self.skip_preview)
         form.addRow(self.reset_thresholds)
         form.addRow(buttons)
         self.model_changed = False
+
+    def _on_model_edit_text_changed(self, text: str) -> None:
+        self.model_hint.setText(model_hint(text.strip()))
 
     def _on_browse_clicked(self) -> None:
         start = self.model_edit.text() or str(Path.home())
@@ -77,3 +87,20 @@ class SettingsDialog(QDialog):
         if self.reset_thresholds.isChecked():
             settings.default_threshold = None
             settings.thresholds = {}
+
+
+def model_hint(path: str) -> str:
+    """What the model file field names, in the words of the Model menu: "Model v2 (Shop stock),
+    one of your models: Model > Manage models... lists them all."; "" for other files."""
+    from sorter.core.learning.versions import DEFAULT, is_stored_version, title_of, version_name_of
+
+    if not path:
+        return "The built-in model, the one Sorter comes with."
+    name = version_name_of(path)
+    if name == DEFAULT:
+        return "The built-in model, the one Sorter comes with."
+    if not is_stored_version(name):
+        return ""
+    title = title_of(path)
+    called = f"{name} ({title})" if title else name
+    return f"Model {called}, one of your models: Model > Manage models... lists them all."

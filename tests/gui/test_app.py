@@ -61,6 +61,24 @@ def test_settings_dialog_persists_device_and_preview(qtbot, window, monkeypatch)
     assert window.home.skip_preview.isChecked()
 
 
+def test_settings_names_the_model_its_file_field_holds(qtbot, tiny_model, tmp_path) -> None:
+    from sorter.core.learning.versions import add_version, read_model
+    from sorter.core.settings import Settings
+    from sorter.gui.settings_dialog import SettingsDialog
+
+    meta, state_dict = read_model(tiny_model)
+    version = add_version(meta, state_dict, title="Shop stock")
+    dialog = SettingsDialog(Settings(model_path=str(version.path)))
+    qtbot.addWidget(dialog)
+    assert dialog.model_hint.text() == (
+        "Model v1 (Shop stock), one of your models: Model > Manage models... lists them all."
+    )
+    dialog.model_edit.clear()  # as the user empties the field
+    assert dialog.model_hint.text() == "The built-in model, the one Sorter comes with."
+    qtbot.keyClicks(dialog.model_edit, str(tmp_path / "other.pth"))
+    assert dialog.model_hint.text() == ""
+
+
 def test_a_model_set_in_settings_that_does_not_load_leaves_the_one_that_worked(
     qtbot, window, tmp_path, monkeypatch
 ):
