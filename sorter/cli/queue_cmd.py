@@ -238,6 +238,12 @@ def _register_models(sub: argparse._SubParsersAction) -> None:
     name.add_argument("version", help="v3 or 3")
     name.add_argument("title", metavar="NAME", help="e.g. 'Shop furniture'; '' removes the name")
     name.set_defaults(func=run_models_name)
+    add = msub.add_parser(
+        "add", help="store a copy of a model file (e.g. from another computer) as a version"
+    )
+    add.add_argument("file", type=Path, metavar="MODEL.pth")
+    add.add_argument("--name", metavar="NAME", help="a name for it (default: the file's name)")
+    add.set_defaults(func=run_models_add)
     delete = msub.add_parser(
         "delete", help="delete a version that is not in use (photos it sorted are not touched)"
     )
@@ -315,6 +321,16 @@ def run_models_name(args: argparse.Namespace) -> int:
         print(f'Model {version.name} is now called "{version.title}".')
     else:
         print(f"Model {version.name} has no name of its own now.")
+    return 0
+
+
+def run_models_add(args: argparse.Namespace) -> int:
+    from sorter.core.learning.versions import add_model_file
+
+    version = add_model_file(args.file, args.name)
+    named = f' "{version.title}"' if version.title else ""
+    print(f"Added {args.file.name} as model {version.name}{named}.")
+    print(f"Make it the current model with: sorter models use {version.name}")
     return 0
 
 

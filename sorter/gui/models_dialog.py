@@ -60,6 +60,13 @@ MEASURED_ON = {
 }
 
 
+def add_model_file(path: Path) -> Any:
+    """Background job: store a copy of a model file as the next version."""
+    from sorter.core.learning.versions import add_model_file as add
+
+    return add(path)
+
+
 def export_version(name: str, dest: Path, replace: bool) -> Path:
     """Background job: copy version `name`'s model file to `dest`."""
     from sorter.core.learning.versions import export_version as export
@@ -109,6 +116,7 @@ class ModelsDialog(QDialog):
         # its own thread: listing, deleting and copying never wait behind a sort's copying
         self.runner = JobRunner(self)
         self.versions: list[Any] = []
+        self._added: str | None = None  # a version just added: selected when listed
         self.confirm: QMessageBox | None = None
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
@@ -136,7 +144,13 @@ class ModelsDialog(QDialog):
         self.copy_button.setToolTip(
             "Save the model as a file, e.g. to open it on another computer (File > Open model...)"
         )
+        self.add_button = QPushButton("Add a model file...")
+        self.add_button.setToolTip(
+            "Keep a copy of a Sorter model file (e.g. one saved on another computer) as one "
+            "of your models"
+        )
         for button, slot in (
+            (self.add_button, self.add_file),
             (self.use_button, self.use_selected),
             (self.rename_button, self.rename_selected),
             (self.copy_button, self.copy_selected),
@@ -168,8 +182,9 @@ class ModelsDialog(QDialog):
 
         selected = self.selected()
         # the row chosen before the refresh, else the model in use: buttons never start dead
-        keep = selected.name if selected is not None else None
+        keep = selected.name if selected is not None else self._added
         keep = keep or next((v.name for v in versions if v.current), None)
+        self._added = None
         self.versions = versions
         self.table.setRowCount(len(versions))
         for row, version in enumerate(versions):
@@ -236,6 +251,26 @@ class ModelsDialog(QDialog):
         if version is None or version.name == "default":
             return None
         return ask_model_name(self.window_, version.name, version.title, self, self.refresh)
+
+    def add_file(self) -> Job | None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Add a Sorter model file", str(Path.home()), "Sorter models (*.pth)"
+        )
+        if not path:
+            return None
+
+        def finished(version: Any) -> None:
+            self.window_.statusBar().showMessage(
+                f"Added {Path(path).name} as model {version.name}: Use puts it to work.", 15000
+            )
+            self.table.clearSelection()
+            self._added = version.name  # selected once the list is read again
+            self.refresh()
+
+        job = Job(add_model_file, Path(path), with_progress=False)
+        job.signals.finished.connect(finished)
+        job.signals.failed.connect(self.window_.report_error)
+        return self.runner.start(job)
 
     def copy_selected(self) -> Job | None:
         from sorter.core.sorting.names import safe_file_name

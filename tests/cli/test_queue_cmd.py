@@ -158,6 +158,23 @@ def test_models_delete_asks_first_and_refuses_the_model_in_use(capsys, monkeypat
     assert [v.name for v in list_versions(include_default=False)] == ["v1"]
 
 
+def test_models_add_stores_a_model_file_as_a_version(tmp_path, capsys) -> None:
+    from sorter.core.learning.versions import export_version, list_versions
+
+    add_version(_meta(0.81), {"w": torch.zeros(1)})
+    shared = export_version("v1", tmp_path / "From the office.pth")
+    assert main(["models", "add", str(shared)]) == 0
+    assert capsys.readouterr().out == (
+        'Added From the office.pth as model v2 "From the office".\n'
+        "Make it the current model with: sorter models use v2\n"
+    )
+    assert main(["models", "add", str(shared), "--name", "Shop"]) == 0
+    assert list_versions(include_default=False)[-1].title == "Shop"
+    (tmp_path / "bad.pth").write_bytes(b"nope")
+    assert main(["models", "add", str(tmp_path / "bad.pth")]) == 2
+    assert "bad.pth" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("bad", ["v7", "banana"])
 def test_models_use_unknown(bad: str, capsys) -> None:
     assert main(["models", "use", bad]) == 2

@@ -116,6 +116,15 @@ def test_models_are_listed_used_renamed_copied_and_deleted(
     assert asked == [str(Path.home() / "Shop furniture.pth")]
     assert read_model(saved)[0].categories == meta.categories
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Saved a copy"))
+    # ... and the copy added back, as on another computer: v3, since v2's number stays retired
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a: (str(saved), a[-1]))
+    qtbot.mouseClick(dialog.add_button, CLICK)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 3, timeout=30_000)
+    assert _rows(dialog)[2][:2] == ["v3", "Shop furniture"]
+    assert _rows(dialog)[2][3] == "added from the file Shop furniture.pth"
+    assert dialog.selected().name == "v3" and dialog.use_button.isEnabled()
+    _shot(dialog, "models-4-added")
+    _select(qtbot, dialog, "v1")
 
     _select(qtbot, dialog, "default")
     qtbot.mouseClick(dialog.use_button, CLICK)

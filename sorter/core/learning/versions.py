@@ -376,6 +376,35 @@ def export_version(name: str, dest: str | os.PathLike[str], replace: bool = Fals
     return dest
 
 
+def add_model_file(path: str | os.PathLike[str], title: str | None = None) -> ModelVersion:
+    """Store a copy of a Sorter model file (e.g. one saved with export_version on another
+    computer) as the next version, named `title` (default: the file's name without .pth); it
+    is not made current. The file is read and checked first; it is never changed.
+
+    Raises:
+        ModelFileError: not a .pth file, or not a Sorter model (unsafe, damaged, bare weights).
+        VersionError: a name too long.
+        OSError: the copy failed (disk full); no version is left behind.
+    """
+    from sorter.core.model.modelfile import read_model_file
+
+    source = Path(path)
+    if source.suffix.lower() != ".pth":
+        raise ModelFileError(f"{source.name} is not a Sorter model file (.pth).")
+    title = clean_title(source.stem if title is None else title)
+    meta, _ = read_model_file(source)
+    with _versions_lock():
+        folder = _new_version_folder()
+        tmp = folder / (MODEL_FILE + TEMP_SUFFIX)
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, folder / MODEL_FILE)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return _write_info(folder, meta, f"added from the file {source.name}", title=title)
+
+
 def size_text(size_bytes: int) -> str:
     """ "33 MB", "6 KB": how big a version is, for a person."""
     if size_bytes >= 1_000_000:

@@ -269,3 +269,24 @@ def test_a_version_is_copied_to_a_file_that_opens_anywhere(tmp_path) -> None:
     with pytest.raises(VersionError, match="comes with every Sorter"):
         versions.export_version("default", tmp_path / "d.pth")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Shop.pth"]  # no temporary left
+
+
+def test_a_model_file_is_added_as_the_next_version_under_its_file_name(tmp_path) -> None:
+    from sorter.core.errors import ModelFileError
+
+    add_version(_meta(("chairs", "tables")), _weights(3.0))
+    shared = versions.export_version("v1", tmp_path / "Shop stock.pth")
+    before = shared.read_bytes()
+    added = versions.add_model_file(shared)
+    assert (added.name, added.title, added.current) == ("v2", "Shop stock", False)
+    assert added.note == "added from the file Shop stock.pth"
+    assert read_model(added.path)[0].categories == ["chairs", "tables"]
+    assert shared.read_bytes() == before  # the user's file is only read
+    assert versions.add_model_file(shared, title="Office").title == "Office"
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ModelFileError):
+        versions.add_model_file(junk)
+    with pytest.raises(ModelFileError, match=r"notes\.txt is not a Sorter model file"):
+        versions.add_model_file(tmp_path / "notes.txt")
+    assert [v.name for v in list_versions(include_default=False)] == ["v1", "v2", "v3"]
