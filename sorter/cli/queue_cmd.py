@@ -219,7 +219,10 @@ def run_queue_clear(args: argparse.Namespace) -> int:
 
 
 def _register_models(sub: argparse._SubParsersAction) -> None:
-    models = sub.add_parser("models", help="model versions made by retraining; pick the current")
+    models = sub.add_parser(
+        "models",
+        help="your model versions (trained, retrained or added): list, use, name, add, delete",
+    )
     msub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     show = msub.add_parser("list", help="show every version and which one is current")
     show.add_argument("--json", action="store_true", help="print JSON")
