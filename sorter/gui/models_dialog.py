@@ -158,7 +158,9 @@ class ModelsDialog(QDialog):
         ):
             buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
             button.clicked.connect(slot)
+            button.setAutoDefault(False)  # Enter never opens a file dialog or deletes
         self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.close_button.setDefault(True)
         self.close_button.clicked.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
