@@ -225,7 +225,7 @@ def use_anyway(window: Any, dialog: RetrainResultDialog, candidate: Any) -> Job:
         if _sorted_folder(window) is None:
             dialog.accept()
             return
-        dialog.show_in_use(name)  # stays open: the last sorted folder can be sorted again
+        dialog.show_in_use(name, path)  # stays open: the last sorted folder can be sorted again
         _offer_sort_again(window, dialog)
 
     def failed(error: JobError) -> None:

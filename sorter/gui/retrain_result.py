@@ -65,6 +65,14 @@ def comparison_rows(comparisons: Sequence[Any]) -> list[Row]:
     return rows
 
 
+def _called(version: str, path: Any) -> str:
+    """ "v3", or "v3 (Shop stock)" when the user named the model it was retrained from."""
+    from sorter.core.learning.versions import title_of
+
+    title = title_of(path) if path else ""
+    return html.escape(f"{version} ({title})" if title else version)
+
+
 def gui_reason(reason: str) -> str:
     """The core's reason, set for the window: "1 -> 3" never splits."""
     return reason.replace(" -> ", "\u00a0→\u00a0").rstrip(". ")
@@ -137,10 +145,12 @@ class RetrainResultDialog(QDialog):
         em = self.fontMetrics().height()
         self.resize(46 * em, self.sizeHint().height())
 
-    def show_in_use(self, version: str) -> None:
-        """After "Use the new model anyway" stored it: say so; the choice buttons go."""
+    def show_in_use(self, version: str, path: str | None = None) -> None:
+        """After "Use the new model anyway" stored it (as `version`, at `path`): say so; the
+        choice buttons go."""
         self.headline.setText(
-            f"<b>The new model is in use as {version}.</b><br>You chose it over the check."
+            f"<b>The new model is in use as {_called(version, path)}.</b><br>"
+            "You chose it over the check."
         )
         self.buttons.clear()
         self.use_button = self.keep_button = None
@@ -171,7 +181,8 @@ class RetrainResultDialog(QDialog):
         candidate = result.candidate
         reason = html.escape(gui_reason(candidate.reason))
         if result.promoted:
-            return f"<b>The new model is in use as {result.version}.</b><br>Why: {reason}."
+            called = _called(result.version, result.current_model)
+            return f"<b>The new model is in use as {called}.</b><br>Why: {reason}."
         return (
             f"<b>The new model was not chosen; {candidate.base_version} stays in use.</b>"
             f"<br>Why: {reason}."

@@ -310,3 +310,22 @@ def test_a_refused_retrain_offers_sort_again_once_the_new_model_is_used_anyway(
     ):
         qtbot.mouseClick(dialog.sort_again_button, CLICK)
     assert window.result.out == out and not dialog.isVisible()
+
+
+def test_the_retrain_result_names_a_named_model(qtbot, tiny_model):
+    from types import SimpleNamespace
+
+    from sorter.core.learning.versions import add_version, read_model
+    from sorter.gui.retrain_result import RetrainResultDialog
+
+    meta, state_dict = read_model(tiny_model)
+    named = add_version(meta, state_dict, title="Shop <stock>")
+    promoted = SimpleNamespace(
+        promoted=True, version="v1", current_model=named.path,
+        candidate=SimpleNamespace(reason="better on held-out corrections"),
+    )  # fmt: skip
+    assert RetrainResultDialog._headline_text(promoted).startswith(
+        "<b>The new model is in use as v1 (Shop &lt;stock&gt;).</b>"
+    )
+    promoted.current_model = tiny_model  # a model file of the user's: no name to add
+    assert "in use as v1.</b>" in RetrainResultDialog._headline_text(promoted)
