@@ -14,6 +14,7 @@ from sorter.gui.worker import Job, JobError
 log = logging.getLogger(__name__)
 
 DEFAULT_TEXT = "default (the model Sorter came with)"
+MENU_VERSIONS = 10  # the newest versions the menu lists (and the one in use); the rest: Manage
 
 
 def version_text(version: Any) -> str:
@@ -35,15 +36,20 @@ def fill_versions_menu(window: Any, menu: QMenu, first: Any) -> None:
         if action.property("model_version") is not None:
             menu.removeAction(action)
             action.deleteLater()
+    in_use = version_name_of(window.model_path)
     try:
         # The default's own entry needs no metadata: reading it would load its weights here.
-        names = [(DEFAULT, DEFAULT_TEXT)] + [
-            (v.name, version_text(v)) for v in list_versions(include_default=False)
-        ]
+        stored = list_versions(include_default=False)
     except Exception as exc:
         log.warning("Cannot list the model versions: %s", exc)
-        names = []
-    in_use = version_name_of(window.model_path)
+        stored = []
+    shown = [
+        v for i, v in enumerate(stored) if i >= len(stored) - MENU_VERSIONS or v.name == in_use
+    ]
+    names = [(DEFAULT, DEFAULT_TEXT)] + [(v.name, version_text(v)) for v in shown]
+    if len(shown) < len(stored):
+        more = len(stored) - len(shown)
+        names.append(("", f"{more} older model{'s' if more > 1 else ''}: Model > Manage models..."))
     window.rename_action.setEnabled(is_stored_version(in_use))
     old_group = getattr(menu, "version_group", None)
     if old_group is not None:
@@ -53,6 +59,9 @@ def fill_versions_menu(window: Any, menu: QMenu, first: Any) -> None:
         action = QAction(text, menu)
         menu.insertAction(first, action)
         action.setProperty("model_version", name)
+        if not name:  # the note on older models: Manage models lists them
+            action.setEnabled(False)
+            continue
         action.setCheckable(True)
         action.setChecked(name == in_use)
         group.addAction(action)

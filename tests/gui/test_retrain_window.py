@@ -329,3 +329,19 @@ def test_the_retrain_result_names_a_named_model(qtbot, tiny_model):
     )
     promoted.current_model = tiny_model  # a model file of the user's: no name to add
     assert "in use as v1.</b>" in RetrainResultDialog._headline_text(promoted)
+
+
+def test_the_model_menu_lists_the_newest_ten_and_the_one_in_use(qtbot, window, tiny_model):
+    from sorter.core.learning.versions import add_version, read_model, use_version
+
+    meta, state_dict = read_model(tiny_model)
+    for _ in range(12):
+        add_version(meta, state_dict)
+    window.model_path = str(use_version("v1").path)
+    window.versions_menu.aboutToShow.emit()
+    entries = [a for a in window.versions_menu.actions() if a.property("model_version") is not None]
+    names = [a.property("model_version") for a in entries]
+    assert names == ["default", "v1", *[f"v{n}" for n in range(3, 13)], ""]
+    assert entries[1].isChecked()
+    assert entries[-1].text() == "1 older model: Model > Manage models..."
+    assert not entries[-1].isEnabled()
