@@ -92,6 +92,20 @@ def tiny_meta(categories=("cats", "dogs", "cars"), arch="resnet18", **overrides)
     return ModelMeta.from_dict(meta)
 
 
+def version_meta(categories=("cats", "dogs"), acc=0.8):
+    """Metadata of a stored version for the versions tests: tiny_meta with a training date and
+    an accuracy figure."""
+    training = {"date": "2026-11-23", "metrics": {"accuracy_multi": acc}}
+    return tiny_meta(categories, input_size=64, training=training)
+
+
+def version_weights(value: float = 1.0) -> dict:
+    """A one-tensor state_dict: the versions tests store and read it, never run it."""
+    import torch
+
+    return {"head.weight": torch.full((2, 3), value)}
+
+
 def make_tiny_model(path: Path, categories=("cats", "dogs", "cars"), arch="resnet18") -> Path:
     """A real Sorter model file (fastai layout, random weights, 32 px input): scores in ms."""
     import torch

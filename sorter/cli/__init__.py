@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "sorter.cli.model_cmd",
     "sorter.cli.train_cmd",
     "sorter.cli.queue_cmd",
+    "sorter.cli.versions_cmd",
     "sorter.cli.selftest_cmd",
 )
 

@@ -62,3 +62,10 @@ class ProgressBar:
             self.stream.write("\n")
             self.stream.flush()
             self._open = False
+
+
+def confirm(question: str) -> bool:
+    """Ask a yes/no question on the terminal; no terminal (a script, a pipe) means no."""
+    if not sys.stdin.isatty():
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")

@@ -62,14 +62,14 @@ MEASURED_ON = {
 
 def add_model_file(path: Path) -> Any:
     """Background job: store a copy of a model file as the next version."""
-    from sorter.core.learning.versions import add_model_file as add
+    from sorter.core.learning.manage import add_model_file as add
 
     return add(path)
 
 
 def export_version(name: str, dest: Path, replace: bool) -> Path:
     """Background job: copy version `name`'s model file to `dest`."""
-    from sorter.core.learning.versions import export_version as export
+    from sorter.core.learning.manage import export_version as export
 
     return export(name, dest, replace)
 
@@ -83,7 +83,8 @@ def load_versions() -> list[Any]:
 
 def version_cells(version: Any) -> tuple[list[str], list[str]]:
     """(texts, tooltips) of a version's row."""
-    from sorter.core.learning.versions import DEFAULT, size_text
+    from sorter.core.learning.manage import size_text
+    from sorter.core.learning.versions import DEFAULT
 
     builtin = version.name == DEFAULT
     exact, images = version.metrics.get("exact_match"), version.metrics.get("images")
@@ -180,7 +181,7 @@ class ModelsDialog(QDialog):
         return self.runner.start(job)
 
     def _fill(self, versions: list[Any]) -> None:
-        from sorter.core.learning.versions import size_text
+        from sorter.core.learning.manage import size_text
 
         selected = self.selected()
         # the row chosen before the refresh, else the model in use: buttons never start dead
@@ -302,7 +303,7 @@ class ModelsDialog(QDialog):
         return self.runner.start(job)
 
     def delete_selected(self) -> QMessageBox | None:
-        from sorter.core.learning.versions import size_text
+        from sorter.core.learning.manage import size_text
 
         version = self.selected()
         if version is None or version.name == "default" or version.current:
@@ -325,7 +326,7 @@ class ModelsDialog(QDialog):
         return box
 
     def _delete(self, name: str) -> Job:
-        from sorter.core.learning.versions import delete_version
+        from sorter.core.learning.manage import delete_version
 
         def finished(version: Any) -> None:
             self.window_.statusBar().showMessage(f"Deleted model {version.name}.", 10000)

@@ -134,7 +134,8 @@ def _shown_title(model: Any) -> str:
 
 
 def _store_title(window: Any, name: str, text: str, done: Any = None) -> Job:
-    from sorter.core.learning.versions import name_version, version_name_of
+    from sorter.core.learning.manage import name_version
+    from sorter.core.learning.versions import version_name_of
 
     def finished(version: Any) -> None:
         if window.model is not None and version_name_of(window.model_path) == version.name:

@@ -159,7 +159,8 @@ def test_models_delete_asks_first_and_refuses_the_model_in_use(capsys, monkeypat
 
 
 def test_models_add_stores_a_model_file_as_a_version(tmp_path, capsys) -> None:
-    from sorter.core.learning.versions import export_version, list_versions
+    from sorter.core.learning.manage import export_version
+    from sorter.core.learning.versions import list_versions
 
     add_version(_meta(0.81), {"w": torch.zeros(1)})
     shared = export_version("v1", tmp_path / "From the office.pth")

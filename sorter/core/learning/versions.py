@@ -40,7 +40,7 @@ MODEL_FILE = "model.pth"
 INFO_FILE = "version.json"  # what `models list` shows, without loading the weights
 REPORT_FILE = "report.json"  # the retrain's before/after evaluation
 LOCK_FILE = ".versions.lock"  # held while a version is written or promoted
-TEMP_SUFFIX = ".tmp"  # save_model's and _write_json's temporary files end so
+TEMP_SUFFIX = ".tmp"  # save_model's and write_json's temporary files end so
 SCRATCH_PREFIX = ".training-"  # a model being trained from examples, not yet a version
 DELETING_PREFIX = ".deleted-"  # a version being deleted: out of every list, then removed
 LAST_NUMBER_FILE = ".last-version"  # the highest vN ever claimed: a deleted number is not reused
@@ -127,7 +127,8 @@ def current_version_name() -> str:
     return version_name_of(load_settings().model_path)
 
 
-def _read_info(folder: Path) -> dict[str, Any]:
+def read_info(folder: Path) -> dict[str, Any]:
+    """A version folder's version.json ({} when missing or unreadable)."""
     try:
         return json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -159,30 +160,7 @@ def title_of(path: str | Path | None) -> str:
     the embedded default and for model files outside the versions)."""
     if path is None or not is_stored_version(version_name_of(path)):
         return ""
-    return _title_in(_read_info(Path(path).parent))
-
-
-def name_version(name: str, title: str) -> ModelVersion:
-    """Give a stored version a name of its own, shown beside "v3" in the menus, the status bar
-    and `models list`; an empty title removes it. Retrains of it keep the name.
-
-    Raises:
-        VersionError: no such version, the embedded default, or a name too long.
-    """
-    title = clean_title(title)
-    version = get_version(name)
-    if version.name == DEFAULT:
-        raise VersionError(
-            "The built-in model keeps its name. Train a model from your own example photos, "
-            "or retrain this one, and name that."
-        )
-    with _versions_lock():
-        folder = version.path.parent
-        info = {k: v for k, v in _read_info(folder).items() if k != "title"}
-        _write_json(folder / INFO_FILE, {**info, "title": title} if title else info)
-    version.title = title
-    log.info("Model version %s is now called %r", version.name, title)
-    return version
+    return _title_in(read_info(Path(path).parent))
 
 
 def _meta_summary(meta: ModelMeta) -> tuple[str, list[str], dict[str, Any]]:
@@ -222,7 +200,7 @@ def stored_versions() -> list[ModelVersion]:
     for folder in models_dir().iterdir():
         if not (_NAME.match(folder.name) and (folder / MODEL_FILE).is_file()):
             continue
-        info = _read_info(folder)
+        info = read_info(folder)
         found.append(
             ModelVersion(
                 name=folder.name,
@@ -306,7 +284,7 @@ def _make_current(version: ModelVersion) -> None:
     version.current = True
 
 
-def _new_version_folder() -> Path:
+def new_version_folder() -> Path:
     """Claim the next free vN folder, above every number used before (a deleted version's name
     is never given to another model); mkdir without exist_ok makes the claim race-free."""
     root = models_dir()
@@ -319,7 +297,7 @@ def _new_version_folder() -> Path:
         except FileExistsError:
             number += 1
             continue
-        _note_last_number(number)
+        note_last_number(number)
         return folder
 
 
@@ -330,7 +308,8 @@ def _last_number() -> int:
         return 0
 
 
-def _note_last_number(number: int) -> None:
+def note_last_number(number: int) -> None:
+    """Remember `number` as used (never lowered), so no later version takes it again."""
     if number > _last_number():
         path = models_dir() / LAST_NUMBER_FILE
         tmp = path.with_name(path.name + TEMP_SUFFIX)
@@ -346,105 +325,8 @@ def _folder_size(folder: Path) -> int:
     return total
 
 
-def export_version(name: str, dest: str | os.PathLike[str], replace: bool = False) -> Path:
-    """Copy a version's model file to `dest` (e.g. to open it on another computer with *Open
-    model*); an existing `dest` is replaced only when `replace` (the user said so), and never
-    left half-written.
-
-    Raises:
-        VersionError: no such version, or the embedded default (it comes with every Sorter).
-        FileExistsError: `dest` exists and `replace` is False.
-        OSError: the copy failed (disk full, no permission); `dest` is as it was.
-    """
-    version = get_version(name)
-    if version.name == DEFAULT:
-        raise VersionError(
-            "The built-in model comes with every Sorter: there is no need to copy it."
-        )
-    dest = Path(dest)
-    if dest.exists() and not replace:
-        raise FileExistsError(f"{dest} already exists.")
-    handle, tmp = tempfile.mkstemp(prefix=".sorter-", suffix=TEMP_SUFFIX, dir=dest.parent)
-    os.close(handle)
-    try:
-        shutil.copyfile(version.path, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    log.info("Copied model version %s to %s", version.name, dest)
-    return dest
-
-
-def add_model_file(path: str | os.PathLike[str], title: str | None = None) -> ModelVersion:
-    """Store a copy of a Sorter model file (e.g. one saved with export_version on another
-    computer) as the next version, named `title` (default: the file's name without .pth); it
-    is not made current. The file is read and checked first; it is never changed.
-
-    Raises:
-        ModelFileError: not a .pth file, or not a Sorter model (unsafe, damaged, bare weights).
-        VersionError: a name too long.
-        OSError: the copy failed (disk full); no version is left behind.
-    """
-    from sorter.core.model.modelfile import read_model_file
-
-    source = Path(path)
-    if source.suffix.lower() != ".pth":
-        raise ModelFileError(f"{source.name} is not a Sorter model file (.pth).")
-    title = clean_title(source.stem if title is None else title)
-    meta, _ = read_model_file(source)
-    with _versions_lock():
-        folder = _new_version_folder()
-        tmp = folder / (MODEL_FILE + TEMP_SUFFIX)
-        try:
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, folder / MODEL_FILE)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        return _write_info(folder, meta, f"added from the file {source.name}", title=title)
-
-
-def size_text(size_bytes: int) -> str:
-    """ "33 MB", "6 KB": how big a version is, for a person."""
-    if size_bytes >= 1_000_000:
-        return f"{size_bytes / 1e6:.0f} MB"
-    return f"{max(1, round(size_bytes / 1e3))} KB"
-
-
-def check_deletable(version: ModelVersion) -> None:
-    """Raise VersionError when `version` is the embedded default or the current model."""
-    if version.name == DEFAULT:
-        raise VersionError("The built-in model is part of Sorter and cannot be deleted.")
-    if current_version_name() == version.name:
-        raise VersionError(
-            f"Model {version.name} is the one in use. Switch to another model first "
-            f"(sorter models use ...), then delete {version.name}."
-        )
-
-
-def delete_version(name: str) -> ModelVersion:
-    """Delete a stored version that is not in use: its model file, report and info. Photos it
-    sorted and the corrections it learned from stay; its number is not given to a later model.
-
-    Raises:
-        VersionError: no such version, the embedded default, or the current model.
-    """
-    version = get_version(name)
-    check_deletable(version)
-    with _versions_lock():
-        check_deletable(version)  # made current meanwhile?
-        folder = version.path.parent
-        _note_last_number(version.number)
-        # Out of every list at once; the files go after (or at the next sweep, if one is held)
-        gone = Path(tempfile.mkdtemp(prefix=f"{DELETING_PREFIX}{version.name}-", dir=models_dir()))
-        os.replace(folder, gone / folder.name)
-    shutil.rmtree(gone, ignore_errors=True)
-    log.info("Deleted model version %s", version.name)
-    return version
-
-
-def _versions_lock() -> FileLock:
+def versions_lock() -> FileLock:
+    """Held while a version is written, promoted, renamed or deleted."""
     return FileLock(models_dir() / LOCK_FILE, wait_s=600)  # a promotion writes a model file
 
 
@@ -460,7 +342,7 @@ def add_version(
 
     `corrections` are the queue ids the model learned from, kept in its version.json.
     """
-    with _versions_lock():
+    with versions_lock():
         return _store(meta, state_dict, report, note, corrections, title)
 
 
@@ -478,7 +360,7 @@ def promote_version(
     The settings and the queue cannot change in one transaction, so the version records its
     corrections and when they were marked; finish_interrupted() completes a kill in between.
     """
-    with _versions_lock():
+    with versions_lock():
         version = _store(meta, state_dict, report, note, corrections, title)
         _make_current(version)
         _mark_corrections(version.path.parent, queue)
@@ -495,18 +377,18 @@ def _store(
 ) -> ModelVersion:
     from sorter.core.model.modelfile import save_model
 
-    folder = _new_version_folder()
+    folder = new_version_folder()
     try:
         save_model(folder / MODEL_FILE, meta, state_dict)
     except BaseException:
         _remove_quietly(folder)
         raise
     if report is not None:
-        _write_json(folder / REPORT_FILE, report)
-    return _write_info(folder, meta, note, corrections, title=title)
+        write_json(folder / REPORT_FILE, report)
+    return write_info(folder, meta, note, corrections, title=title)
 
 
-def _write_info(
+def write_info(
     folder: Path,
     meta: ModelMeta,
     note: str,
@@ -534,7 +416,7 @@ def _write_info(
     }
     if title:
         info["title"] = title
-    _write_json(folder / INFO_FILE, info)
+    write_json(folder / INFO_FILE, info)
     log.info("Stored model version %s in %s", folder.name, folder)
     return ModelVersion(
         folder.name, folder / MODEL_FILE, created, categories, info["metrics"], note,
@@ -567,8 +449,8 @@ def train_version(
         result = train(data, scratch / MODEL_FILE, options, progress=progress, cancel=cancel)
         if cancel is not None:
             cancel.raise_if_cancelled()  # stopped as it finished: still no version
-        with _versions_lock():
-            folder = _new_version_folder()
+        with versions_lock():
+            folder = new_version_folder()
             for file in scratch.iterdir():
                 os.replace(file, folder / file.name)
             training = result.meta.training
@@ -576,7 +458,7 @@ def train_version(
             note = f"trained on {images} example photos in {Path(data.source).name}"
             on = EXAMPLES_JUDGED if training.get("cross_validation") else EXAMPLES_HELD_OUT
             judged = {"images": training.get("valid_images"), "evaluated_on": on}
-            version = _write_info(folder, result.meta, note, measured_on=judged, title=title)
+            version = write_info(folder, result.meta, note, measured_on=judged, title=title)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result.model_path = folder / MODEL_FILE
@@ -589,7 +471,7 @@ def train_version(
 
 def _mark_corrections(folder: Path, queue: CorrectionQueue | None = None) -> None:
     """Mark the corrections a version learned from as used by it, then note that in its info."""
-    info = _read_info(folder)
+    info = read_info(folder)
     ids = [int(i) for i in info.get("corrections") or []]
     if ids and not info.get("corrections_marked"):
         if queue is None:
@@ -597,7 +479,7 @@ def _mark_corrections(folder: Path, queue: CorrectionQueue | None = None) -> Non
 
             queue = CorrectionQueue()
         queue.mark_used(ids, folder.name)
-        _write_json(folder / INFO_FILE, {**info, "corrections_marked": True})
+        write_json(folder / INFO_FILE, {**info, "corrections_marked": True})
 
 
 def finish_interrupted(queue: CorrectionQueue | None = None) -> None:
@@ -607,7 +489,7 @@ def finish_interrupted(queue: CorrectionQueue | None = None) -> None:
     current version's corrections were never marked used, they are marked now. Does nothing
     while another process is promoting, whose files are not leftovers.
     """
-    lock = _versions_lock()
+    lock = versions_lock()
     if not lock.try_acquire():
         return
     try:
@@ -657,7 +539,8 @@ def read_report(name: str) -> dict[str, Any] | None:
         return None
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON through a temporary file, so a reader never sees half of it."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, path)

@@ -1,0 +1,154 @@
+"""What a user does to their stored model versions: name one, delete one, save a copy of one
+as a file, or add a model file as a new one. versions.py keeps them; this changes them."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from sorter.core.errors import ModelFileError
+from sorter.core.learning.versions import (
+    DEFAULT,
+    DELETING_PREFIX,
+    INFO_FILE,
+    MODEL_FILE,
+    TEMP_SUFFIX,
+    ModelVersion,
+    VersionError,
+    clean_title,
+    current_version_name,
+    get_version,
+    models_dir,
+    new_version_folder,
+    note_last_number,
+    read_info,
+    versions_lock,
+    write_info,
+    write_json,
+)
+
+log = logging.getLogger(__name__)
+
+
+def name_version(name: str, title: str) -> ModelVersion:
+    """Give a stored version a name of its own, shown beside "v3" in the menus, the status bar
+    and `models list`; an empty title removes it. Retrains of it keep the name.
+
+    Raises:
+        VersionError: no such version, the embedded default, or a name too long.
+    """
+    title = clean_title(title)
+    version = get_version(name)
+    if version.name == DEFAULT:
+        raise VersionError(
+            "The built-in model keeps its name. Train a model from your own example photos, "
+            "or retrain this one, and name that."
+        )
+    with versions_lock():
+        folder = version.path.parent
+        info = {k: v for k, v in read_info(folder).items() if k != "title"}
+        write_json(folder / INFO_FILE, {**info, "title": title} if title else info)
+    version.title = title
+    log.info("Model version %s is now called %r", version.name, title)
+    return version
+
+
+def check_deletable(version: ModelVersion) -> None:
+    """Raise VersionError when `version` is the embedded default or the current model."""
+    if version.name == DEFAULT:
+        raise VersionError("The built-in model is part of Sorter and cannot be deleted.")
+    if current_version_name() == version.name:
+        raise VersionError(
+            f"Model {version.name} is the one in use. Switch to another model first "
+            f"(sorter models use ...), then delete {version.name}."
+        )
+
+
+def delete_version(name: str) -> ModelVersion:
+    """Delete a stored version that is not in use: its model file, report and info. Photos it
+    sorted and the corrections it learned from stay; its number is not given to a later model.
+
+    Raises:
+        VersionError: no such version, the embedded default, or the current model.
+    """
+    version = get_version(name)
+    check_deletable(version)
+    with versions_lock():
+        check_deletable(version)  # made current meanwhile?
+        folder = version.path.parent
+        note_last_number(version.number)
+        # Out of every list at once; the files go after (or at the next sweep, if one is held)
+        gone = Path(tempfile.mkdtemp(prefix=f"{DELETING_PREFIX}{version.name}-", dir=models_dir()))
+        os.replace(folder, gone / folder.name)
+    shutil.rmtree(gone, ignore_errors=True)
+    log.info("Deleted model version %s", version.name)
+    return version
+
+
+def export_version(name: str, dest: str | os.PathLike[str], replace: bool = False) -> Path:
+    """Copy a version's model file to `dest` (e.g. to open it on another computer with *Open
+    model*); an existing `dest` is replaced only when `replace` (the user said so), and never
+    left half-written.
+
+    Raises:
+        VersionError: no such version, or the embedded default (it comes with every Sorter).
+        FileExistsError: `dest` exists and `replace` is False.
+        OSError: the copy failed (disk full, no permission); `dest` is as it was.
+    """
+    version = get_version(name)
+    if version.name == DEFAULT:
+        raise VersionError(
+            "The built-in model comes with every Sorter: there is no need to copy it."
+        )
+    dest = Path(dest)
+    if dest.exists() and not replace:
+        raise FileExistsError(f"{dest} already exists.")
+    handle, tmp = tempfile.mkstemp(prefix=".sorter-", suffix=TEMP_SUFFIX, dir=dest.parent)
+    os.close(handle)
+    try:
+        shutil.copyfile(version.path, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    log.info("Copied model version %s to %s", version.name, dest)
+    return dest
+
+
+def add_model_file(path: str | os.PathLike[str], title: str | None = None) -> ModelVersion:
+    """Store a copy of a Sorter model file (e.g. one saved with export_version on another
+    computer) as the next version, named `title` (default: the file's name without .pth); it
+    is not made current. The file is read and checked first; it is never changed.
+
+    Raises:
+        ModelFileError: not a .pth file, or not a Sorter model (unsafe, damaged, bare weights).
+        VersionError: a name too long.
+        OSError: the copy failed (disk full); no version is left behind.
+    """
+    from sorter.core.model.modelfile import read_model_file
+
+    source = Path(path)
+    if source.suffix.lower() != ".pth":
+        raise ModelFileError(f"{source.name} is not a Sorter model file (.pth).")
+    title = clean_title(source.stem if title is None else title)
+    meta, _ = read_model_file(source)
+    with versions_lock():
+        folder = new_version_folder()
+        tmp = folder / (MODEL_FILE + TEMP_SUFFIX)
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, folder / MODEL_FILE)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return write_info(folder, meta, f"added from the file {source.name}", title=title)
+
+
+def size_text(size_bytes: int) -> str:
+    """ "33 MB", "6 KB": how big a version is, for a person."""
+    if size_bytes >= 1_000_000:
+        return f"{size_bytes / 1e6:.0f} MB"
+    return f"{max(1, round(size_bytes / 1e3))} KB"
