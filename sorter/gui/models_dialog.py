@@ -1,9 +1,10 @@
-"""*Model > Manage models...*: every model Sorter keeps, to use, rename or delete.
+"""*Model > Manage models...*: every model Sorter keeps, to use, rename, copy out, add or delete.
 
-Each retrain and each model trained from examples is stored as a version of about 30 MB; this
+Each retrain and each model trained from examples is stored as a version of about 33 MB; this
 is where the user sees them side by side (how each was made, how often it put images in
-exactly their own folder, its size) and deletes the ones they no longer want. The model in use
-and the built-in one cannot be deleted; photos a deleted model sorted are never touched.
+exactly their own folder, its size), deletes the ones they no longer want, and moves one to
+another computer (Save a copy... here, Add a model file... there). The model in use and the
+built-in one cannot be deleted; photos a deleted model sorted are never touched.
 """
 
 from __future__ import annotations
@@ -121,35 +122,49 @@ class ModelsDialog(QDialog):
         self.confirm: QMessageBox | None = None
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table = self._build_table()
+        self.status = QLabel("Reading the models...")
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+        layout.addWidget(self._build_buttons())
+        em = self.fontMetrics().height()
+        self.resize(64 * em, 22 * em)
+        self._update_buttons()
+
+    def _build_table(self) -> QTableWidget:
+        table = QTableWidget(0, len(COLUMNS))
+        table.setHorizontalHeaderLabels(COLUMNS)
         for column, tip in enumerate(COLUMN_TIPS):
-            self.table.horizontalHeaderItem(column).setToolTip(tip)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
+            table.horizontalHeaderItem(column).setToolTip(tip)
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setWordWrap(False)
+        header = table.horizontalHeader()
         for column in range(len(COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # "How": the long one
-        self.table.itemSelectionChanged.connect(self._update_buttons)
-        self.table.itemDoubleClicked.connect(lambda _item: self.use_selected())
-        self.status = QLabel("Reading the models...")
+        table.itemSelectionChanged.connect(self._update_buttons)
+        table.itemDoubleClicked.connect(lambda _item: self.use_selected())
+        return table
+
+    def _build_buttons(self) -> QDialogButtonBox:
         buttons = QDialogButtonBox()
-        self.use_button = QPushButton("Use")
-        self.rename_button = QPushButton("Rename...")
-        self.delete_button = QPushButton("Delete...")
-        self.copy_button = QPushButton("Save a copy...")
-        self.copy_button.setToolTip(
-            "Save the model as a file, e.g. to open it on another computer (File > Open model...)"
-        )
         self.add_button = QPushButton("Add a model file...")
         self.add_button.setToolTip(
             "Keep a copy of a Sorter model file (e.g. one saved on another computer) as one "
             "of your models"
         )
+        self.use_button = QPushButton("Use")
+        self.rename_button = QPushButton("Rename...")
+        self.copy_button = QPushButton("Save a copy...")
+        self.copy_button.setToolTip(
+            "Save the model as a file for another computer, where Add a model file... keeps it"
+        )
+        self.delete_button = QPushButton("Delete...")
         for button, slot in (
             (self.add_button, self.add_file),
             (self.use_button, self.use_selected),
@@ -163,14 +178,7 @@ class ModelsDialog(QDialog):
         self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.close_button.setDefault(True)
         self.close_button.clicked.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.status)
-        layout.addWidget(buttons)
-        em = self.fontMetrics().height()
-        self.resize(64 * em, 22 * em)
-        self._update_buttons()
+        return buttons
 
     # --- the list ----------------------------------------------------------------------------
     def refresh(self) -> Job:

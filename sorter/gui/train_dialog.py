@@ -16,28 +16,25 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from sorter.core.jobs import Progress
 from sorter.gui.drop_area import usable_paths
-from sorter.gui.pages import format_eta, plural
 from sorter.gui.pages import open_folder as show_in_file_manager
+from sorter.gui.pages import plural
 from sorter.gui.retrain_status import stage_progress
+from sorter.gui.train_result import CategoryTable, result_html
 from sorter.gui.versions_menu import switch_version
 from sorter.gui.worker import Job, JobError, JobRunner
 
@@ -49,15 +46,6 @@ INTRO = (
     "and put a few photos of that category in each: <i>Examples\\Chairs</i>, "
     "<i>Examples\\Tables</i>... About ten photos per category is enough to start; more help. "
     "Sorter only reads them."
-)
-COLUMNS = ("Category", "Example photos", "Right when placed", "Found")
-COLUMN_TIPS = (
-    "",
-    "Photos of this category in the examples folder",
-    "Of the example photos the model put in this category (each scored by a model trained "
-    "without it), the share that belong there",
-    "Of this category's example photos, the share the model put in it (the rest went to "
-    "uncertain or elsewhere)",
 )
 LISTED = 8  # categories named in the "found" line before "and N more"
 
@@ -106,41 +94,6 @@ def found_text(data: Any) -> str:
     return text
 
 
-def result_html(result: Any) -> str:
-    """What the trained model learned, the cross-validation's expectations (a small table) and
-    its notes."""
-    from sorter.core.training.options import TrainOptions
-    from sorter.core.training.report import estimate_rows
-    from sorter.core.training.train import kind_note
-
-    training = result.meta.training
-    learned = plural(len(result.meta.categories), "category", "categories")
-    parts = [
-        f"<p><b>The new model learned {learned} from {plural(training['images'], 'photo')}</b> "
-        f"in {format_eta(result.seconds)}.</p>"
-    ]
-    heading, rows = estimate_rows(training)
-    if rows:
-        cells = "".join(
-            f"<tr><td align='right'><b>{_text(figure)}</b></td>"
-            f"<td>&nbsp;&nbsp;{_text(words)}</td></tr>"
-            for figure, words in rows
-        )
-        parts.append(f"<p>{_text(heading)}</p><table>{cells}</table>")
-    kind = kind_note(result.data, TrainOptions(), result.meta.exclusive)  # the window's options
-    parts.append(f"<p>{_text(kind)}</p>")
-    parts += [f"<p>Note: {_text(warning)}</p>" for warning in result.warnings]
-    skipped = result.data.skipped  # found while training: reading a folder opens no image
-    if skipped:
-        names = ", ".join(path.name for path, _ in skipped[:LISTED])
-        more = f" and {len(skipped) - LISTED} more" if len(skipped) > LISTED else ""
-        parts.append(
-            f"<p>Note: {plural(len(skipped), 'photo')} could not be read and "
-            f"{'was' if len(skipped) == 1 else 'were'} left out: {_text(names)}{more}.</p>"
-        )
-    return "".join(parts)
-
-
 class TrainDialog(QDialog):
     """Pick examples, train, see the expected result, use the model (or keep it for later)."""
 
@@ -172,10 +125,41 @@ class TrainDialog(QDialog):
         self.resize(40 * em, 30 * em)
 
     def _build(self) -> None:
-        from sorter.core.learning.versions import TITLE_MAX
-
         self.intro = QLabel(INTRO)
         self.intro.setWordWrap(True)
+        row = self._build_folder_row()
+        self.found = QLabel(
+            "No examples folder yet? <b>Make one...</b> creates it in your Pictures folder, "
+            "with an empty folder for each category you name, ready for your photos."
+        )
+        self.found.setWordWrap(True)
+        self.found.setTextFormat(Qt.TextFormat.RichText)
+        self.title_row = self._build_title_row()
+        self.bar = QProgressBar()
+        self.stage = QLabel()
+        self.table = CategoryTable()
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.press_train = QLabel("Press <b>Train</b>: it takes about a minute or less.")
+        self.saved = QLabel()
+        self.saved.setWordWrap(True)
+        hidden = (self.bar, self.stage, self.table, self.summary, self.press_train, self.saved)
+        for widget in hidden:  # until a folder is read, training runs or a model is made
+            widget.setVisible(False)
+        self._build_buttons()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.intro)
+        layout.addLayout(row)
+        for widget in (self.found, self.title_row, self.press_train, self.summary, self.stage):
+            layout.addWidget(widget)
+        for widget in (self.bar, self.table, self.saved):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+
+    def _build_folder_row(self) -> QHBoxLayout:
+        """Examples: <folder>  [Read again] [Choose folder...] [Make one...]"""
         self.folder_label = QLabel("No folder chosen yet: choose one, or drop it here.")
         self.folder_label.setWordWrap(True)
         self.folder_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -194,52 +178,29 @@ class TrainDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(QLabel("Examples:"))
         row.addWidget(self.folder_label, 1)
-        row.addWidget(self.reread_button)
-        row.addWidget(self.choose_button)
-        row.addWidget(self.make_button)
-        self.found = QLabel(
-            "No examples folder yet? <b>Make one...</b> creates it in your Pictures folder, "
-            "with an empty folder for each category you name, ready for your photos."
-        )
-        self.found.setWordWrap(True)
-        self.found.setTextFormat(Qt.TextFormat.RichText)
+        for button in (self.reread_button, self.choose_button, self.make_button):
+            row.addWidget(button)
+        return row
+
+    def _build_title_row(self) -> QWidget:
+        """Name of the model: [...], shown once a folder has been read."""
+        from sorter.core.learning.versions import TITLE_MAX
+
         self.title = QLineEdit()
         self.title.setMaxLength(TITLE_MAX)
         self.title.setToolTip(
             "Shown beside the model's number in the window and the Model menu; "
             "Model > Rename this model... changes it later"
         )
-        self.title_row = QWidget()
-        title_row = QHBoxLayout(self.title_row)
-        title_row.setContentsMargins(0, 0, 0, 0)
-        title_row.addWidget(QLabel("Name of the model:"))
-        title_row.addWidget(self.title, 1)
-        self.title_row.setVisible(False)
-        self.bar = QProgressBar()
-        self.bar.setVisible(False)
-        self.stage = QLabel()
-        self.stage.setVisible(False)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        for column, tip in enumerate(COLUMN_TIPS):
-            self.table.horizontalHeaderItem(column).setToolTip(tip)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setVisible(False)
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.summary.setVisible(False)
-        self.press_train = QLabel("Press <b>Train</b>: it takes about a minute or less.")
-        self.press_train.setVisible(False)
-        self.saved = QLabel()
-        self.saved.setWordWrap(True)
-        self.saved.setVisible(False)
+        widget = QWidget()
+        row = QHBoxLayout(widget)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Name of the model:"))
+        row.addWidget(self.title, 1)
+        widget.setVisible(False)
+        return widget
+
+    def _build_buttons(self) -> None:
         self.buttons = QDialogButtonBox()
         self.train_button = self.buttons.addButton("Train", QDialogButtonBox.ButtonRole.AcceptRole)
         self.train_button.setEnabled(False)
@@ -252,19 +213,6 @@ class TrainDialog(QDialog):
         self.use_button.clicked.connect(self._on_use_button_clicked)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.close_button.clicked.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.intro)
-        layout.addLayout(row)
-        layout.addWidget(self.found)
-        layout.addWidget(self.title_row)
-        layout.addWidget(self.press_train)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.stage)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.table)
-        layout.addWidget(self.saved)
-        layout.addStretch(1)
-        layout.addWidget(self.buttons)
 
     # --- the examples folder -----------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -446,38 +394,11 @@ class TrainDialog(QDialog):
             f"It is saved as model {name}: the <i>Model</i> menu lists it, beside the model you "
             "use now. <b>Use this model</b> sorts with it from now on."
         )
-        self._fill_table(result)
+        self.table.fill(result)
         # Grow to show every row (up to a screenful); the table scrolls beyond that.
         self.resize(self.width(), max(self.height(), self.sizeHint().height()))
         self.use_button.setDefault(True)
         self.use_button.setFocus()
-
-    def _fill_table(self, result: Any) -> None:
-        counts = result.meta.training["image_counts"]
-        details = (result.report.get("evaluation") or {}).get("categories", {})
-        self.table.setRowCount(len(counts))
-        for row, (name, count) in enumerate(counts.items()):
-            figures = details.get(name) or {}
-            cells = (
-                name,
-                str(count),
-                _share(figures.get("precision")),
-                _share(figures.get("recall")),
-            )
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if column:
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
-                self.table.setItem(row, column, item)
-        self.table.resizeRowsToContents()
-        frame = 2 * self.table.frameWidth()
-        rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
-        height = self.table.horizontalHeader().height() + rows + frame
-        shown = min(height, self.fontMetrics().height() * 16)  # a long list scrolls
-        self.table.setMinimumHeight(shown)
-        self.table.setMaximumHeight(height)  # no empty grid under the rows
 
     def _on_use_button_clicked(self) -> None:
         if self.version is not None:
@@ -497,10 +418,6 @@ class TrainDialog(QDialog):
 def _text(plain: str) -> str:
     """Plain text inside the dialog's rich-text labels."""
     return html.escape(plain, quote=False)
-
-
-def _share(value: Any) -> str:
-    return "-" if value is None else f"{value:.0%}"
 
 
 def open_train_dialog(window: Any) -> TrainDialog:
