@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from sorter.gui.pages import plural
+from sorter.gui.tables import set_up_read_only
 from sorter.gui.versions_menu import ask_model_name, switch_version
 from sorter.gui.worker import Job, JobError, JobRunner
 
@@ -134,12 +135,8 @@ class ModelsDialog(QDialog):
         self._update_buttons()
 
     def _build_table(self) -> QTableWidget:
-        table = QTableWidget(0, len(COLUMNS))
-        table.setHorizontalHeaderLabels(COLUMNS)
-        for column, tip in enumerate(COLUMN_TIPS):
-            table.horizontalHeaderItem(column).setToolTip(tip)
-        table.verticalHeader().setVisible(False)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table = QTableWidget()
+        set_up_read_only(table, COLUMNS, COLUMN_TIPS)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.setWordWrap(False)

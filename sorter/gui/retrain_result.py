@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sorter.gui.tables import set_up_read_only
+
 log = logging.getLogger(__name__)
 
 COLUMNS = ("Evaluated on", "images", "current model", "new model")
@@ -83,9 +85,7 @@ class ResultTable(QTableWidget):
 
     def __init__(self, rows: list[Row], parent: QWidget | None = None) -> None:
         super().__init__(len(rows), len(COLUMNS), parent)
-        self.setHorizontalHeaderLabels(list(COLUMNS))
-        self.verticalHeader().setVisible(False)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        set_up_read_only(self, COLUMNS, ())
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to edit: no highlighted cell
         self.setWordWrap(False)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from sorter.gui.pages import format_eta, plural
+from sorter.gui.tables import set_up_read_only
 
 LISTED = 8  # photos named in the "could not be read" note before "and N more"
 COLUMNS = ("Category", "Example photos", "Right when placed", "Found")
@@ -68,12 +69,8 @@ class CategoryTable(QTableWidget):
     """Per category: example photos, right when placed, found (header tooltips say how)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(0, len(COLUMNS), parent)
-        self.setHorizontalHeaderLabels(COLUMNS)
-        for column, tip in enumerate(COLUMN_TIPS):
-            self.horizontalHeaderItem(column).setToolTip(tip)
-        self.verticalHeader().setVisible(False)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        super().__init__(parent)
+        set_up_read_only(self, COLUMNS, COLUMN_TIPS)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         header = self.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
