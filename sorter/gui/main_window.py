@@ -187,11 +187,25 @@ class MainWindow(SortFlowMixin, QMainWindow):
             self._fallback = None
             self.settings.model_path = path
             save_settings(self.settings)
+            self._hint_keeping_a_copy(path)
         self.model = model
         self.show_model(model)
         self.refresh_queue()
         self.model_ready.emit()
         self.start_pending()
+
+    def _hint_keeping_a_copy(self, path: str | None) -> None:
+        """A model file used where it lies (Downloads, a USB stick) is gone when that file is:
+        say how to keep a copy among the user's models."""
+        from sorter.core.learning.versions import DEFAULT, is_stored_version, version_name_of
+
+        name = version_name_of(path)
+        if path and name != DEFAULT and not is_stored_version(name) and name.endswith(".pth"):
+            self.statusBar().showMessage(
+                f"Now using {name} from its folder. To keep a copy among your models: "
+                "Model > Manage models... > Add a model file...",
+                20000,
+            )
 
     def show_about(self) -> None:
         """Version, where Sorter keeps things, the log folder and the licences."""

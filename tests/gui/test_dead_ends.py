@@ -147,3 +147,7 @@ def test_picking_a_file_that_is_no_model_keeps_the_model_that_worked(
         window.use_model_file(str(other))
     assert window.settings.model_path == str(other)
     assert window.model_label.text().startswith("Model: other")
+    assert window.statusBar().currentMessage() == (
+        "Now using other.pth from its folder. To keep a copy among your models: "
+        "Model > Manage models... > Add a model file..."
+    )
