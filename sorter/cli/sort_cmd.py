@@ -156,11 +156,10 @@ def _load(model_path: Path | None, device: str) -> LoadedModel:
 def _model_words(path: str | Path) -> str:
     """ "v2 (Shop stock)", and for a --model that is not the current one, which one is: the
     window, retraining and the correction queue work with the current model."""
-    from sorter.core.learning.versions import current_version_name, title_of, version_name_of
+    from sorter.core.learning.versions import current_version_name, version_name_of, with_title
     from sorter.core.model.modelfile import current_model_path
 
-    name, title = version_name_of(path), title_of(path)
-    words = f"{name} ({title})" if title else name
+    words = with_title(version_name_of(path), path)
     try:
         current = Path(path).resolve() == current_model_path().resolve()
     except OSError:

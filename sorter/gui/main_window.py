@@ -293,18 +293,13 @@ class MainWindow(SortFlowMixin, QMainWindow):
 
     def use_model_version(self, path: str | None, name: str) -> None:
         """Load a version the core has just made current (it wrote the settings already)."""
+        from sorter.core.learning.versions import with_title
+
         self._fallback = None  # the core made it current already
         self.model_path = path
         self.settings.model_path = path
         self.start_loading_model()
-        try:
-            from sorter.core.learning.versions import title_of
-
-            title = title_of(path)
-        except ImportError:
-            title = ""
-        called = f"{name} ({title})" if title else name
-        self.statusBar().showMessage(f"Now using model {called}.", 15000)
+        self.statusBar().showMessage(f"Now using model {with_title(name, path)}.", 15000)
 
     def open_settings(self) -> None:
         from sorter.gui.settings_dialog import SettingsDialog
@@ -402,16 +397,20 @@ class MainWindow(SortFlowMixin, QMainWindow):
 
 
 def model_name(model: Any) -> str:
-    """What the window calls the model: its version name, else its file name, and the name the
-    user gave it, else the folder of example photos it was trained on when it was one (retrains
-    keep both): "v2 (Furniture)", "v2 (Shop examples)"."""
-    try:
-        from sorter.core.learning.versions import title_of, version_name_of
+    """What the window calls the model: its version name, else its file name, and model_title
+    in brackets when there is one: "v2 (Furniture)", "v2 (Shop examples)"."""
+    from sorter.core.learning.versions import version_name_of
 
-        name, title = version_name_of(model.path), title_of(model.path)
-    except ImportError:
-        name, title = Path(model.path).stem, ""
+    title = model_title(model)
+    name = version_name_of(model.path)
+    return f"{name} ({title})" if title else name
+
+
+def model_title(model: Any) -> str:
+    """The name the user gave the model, else the folder of example photos it was trained on
+    when it was one (retrains keep both), else ""."""
+    from sorter.core.learning.versions import title_of
+
     examples = (getattr(model.meta, "training", None) or {}).get("data_path")
     # PureWindowsPath splits at both / and \, so a model trained on either system reads right
-    title = title or (PureWindowsPath(examples).name if examples else "")
-    return f"{name} ({title})" if title else name
+    return title_of(model.path) or (PureWindowsPath(examples).name if examples else "")

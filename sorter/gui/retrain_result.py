@@ -69,10 +69,9 @@ def comparison_rows(comparisons: Sequence[Any]) -> list[Row]:
 
 def _called(version: str, path: Any) -> str:
     """ "v3", or "v3 (Shop stock)" when the user named the model it was retrained from."""
-    from sorter.core.learning.versions import title_of
+    from sorter.core.learning.versions import with_title
 
-    title = title_of(path) if path else ""
-    return html.escape(f"{version} ({title})" if title else version)
+    return html.escape(with_title(version, path))
 
 
 def gui_reason(reason: str) -> str:

@@ -92,7 +92,12 @@ class SettingsDialog(QDialog):
 def model_hint(path: str) -> str:
     """What the model file field names, in the words of the Model menu: "Model v2 (Shop stock),
     one of your models: Model > Manage models... lists them all."; "" for other files."""
-    from sorter.core.learning.versions import DEFAULT, is_stored_version, title_of, version_name_of
+    from sorter.core.learning.versions import (
+        DEFAULT,
+        is_stored_version,
+        version_name_of,
+        with_title,
+    )
 
     if not path:
         return "The built-in model, the one Sorter comes with."
@@ -101,6 +106,5 @@ def model_hint(path: str) -> str:
         return "The built-in model, the one Sorter comes with."
     if not is_stored_version(name):
         return ""
-    title = title_of(path)
-    called = f"{name} ({title})" if title else name
+    called = with_title(name, path)
     return f"Model {called}, one of your models: Model > Manage models... lists them all."

@@ -102,7 +102,9 @@ def rename_current_model(window: Any) -> QInputDialog | None:
         )
         window.statusBar().showMessage(why, 10000)
         return None
-    return ask_model_name(window, name, _shown_title(window.model))
+    from sorter.gui.main_window import model_title
+
+    return ask_model_name(window, name, model_title(window.model))
 
 
 def ask_model_name(
@@ -123,14 +125,6 @@ def ask_model_name(
     dialog.textValueSelected.connect(lambda text: _store_title(window, name, text, done))
     dialog.open()
     return dialog
-
-
-def _shown_title(model: Any) -> str:
-    """The name in brackets after the version in the window's title: the one to edit."""
-    from sorter.gui.main_window import model_name
-
-    shown = model_name(model)
-    return shown[shown.find("(") + 1 : -1] if shown.endswith(")") else ""
 
 
 def _store_title(window: Any, name: str, text: str, done: Any = None) -> Job:

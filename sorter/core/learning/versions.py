@@ -163,6 +163,12 @@ def title_of(path: str | Path | None) -> str:
     return _title_in(read_info(Path(path).parent))
 
 
+def with_title(name: str, path: str | Path | None) -> str:
+    """ "v2 (Shop stock)": `name` with the name the user gave the version at `path`, when any."""
+    title = title_of(path)
+    return f"{name} ({title})" if title else name
+
+
 def _meta_summary(meta: ModelMeta) -> tuple[str, list[str], dict[str, Any]]:
     training = meta.training
     return str(training.get("date", "")), list(meta.categories), training.get("metrics")

@@ -189,3 +189,11 @@ def test_a_promoted_retrain_keeps_the_name_of_the_version_it_came_from() -> None
     candidate.base_path, candidate.base_version = unnamed.path, unnamed.name
     assert promote(candidate, CorrectionQueue()) == "v4"
     assert get_version("v4").title == ""
+
+
+def test_a_name_is_shown_with_the_title_of_its_version() -> None:
+    named = add_version(version_meta(), version_weights(), title="Shop stock")
+    plain = add_version(version_meta(), version_weights())
+    assert versions.with_title("v1", named.path) == "v1 (Shop stock)"
+    assert versions.with_title("v2", plain.path) == "v2"
+    assert versions.with_title("default", None) == "default"
