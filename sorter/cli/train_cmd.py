@@ -240,8 +240,9 @@ def _print_result(result: TrainResult, version: Any = None) -> None:
     for line in estimate_lines(training):
         print(line)
     if version is not None:
-        named = f' "{version.title}"' if version.title else ""
-        print(f"Model:  version {version.name}{named}, {result.model_path}")
+        from sorter.cli.versions_cmd import quoted_name
+
+        print(f"Model:  version {quoted_name(version)}, {result.model_path}")
     else:
         print(f"Model:  {result.model_path}")
     print(f"Report: {result.report_json}")

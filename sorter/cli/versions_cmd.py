@@ -124,8 +124,7 @@ def run_models_add(args: argparse.Namespace) -> int:
     from sorter.core.learning.manage import add_model_file
 
     version = add_model_file(args.file, args.name)
-    named = f' "{version.title}"' if version.title else ""
-    print(f"Added {args.file.name} as model {version.name}{named}.")
+    print(f"Added {args.file.name} as model {quoted_name(version)}.")
     print(f"Make it the current model with: sorter models use {version.name}")
     return 0
 
@@ -136,14 +135,18 @@ def run_models_delete(args: argparse.Namespace) -> int:
 
     version = get_version(args.version)
     check_deletable(version)  # before asking
-    named = f' "{version.title}"' if version.title else ""
-    what = f"model {version.name}{named} ({size_text(version.size_bytes)})"
+    what = f"model {quoted_name(version)} ({size_text(version.size_bytes)})"
     if not args.yes and not confirm(f"Delete {what}? Photos it sorted are not touched."):
         print(f"Kept {what}; --yes deletes it without asking.")
         return 1
     delete_version(version.name)
     print(f"Deleted {what}.")
     return 0
+
+
+def quoted_name(version: Any) -> str:
+    """'v2 "Shop stock"', or "v2" for a version with no name of its own."""
+    return f'{version.name} "{version.title}"' if version.title else version.name
 
 
 def _names_a_file(text: str) -> bool:

@@ -75,9 +75,8 @@ def delete_version(name: str) -> ModelVersion:
         VersionError: no such version, the embedded default, or the current model.
     """
     version = get_version(name)
-    check_deletable(version)
-    with versions_lock():
-        check_deletable(version)  # made current meanwhile?
+    with versions_lock():  # checked under the lock: it cannot become current meanwhile
+        check_deletable(version)
         folder = version.path.parent
         note_last_number(version.number)
         # Out of every list at once; the files go after (or at the next sweep, if one is held)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sorter import appdirs
 from sorter.core.errors import ModelFileError, SorterError
+from sorter.core.files import write_atomic
 from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.locks import FileLock
 from sorter.core.settings import Settings, load_settings, update_settings
@@ -317,10 +318,7 @@ def _last_number() -> int:
 def note_last_number(number: int) -> None:
     """Remember `number` as used (never lowered), so no later version takes it again."""
     if number > _last_number():
-        path = models_dir() / LAST_NUMBER_FILE
-        tmp = path.with_name(path.name + TEMP_SUFFIX)
-        tmp.write_text(str(number), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(models_dir() / LAST_NUMBER_FILE, str(number).encode("utf-8"))
 
 
 def _folder_size(folder: Path) -> int:
@@ -547,9 +545,7 @@ def read_report(name: str) -> dict[str, Any] | None:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON through a temporary file, so a reader never sees half of it."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2, default=str).encode("utf-8"))
 
 
 def _remove_quietly(folder: Path) -> None:
