@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sorter.core.learning.versions import DEFAULT
 from sorter.gui.pages import plural
 from sorter.gui.tables import set_up_read_only
 from sorter.gui.versions_menu import ask_model_name, switch_version
@@ -62,20 +63,6 @@ MEASURED_ON = {
 }
 
 
-def add_model_file(path: Path) -> Any:
-    """Background job: store a copy of a model file as the next version."""
-    from sorter.core.learning.manage import add_model_file as add
-
-    return add(path)
-
-
-def export_version(name: str, dest: Path, replace: bool) -> Path:
-    """Background job: copy version `name`'s model file to `dest`."""
-    from sorter.core.learning.manage import export_version as export
-
-    return export(name, dest, replace)
-
-
 def load_versions() -> list[Any]:
     """Background job: every version, the built-in one first (reading it loads its weights)."""
     from sorter.core.learning.versions import list_versions
@@ -86,7 +73,6 @@ def load_versions() -> list[Any]:
 def version_cells(version: Any) -> tuple[list[str], list[str]]:
     """(texts, tooltips) of a version's row."""
     from sorter.core.learning.manage import size_text
-    from sorter.core.learning.versions import DEFAULT
 
     builtin = version.name == DEFAULT
     exact, images = version.metrics.get("exact_match"), version.metrics.get("images")
@@ -211,7 +197,7 @@ class ModelsDialog(QDialog):
                 self.table.setItem(row, column, item)
             if version.name == keep:
                 self.table.selectRow(row)
-        stored = [v for v in versions if v.name != "default"]
+        stored = [v for v in versions if v.name != DEFAULT]
         total = sum(v.size_bytes for v in stored)
         self.status.setText(
             f"{plural(len(stored), 'model')} of your own, {size_text(total)} in all."
@@ -228,14 +214,14 @@ class ModelsDialog(QDialog):
         rows = self.table.selectionModel().selectedRows()
         return self.versions[rows[0].row()] if rows and self.versions else None
 
-    def select(self, name: str) -> None:
-        for row, version in enumerate(self.versions):
-            if version.name == name:
-                self.table.selectRow(row)
+    def selected_own(self) -> Any:
+        """The selected version when it is one of the user's (not the built-in model)."""
+        version = self.selected()
+        return version if version is not None and version.name != DEFAULT else None
 
     def _update_buttons(self) -> None:
         version = self.selected()
-        own = version is not None and version.name != "default"
+        own = self.selected_own() is not None
         self.use_button.setEnabled(version is not None and not version.current)
         self.rename_button.setEnabled(own)
         self.copy_button.setEnabled(own)
@@ -255,8 +241,8 @@ class ModelsDialog(QDialog):
         return switch_version(self.window_, version.name, done=self.refresh)
 
     def rename_selected(self) -> QDialog | None:
-        version = self.selected()
-        if version is None or version.name == "default":
+        version = self.selected_own()
+        if version is None:
             return None
         return ask_model_name(self.window_, version.name, version.title, self, self.refresh)
 
@@ -267,6 +253,8 @@ class ModelsDialog(QDialog):
         if not path:
             return None
 
+        from sorter.core.learning.manage import add_model_file
+
         def finished(version: Any) -> None:
             self.window_.statusBar().showMessage(
                 f"Added {Path(path).name} as model {version.name}: Use puts it to work.", 15000
@@ -275,16 +263,14 @@ class ModelsDialog(QDialog):
             self._added = version.name  # selected once the list is read again
             self.refresh()
 
-        job = Job(add_model_file, Path(path), with_progress=False)
-        job.signals.finished.connect(finished)
-        job.signals.failed.connect(self.window_.report_error)
-        return self.runner.start(job)
+        return self._start(finished, add_model_file, Path(path))
 
     def copy_selected(self) -> Job | None:
+        from sorter.core.learning.manage import export_version
         from sorter.core.sorting.names import safe_file_name
 
-        version = self.selected()
-        if version is None or version.name == "default":
+        version = self.selected_own()
+        if version is None:
             return None
         start = Path.home() / safe_file_name(
             f"{version.title or 'Sorter model ' + version.name}.pth"
@@ -302,16 +288,13 @@ class ModelsDialog(QDialog):
             )
 
         # the save dialog has asked before replacing a file of that name
-        job = Job(export_version, version.name, dest, True, with_progress=False)
-        job.signals.finished.connect(finished)
-        job.signals.failed.connect(self.window_.report_error)
-        return self.runner.start(job)
+        return self._start(finished, export_version, version.name, dest, True)
 
     def delete_selected(self) -> QMessageBox | None:
         from sorter.core.learning.manage import size_text
 
-        version = self.selected()
-        if version is None or version.name == "default" or version.current:
+        version = self.selected_own()
+        if version is None or version.current:
             return None
         named = f" (“{version.title}”)" if version.title else ""
         box = self.confirm = QMessageBox(
@@ -337,7 +320,12 @@ class ModelsDialog(QDialog):
             self.window_.statusBar().showMessage(f"Deleted model {version.name}.", 10000)
             self.refresh()
 
-        job = Job(delete_version, name, with_progress=False)
+        return self._start(finished, delete_version, name)
+
+    def _start(self, finished: Any, fn: Any, *args: Any) -> Job:
+        """Run a core function on the dialog's thread; `finished` gets its result, and a
+        failure is reported as the window reports any."""
+        job = Job(fn, *args, with_progress=False)
         job.signals.finished.connect(finished)
         job.signals.failed.connect(self.window_.report_error)
         return self.runner.start(job)
