@@ -62,6 +62,9 @@ Compression={#Compression}
 SolidCompression=no
 ; Closes a running Sorter before files are replaced (upgrade) or removed (uninstall).
 CloseApplications=yes
+; The licence page shows Sorter's own MIT licence (Help > About Sorter > Licences shows it and
+; every third-party licence the folder ships).
+LicenseFile=..\LICENSE
 #if FileExists(AddBackslash(SourcePath) + IconFile)
 SetupIconFile={#IconFile}
 #endif

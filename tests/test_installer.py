@@ -166,3 +166,13 @@ def test_version_resource_of_a_release_candidate_does_not_outrank_the_release():
     # Before: "0.2.0rc1" gave (0, 2, 0, 1), a higher file version than 0.2.0's (0, 2, 0, 0).
     info = _version_info()
     assert info.version_tuple("0.2.0rc1") == info.version_tuple("0.2.0") == (0, 2, 0, 0)
+
+
+def test_the_licence_page_shows_sorters_licence():
+    text = ISS.read_text(encoding="utf-8")
+    setup = text.split("[Setup]")[1].split("\n[")[0]
+    lines = [line for line in setup.splitlines() if line.startswith("LicenseFile=")]
+    assert lines == ["LicenseFile=..\\LICENSE"]
+    # ISCC reads the path relative to the script
+    licence = ISS.parent / lines[0].split("=", 1)[1].replace("\\", "/")
+    assert licence.read_text(encoding="utf-8").startswith("MIT License")
