@@ -106,6 +106,24 @@ def version_weights(value: float = 1.0) -> dict:
     return {"head.weight": torch.full((2, 3), value)}
 
 
+def quick_state(n_out: int) -> dict:
+    """A state_dict of the default network shaped as quick mode leaves it: the shipped body
+    (backbone.shared_body) and a random head whose first Linear uses 2 * n_out of its 512 rows."""
+    import torch
+
+    from sorter.core.model.arch_names import PAIR
+    from sorter.core.model.networks import fastai_network
+    from sorter.core.training.backbone import shared_body
+
+    body = shared_body(PAIR)
+    assert body is not None  # the shipped weights are in assets/weights
+    torch.manual_seed(0)
+    state = fastai_network(PAIR, n_out).state_dict()
+    state.update(body.state)
+    state["1.4.weight"][2 * n_out :] = 0
+    return state
+
+
 def make_tiny_model(path: Path, categories=("cats", "dogs", "cars"), arch="resnet18") -> Path:
     """A real Sorter model file (fastai layout, random weights, 32 px input): scores in ms."""
     import torch

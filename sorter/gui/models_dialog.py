@@ -1,10 +1,11 @@
 """*Model > Manage models...*: every model Sorter keeps, to use, rename, copy out, add or delete.
 
-Each retrain and each model trained from examples is stored as a version of about 33 MB; this
-is where the user sees them side by side (how each was made, how often it put images in
-exactly their own folder, its size), deletes the ones they no longer want, and moves one to
-another computer (Save a copy... here, Add a model file... there). The model in use and the
-built-in one cannot be deleted; photos a deleted model sorted are never touched.
+Each retrain and each model trained from examples is stored as a version (about 330 KB from
+quick mode, 33 MB fine-tuned); this is where the user sees them side by side (how each was
+made, how often it put images in exactly their own folder, its size), deletes the ones they no
+longer want, and moves one to another computer (Save a copy... here, Add a model file...
+there). The model in use and the built-in one cannot be deleted; photos a deleted model sorted
+are never touched.
 """
 
 from __future__ import annotations

@@ -14,19 +14,16 @@ from sorter.core.learning.versions import (
     DEFAULT,
     DELETING_PREFIX,
     INFO_FILE,
-    MODEL_FILE,
-    TEMP_SUFFIX,
     ModelVersion,
     VersionError,
+    add_version,
     clean_title,
     current_version_name,
     get_version,
     models_dir,
-    new_version_folder,
     note_last_number,
     read_info,
     versions_lock,
-    write_info,
     write_json,
 )
 
@@ -88,15 +85,19 @@ def delete_version(name: str) -> ModelVersion:
 
 
 def export_version(name: str, dest: str | os.PathLike[str], replace: bool = False) -> Path:
-    """Copy a version's model file to `dest` (e.g. to open it on another computer with *Open
-    model*); an existing `dest` is replaced only when `replace` (the user said so), and never
-    left half-written.
+    """Write a version's model as one standalone file at `dest` (e.g. to open it on another
+    computer with *Open model*), holding every weight even when the stored version is compact;
+    an existing `dest` is replaced only when `replace` (the user said so), and never left
+    half-written.
 
     Raises:
         VersionError: no such version, or the embedded default (it comes with every Sorter).
         FileExistsError: `dest` exists and `replace` is False.
-        OSError: the copy failed (disk full, no permission); `dest` is as it was.
+        ModelFileError: the stored version does not read, or writing failed; `dest` is as it was.
+        OutOfSpaceError: the disk is full; `dest` is as it was.
     """
+    from sorter.core.model.modelfile import read_model_file, save_model
+
     version = get_version(name)
     if version.name == DEFAULT:
         raise VersionError(
@@ -105,27 +106,22 @@ def export_version(name: str, dest: str | os.PathLike[str], replace: bool = Fals
     dest = Path(dest)
     if dest.exists() and not replace:
         raise FileExistsError(f"{dest} already exists.")
-    handle, tmp = tempfile.mkstemp(prefix=".sorter-", suffix=TEMP_SUFFIX, dir=dest.parent)
-    os.close(handle)
-    try:
-        shutil.copyfile(version.path, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    meta, state_dict = read_model_file(version.path)
+    save_model(dest, meta, state_dict)  # whole: the other computer's Sorter may differ
     log.info("Copied model version %s to %s", version.name, dest)
     return dest
 
 
 def add_model_file(path: str | os.PathLike[str], title: str | None = None) -> ModelVersion:
-    """Store a copy of a Sorter model file (e.g. one saved with export_version on another
-    computer) as the next version, named `title` (default: the file's name without .pth); it
-    is not made current. The file is read and checked first; it is never changed.
+    """Store a Sorter model file (e.g. one saved with export_version on another computer) as
+    the next version, named `title` (default: the file's name without .pth); it is not made
+    current. The file is read and checked first, and never changed; the version holds the
+    same weights, compact when its networks are the shipped ones (versions.add_version).
 
     Raises:
         ModelFileError: not a .pth file, or not a Sorter model (unsafe, damaged, bare weights).
         VersionError: a name too long.
-        OSError: the copy failed (disk full); no version is left behind.
+        OutOfSpaceError: the disk is full; no version is left behind.
     """
     from sorter.core.model.modelfile import read_model_file
 
@@ -133,17 +129,8 @@ def add_model_file(path: str | os.PathLike[str], title: str | None = None) -> Mo
     if source.suffix.lower() != ".pth":
         raise ModelFileError(f"{source.name} is not a Sorter model file (.pth).")
     title = clean_title(source.stem if title is None else title)
-    meta, _ = read_model_file(source)
-    with versions_lock():
-        folder = new_version_folder()
-        tmp = folder / (MODEL_FILE + TEMP_SUFFIX)
-        try:
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, folder / MODEL_FILE)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        return write_info(folder, meta, f"added from the file {source.name}", title=title)
+    meta, state_dict = read_model_file(source)
+    return add_version(meta, state_dict, note=f"added from the file {source.name}", title=title)
 
 
 def size_text(size_bytes: int) -> str:

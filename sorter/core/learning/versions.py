@@ -344,7 +344,9 @@ def add_version(
 ) -> ModelVersion:
     """Store a new model version (not yet current) with its report; returns it.
 
-    `corrections` are the queue ids the model learned from, kept in its version.json.
+    `corrections` are the queue ids the model learned from, kept in its version.json. A model
+    whose networks are still the shipped ImageNet ones (quick mode's, and its retrains) is
+    stored compact: its file leaves them out (save_model).
     """
     with versions_lock():
         return _store(meta, state_dict, report, note, corrections, title)
@@ -380,10 +382,12 @@ def _store(
     title: str = "",
 ) -> ModelVersion:
     from sorter.core.model.modelfile import save_model
+    from sorter.core.training.backbone import shared_body
 
+    shared = shared_body(meta.arch) if meta.builder == "fastai" else None
     folder = new_version_folder()
     try:
-        save_model(folder / MODEL_FILE, meta, state_dict)
+        save_model(folder / MODEL_FILE, meta, state_dict, shared)
     except BaseException:
         _remove_quietly(folder)
         raise
@@ -450,7 +454,9 @@ def train_version(
     title = clean_title(title)  # a name too long fails before the minutes of training
     scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=models_dir()))
     try:
-        result = train(data, scratch / MODEL_FILE, options, progress=progress, cancel=cancel)
+        result = train(
+            data, scratch / MODEL_FILE, options, progress=progress, cancel=cancel, compact=True
+        )
         if cancel is not None:
             cancel.raise_if_cancelled()  # stopped as it finished: still no version
         with versions_lock():

@@ -18,6 +18,14 @@ from sorter.core.files import file_sha256
 from sorter.core.model.fold_bn import fold_batchnorm
 from sorter.core.model.meta import IMAGENET, RESIZE_METHODS, ModelMeta
 from sorter.core.model.networks import build_network
+from sorter.core.model.pretrained import (
+    SharedBody,
+    body_state,
+    find_weight_file,
+    restore_zero_rows,
+    split_shared,
+    trim_zero_rows,
+)
 from sorter.core.model.safe_load import safe_torch_load
 from sorter.core.model.weights import (
     StateDict,
@@ -32,6 +40,7 @@ from sorter.core.settings import load_settings
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "COMPACT_VERSION",
     "FORMAT",
     "IMAGENET",
     "RESIZE_METHODS",
@@ -51,15 +60,26 @@ __all__ = [
 ]
 
 FORMAT = "sorter-model"
-VERSION = 1
+VERSION = 1  # a file that holds every weight of its network
+COMPACT_VERSION = 2  # a file whose network body is the shipped ImageNet weights (pretrained.py)
+VERSIONS = (VERSION, COMPACT_VERSION)
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def save_model(path: str | os.PathLike[str], meta: ModelMeta, state_dict: StateDict) -> None:
+def save_model(
+    path: str | os.PathLike[str],
+    meta: ModelMeta,
+    state_dict: StateDict,
+    shared: SharedBody | None = None,
+) -> None:
     """Write a sorter model file atomically: a temporary file in the same folder, then rename.
 
     On disk the metadata is meta.to_dict(), the plain dict of format version 1, with
-    state_dict_sha256 set to weights_checksum() of the weights written.
+    state_dict_sha256 set to weights_checksum() of the weights written. With `shared`, and a
+    body every tensor of which is still the shipped one, the file is compact (version 2): it
+    leaves those tensors out, names their files instead, and cuts the all-zero rows at the
+    end of its own tensors (quick mode's head: about 330 KB instead of 33 MB);
+    state_dict_sha256 still covers every tensor, so reading checks the rebuilt body too.
 
     Raises:
         ModelFileError: the folder is missing, the weights hold NaN or inf, or writing failed.
@@ -74,8 +94,14 @@ def save_model(path: str | os.PathLike[str], meta: ModelMeta, state_dict: StateD
         raise ModelFileError(f"Could not write {path}: the weights hold NaN or infinite values "
                              f"({names_of(bad)}); training went wrong.")  # fmt: skip
     stored = meta.replace(state_dict_sha256=weights_checksum(tensors)).to_dict()
-    tmp = path.with_name(f".{path.name}.tmp")
     payload = {"format": FORMAT, "version": VERSION, "meta": stored, "state_dict": tensors}
+    own = split_shared(tensors, shared) if shared is not None else None
+    if shared is not None and own is not None:
+        own, shapes = trim_zero_rows(own)
+        body = {"files": list(shared.files), "sha256": weights_checksum(shared.state)}
+        payload.update(version=COMPACT_VERSION, state_dict=own, shared_body=body)
+        payload["zero_rows"] = shapes
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
         torch.save(payload, tmp, pickle_protocol=4)
         os.replace(tmp, path)
@@ -85,7 +111,8 @@ def save_model(path: str | os.PathLike[str], meta: ModelMeta, state_dict: StateD
         raise ModelFileError(f"Could not write the model file {path}: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    log.info("Saved model %s (%s, %d categories)", path, meta.arch, len(meta.categories))
+    kind = "compact, body from " + ", ".join(shared.files) if "shared_body" in payload else "whole"
+    log.info("Saved model %s (%s, %d categories; %s)", path, meta.arch, len(meta.categories), kind)
 
 
 def _looks_like_state_dict(obj: object) -> bool:
@@ -112,17 +139,66 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[ModelMeta, dict[str, 
         )
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise ModelFileError(f"{path} is a PyTorch file but not a Sorter model.")
-    if obj.get("version") != VERSION:
+    if obj.get("version") not in VERSIONS:
         raise ModelFileError(
             f"{path} uses Sorter model format version {obj.get('version')!r}; this Sorter reads "
-            f"version {VERSION}. A newer Sorter may open it."
+            f"versions {VERSION} and {COMPACT_VERSION}. A newer Sorter may open it."
         )
     raw, state_dict = obj.get("meta"), obj.get("state_dict")
     if not isinstance(raw, dict) or not _looks_like_state_dict(state_dict):
         raise ModelFileError(f"{path} is an incomplete Sorter model (no metadata or weights).")
     meta = ModelMeta.from_dict(raw, path)
+    if obj["version"] == COMPACT_VERSION:
+        own = _own_tensors(path, state_dict, obj.get("zero_rows", {}))
+        state_dict = {**_shared_body(path, meta, obj.get("shared_body")), **own}
     check_weights(path, meta, state_dict)
     return meta, state_dict
+
+
+def _own_tensors(
+    path: Path, state_dict: dict[str, torch.Tensor], shapes: object
+) -> dict[str, torch.Tensor]:
+    """A compact file's own tensors with the zero rows it left out put back."""
+    if not isinstance(shapes, dict) or not all(
+        isinstance(shape, list) and all(isinstance(n, int) for n in shape)
+        for shape in shapes.values()
+    ):
+        raise ModelFileError(f"{path} is an incomplete Sorter model (its tensor shapes are lost).")
+    try:
+        return restore_zero_rows(state_dict, shapes)
+    except ValueError as exc:
+        raise ModelFileError(f"{path} is damaged: {exc}.") from exc
+
+
+def _shared_body(path: Path, meta: ModelMeta, body: object) -> dict[str, torch.Tensor]:
+    """The body a compact file names, rebuilt from the shipped files and checked."""
+    if not (
+        isinstance(body, dict)
+        and isinstance(body.get("files"), list)
+        and all(isinstance(name, str) for name in body["files"])
+        and isinstance(body.get("sha256"), str)
+    ):
+        raise ModelFileError(f"{path} is an incomplete Sorter model (its network is not named).")
+    names = body["files"]
+    files = [find_weight_file(name) for name in names]
+    missing = [name for name, file in zip(names, files, strict=True) if file is None]
+    if missing:
+        raise ModelFileError(
+            f"{path} needs the network weights that come with Sorter ({', '.join(missing)}), and "
+            "they are not installed. Reinstall Sorter, or save a copy of the model from the "
+            "Sorter that made it (Model > Manage models > Save a copy...)."
+        )
+    try:
+        state = body_state(meta.arch, [file for file in files if file is not None])
+    except (ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{path}: the network weights it names do not fit: {exc}") from exc
+    if weights_checksum(state) != body["sha256"]:
+        raise ModelFileError(
+            f"{path} was made with other network weights than this Sorter's "
+            f"({', '.join(names)}). Open it with the Sorter that made it and save a copy there "
+            "(Model > Manage models > Save a copy...): a copy holds every weight."
+        )
+    return state
 
 
 def default_model_path() -> Path:

@@ -11,12 +11,11 @@ import torch
 import torchvision
 from torch import nn
 
-from sorter import appdirs
 from sorter.core.errors import SorterError
 from sorter.core.model.arch_names import PAIR
-from sorter.core.model.effnet_lite import MobileNetV2Lite0, lite0_state_from_release
 from sorter.core.model.meta import IMAGENET
 from sorter.core.model.networks import ARCHS, FASTAI_CUTS
+from sorter.core.model.pretrained import SharedBody, body_state, pair_network, weight_folders
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +46,35 @@ def find_pretrained_weights(arch: str) -> Path | None:
         raise SorterError(f"Unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}.")
     if arch == PAIR and find_pretrained_weights("mobilenet_v2") is None:
         return None  # the pair needs both halves
-    folders = [appdirs.asset_path("weights"), Path(torch.hub.get_dir()) / "checkpoints"]
-    for folder in folders:
+    for folder in weight_folders():
         for name in weight_file_names(arch):
             if (folder / name).is_file():
                 return folder / name
     return None
+
+
+def pretrained_files(arch: str) -> list[Path] | None:
+    """Every ImageNet weights file `arch` is built from (the pair: MobileNetV2's, then
+    Lite0's), or None when one is missing."""
+    found = find_pretrained_weights(arch)
+    if found is None:
+        return None
+    return [find_pretrained_weights("mobilenet_v2"), found] if arch == PAIR else [found]
+
+
+def shared_body(arch: str) -> SharedBody | None:
+    """The body a model of `arch` starts from, as the shipped files give it: what save_model
+    leaves out of a model file whose body is still that one. None when there is no such file
+    or it does not load (the model is then stored whole)."""
+    files = pretrained_files(arch)
+    if files is None:
+        return None
+    try:
+        state = body_state(arch, [f for f in files if f is not None])
+    except (ValueError, RuntimeError, SorterError) as exc:
+        log.warning("The pretrained weights of %s cannot be shared: %s", arch, exc)
+        return None
+    return SharedBody(tuple(f.name for f in files if f is not None), state)
 
 
 def torchvision_pretrained(arch: str, weights: Path) -> nn.Module:
@@ -87,19 +109,12 @@ def _pair_pretrained(lite_weights: Path) -> nn.Module:
     mobilenet_weights = find_pretrained_weights("mobilenet_v2")
     if mobilenet_weights is None:
         raise BackboneError(f"{PAIR} needs MobileNetV2's ImageNet weights, and none are installed.")
-    network = MobileNetV2Lite0()
-    mobilenet = torchvision_pretrained("mobilenet_v2", mobilenet_weights)
-    network.features.mobilenet.load_state_dict(mobilenet.features.state_dict(), strict=True)
     try:
-        lite = lite0_state_from_release(_read_state(lite_weights, PAIR))
-        prefix = "features."
-        features = {k.removeprefix(prefix): v for k, v in lite.items() if k.startswith(prefix)}
-        network.features.lite.load_state_dict(features, strict=True)
-    except (ValueError, RuntimeError) as exc:
+        return pair_network(mobilenet_weights, lite_weights)
+    except (ValueError, RuntimeError, SorterError) as exc:
         raise BackboneError(
             f"The pretrained weights {lite_weights} cannot be used for EfficientNet-Lite0: {exc}"
         ) from exc
-    return network
 
 
 def pretrained_body(arch: str, weights: Path) -> nn.Sequential:

@@ -19,7 +19,7 @@ from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
 from sorter.core.model.meta import ModelMeta, trained_meta
 from sorter.core.model.modelfile import pick_device, save_model
 from sorter.core.training import crossval
-from sorter.core.training.backbone import find_pretrained_weights
+from sorter.core.training.backbone import find_pretrained_weights, shared_body
 from sorter.core.training.data import TrainData, TrainOutcome, check
 from sorter.core.training.modes import TRAIN_MODES, TrainJob
 from sorter.core.training.options import TrainOptions, check_options, single_label
@@ -68,12 +68,15 @@ def train(
     *,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    compact: bool = False,
 ) -> TrainResult:
     """Train on `data` and write the model file `out` plus MODEL.report.json/.png beside it.
 
     A single-label model (softmax; at most one folder per image) when every image has exactly
     one label, else a multi-label one (a sigmoid per category); `options.labels` overrides.
-    Nothing is written unless training finishes.
+    Nothing is written unless training finishes. `compact`: leave the shipped networks'
+    weights out of `out` when training left them unchanged (save_model), as the user's stored
+    versions do; a file meant for elsewhere (`--out`) holds every weight.
 
     Raises:
         SorterError: bad options, unusable data, an existing `out`, missing weights (quick mode).
@@ -94,7 +97,8 @@ def train(
     if cancel is not None:
         cancel.raise_if_cancelled()
     outcome.notes.append(kind_note(data, options, exclusive))
-    return _finish(outcome, out, options, weights, device, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return _finish(outcome, out, options, weights, device, seconds, compact)
 
 
 def kind_note(data: TrainData, options: TrainOptions, exclusive: bool) -> str:
@@ -123,6 +127,7 @@ def _finish(
     weights: Path | None,
     device: torch.device,
     seconds: float,
+    compact: bool = False,
 ) -> TrainResult:
     data, split, exclusive = outcome.data, outcome.split, outcome.exclusive
     targets = data.targets()[split.valid]
@@ -139,7 +144,8 @@ def _finish(
         training["cross_validation"] = cross_validation
     training["warnings"] = [*data.warnings, *split.warnings]
     meta = _trained_meta(outcome, options, weights, evaluation["thresholds"], training, cap)
-    save_model(out, meta, outcome.state_dict)
+    shared = shared_body(meta.arch) if compact and meta.builder == "fastai" else None
+    save_model(out, meta, outcome.state_dict, shared)
     report = {
         "model": str(out),
         "training": training,

@@ -112,3 +112,28 @@ def test_a_model_file_is_added_as_the_next_version_under_its_file_name(tmp_path)
     with pytest.raises(ModelFileError, match=r"notes\.txt is not a Sorter model file"):
         manage.add_model_file(tmp_path / "notes.txt")
     assert [v.name for v in list_versions(include_default=False)] == ["v1", "v2", "v3"]
+
+
+def test_a_compact_version_is_copied_whole_and_added_back_compact(tmp_path, monkeypatch) -> None:
+    from fakes import quick_state, tiny_meta
+
+    from sorter.core.model import modelfile
+    from sorter.core.model.arch_names import PAIR
+    from sorter.core.model.safe_load import safe_torch_load
+
+    state = quick_state(2)
+    stored = versions.add_version(tiny_meta(("chairs", "tables"), arch=PAIR), state)
+    assert stored.size_bytes < 1_000_000  # the shipped networks are named, not stored
+    copy = manage.export_version(stored.name, tmp_path / "Shop.pth")
+    assert safe_torch_load(copy)["version"] == modelfile.VERSION  # every weight, for anywhere
+    added = manage.add_model_file(copy)
+    assert safe_torch_load(added.path)["version"] == modelfile.COMPACT_VERSION
+    assert added.path.stat().st_size < 1_000_000
+    back = read_model(added.path)[1]
+    assert all(torch.equal(back[k], v) for k, v in state.items())
+    # the copy opens on a computer without the shipped files the version names
+    monkeypatch.setattr(modelfile, "find_weight_file", lambda name: None)
+    whole = read_model(copy)[1]
+    assert all(torch.equal(whole[k], v) for k, v in state.items())
+    with pytest.raises(modelfile.ModelFileError, match="not installed"):
+        read_model(stored.path)

@@ -23,7 +23,8 @@ from sorter.core.learning.versions import (
     use_version,
     version_name_of,
 )
-from sorter.core.model.modelfile import current_model_path, default_model_path
+from sorter.core.model.modelfile import COMPACT_VERSION, current_model_path, default_model_path
+from sorter.core.model.safe_load import safe_torch_load
 from sorter.core.settings import load_settings
 
 
@@ -141,6 +142,9 @@ def test_training_from_examples_stores_a_version_that_is_not_yet_current(tmp_pat
     assert listed["v2"].metrics["evaluated_on"] == versions.EXAMPLES_JUDGED
     use_version("v2")
     assert read_model(version.path)[0].categories == ["blue", "red"]
+    # quick mode leaves the shipped networks as they are: the version stores only its head
+    assert version.path.stat().st_size < 1_000_000
+    assert safe_torch_load(version.path)["version"] == COMPACT_VERSION
 
 
 def test_a_cancelled_training_leaves_no_version(tmp_path) -> None:
