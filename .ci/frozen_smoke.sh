@@ -2,8 +2,9 @@
 # Frozen smoke test: build the PyInstaller folder on Linux, move it under a path with a space and
 # non-ASCII letters, run `sorter --version`, `sorter self-test` (which also starts the windowed
 # `Sorter --self-test`) and `Sorter --self-test` from there with the system CUDA libraries out of
-# the way, train a tiny model in full mode and sort with it, and fail if any library was loaded
-# from the build environment or /usr/local/cuda.
+# the way, train a tiny model in full mode and sort with it, train one in quick mode as a stored
+# (compact) version and sort with that, and fail if any library was loaded from the build
+# environment or /usr/local/cuda.
 #
 # Usage: .ci/frozen_smoke.sh            (from anywhere; about 10 minutes on 2 cores)
 # Environment:
@@ -119,6 +120,16 @@ frozen train "$APP/sorter" train "$TINY" --mode full --epochs 1 --input-size 64 
 frozen sort "$APP/sorter" sort "$TINY" --model "$WORK/tiny-full.pth" --out "$WORK/tiny-sorted" \
     || fail "sorter sort with the full-mode model (output above)"
 [[ -f "$WORK/tiny-sorted/sorter-report.csv" ]] || fail "the sort wrote no sorter-report.csv"
+# Quick mode stored as a version: compact (its networks named, not stored), so sorting with it
+# rebuilds them from the weights inside the bundle.
+frozen quick "$APP/sorter" train "$TINY" --as-version --input-size 64 \
+    || fail "sorter train --as-version (output above)"
+stored=$(find "$XDG_DATA_HOME" -path '*models/v1/model.pth' -size -1000k)
+[[ -n "$stored" ]] || fail "the quick-mode version was not stored compact (under 1 MB)"
+frozen use "$APP/sorter" models use v1 || fail "sorter models use v1 (output above)"
+frozen sortv "$APP/sorter" sort "$TINY" --out "$WORK/tiny-sorted-v1" \
+    || fail "sorter sort with the compact version (output above)"
+[[ -f "$WORK/tiny-sorted-v1/sorter-report.csv" ]] || fail "the sort with v1 wrote no report"
 train_s=$(seconds_since "$t")
 
 # The self-tests passed; now prove they did so with the folder's own libraries only.
@@ -136,4 +147,4 @@ echo "$outside" | sed 's/^/    /'
 
 echo "frozen-smoke: passed: build ${build_s} s, folder $size, 'sorter --version' ${version_s} s," \
     "'sorter self-test' ${cli_s} s, 'Sorter --self-test' ${gui_s} s," \
-    "full-mode training and a sort ${train_s} s"
+    "full-mode training and a sort, quick training and a sort ${train_s} s"

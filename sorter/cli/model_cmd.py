@@ -75,12 +75,21 @@ def _cap_words(meta: ModelMeta) -> str:
     return f"; at most {cap} folder{'s' if cap != 1 else ''} per image, the highest scores"
 
 
-def describe(path: Path, meta: ModelMeta) -> list[str]:
-    """Readable lines about a model's metadata."""
+def describe(path: Path, meta: ModelMeta, stored: dict[str, Any] | None = None) -> list[str]:
+    """Readable lines about a model's metadata (and, given `stored`, about its file)."""
+    from sorter.core.learning.manage import size_text
     from sorter.core.training.report import estimate_lines
 
-    lines = [
-        f"Model:        {path}",
+    lines = [f"Model:        {path}"]
+    if stored is not None:
+        size, shared = size_text(stored["bytes"]), stored["shared_files"]
+        lines.append(
+            f"Stored:       compact, {size} (the networks' ImageNet weights are Sorter's own "
+            f"{', '.join(shared)})"
+            if shared
+            else f"Stored:       whole, {size} (every weight in the file)"
+        )
+    lines += [
         f"Network:      {meta.arch} ({meta.builder}), {meta.n_outputs} outputs",
         f"Scores:       {_ACTIVATION_WORDS.get(_scoring(meta), meta.activation)}",
         f"Decision:     {_DECISION_WORDS[meta.exclusive]}{_cap_words(meta)}",
@@ -139,11 +148,22 @@ def run_info(args: argparse.Namespace) -> int:
 
     path = args.model if args.model is not None else current_model_path()
     meta = _read_meta(path)
+    stored = _stored(path)
     if args.json:
-        print(json.dumps({"path": str(path), "meta": meta.to_dict()}, indent=2, ensure_ascii=False))
+        info = {"path": str(path), "meta": meta.to_dict(), **({"stored": stored} if stored else {})}
+        print(json.dumps(info, indent=2, ensure_ascii=False))
     else:
-        print("\n".join(describe(path, meta)))
+        print("\n".join(describe(path, meta, stored)))
     return 0
+
+
+def _stored(path: Path) -> dict[str, object] | None:
+    """How a .pth file holds its weights: its size, and the shipped files a compact one names."""
+    from sorter.core.model.modelfile import shared_files
+
+    if path.suffix.lower() == ".json":
+        return None
+    return {"bytes": path.stat().st_size, "shared_files": shared_files(path)}
 
 
 def run_import(args: argparse.Namespace) -> int:

@@ -140,6 +140,24 @@ def test_info_json_and_current_model(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "  - x: threshold 0.6" in text and "  - y: threshold 0.4" in text
     assert "normalisation none" in text and "image_counts: x 5, y 7" in text
+    assert "Stored:       whole, " in text and shown["stored"]["shared_files"] == []
+    assert shown["stored"]["bytes"] == path.stat().st_size
+
+
+def test_info_says_a_compact_model_names_the_shipped_weights(tmp_path, capsys):
+    from fakes import quick_state, tiny_meta
+
+    from sorter.core.model.arch_names import PAIR
+    from sorter.core.training.backbone import shared_body
+
+    path = tmp_path / "compact.pth"
+    save_model(path, tiny_meta(("x", "y"), arch=PAIR), quick_state(2), shared_body(PAIR))
+    assert main(["info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "Stored:       compact, " in text
+    assert "ImageNet weights are Sorter's own mobilenet_v2-b0353104.pth, efficientnet-lite0" in text
+    assert main(["info", str(path), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["stored"]["shared_files"]) == 2
 
 
 def test_info_on_a_single_label_model_counts_no_imagenet_classes(tmp_path, capsys):

@@ -201,6 +201,18 @@ def _shared_body(path: Path, meta: ModelMeta, body: object) -> dict[str, torch.T
     return state
 
 
+def shared_files(path: str | os.PathLike[str]) -> list[str]:
+    """The shipped weights files a compact model file (version 2) names; [] for a whole one.
+
+    Raises:
+        ModelFileError: as safe_torch_load.
+    """
+    obj = safe_torch_load(Path(path))
+    body = obj.get("shared_body") if isinstance(obj, dict) else None
+    files = body.get("files") if isinstance(body, dict) else None
+    return [str(name) for name in files] if isinstance(files, list) else []
+
+
 def default_model_path() -> Path:
     """The embedded default model: metadata JSON naming the bundled weights."""
     return appdirs.asset_path("models", "default.json")
