@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from sorter.core.jobs import Progress
+from sorter.core.text import some_of
 from sorter.gui.drop_area import usable_paths
 from sorter.gui.pages import open_folder as show_in_file_manager
 from sorter.gui.pages import plural
@@ -80,12 +81,9 @@ def few_warnings(data: Any) -> list[str]:
 def found_text(data: Any) -> str:
     """ "6 categories, 69 photos: animals (12), clothes (10), ..." """
     counts = data.counts()
-    parts = [f"{name} ({n})" for name, n in counts.items()][:LISTED]
-    more = len(counts) - LISTED
-    if more > 0:
-        parts.append(f"and {more} more")
+    listed = some_of([f"{name} ({n})" for name, n in counts.items()], LISTED)
     photos = plural(len(data.items), "photo")
-    text = f"{plural(len(counts), 'category', 'categories')}, {photos}: {', '.join(parts)}."
+    text = f"{plural(len(counts), 'category', 'categories')}, {photos}: {listed}."
     if data.unlabelled:
         text += (
             f" {plural(data.unlabelled, 'photo')} in “uncertain”: examples of none of them, so "
@@ -247,10 +245,9 @@ class TrainDialog(QDialog):
     def _on_made(self, folder: Path, names: list[str]) -> None:
         self._set_folder(folder)
         shown = show_in_file_manager(folder)
-        listed = ", ".join(_text(n) for n in names[:LISTED])
-        more = f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
+        listed = _text(some_of(names, LISTED))
         self.found.setText(
-            f"Made <b>{_text(folder.name)}</b> with a folder for each category: {listed}{more}. "
+            f"Made <b>{_text(folder.name)}</b> with a folder for each category: {listed}. "
             f"Put about ten photos of each category in its folder"
             f"{' (the folder is open now)' if shown else ''}, then press <b>Read again</b>."
         )

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sorter.core.text import some_of
 from sorter.gui.pages import format_eta, plural
 from sorter.gui.tables import set_up_read_only
 
@@ -56,11 +57,10 @@ def result_html(result: Any) -> str:
     parts += [f"<p>Note: {_text(warning)}</p>" for warning in result.warnings]
     skipped = result.data.skipped  # found while training: reading a folder opens no image
     if skipped:
-        names = ", ".join(path.name for path, _ in skipped[:LISTED])
-        more = f" and {len(skipped) - LISTED} more" if len(skipped) > LISTED else ""
+        names = some_of([path.name for path, _ in skipped], LISTED)
         parts.append(
             f"<p>Note: {plural(len(skipped), 'photo')} could not be read and "
-            f"{'was' if len(skipped) == 1 else 'were'} left out: {_text(names)}{more}.</p>"
+            f"{'was' if len(skipped) == 1 else 'were'} left out: {_text(names)}.</p>"
         )
     return "".join(parts)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from sorter.core.errors import SorterError
 from sorter.core.learning.versions import DEFAULT, is_stored_version, version_name_of
 from sorter.core.sorting.journal import Journal, has_journal
+from sorter.core.text import some_of
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def correction_notes(
         )
         notes.append(
             f"{Path(image).name} was sorted by {model_label(name) if name else 'another model'} "
-            f"(categories: {_listed(found.categories)}), not by the current one, "
+            f"(categories: {some_of(found.categories, SHOW_CATEGORIES)}), not by the current one, "
             f"{model_label(model_name)}. `sorter retrain` improves the current model: {remedy}."
         )
     if exclusive and len(labels) > 1:
@@ -137,12 +138,6 @@ def _remedy(model_file: str | None, name: str | None) -> str:
         f"make it current first (`sorter models use {quoted}`) or run "
         f"`sorter retrain --model {quoted}`"
     )
-
-
-def _listed(names: Sequence[str]) -> str:
-    shown = ", ".join(names[:SHOW_CATEGORIES])
-    more = len(names) - SHOW_CATEGORIES
-    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def nearest_category(label: str, categories: Sequence[str]) -> str | None:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from sorter.core.learning.evaluate import LEARN, Comparison
+from sorter.core.text import some_of
 
 
 def verdict(comparisons: Sequence[Comparison], forgotten: Sequence[str] = ()) -> tuple[bool, str]:
@@ -20,9 +21,7 @@ def verdict(comparisons: Sequence[Comparison], forgotten: Sequence[str] = ()) ->
     the new one had no example of: no evaluation can vouch for them, so no promotion.
     """
     if forgotten:
-        names = ", ".join(forgotten[:5]) + (
-            f" and {len(forgotten) - 5} more" if len(forgotten) > 5 else ""
-        )
+        names = some_of(forgotten, 5)
         return False, (
             f"the new model would forget {len(forgotten)} categor"
             f"{'y' if len(forgotten) == 1 else 'ies'} that no training image or correction shows"

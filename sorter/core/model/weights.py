@@ -11,6 +11,7 @@ import torch
 
 from sorter.core.errors import ModelFileError
 from sorter.core.model.meta import ModelMeta
+from sorter.core.text import some_of
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,8 @@ def nonfinite_tensors(state_dict: StateDict) -> list[str]:
 
 
 def names_of(names: list[str]) -> str:
-    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-    return ", ".join(names[:3]) + more
+    """ "a, b, c and 2 more": which tensors, for an error message."""
+    return some_of(names, 3)
 
 
 def check_weights(path: Path, meta: ModelMeta, state_dict: StateDict) -> None:
@@ -97,6 +98,5 @@ def describe_mismatch(
     parts = [f"the weights do not fit {what} (another architecture or number of outputs?)"]
     for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes)):
         if items:
-            more = f" and {len(items) - 3} more" if len(items) > 3 else ""
-            parts.append(f"{len(items)} {label}: {', '.join(items[:3])}{more}")
+            parts.append(f"{len(items)} {label}: {some_of(items, 3)}")
     return "; ".join(parts) + "."

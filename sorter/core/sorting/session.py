@@ -53,6 +53,7 @@ from sorter.core.sorting.update import (
     diff_update,
     earlier_sort,
 )
+from sorter.core.text import some_of
 
 log = logging.getLogger(__name__)
 
@@ -214,18 +215,12 @@ class UnreadableImagesError(BadPathError):
         by_reason: dict[str, list[str]] = {}
         for path, why in bad:
             by_reason.setdefault(why or "unreadable", []).append(path.name)
-        groups = [f"{_some(names, self.SHOWN)}: {why}" for why, names in by_reason.items()]
+        groups = [f"{some_of(names, self.SHOWN)}: {why}" for why, names in by_reason.items()]
         super().__init__(
             f"None of the {n} image{'s' if n != 1 else ''} in “{src.name or src}” could be read, "
             f"so nothing was copied. {'; '.join(groups)}."
         )
         self.details = "\n".join(f"{p}: {why or 'unreadable'}" for p, why in bad)
-
-
-def _some(names: list[str], k: int) -> str:
-    """ "a.jpg, b.png and 3 more" """
-    shown = ", ".join(names[:k])
-    return f"{shown} and {len(names) - k} more" if len(names) > k else shown
 
 
 def is_sorted_output(paths: list[Path]) -> bool:
