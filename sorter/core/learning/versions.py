@@ -384,7 +384,7 @@ def _store(
     from sorter.core.model.modelfile import save_model
     from sorter.core.training.backbone import shared_body
 
-    shared = shared_body(meta.arch) if meta.builder == "fastai" else None
+    shared = shared_body(meta.arch, meta.builder)
     folder = new_version_folder()
     try:
         save_model(folder / MODEL_FILE, meta, state_dict, shared)

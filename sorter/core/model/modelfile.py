@@ -189,7 +189,7 @@ def _shared_body(path: Path, meta: ModelMeta, body: object) -> dict[str, torch.T
             "Sorter that made it (Model > Manage models > Save a copy...)."
         )
     try:
-        state = body_state(meta.arch, [file for file in files if file is not None])
+        state = body_state(meta.arch, [file for file in files if file is not None], meta.builder)
     except (ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: the network weights it names do not fit: {exc}") from exc
     if weights_checksum(state) != body["sha256"]:

@@ -27,12 +27,13 @@ from sorter.core.model.safe_load import safe_torch_load
 log = logging.getLogger(__name__)
 
 BODY_PREFIX = "0."  # where fastai's layout (body, head) keeps the body's tensors
+BUILDERS = ("fastai", "torchvision")  # networks.BUILDERS: the layouts a body can be shared in
 
 
 @dataclass(frozen=True)
 class SharedBody:
-    """A fastai body's tensors as the shipped weights files give them, keyed as in the model
-    (BODY_PREFIX...), and the names of those files (no folders: they are looked up again)."""
+    """A body's tensors as the shipped weights files give them, keyed as in the model, and the
+    names of those files (no folders: they are looked up again)."""
 
     files: tuple[str, ...]
     state: Mapping[str, torch.Tensor]
@@ -77,13 +78,20 @@ def pair_network(mobilenet_file: Path, lite_file: Path) -> nn.Module:
     return network
 
 
-def body_state(arch: str, files: Sequence[Path]) -> dict[str, torch.Tensor]:
-    """The fastai body of `arch` with the weights of `files` (the pair: MobileNetV2's, then
-    Lite0's), keyed as in a fastai model's state_dict.
+def body_state(
+    arch: str, files: Sequence[Path], builder: str = "fastai"
+) -> dict[str, torch.Tensor]:
+    """The body of `arch` (all but its classifier: fastai's cut) with the weights of `files`
+    (the pair: MobileNetV2's, then Lite0's), keyed as in a `builder` model's state_dict:
+    under BODY_PREFIX for fastai's (body, head), under the modules' own names for torchvision's
+    layout (features.*, whose classifier a retrain of the built-in model replaces).
 
     Raises:
-        ValueError, RuntimeError, ModelFileError: as pair_network, or the wrong number of files.
+        ValueError, RuntimeError, ModelFileError: as pair_network, the wrong number of files,
+            or an unknown builder.
     """
+    if builder not in BUILDERS:
+        raise ValueError(f"no shared body for the {builder!r} layout")
     if arch == PAIR:
         if len(files) != 2:
             raise ValueError(f"{PAIR} needs two weights files, not {len(files)}")
@@ -93,7 +101,10 @@ def body_state(arch: str, files: Sequence[Path]) -> dict[str, torch.Tensor]:
             raise ValueError(f"no shipped body for {arch} from {len(files)} file(s)")
         network = CONSTRUCTORS[arch]()
         network.load_state_dict(_state(files[0]), strict=True)
-    body = nn.Sequential(*list(network.children())[: FASTAI_CUTS[arch]])
+    kept = list(network.named_children())[: FASTAI_CUTS[arch]]
+    if builder == "torchvision":
+        return {f"{name}.{k}": v for name, child in kept for k, v in child.state_dict().items()}
+    body = nn.Sequential(*(child for _, child in kept))
     return {BODY_PREFIX + k: v for k, v in body.state_dict().items()}
 
 

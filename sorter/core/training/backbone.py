@@ -62,15 +62,15 @@ def pretrained_files(arch: str) -> list[Path] | None:
     return [find_pretrained_weights("mobilenet_v2"), found] if arch == PAIR else [found]
 
 
-def shared_body(arch: str) -> SharedBody | None:
-    """The body a model of `arch` starts from, as the shipped files give it: what save_model
-    leaves out of a model file whose body is still that one. None when there is no such file
-    or it does not load (the model is then stored whole)."""
-    files = pretrained_files(arch)
+def shared_body(arch: str, builder: str = "fastai") -> SharedBody | None:
+    """The body a model of `arch` in `builder`'s layout starts from, as the shipped files give
+    it: what save_model leaves out of a model file whose body is still that one. None when
+    there is no such file or it does not load (the model is then stored whole)."""
+    files = pretrained_files(arch) if arch in ARCHS else None
     if files is None:
         return None
     try:
-        state = body_state(arch, [f for f in files if f is not None])
+        state = body_state(arch, [f for f in files if f is not None], builder)
     except (ValueError, RuntimeError, SorterError) as exc:
         log.warning("The pretrained weights of %s cannot be shared: %s", arch, exc)
         return None

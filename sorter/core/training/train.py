@@ -144,7 +144,7 @@ def _finish(
         training["cross_validation"] = cross_validation
     training["warnings"] = [*data.warnings, *split.warnings]
     meta = _trained_meta(outcome, options, weights, evaluation["thresholds"], training, cap)
-    shared = shared_body(meta.arch) if compact and meta.builder == "fastai" else None
+    shared = shared_body(meta.arch, meta.builder) if compact else None
     save_model(out, meta, outcome.state_dict, shared)
     report = {
         "model": str(out),

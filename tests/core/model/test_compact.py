@@ -129,3 +129,26 @@ def test_zero_rows_are_trimmed_from_the_end_only():
     assert tuple(kept["w"].shape) == (3, 2) and tuple(kept["zeros"].shape) == (0,)
     back = restore_zero_rows(kept, shapes)
     assert all(torch.equal(back[k], state[k]) for k in state)
+
+
+def test_a_retrained_built_in_model_keeps_only_its_classifier(tmp_path):
+    # The built-in model is torchvision's layout; its retrains replace the classifier only.
+    from sorter.core.model.networks import torchvision_network
+
+    shared = backbone.shared_body("mobilenet_v2", "torchvision")
+    assert shared is not None and set(shared.state) == {
+        k
+        for k in torchvision_network("mobilenet_v2", 1001).state_dict()
+        if k.startswith("features.")
+    }
+    torch.manual_seed(0)
+    state = torchvision_network("mobilenet_v2", 1001).state_dict()
+    state.update(shared.state)
+    meta = tiny_meta(("x",), arch="mobilenet_v2", builder="torchvision", n_outputs=1001,
+                     activation="softmax-groups", groups={"x": list(range(1001))})  # fmt: skip
+    path = tmp_path / "retrained.pth"
+    save_model(path, meta, state, shared)
+    assert safe_torch_load(path)["version"] == modelfile.COMPACT_VERSION
+    assert set(safe_torch_load(path)["state_dict"]) == {"classifier.1.weight", "classifier.1.bias"}
+    back = read_model_file(path)[1]
+    assert all(torch.equal(back[k], v) for k, v in state.items())
