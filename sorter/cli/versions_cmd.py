@@ -123,9 +123,13 @@ def run_models_name(args: argparse.Namespace) -> int:
 def run_models_add(args: argparse.Namespace) -> int:
     from sorter.core.learning.manage import add_model_file
 
-    version = add_model_file(args.file, args.name)
-    print(f"Added {args.file.name} as model {quoted_name(version)}.")
-    print(f"Make it the current model with: sorter models use {version.name}")
+    version, added = add_model_file(args.file, args.name)
+    if added:
+        print(f"Added {args.file.name} as model {quoted_name(version)}.")
+    else:
+        print(f"{args.file.name} is model {quoted_name(version)} already: nothing was added.")
+    if not version.current:
+        print(f"Make it the current model with: sorter models use {version.name}")
     return 0
 
 

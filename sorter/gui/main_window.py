@@ -187,25 +187,61 @@ class MainWindow(SortFlowMixin, QMainWindow):
             self._fallback = None
             self.settings.model_path = path
             save_settings(self.settings)
-            self._hint_keeping_a_copy(path)
+            self._keep_a_copy(path)
         self.model = model
         self.show_model(model)
         self.refresh_queue()
         self.model_ready.emit()
         self.start_pending()
 
-    def _hint_keeping_a_copy(self, path: str | None) -> None:
-        """A model file used where it lies (Downloads, a USB stick) is gone when that file is:
-        say how to keep a copy among the user's models."""
+    def _keep_a_copy(self, path: str | None) -> Job | None:
+        """A model file picked from elsewhere (Downloads, a USB stick) would stop working when
+        that file goes: keep a checked copy among the user's models (add_model_file, which
+        finds a stored version of the same model instead of adding it twice). While the pick
+        is still the model in use, the window and the settings then point at the copy; its
+        weights are the ones in memory, so nothing is loaded again."""
+        from sorter.core.learning.manage import add_model_file
         from sorter.core.learning.versions import DEFAULT, is_stored_version, version_name_of
 
         name = version_name_of(path)
-        if path and name != DEFAULT and not is_stored_version(name) and name.endswith(".pth"):
-            self.statusBar().showMessage(
-                f"Now using {name} from its folder. To keep a copy among your models: "
-                "Model > Manage models... > Add a model file...",
-                20000,
-            )
+        if not path or name == DEFAULT or is_stored_version(name):
+            return None
+        if not name.lower().endswith(".pth"):
+            return None
+        job = Job(add_model_file, Path(path), with_progress=False)
+        job.signals.finished.connect(lambda result: self._on_copy_kept(result, path))
+        job.signals.failed.connect(lambda error: self._on_copy_failed(error, path))
+        return self.runner.start(job)
+
+    def _on_copy_kept(self, result: Any, path: str) -> None:
+        from sorter.core.learning.versions import VersionError, use_version, with_title
+
+        version, added = result
+        label = with_title(version.name, version.path)
+        name = Path(path).name
+        if added:
+            kept = f"a copy of {name} kept among your models, so it works when that file is gone"
+        else:
+            kept = f"{name} is that model, kept among your models already"
+        if self.model is None or self.model_path != path:  # another model was picked since
+            self.statusBar().showMessage(f"Model {label}: {kept}.", 20000)
+            return
+        try:
+            use_version(version.name)
+        except VersionError as exc:  # deleted in between: the picked file stays in use
+            self.statusBar().showMessage(f"Now using {name} from its folder ({exc}).", 20000)
+            return
+        self.settings.model_path = self.model_path = str(version.path)
+        self.model.path = version.path
+        self.show_model(self.model)
+        self.statusBar().showMessage(f"Now using model {label}: {kept}.", 20000)
+
+    def _on_copy_failed(self, error: JobError, path: str) -> None:
+        self.statusBar().showMessage(
+            f"Now using {Path(path).name} from its folder: no copy could be kept among your "
+            f"models ({error.message}).",
+            20000,
+        )
 
     def show_about(self) -> None:
         """Version, where Sorter keeps things, the log folder and the licences."""

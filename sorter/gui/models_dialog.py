@@ -256,9 +256,13 @@ class ModelsDialog(QDialog):
 
         from sorter.core.learning.manage import add_model_file
 
-        def finished(version: Any) -> None:
+        def finished(result: Any) -> None:
+            version, added = result
             self.window_.statusBar().showMessage(
-                f"Added {Path(path).name} as model {version.name}: Use puts it to work.", 15000
+                f"Added {Path(path).name} as model {version.name}: Use puts it to work."
+                if added
+                else f"{Path(path).name} is model {version.name} already: nothing was added.",
+                15000,
             )
             self.table.clearSelection()
             self._added = version.name  # selected once the list is read again

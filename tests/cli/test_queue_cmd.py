@@ -161,15 +161,23 @@ def test_models_delete_asks_first_and_refuses_the_model_in_use(capsys, monkeypat
 def test_models_add_stores_a_model_file_as_a_version(tmp_path, capsys) -> None:
     from sorter.core.learning.manage import export_version
     from sorter.core.learning.versions import list_versions
+    from sorter.core.model.modelfile import save_model
 
     add_version(_meta(0.81), {"w": torch.zeros(1)})
-    shared = export_version("v1", tmp_path / "From the office.pth")
+    shared = tmp_path / "From the office.pth"
+    save_model(shared, _meta(0.9), {"w": torch.ones(1)})
     assert main(["models", "add", str(shared)]) == 0
     assert capsys.readouterr().out == (
         'Added From the office.pth as model v2 "From the office".\n'
         "Make it the current model with: sorter models use v2\n"
     )
-    assert main(["models", "add", str(shared), "--name", "Shop"]) == 0
+    assert main(["models", "add", str(export_version("v1", tmp_path / "Mine.pth"))]) == 0
+    assert capsys.readouterr().out == (
+        "Mine.pth is model v1 already: nothing was added.\n"
+        "Make it the current model with: sorter models use v1\n"
+    )
+    save_model(tmp_path / "Other.pth", _meta(0.7), {"w": torch.full((1,), 2.0)})
+    assert main(["models", "add", str(tmp_path / "Other.pth"), "--name", "Shop"]) == 0
     assert list_versions(include_default=False)[-1].title == "Shop"
     (tmp_path / "bad.pth").write_bytes(b"nope")
     assert main(["models", "add", str(tmp_path / "bad.pth")]) == 2

@@ -8,7 +8,7 @@ from fakes import make_photos
 from gui_helpers import drop_paths, slow_scoring
 from PySide6.QtCore import Qt
 
-from sorter.core.settings import Settings
+from sorter.core.settings import Settings, load_settings
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -145,9 +145,26 @@ def test_picking_a_file_that_is_no_model_keeps_the_model_that_worked(
     other.write_bytes(Path(window.model.path).read_bytes())
     with qtbot.waitSignal(window.model_ready, timeout=60_000):
         window.use_model_file(str(other))
-    assert window.settings.model_path == str(other)
-    assert window.model_label.text().startswith("Model: other")
-    assert window.statusBar().currentMessage() == (
-        "Now using other.pth from its folder. To keep a copy among your models: "
-        "Model > Manage models... > Add a model file..."
-    )
+    # a picked file is kept among the user's models, so the model outlives the file
+    kept = "Now using model v1 (other): a copy of other.pth kept among your models"
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith(kept), timeout=30_000)
+    from sorter.core.learning.versions import current_version_name, list_versions
+
+    copy = list_versions(include_default=False)[0]
+    assert (copy.name, copy.title) == ("v1", "other")
+    assert window.settings.model_path == str(copy.path) == window.model_path
+    assert load_settings().model_path == str(copy.path) and current_version_name() == "v1"
+    assert window.model_label.text().startswith("Model: v1 (other)")
+    again = tmp_path / "again.pth"
+    again.write_bytes(other.read_bytes())
+    other.unlink()  # the file the user picked is gone; the model is not
+    with qtbot.waitSignal(window.model_ready, timeout=60_000):
+        window.start_loading_model()  # as the next start of Sorter does
+    assert window.model_label.text().startswith("Model: v1 (other)")
+    # the same model picked again, under another name: no second copy
+    with qtbot.waitSignal(window.model_ready, timeout=60_000):
+        window.use_model_file(str(again))
+    same = "Now using model v1 (other): again.pth is that model, kept among your models already."
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == same, timeout=30_000)
+    assert [v.name for v in list_versions(include_default=False)] == ["v1"]
+    assert window.settings.model_path == str(copy.path)

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLineEdit
 
 from sorter.core.learning.versions import add_version, get_version, list_versions, read_model
+from sorter.core.model.modelfile import save_model
 from sorter.core.settings import load_settings
 
 CLICK = Qt.MouseButton.LeftButton
@@ -116,12 +117,21 @@ def test_models_are_listed_used_renamed_copied_and_deleted(
     assert asked == [str(Path.home() / "Shop furniture.pth")]
     assert read_model(saved)[0].categories == meta.categories
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Saved a copy"))
-    # ... and the copy added back, as on another computer: v3, since v2's number stays retired
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a: (str(saved), a[-1]))
+    # ... added back, it is found to be v1 already: no second copy
+    picked = [saved]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a: (str(picked[0]), a[-1]))
+    qtbot.mouseClick(dialog.add_button, CLICK)
+    same = "Shop furniture.pth is model v1 already: nothing was added."
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == same, timeout=30_000)
+    assert dialog.table.rowCount() == 2
+    # a model made on another computer is added: v3, since v2's number stays retired
+    theirs, weights = read_model(saved)
+    picked[0] = tmp_path / "Office furniture.pth"
+    save_model(picked[0], theirs.replace(default_threshold=0.65), weights)
     qtbot.mouseClick(dialog.add_button, CLICK)
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 3, timeout=30_000)
-    assert _rows(dialog)[2][:2] == ["v3", "Shop furniture"]
-    assert _rows(dialog)[2][3] == "added from the file Shop furniture.pth"
+    assert _rows(dialog)[2][:2] == ["v3", "Office furniture"]
+    assert _rows(dialog)[2][3] == "added from the file Office furniture.pth"
     assert dialog.selected().name == "v3" and dialog.use_button.isEnabled()
     _shot(dialog, "models-4-added")
     _select(qtbot, dialog, "v1")

@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sorter.core.errors import ModelFileError
 from sorter.core.learning.versions import (
@@ -23,9 +24,14 @@ from sorter.core.learning.versions import (
     models_dir,
     note_last_number,
     read_info,
+    stored_versions,
     versions_lock,
     write_json,
 )
+
+if TYPE_CHECKING:
+    from sorter.core.model.meta import ModelMeta
+    from sorter.core.model.weights import StateDict
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +118,15 @@ def export_version(name: str, dest: str | os.PathLike[str], replace: bool = Fals
     return dest
 
 
-def add_model_file(path: str | os.PathLike[str], title: str | None = None) -> ModelVersion:
+def add_model_file(
+    path: str | os.PathLike[str], title: str | None = None
+) -> tuple[ModelVersion, bool]:
     """Store a Sorter model file (e.g. one saved with export_version on another computer) as
     the next version, named `title` (default: the file's name without .pth); it is not made
     current. The file is read and checked first, and never changed; the version holds the
     same weights, compact when its networks are the shipped ones (versions.add_version).
+    Returns (the version, True). A file that is a stored version already (the same weights
+    and metadata) adds nothing: (that version, False).
 
     Raises:
         ModelFileError: not a .pth file, or not a Sorter model (unsafe, damaged, bare weights).
@@ -130,7 +140,30 @@ def add_model_file(path: str | os.PathLike[str], title: str | None = None) -> Mo
         raise ModelFileError(f"{source.name} is not a Sorter model file (.pth).")
     title = clean_title(source.stem if title is None else title)
     meta, state_dict = read_model_file(source)
-    return add_version(meta, state_dict, note=f"added from the file {source.name}", title=title)
+    same = stored_copy(meta, state_dict)
+    if same is not None:
+        return same, False
+    note = f"added from the file {source.name}"
+    return add_version(meta, state_dict, note=note, title=title), True
+
+
+def stored_copy(meta: ModelMeta, state_dict: StateDict) -> ModelVersion | None:
+    """The stored version with these weights and this metadata, if there is one (versions
+    stored before their checksum was kept in version.json are not looked at)."""
+    from sorter.core.model.modelfile import read_model_file
+    from sorter.core.model.weights import weights_checksum
+
+    checksum = meta.state_dict_sha256 or weights_checksum(state_dict)
+    mine = meta.replace(state_dict_sha256=checksum).to_dict()
+    for version in stored_versions():
+        if version.weights_sha256 != checksum:
+            continue
+        try:
+            if read_model_file(version.path)[0].to_dict() == mine:
+                return version
+        except ModelFileError:
+            continue  # a damaged version is no copy of anything
+    return None
 
 
 def size_text(size_bytes: int) -> str:

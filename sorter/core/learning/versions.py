@@ -70,6 +70,7 @@ class ModelVersion:
     current: bool = False
     title: str = ""  # a name the user gave it ("Furniture"); "" when none
     size_bytes: int = 0  # its folder on disk (model, report, info)
+    weights_sha256: str = ""  # weights_checksum of its weights; "" for versions stored before
 
     @property
     def number(self) -> int:
@@ -87,6 +88,7 @@ class ModelVersion:
             "current": self.current,
             "title": self.title,
             "size_bytes": self.size_bytes,
+            "weights_sha256": self.weights_sha256,
         }
 
 
@@ -219,6 +221,7 @@ def stored_versions() -> list[ModelVersion]:
                 current=folder.name == current,
                 title=_title_in(info),
                 size_bytes=_folder_size(folder),
+                weights_sha256=str(info.get("weights_sha256", "")),
             )
         )
     return sorted(found, key=lambda v: v.number)
@@ -387,12 +390,13 @@ def _store(
     shared = shared_body(meta.arch, meta.builder)
     folder = new_version_folder()
     try:
-        save_model(folder / MODEL_FILE, meta, state_dict, shared)
+        checksum = save_model(folder / MODEL_FILE, meta, state_dict, shared)
     except BaseException:
         _remove_quietly(folder)
         raise
     if report is not None:
         write_json(folder / REPORT_FILE, report)
+    meta = meta.replace(state_dict_sha256=checksum)
     return write_info(folder, meta, note, corrections, title=title)
 
 
@@ -424,11 +428,13 @@ def write_info(
     }
     if title:
         info["title"] = title
+    if meta.state_dict_sha256:  # finds the same model added again (manage.add_model_file)
+        info["weights_sha256"] = meta.state_dict_sha256
     write_json(folder / INFO_FILE, info)
     log.info("Stored model version %s in %s", folder.name, folder)
     return ModelVersion(
         folder.name, folder / MODEL_FILE, created, categories, info["metrics"], note,
-        title=title,
+        title=title, weights_sha256=meta.state_dict_sha256 or "",
     )  # fmt: skip
 
 

@@ -71,7 +71,7 @@ def save_model(
     meta: ModelMeta,
     state_dict: StateDict,
     shared: SharedBody | None = None,
-) -> None:
+) -> str:
     """Write a sorter model file atomically: a temporary file in the same folder, then rename.
 
     On disk the metadata is meta.to_dict(), the plain dict of format version 1, with
@@ -80,6 +80,7 @@ def save_model(
     leaves those tensors out, names their files instead, and cuts the all-zero rows at the
     end of its own tensors (quick mode's head: about 330 KB instead of 33 MB);
     state_dict_sha256 still covers every tensor, so reading checks the rebuilt body too.
+    Returns that checksum.
 
     Raises:
         ModelFileError: the folder is missing, the weights hold NaN or inf, or writing failed.
@@ -93,7 +94,8 @@ def save_model(
     if bad:
         raise ModelFileError(f"Could not write {path}: the weights hold NaN or infinite values "
                              f"({names_of(bad)}); training went wrong.")  # fmt: skip
-    stored = meta.replace(state_dict_sha256=weights_checksum(tensors)).to_dict()
+    checksum = weights_checksum(tensors)
+    stored = meta.replace(state_dict_sha256=checksum).to_dict()
     payload = {"format": FORMAT, "version": VERSION, "meta": stored, "state_dict": tensors}
     own = split_shared(tensors, shared) if shared is not None else None
     if shared is not None and own is not None:
@@ -113,6 +115,7 @@ def save_model(
         tmp.unlink(missing_ok=True)
     kind = "compact, body from " + ", ".join(shared.files) if "shared_body" in payload else "whole"
     log.info("Saved model %s (%s, %d categories; %s)", path, meta.arch, len(meta.categories), kind)
+    return checksum
 
 
 def _looks_like_state_dict(obj: object) -> bool:

@@ -145,7 +145,7 @@ def _finish(
     training["warnings"] = [*data.warnings, *split.warnings]
     meta = _trained_meta(outcome, options, weights, evaluation["thresholds"], training, cap)
     shared = shared_body(meta.arch, meta.builder) if compact else None
-    save_model(out, meta, outcome.state_dict, shared)
+    meta = meta.replace(state_dict_sha256=save_model(out, meta, outcome.state_dict, shared))
     report = {
         "model": str(out),
         "training": training,

@@ -95,23 +95,44 @@ def test_a_version_is_copied_to_a_file_that_opens_anywhere(tmp_path) -> None:
 
 def test_a_model_file_is_added_as_the_next_version_under_its_file_name(tmp_path) -> None:
     from sorter.core.errors import ModelFileError
+    from sorter.core.model.modelfile import save_model
 
-    add_version(version_meta(("chairs", "tables")), version_weights(3.0))
-    shared = manage.export_version("v1", tmp_path / "Shop stock.pth")
+    add_version(version_meta(("cats", "dogs")), version_weights(1.0))
+    shared = tmp_path / "Shop stock.pth"  # made on another computer
+    save_model(shared, version_meta(("chairs", "tables")), version_weights(3.0))
     before = shared.read_bytes()
-    added = manage.add_model_file(shared)
-    assert (added.name, added.title, added.current) == ("v2", "Shop stock", False)
+    added, new = manage.add_model_file(shared)
+    assert (added.name, added.title, added.current, new) == ("v2", "Shop stock", False, True)
     assert added.note == "added from the file Shop stock.pth"
     assert read_model(added.path)[0].categories == ["chairs", "tables"]
     assert shared.read_bytes() == before  # the user's file is only read
-    assert manage.add_model_file(shared, title="Office").title == "Office"
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a model")
     with pytest.raises(ModelFileError):
         manage.add_model_file(junk)
     with pytest.raises(ModelFileError, match=r"notes\.txt is not a Sorter model file"):
         manage.add_model_file(tmp_path / "notes.txt")
+    other = tmp_path / "Office.pth"
+    save_model(other, version_meta(("chairs", "tables")), version_weights(4.0))
+    assert manage.add_model_file(other, title="Front office")[0].title == "Front office"
     assert [v.name for v in list_versions(include_default=False)] == ["v1", "v2", "v3"]
+
+
+def test_a_model_kept_already_is_not_added_twice(tmp_path) -> None:
+    from sorter.core.model.modelfile import save_model
+
+    add_version(version_meta(("chairs", "tables")), version_weights(3.0))
+    copy = manage.export_version("v1", tmp_path / "Shop.pth")
+    version, new = manage.add_model_file(copy)
+    assert (version.name, new) == ("v1", False)
+    # the same weights with other thresholds decide otherwise: a model of its own
+    tuned = version_meta(("chairs", "tables")).replace(default_threshold=0.7)
+    save_model(tmp_path / "Tuned.pth", tuned, version_weights(3.0))
+    version, new = manage.add_model_file(tmp_path / "Tuned.pth")
+    assert (version.name, new) == ("v2", True)
+    again, new = manage.add_model_file(tmp_path / "Tuned.pth")
+    assert (again.name, new) == ("v2", False)
+    assert [v.name for v in list_versions(include_default=False)] == ["v1", "v2"]
 
 
 def test_a_compact_version_is_copied_whole_and_added_back_compact(tmp_path, monkeypatch) -> None:
@@ -126,7 +147,9 @@ def test_a_compact_version_is_copied_whole_and_added_back_compact(tmp_path, monk
     assert stored.size_bytes < 1_000_000  # the shipped networks are named, not stored
     copy = manage.export_version(stored.name, tmp_path / "Shop.pth")
     assert safe_torch_load(copy)["version"] == modelfile.VERSION  # every weight, for anywhere
-    added = manage.add_model_file(copy)
+    manage.delete_version(stored.name)  # as on another computer, which does not have it
+    added, new = manage.add_model_file(copy)
+    assert new
     assert safe_torch_load(added.path)["version"] == modelfile.COMPACT_VERSION
     assert added.path.stat().st_size < 1_000_000
     back = read_model(added.path)[1]
@@ -136,4 +159,4 @@ def test_a_compact_version_is_copied_whole_and_added_back_compact(tmp_path, monk
     whole = read_model(copy)[1]
     assert all(torch.equal(whole[k], v) for k, v in state.items())
     with pytest.raises(modelfile.ModelFileError, match="not installed"):
-        read_model(stored.path)
+        read_model(added.path)
