@@ -219,12 +219,10 @@ class MainWindow(SortFlowMixin, QMainWindow):
         version, added = result
         label = with_title(version.name, version.path)
         name = Path(path).name
-        if added:
-            kept = f"a copy of {name} kept among your models, so it works when that file is gone"
-        else:
-            kept = f"{name} is that model, kept among your models already"
+        # short enough for the status bar beside the queue count at 900 px
+        kept = "a copy kept among your models" if added else "one of your models already"
         if self.model is None or self.model_path != path:  # another model was picked since
-            self.statusBar().showMessage(f"Model {label}: {kept}.", 20000)
+            self.statusBar().showMessage(f"{name} is model {label}, {kept}.", 20000)
             return
         try:
             use_version(version.name)
@@ -234,7 +232,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         self.settings.model_path = self.model_path = str(version.path)
         self.model.path = version.path
         self.show_model(self.model)
-        self.statusBar().showMessage(f"Now using model {label}: {kept}.", 20000)
+        self.statusBar().showMessage(f"Now using model {label}, {kept}.", 20000)
 
     def _on_copy_failed(self, error: JobError, path: str) -> None:
         self.statusBar().showMessage(

@@ -146,8 +146,8 @@ def test_picking_a_file_that_is_no_model_keeps_the_model_that_worked(
     with qtbot.waitSignal(window.model_ready, timeout=60_000):
         window.use_model_file(str(other))
     # a picked file is kept among the user's models, so the model outlives the file
-    kept = "Now using model v1 (other): a copy of other.pth kept among your models"
-    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith(kept), timeout=30_000)
+    kept = "Now using model v1 (other), a copy kept among your models."
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == kept, timeout=30_000)
     from sorter.core.learning.versions import current_version_name, list_versions
 
     copy = list_versions(include_default=False)[0]
@@ -164,7 +164,7 @@ def test_picking_a_file_that_is_no_model_keeps_the_model_that_worked(
     # the same model picked again, under another name: no second copy
     with qtbot.waitSignal(window.model_ready, timeout=60_000):
         window.use_model_file(str(again))
-    same = "Now using model v1 (other): again.pth is that model, kept among your models already."
+    same = "Now using model v1 (other), one of your models already."
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == same, timeout=30_000)
     assert [v.name for v in list_versions(include_default=False)] == ["v1"]
     assert window.settings.model_path == str(copy.path)
