@@ -57,9 +57,10 @@ def pretrained_files(arch: str) -> list[Path] | None:
     """Every ImageNet weights file `arch` is built from (the pair: MobileNetV2's, then
     Lite0's), or None when one is missing."""
     found = find_pretrained_weights(arch)
-    if found is None:
-        return None
-    return [find_pretrained_weights("mobilenet_v2"), found] if arch == PAIR else [found]
+    if found is None or arch != PAIR:
+        return None if found is None else [found]
+    mobilenet = find_pretrained_weights("mobilenet_v2")
+    return None if mobilenet is None else [mobilenet, found]
 
 
 def shared_body(arch: str, builder: str = "fastai") -> SharedBody | None:
@@ -70,11 +71,11 @@ def shared_body(arch: str, builder: str = "fastai") -> SharedBody | None:
     if files is None:
         return None
     try:
-        state = body_state(arch, [f for f in files if f is not None], builder)
+        state = body_state(arch, files, builder)
     except (ValueError, RuntimeError, SorterError) as exc:
         log.warning("The pretrained weights of %s cannot be shared: %s", arch, exc)
         return None
-    return SharedBody(tuple(f.name for f in files if f is not None), state)
+    return SharedBody(tuple(f.name for f in files), state)
 
 
 def torchvision_pretrained(arch: str, weights: Path) -> nn.Module:
