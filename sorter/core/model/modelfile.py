@@ -6,6 +6,7 @@ import errno
 import json
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,12 +174,16 @@ def _own_tensors(
         raise ModelFileError(f"{path} is damaged: {exc}.") from exc
 
 
+# A shipped file is named, never pointed at: no folders, so a file cannot send the lookup elsewhere
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.pth")
+
+
 def _shared_body(path: Path, meta: ModelMeta, body: object) -> dict[str, torch.Tensor]:
     """The body a compact file names, rebuilt from the shipped files and checked."""
     if not (
         isinstance(body, dict)
         and isinstance(body.get("files"), list)
-        and all(isinstance(name, str) for name in body["files"])
+        and all(isinstance(name, str) and _PLAIN_NAME.fullmatch(name) for name in body["files"])
         and isinstance(body.get("sha256"), str)
     ):
         raise ModelFileError(f"{path} is an incomplete Sorter model (its network is not named).")
