@@ -61,6 +61,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         # While a picked model file loads: the model that worked before it, kept until the pick
         # proves loadable, and put back when it does not.
         self._fallback: tuple[Any, str | None, str | None] | None = None  # + the setting before
+        self._picked: str | None = None  # a file the user picked, kept as a version once loaded
         self.last_error = None
         self.runner = JobRunner(self, threads=1)  # the model is only ever used by this one thread
         self.io_runner = JobRunner(self, threads=1)
@@ -187,6 +188,8 @@ class MainWindow(SortFlowMixin, QMainWindow):
             self._fallback = None
             self.settings.model_path = path
             save_settings(self.settings)
+        if self._picked is not None and self._picked == path:
+            self._picked = None
             self._keep_a_copy(path)
         self.model = model
         self.show_model(model)
@@ -281,6 +284,8 @@ class MainWindow(SortFlowMixin, QMainWindow):
     def _on_model_job_failed(self, error: JobError, path: str | None) -> None:
         if path != self.model_path:
             return  # a model picked since this one started loading replaces it
+        if self._picked == path:
+            self._picked = None  # nothing to keep
         waited = self.pending_sources is not None  # a folder was waiting for it: not sorted
         if waited:
             self.pending_sources = None
@@ -319,6 +324,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
         it has loaded, so a file that is not a model leaves the model that worked in place."""
         if self.model is not None:
             self._fallback = (self.model, self.model_path, self.settings.model_path)
+        self._picked = path
         if self._fallback is None:  # nothing works now: the pick is current at once
             self.settings.model_path = path
             save_settings(self.settings)
@@ -346,6 +352,7 @@ class MainWindow(SortFlowMixin, QMainWindow):
             if dialog.model_changed:  # as Open model: a model that fails to load is not kept
                 if self.model is not None:
                     self._fallback = (self.model, self.model_path, dialog.original_model)
+                self._picked = self.settings.model_path
                 self.model_path = self.settings.model_path
                 self.start_loading_model()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fakes import make_photos
+from fakes import make_photos, make_tiny_model
 from gui_helpers import drop_paths, slow_scoring
 from PySide6.QtCore import Qt
 
@@ -38,6 +38,14 @@ def test_a_failed_model_load_returns_to_the_start_page_with_the_reason(qtbot, tm
     assert win.stack.currentWidget() is win.home
     assert "No model is loaded" in win.statusBar().currentMessage()
     assert win.settings.recent_folders == []
+    # File > Open model... with a good file: used, and kept among the user's models
+    (tmp_path / "Downloads").mkdir()
+    good = make_tiny_model(tmp_path / "Downloads" / "good.pth")
+    with qtbot.waitSignal(win.model_ready, timeout=60_000):
+        win.use_model_file(str(good))
+    kept = "Now using model v1 (good), a copy kept among your models."
+    qtbot.waitUntil(lambda: win.statusBar().currentMessage() == kept, timeout=30_000)
+    assert load_settings().model_path == win.model_path != str(good)
     win.close()
 
 
