@@ -164,7 +164,7 @@ def _own_tensors(
 ) -> dict[str, torch.Tensor]:
     """A compact file's own tensors with the zero rows it left out put back."""
     if not isinstance(shapes, dict) or not all(
-        isinstance(shape, list) and all(isinstance(n, int) for n in shape)
+        isinstance(shape, list) and all(isinstance(n, int) and n >= 0 for n in shape)
         for shape in shapes.values()
     ):
         raise ModelFileError(f"{path} is an incomplete Sorter model (its tensor shapes are lost).")

@@ -10,6 +10,7 @@ file is completed with is the body it was trained on.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from sorter.core.model.safe_load import safe_torch_load
 
 log = logging.getLogger(__name__)
 
+MAX_PADDED = 1 << 26  # elements: a head's largest tensor has 2.6 million (5,120 x 512)
 BODY_PREFIX = "0."  # where fastai's layout (body, head) keeps the body's tensors
 BUILDERS = ("fastai", "torchvision")  # networks.BUILDERS: the layouts a body can be shared in
 
@@ -152,6 +154,8 @@ def restore_zero_rows(
         stored = full.get(key)
         if stored is None or list(stored.shape[1:]) != list(shape[1:]) or len(stored) > shape[0]:
             raise ValueError(f"{key} does not fit the shape {list(shape)}")
+        if math.prod(shape) > MAX_PADDED:  # a damaged shape must not ask for gigabytes of zeros
+            raise ValueError(f"{key} has an impossible shape {list(shape)}")
         padded = torch.zeros(tuple(shape), dtype=stored.dtype)
         padded[: len(stored)] = stored
         full[key] = padded

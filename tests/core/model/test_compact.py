@@ -106,6 +106,14 @@ def test_a_damaged_compact_file_is_refused_not_guessed(tmp_path, shared, quick):
     torch.save(raw, path)
     with pytest.raises(ModelFileError, match=r"damaged: 1\.4\.weight does not fit"):
         read_model_file(path)
+    raw["zero_rows"]["1.4.weight"] = [10**9, 5120]  # never gigabytes of zeros
+    torch.save(raw, path)
+    with pytest.raises(ModelFileError, match="impossible shape"):
+        read_model_file(path)
+    raw["zero_rows"]["1.4.weight"] = [-512, 5120]
+    torch.save(raw, path)
+    with pytest.raises(ModelFileError, match="its tensor shapes are lost"):
+        read_model_file(path)
     raw["zero_rows"]["1.4.weight"] = [512, 5120]
     for name in ("../../elsewhere/mobilenet_v2-b0353104.pth", "C:\\x\\m.pth", "notes.txt"):
         raw["shared_body"]["files"][0] = name  # a name, never a path to follow
