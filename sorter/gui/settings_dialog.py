@@ -99,9 +99,7 @@ def model_hint(path: str) -> str:
         with_title,
     )
 
-    if not path:
-        return "The built-in model, the one Sorter comes with."
-    name = version_name_of(path)
+    name = version_name_of(path or None)  # an empty field: the built-in model
     if name == DEFAULT:
         return "The built-in model, the one Sorter comes with."
     if not is_stored_version(name):
