@@ -309,18 +309,9 @@ def decided_accuracy(
     """(share of images whose decided category set is exactly right, how many are uncertain)."""
     if len(scores) == 0:
         return float("nan"), 0
-    right = uncertain = 0
-    for row, truth in zip(scores, targets, strict=True):
-        chosen = set(
-            decide(
-                row.tolist(), categories, default, thresholds, exclusive=exclusive,
-                max_labels=max_labels,
-            )
-        )  # fmt: skip
-        expected = {name for name, t in zip(categories, truth, strict=True) if t > 0.5}
-        right += chosen == expected
-        uncertain += not chosen
-    return right / len(scores), uncertain
+    chosen = decisions(scores, categories, thresholds, exclusive, default, max_labels)
+    right = np.all(chosen == (targets > 0.5), axis=1)
+    return float(np.mean(right)), int(np.sum(~chosen.any(axis=1)))
 
 
 def bce_losses(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
