@@ -31,9 +31,10 @@ WRITERS = {
     # sorting/outputlock.py names OUT's lock file; FileLock only opens the path it is given
     "core/locks.py": "lock files at the path its caller gives (settings, versions, OUT's lock)",
     "core/learning/queue.py": "the corrections database in the data folder; `queue export` images",
-    "core/learning/versions.py": "model versions in the data folder",
-    "core/learning/manage.py": "deletes and adds versions in the data folder; a copy of one "
-    "where the user asks (export_version, never over a file unless asked)",
+    "core/learning/version_folders.py": "model versions' folders and info files in the data "
+    "folder; what interrupted runs left there",
+    "core/learning/manage.py": "trains, deletes and adds versions in the data folder; a copy of "
+    "one where the user asks (export_version, never over a file unless asked)",
     "core/model/modelfile.py": "a new model file where the caller asks (never over a file)",
     "core/model/import_learner.py": "the folder of the model file it writes",
     "core/training/report.py": "the training report beside the new model file",

@@ -171,7 +171,7 @@ def run_train(args: argparse.Namespace) -> int:
     version = None
     try:
         if args.as_version:
-            from sorter.core.learning.versions import train_version
+            from sorter.core.learning.manage import train_version
 
             result, version = train_version(data, _options(args), title=args.name, progress=bar)
         else:

@@ -53,8 +53,8 @@ _MEASURED_ON = {
     "original validation": "training images",
     "kept images": "kept images",
     "held-out corrections": "corrections",
-    "example photos": "example photos, out of fold",  # versions.EXAMPLES_JUDGED
-    "held-out example photos": "held-out example photos",  # versions.EXAMPLES_HELD_OUT
+    "example photos": "example photos, out of fold",  # manage.EXAMPLES_JUDGED
+    "held-out example photos": "held-out example photos",  # manage.EXAMPLES_HELD_OUT
 }
 
 

@@ -64,7 +64,7 @@ def read_examples(folder: Path) -> Any:
 def train_examples(data: Any, device: str, title: str, *, progress: Any, cancel: Any) -> Any:
     """Background job: quick training on the examples, stored as the next model version with
     the name the user gave it."""
-    from sorter.core.learning.versions import train_version
+    from sorter.core.learning.manage import train_version
     from sorter.core.training.options import TrainOptions
 
     options = TrainOptions(device=device)

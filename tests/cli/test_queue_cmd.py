@@ -24,8 +24,9 @@ from PIL import Image
 
 from sorter.cli import main
 from sorter.cli.queue_cmd import parse_labels
+from sorter.core.learning.manage import EXAMPLES_JUDGED
 from sorter.core.learning.queue import CorrectionQueue
-from sorter.core.learning.versions import EXAMPLES_JUDGED, add_version
+from sorter.core.learning.versions import add_version
 from sorter.core.model.meta import ModelMeta
 from sorter.core.settings import load_settings
 

@@ -1,5 +1,6 @@
-"""What a user does to their stored model versions: name one, delete one, save a copy of one
-as a file, or add a model file as a new one. versions.py keeps them; this changes them."""
+"""What a user does to their stored model versions: train a new one from example photos, name
+one, delete one, save a copy of one as a file, or add a model file as a new one. versions.py
+keeps them; this changes them."""
 
 from __future__ import annotations
 
@@ -11,29 +12,91 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.core.errors import ModelFileError
-from sorter.core.learning.versions import (
-    DEFAULT,
+from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
+from sorter.core.learning.version_folders import (
     DELETING_PREFIX,
     INFO_FILE,
+    MODEL_FILE,
+    SCRATCH_PREFIX,
+    models_dir,
+    new_version_folder,
+    note_last_number,
+    read_info,
+    versions_lock,
+    write_json,
+)
+from sorter.core.learning.versions import (
+    DEFAULT,
     ModelVersion,
     VersionError,
     add_version,
     clean_title,
     current_version_name,
     get_version,
-    models_dir,
-    note_last_number,
-    read_info,
     stored_versions,
-    versions_lock,
-    write_json,
+    write_info,
 )
 
 if TYPE_CHECKING:
     from sorter.core.model.meta import ModelMeta
     from sorter.core.model.weights import StateDict
+    from sorter.core.training.data import TrainData
+    from sorter.core.training.options import TrainOptions
+    from sorter.core.training.train import TrainResult
 
 log = logging.getLogger(__name__)
+
+# What a version trained from examples measured its figures on: every example photo, each
+# scored out of fold (quick mode), or full mode's hold-out.
+EXAMPLES_JUDGED = "example photos"
+EXAMPLES_HELD_OUT = "held-out example photos"
+
+
+def train_version(
+    data: TrainData,
+    options: TrainOptions | None = None,
+    *,
+    title: str = "",
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> tuple[TrainResult, ModelVersion]:
+    """Train a new model from example images (`sorter.core.training.train`) and store it as
+    the next version, with its training report and `title` (a name of the user's, may be "");
+    it is not made current.
+
+    Training runs in a scratch folder that no list shows and no leftover sweep touches; only
+    a finished model is moved into its vN folder, so a cancelled or failed run leaves no
+    version behind.
+    """
+    from sorter.core.training.report import report_paths, write_report_json
+    from sorter.core.training.train import train
+
+    title = clean_title(title)  # a name too long fails before the minutes of training
+    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=models_dir()))
+    try:
+        result = train(
+            data, scratch / MODEL_FILE, options, progress=progress, cancel=cancel, compact=True
+        )
+        if cancel is not None:
+            cancel.raise_if_cancelled()  # stopped as it finished: still no version
+        with versions_lock():
+            folder = new_version_folder()
+            for file in scratch.iterdir():
+                os.replace(file, folder / file.name)
+            training = result.meta.training
+            images = training.get("images", len(data.items))
+            note = f"trained on {images} example photos in {Path(data.source).name}"
+            on = EXAMPLES_JUDGED if training.get("cross_validation") else EXAMPLES_HELD_OUT
+            judged = {"images": training.get("valid_images"), "evaluated_on": on}
+            version = write_info(folder, result.meta, note, measured_on=judged, title=title)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    result.model_path = folder / MODEL_FILE
+    result.report["model"] = str(result.model_path)  # the report names the file it describes
+    result.report_json = write_report_json(result.model_path, result.report)
+    if result.report_png is not None:
+        result.report_png = report_paths(result.model_path)[1]
+    return result, version
 
 
 def name_version(name: str, title: str) -> ModelVersion:

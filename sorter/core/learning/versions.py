@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import re
-import shutil
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,38 +13,31 @@ from typing import TYPE_CHECKING, Any
 
 from sorter import appdirs
 from sorter.core.errors import ModelFileError, SorterError
-from sorter.core.files import write_atomic
-from sorter.core.jobs import CancelToken, ProgressCallback, no_progress
-from sorter.core.locks import FileLock
+from sorter.core.learning.version_folders import (
+    INFO_FILE,
+    MODEL_FILE,
+    REPORT_FILE,
+    VERSION_NAME,
+    folder_size,
+    models_dir,
+    new_version_folder,
+    read_info,
+    remove_leftovers,
+    remove_quietly,
+    versions_lock,
+    write_json,
+)
 from sorter.core.settings import Settings, load_settings, update_settings
-
-if TYPE_CHECKING:
-    from sorter.core.learning.queue import CorrectionQueue
 
 if TYPE_CHECKING:
     import torch
 
+    from sorter.core.learning.queue import CorrectionQueue
     from sorter.core.model.meta import ModelMeta
-    from sorter.core.training.data import TrainData
-    from sorter.core.training.options import TrainOptions
-    from sorter.core.training.train import TrainResult
 
 log = logging.getLogger(__name__)
 
 DEFAULT = "default"  # the model embedded in Sorter
-MODEL_FILE = "model.pth"
-INFO_FILE = "version.json"  # what `models list` shows, without loading the weights
-REPORT_FILE = "report.json"  # the retrain's before/after evaluation
-LOCK_FILE = ".versions.lock"  # held while a version is written or promoted
-TEMP_SUFFIX = ".tmp"  # save_model's and write_json's temporary files end so
-SCRATCH_PREFIX = ".training-"  # a model being trained from examples, not yet a version
-DELETING_PREFIX = ".deleted-"  # a version being deleted: out of every list, then removed
-LAST_NUMBER_FILE = ".last-version"  # the highest vN ever claimed: a deleted number is not reused
-# What a version trained from examples measured its figures on: every example photo, each
-# scored out of fold (quick mode), or full mode's hold-out.
-EXAMPLES_JUDGED = "example photos"
-EXAMPLES_HELD_OUT = "held-out example photos"
-_NAME = re.compile(r"^v(\d+)$")
 TITLE_MAX = 60  # characters in a name the user gives a version (menus and the status bar show it)
 
 
@@ -74,7 +62,7 @@ class ModelVersion:
 
     @property
     def number(self) -> int:
-        match = _NAME.match(self.name)
+        match = VERSION_NAME.match(self.name)
         return int(match.group(1)) if match else 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,12 +80,6 @@ class ModelVersion:
         }
 
 
-def models_dir() -> Path:
-    path = appdirs.data_dir() / "models"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()
@@ -110,7 +92,7 @@ def version_name_of(path: str | Path | None) -> str:
     if path is None or _is_bundled(Path(path)):
         return DEFAULT
     path = Path(path)
-    if _same_file(path.parent.parent, models_dir()) and _NAME.match(path.parent.name):
+    if _same_file(path.parent.parent, models_dir()) and VERSION_NAME.match(path.parent.name):
         return path.parent.name
     return path.name
 
@@ -122,20 +104,12 @@ def _is_bundled(path: Path) -> bool:
 
 def is_stored_version(name: str) -> bool:
     """Whether a name from version_name_of is a stored version's ("v3"), not a file name."""
-    return _NAME.match(name) is not None
+    return VERSION_NAME.match(name) is not None
 
 
 def current_version_name() -> str:
     """The name of the model `sorter sort` uses without --model."""
     return version_name_of(load_settings().model_path)
-
-
-def read_info(folder: Path) -> dict[str, Any]:
-    """A version folder's version.json ({} when missing or unreadable)."""
-    try:
-        return json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def _title_in(info: dict[str, Any]) -> str:
@@ -207,7 +181,7 @@ def stored_versions() -> list[ModelVersion]:
     current = current_version_name()
     found = []
     for folder in models_dir().iterdir():
-        if not (_NAME.match(folder.name) and (folder / MODEL_FILE).is_file()):
+        if not (VERSION_NAME.match(folder.name) and (folder / MODEL_FILE).is_file()):
             continue
         info = read_info(folder)
         found.append(
@@ -220,7 +194,7 @@ def stored_versions() -> list[ModelVersion]:
                 note=info.get("note", ""),
                 current=folder.name == current,
                 title=_title_in(info),
-                size_bytes=_folder_size(folder),
+                size_bytes=folder_size(folder),
                 weights_sha256=str(info.get("weights_sha256", "")),
             )
         )
@@ -294,49 +268,6 @@ def _make_current(version: ModelVersion) -> None:
     version.current = True
 
 
-def new_version_folder() -> Path:
-    """Claim the next free vN folder, above every number used before (a deleted version's name
-    is never given to another model); mkdir without exist_ok makes the claim race-free."""
-    root = models_dir()
-    numbers = [int(m.group(1)) for p in root.iterdir() if (m := _NAME.match(p.name))]
-    number = max([*numbers, _last_number()], default=0) + 1
-    while True:
-        folder = root / f"v{number}"
-        try:
-            folder.mkdir()
-        except FileExistsError:
-            number += 1
-            continue
-        note_last_number(number)
-        return folder
-
-
-def _last_number() -> int:
-    try:
-        return int((models_dir() / LAST_NUMBER_FILE).read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
-        return 0
-
-
-def note_last_number(number: int) -> None:
-    """Remember `number` as used (never lowered), so no later version takes it again."""
-    if number > _last_number():
-        write_atomic(models_dir() / LAST_NUMBER_FILE, str(number).encode("utf-8"))
-
-
-def _folder_size(folder: Path) -> int:
-    total = 0
-    with contextlib.suppress(OSError):  # the folder or a file removed meanwhile (a deletion)
-        for file in folder.iterdir():
-            total += file.stat().st_size
-    return total
-
-
-def versions_lock() -> FileLock:
-    """Held while a version is written, promoted, renamed or deleted."""
-    return FileLock(models_dir() / LOCK_FILE, wait_s=600)  # a promotion writes a model file
-
-
 def add_version(
     meta: ModelMeta,
     state_dict: dict[str, torch.Tensor],
@@ -392,7 +323,7 @@ def _store(
     try:
         checksum = save_model(folder / MODEL_FILE, meta, state_dict, shared)
     except BaseException:
-        _remove_quietly(folder)
+        remove_quietly(folder)
         raise
     if report is not None:
         write_json(folder / REPORT_FILE, report)
@@ -438,53 +369,6 @@ def write_info(
     )  # fmt: skip
 
 
-def train_version(
-    data: TrainData,
-    options: TrainOptions | None = None,
-    *,
-    title: str = "",
-    progress: ProgressCallback = no_progress,
-    cancel: CancelToken | None = None,
-) -> tuple[TrainResult, ModelVersion]:
-    """Train a new model from example images (`sorter.core.training.train`) and store it as
-    the next version, with its training report and `title` (a name of the user's, may be "");
-    it is not made current.
-
-    Training runs in a scratch folder that no list shows and no leftover sweep touches; only
-    a finished model is moved into its vN folder, so a cancelled or failed run leaves no
-    version behind.
-    """
-    from sorter.core.training.report import report_paths, write_report_json
-    from sorter.core.training.train import train
-
-    title = clean_title(title)  # a name too long fails before the minutes of training
-    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=models_dir()))
-    try:
-        result = train(
-            data, scratch / MODEL_FILE, options, progress=progress, cancel=cancel, compact=True
-        )
-        if cancel is not None:
-            cancel.raise_if_cancelled()  # stopped as it finished: still no version
-        with versions_lock():
-            folder = new_version_folder()
-            for file in scratch.iterdir():
-                os.replace(file, folder / file.name)
-            training = result.meta.training
-            images = training.get("images", len(data.items))
-            note = f"trained on {images} example photos in {Path(data.source).name}"
-            on = EXAMPLES_JUDGED if training.get("cross_validation") else EXAMPLES_HELD_OUT
-            judged = {"images": training.get("valid_images"), "evaluated_on": on}
-            version = write_info(folder, result.meta, note, measured_on=judged, title=title)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    result.model_path = folder / MODEL_FILE
-    result.report["model"] = str(result.model_path)  # the report names the file it describes
-    result.report_json = write_report_json(result.model_path, result.report)
-    if result.report_png is not None:
-        result.report_png = report_paths(result.model_path)[1]
-    return result, version
-
-
 def _mark_corrections(folder: Path, queue: CorrectionQueue | None = None) -> None:
     """Mark the corrections a version learned from as used by it, then note that in its info."""
     info = read_info(folder)
@@ -509,42 +393,13 @@ def finish_interrupted(queue: CorrectionQueue | None = None) -> None:
     if not lock.try_acquire():
         return
     try:
-        _remove_leftovers()
+        remove_leftovers()
         current = current_version_name()
         folder = models_dir() / current
-        if _NAME.match(current) and (folder / MODEL_FILE).is_file():
+        if VERSION_NAME.match(current) and (folder / MODEL_FILE).is_file():
             _mark_corrections(folder, queue)
     finally:
         lock.release()
-
-
-SCRATCH_MAX_AGE_S = 2 * 24 * 3600  # no training from examples runs this long
-
-
-def _remove_leftovers() -> None:
-    for folder in models_dir().iterdir():
-        if folder.name.startswith(SCRATCH_PREFIX) and _older_than(folder, SCRATCH_MAX_AGE_S):
-            log.info("Removing %s, left by an interrupted training", folder)
-            shutil.rmtree(folder, ignore_errors=True)
-            continue
-        if folder.name.startswith(DELETING_PREFIX):
-            log.info("Removing %s, a deleted version's files", folder)
-            shutil.rmtree(folder, ignore_errors=True)
-            continue
-        if not (_NAME.match(folder.name) and folder.is_dir()):
-            continue
-        for tmp in folder.glob(f"*{TEMP_SUFFIX}"):
-            log.info("Removing %s, left by an interrupted retrain", tmp)
-            tmp.unlink(missing_ok=True)
-        if not any(folder.iterdir()):
-            folder.rmdir()  # claimed by a retrain killed before its model file was complete
-
-
-def _older_than(path: Path, seconds: float) -> bool:
-    try:
-        return time.time() - path.stat().st_mtime > seconds
-    except OSError:
-        return False
 
 
 def read_report(name: str) -> dict[str, Any] | None:
@@ -553,14 +408,3 @@ def read_report(name: str) -> dict[str, Any] | None:
         return json.loads((version.path.parent / REPORT_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON through a temporary file, so a reader never sees half of it."""
-    write_atomic(path, json.dumps(data, indent=2, default=str).encode("utf-8"))
-
-
-def _remove_quietly(folder: Path) -> None:
-    for child in folder.iterdir():
-        child.unlink(missing_ok=True)
-    folder.rmdir()

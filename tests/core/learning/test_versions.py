@@ -10,7 +10,7 @@ import torch
 from fakes import make_training_folder, version_meta, version_weights
 
 from sorter import appdirs
-from sorter.core.learning import versions
+from sorter.core.learning import manage, version_folders, versions
 from sorter.core.learning.versions import (
     DEFAULT,
     VersionError,
@@ -107,7 +107,7 @@ def test_leftovers_of_a_live_promotion_are_left_alone() -> None:
     writing = versions.models_dir() / "v2"
     writing.mkdir()
     (writing / ".model.pth.tmp").write_bytes(b"half")
-    with FileLock(versions.models_dir() / versions.LOCK_FILE):  # another process promoting
+    with FileLock(versions.models_dir() / version_folders.LOCK_FILE):  # another process promoting
         assert [v.name for v in list_versions(include_default=False)] == ["v1"]
         assert (writing / ".model.pth.tmp").exists()
     list_versions()  # that process has died: its temp file and empty folder go
@@ -123,14 +123,14 @@ def test_training_from_examples_stores_a_version_that_is_not_yet_current(tmp_pat
         version_meta(), version_weights()
     )  # v1 exists: the trained model is the next number
     data = load_folder(make_training_folder(tmp_path / "My examples"))
-    result, version = versions.train_version(data, TrainOptions(input_size=32), title="Mine")
+    result, version = manage.train_version(data, TrainOptions(input_size=32), title="Mine")
     assert version.name == "v2" and not version.current and version.title == "Mine"
     assert result.model_path == version.path and version.path.is_file()
     assert current_version_name() == DEFAULT
     assert version.categories == ["blue", "red"]
     assert version.note == "trained on 24 example photos in My examples"
     leftovers = [f for f in (appdirs.data_dir() / "models").iterdir()
-                 if f.name.startswith(versions.SCRATCH_PREFIX)]  # fmt: skip
+                 if f.name.startswith(version_folders.SCRATCH_PREFIX)]  # fmt: skip
     assert leftovers == []
     report = json.loads(result.report_json.read_text(encoding="utf-8"))
     assert result.report_json.parent == version.path.parent
@@ -139,7 +139,7 @@ def test_training_from_examples_stores_a_version_that_is_not_yet_current(tmp_pat
     assert listed["v2"].metrics["exact_match"] == result.meta.training["metrics"]["exact_match"]
     # every example photo was scored out of fold: `models list` says what the figure is from
     assert listed["v2"].metrics["images"] == 24
-    assert listed["v2"].metrics["evaluated_on"] == versions.EXAMPLES_JUDGED
+    assert listed["v2"].metrics["evaluated_on"] == manage.EXAMPLES_JUDGED
     use_version("v2")
     assert read_model(version.path)[0].categories == ["blue", "red"]
     # quick mode leaves the shipped networks as they are: the version stores only its head
@@ -155,9 +155,9 @@ def test_a_cancelled_training_leaves_no_version(tmp_path) -> None:
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):
-        versions.train_version(data, cancel=token)
+        manage.train_version(data, cancel=token)
     with pytest.raises(VersionError, match="at most 60"):  # said before training, not after
-        versions.train_version(data, title="x" * 61)
+        manage.train_version(data, title="x" * 61)
     assert list_versions(include_default=False) == []
     assert [f.name for f in (appdirs.data_dir() / "models").iterdir()
             if not f.name.startswith(".versions")] == []  # fmt: skip
@@ -170,7 +170,7 @@ def test_old_scratch_folders_of_killed_trainings_are_swept(monkeypatch) -> None:
     for folder in (old, live):
         folder.mkdir()
         (folder / "model.pth").write_bytes(b"x")
-    stale = old.stat().st_mtime - versions.SCRATCH_MAX_AGE_S - 60
+    stale = old.stat().st_mtime - version_folders.SCRATCH_MAX_AGE_S - 60
     os.utime(old, (stale, stale))
     list_versions()
     assert not old.exists() and live.is_dir()
