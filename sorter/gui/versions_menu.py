@@ -102,7 +102,7 @@ def rename_current_model(window: Any) -> QInputDialog | None:
         )
         window.statusBar().showMessage(why, 10000)
         return None
-    from sorter.gui.main_window import model_title
+    from sorter.gui.model_loading import model_title
 
     return ask_model_name(window, name, model_title(window.model))
 

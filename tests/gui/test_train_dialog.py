@@ -183,7 +183,7 @@ def test_a_training_that_fails_says_why_and_stores_nothing(qtbot, window, tmp_pa
 def test_a_model_is_named_with_its_examples_folder_from_either_system(tmp_path) -> None:
     from types import SimpleNamespace
 
-    from sorter.gui.main_window import model_name
+    from sorter.gui.model_loading import model_name
 
     def named(data_path):
         training = {"data_path": data_path} if data_path else {}
