@@ -14,8 +14,9 @@ from pathlib import Path
 import torch
 
 from sorter import appdirs
-from sorter.core.errors import ModelFileError, OutOfSpaceError, SorterError
+from sorter.core.errors import ModelFileError, OutOfSpaceError
 from sorter.core.files import file_sha256
+from sorter.core.model.device import device_label, pick_device
 from sorter.core.model.fold_bn import fold_batchnorm
 from sorter.core.model.meta import IMAGENET, RESIZE_METHODS, ModelMeta
 from sorter.core.model.networks import build_network
@@ -64,7 +65,6 @@ FORMAT = "sorter-model"
 VERSION = 1  # a file that holds every weight of its network
 COMPACT_VERSION = 2  # a file whose network body is the shipped ImageNet weights (pretrained.py)
 VERSIONS = (VERSION, COMPACT_VERSION)
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def save_model(
@@ -230,40 +230,6 @@ def current_model_path() -> Path:
     """The model the user picked (settings), else the embedded default."""
     chosen = load_settings().model_path
     return Path(chosen) if chosen else default_model_path()
-
-
-def pick_device(choice: str = "auto") -> torch.device:
-    """cpu, cuda, or auto (cuda when a GPU is usable). Raises SorterError for an unusable choice."""
-    if choice not in DEVICES:
-        raise SorterError(f"Unknown device {choice!r}; choose one of {', '.join(DEVICES)}.")
-    if choice == "cpu":
-        return torch.device("cpu")
-    problem = _cuda_problem()
-    if problem is None:
-        return torch.device("cuda")
-    if choice == "cuda":
-        raise SorterError(f"No usable NVIDIA GPU was found ({problem}); use --device cpu or auto.")
-    log.info("No usable GPU (%s); using the CPU", problem)
-    return torch.device("cpu")
-
-
-def _cuda_problem() -> str | None:
-    """None when CUDA works, else why not (unavailable, or a GPU this torch build cannot use)."""
-    if not torch.cuda.is_available():
-        return "CUDA unavailable"
-    try:
-        torch.zeros(1, device="cuda").add_(1)  # fails early on GPUs too old for this build
-    except (RuntimeError, AssertionError) as exc:
-        return f"CUDA error: {exc}"
-    return None
-
-
-def device_label(device: torch.device | str) -> str:
-    """'GPU: <name>' or 'CPU', for people."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return f"GPU: {torch.cuda.get_device_name(device)}"
-    return "CPU"
 
 
 def _json_weights_path(json_path: Path, name: str) -> Path:

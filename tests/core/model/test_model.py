@@ -16,6 +16,7 @@ from torch import nn
 
 from sorter import appdirs
 from sorter.core.errors import ModelFileError, OutOfSpaceError, SorterError
+from sorter.core.model import device as device_mod
 from sorter.core.model import modelfile as model_mod
 from sorter.core.model.meta import IMAGENET, ModelMeta
 from sorter.core.model.modelfile import (
@@ -272,7 +273,7 @@ def test_pick_device_without_gpu(monkeypatch):
 
 
 def test_pick_device_prefers_gpu_when_present(monkeypatch):
-    monkeypatch.setattr(model_mod, "_cuda_problem", lambda: None)
+    monkeypatch.setattr(device_mod, "_cuda_problem", lambda: None)
     assert pick_device("auto").type == "cuda"
     assert pick_device("cuda").type == "cuda"
     assert pick_device("cpu").type == "cpu"
