@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from typing import TextIO
 
 from sorter.core.jobs import Progress
+from sorter.core.settings import DEVICES, load_settings
+
+SETTINGS_DEVICE = "the one chosen in Settings; auto until then"
+
+
+def add_device_option(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """--device auto|cpu|cuda; `default` None means the device chosen in the window's
+    Settings (device_of reads it)."""
+    what = SETTINGS_DEVICE if default is None else default
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default=default,
+        help=f"auto: an NVIDIA GPU when one is usable, else the CPU (default: {what})",
+    )
+
+
+def device_of(args: argparse.Namespace) -> str:
+    """The --device given, else the one chosen in Settings."""
+    return args.device or load_settings().device
 
 
 def format_duration(seconds: float | None) -> str:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sorter.cli.console import confirm
+from sorter.cli.console import add_device_option, confirm, device_of
 from sorter.core.learning.queue import CorrectionQueue, clean_labels
 
 if TYPE_CHECKING:
@@ -226,7 +226,7 @@ def _register_retrain(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", type=Path, help="model to improve (default: the current model)")
     p.add_argument("--mode", choices=("quick", "full"), default="quick")
     p.add_argument("--yes", action="store_true", help="promote the new model even if worse")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
+    add_device_option(p)
     p.add_argument("--json", action="store_true", help="print JSON (current_model included)")
     p.set_defaults(func=run_retrain)
 
@@ -234,9 +234,8 @@ def _register_retrain(sub: argparse._SubParsersAction) -> None:
 def run_retrain(args: argparse.Namespace) -> int:
     from sorter.cli.console import ProgressBar
     from sorter.core.learning.retrain import retrain
-    from sorter.core.settings import load_settings
 
-    device = args.device or load_settings().device
+    device = device_of(args)
     bar = ProgressBar()
     try:
         result = retrain(args.model, args.mode, force=args.yes, device=device, progress=bar)
@@ -271,7 +270,7 @@ def _register_resort(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", type=Path, help="an output folder an earlier `sorter sort` wrote")
     p.add_argument("--model", type=Path, help="model file (default: the current model)")
     p.add_argument("--yes", action="store_true", help="apply the changes without asking")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
+    add_device_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_resort)
 
@@ -284,7 +283,7 @@ def run_resort(args: argparse.Namespace) -> int:
     from sorter.core.sorting.session import initial_thresholds, saved_thresholds
 
     settings = load_settings()
-    model = load_model(args.model, device=args.device or settings.device)
+    model = load_model(args.model, device=device_of(args))
     # The window's sliders as they would start for this model (its own values where unsaved).
     th = initial_thresholds(model, *saved_thresholds(model, settings))
     bar = ProgressBar()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from sorter.cli.console import add_device_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -15,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "the exit code is 0 when every check passed, 1 otherwise."
         ),
     )
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    add_device_option(parser, "auto")
     parser.add_argument(
         "--no-window", action="store_true", help="skip the window check (core checks only)"
     )

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sorter.cli.console import add_device_option, device_of
 from sorter.core.files import clean_path_arg
 from sorter.core.jobs import CancelToken
 
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     sort.add_argument("--model", type=Path, help="model file (default: the current model)")
     sort.add_argument("--threshold", type=_threshold, help="one threshold for all categories")
-    sort.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device_option(sort)
     sort.add_argument(
         "--batch-size",
         type=_positive,
@@ -123,7 +124,7 @@ def run_sort(args: argparse.Namespace) -> int:
         print(f'Note: {src} holds an earlier sort; its copies are sorted as new images into '
               f'{out}. To sort its photos again into it instead: sorter resort "{src}"',
               file=sys.stderr)  # fmt: skip
-    model = _load(args.model, args.device)
+    model = _load(args.model, device_of(args))
     mode = "move" if args.move else "link" if args.link else "copy"
     cancel, bar = CancelToken(), ProgressBar()
     with ctrl_c_cancels(cancel):

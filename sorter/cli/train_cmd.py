@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sorter.cli.console import ProgressBar, format_duration
+from sorter.cli.console import ProgressBar, add_device_option, device_of, format_duration
 from sorter.core.jobs import Cancelled
 from sorter.core.model.arch_names import ARCHS, DEFAULT_ARCH
 
@@ -112,7 +112,7 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--input-size", type=_positive, default=224, metavar="PX")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device_option(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run_train)
 
@@ -154,7 +154,7 @@ def _options(args: argparse.Namespace) -> TrainOptions:
         seed=args.seed,
         group=args.group,
         input_size=args.input_size,
-        device=args.device,
+        device=device_of(args),
         labels=args.labels,
     )
 

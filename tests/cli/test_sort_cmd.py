@@ -87,6 +87,23 @@ def test_current_model_is_used_without_model_flag(capsys, src, model_file, tmp_p
     assert f"Model: {model_file.name}\n" in err  # the current one: nothing more to say
 
 
+def test_the_device_chosen_in_settings_is_used_unless_given(
+    capsys, src, model_file, tmp_path, monkeypatch
+):
+    import torch
+
+    from sorter.core.settings import Settings, save_settings
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    save_settings(Settings(device="cuda"))
+    code, _, err = sort(capsys, src, "--model", model_file, "--out", tmp_path / "o")
+    assert code != 0 and "No usable NVIDIA GPU" in err  # Settings asked for the GPU
+    assert not (tmp_path / "o").exists()
+    code, _, err = sort(capsys, src, "--model", model_file, "--out", tmp_path / "o",
+                        "--device", "cpu")  # fmt: skip
+    assert code == 0 and "Using CPU" in err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
