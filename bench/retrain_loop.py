@@ -61,15 +61,22 @@ def load_dataset() -> dict[str, list[Path]]:
     return {c: ps for c, ps in sorted(by_cat.items()) if len(ps) >= MIN_PER_CATEGORY}
 
 
-def split3(dataset: dict[str, list[Path]], share: float, pool_share: float, seed: int):
-    """Stratified: `share` of each category trains the first model; of the rest, `pool_share`
-    is the pool (sorted, corrected, kept), the others the untouched test set."""
+def split3(
+    dataset: dict[str, list[Path]],
+    share: float,
+    pool_share: float,
+    seed: int,
+    per_category: int | None = None,
+):
+    """Stratified: `share` of each category (or `per_category` images of each) trains the first
+    model; of the rest, `pool_share` is the pool (sorted, corrected, kept), the others the
+    untouched test set."""
     rng = random.Random(seed)
     train, pool, test = [], [], []
     for cat, paths in dataset.items():
         paths = list(paths)
         rng.shuffle(paths)
-        cut = max(2, round(share * len(paths)))
+        cut = per_category if per_category else max(2, round(share * len(paths)))
         half = cut + round(pool_share * (len(paths) - cut))
         train += [(p, cat) for p in paths[:cut]]
         pool += [(p, cat) for p in paths[cut:half]]
@@ -189,13 +196,14 @@ def stamps_case(args, scratch: Path) -> dict:
     isolate_user_folders(scratch / "user-base")
     dataset = load_dataset()
     train_items, pool_items, test_items = split3(
-        dataset, args.train_share, args.pool_share, args.seed
+        dataset, args.train_share, args.pool_share, args.seed, args.train_per_category
     )
     print(f"stamps: {len(dataset)} categories: "
           f"{', '.join(f'{c} {len(p)}' for c, p in dataset.items())}")  # fmt: skip
     print(f"first model trains on {len(train_items)} images; pool {len(pool_items)}, "
           f"test {len(test_items)}", flush=True)  # fmt: skip
-    tag = f"{args.train_share}-{args.pool_share}-{args.seed}"
+    first = args.train_per_category and f"{args.train_per_category}each"
+    tag = f"{first or args.train_share}-{args.pool_share}-{args.seed}"
     base = scratch / f"stamps-base-{tag}.pth"
     if not base.is_file():
         data = scratch / f"stamps-train-{tag}"
@@ -275,6 +283,11 @@ def main() -> int:
     parser.add_argument("--n", type=int, nargs="+", default=[10, 30, 100], help="stamps case")
     parser.add_argument("--default-n", type=int, nargs="+", default=[3, 30])
     parser.add_argument("--train-share", type=float, default=0.3)
+    parser.add_argument(
+        "--train-per-category", type=int, metavar="K",
+        help="stamps: the first model learns from K images of each category instead of "
+        "--train-share of them (10: what a user starts with)",
+    )  # fmt: skip
     parser.add_argument("--pool-share", type=float, default=0.6, help="stamps: of the rest")
     parser.add_argument("--pool-per-category", type=int, default=15)
     parser.add_argument("--seed", type=int, default=0)
