@@ -33,9 +33,14 @@ from sorter.core.jobs import Progress
 from sorter.core.text import some_of
 from sorter.gui.drop_area import usable_paths
 from sorter.gui.pages import open_folder as show_in_file_manager
-from sorter.gui.pages import plural
 from sorter.gui.retrain_status import stage_progress
-from sorter.gui.train_result import CategoryTable, result_html
+from sorter.gui.train_result import (
+    LISTED,
+    CategoryTable,
+    few_warnings,
+    found_text,
+    result_html,
+)
 from sorter.gui.versions_menu import switch_version
 from sorter.gui.worker import Job, JobError, JobRunner
 
@@ -48,7 +53,6 @@ INTRO = (
     "<i>Examples\\Tables</i>... About ten photos per category is enough to start; more help. "
     "Sorter only reads them."
 )
-LISTED = 8  # categories named in the "found" line before "and N more"
 
 
 def read_examples(folder: Path) -> Any:
@@ -69,27 +73,6 @@ def train_examples(data: Any, device: str, title: str, *, progress: Any, cancel:
 
     options = TrainOptions(device=device)
     return train_version(data, options, title=title, progress=progress, cancel=cancel)
-
-
-def few_warnings(data: Any) -> list[str]:
-    """The warning training gives a category with too few photos, said before it starts."""
-    from sorter.core.training.crossval import few_image_warnings
-
-    return few_image_warnings(data.counts())
-
-
-def found_text(data: Any) -> str:
-    """ "6 categories, 69 photos: animals (12), clothes (10), ..." """
-    counts = data.counts()
-    listed = some_of([f"{name} ({n})" for name, n in counts.items()], LISTED)
-    photos = plural(len(data.items), "photo")
-    text = f"{plural(len(counts), 'category', 'categories')}, {photos}: {listed}."
-    if data.unlabelled:
-        text += (
-            f" {plural(data.unlabelled, 'photo')} in “uncertain”: examples of none of them, so "
-            "the model may put a photo in several folders, or in none."
-        )
-    return text
 
 
 class TrainDialog(QDialog):

@@ -1,5 +1,5 @@
-"""The new-model dialog's result: what the model learned and expects (HTML), and its
-per-category table."""
+"""The new-model dialog's texts: what it found in the examples folder, what the model learned
+and expects (HTML), and its per-category table."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sorter.core.text import some_of
 from sorter.gui.pages import format_eta, plural
 from sorter.gui.tables import set_up_read_only
 
-LISTED = 8  # photos named in the "could not be read" note before "and N more"
+LISTED = 8  # names in a list before "and N more": categories found, photos not read
 COLUMNS = ("Category", "Example photos", "Right when placed", "Found")
 COLUMN_TIPS = (
     "",
@@ -29,6 +29,27 @@ COLUMN_TIPS = (
     "Of this category's example photos, the share the model put in it (the rest went to "
     "uncertain or elsewhere)",
 )
+
+
+def few_warnings(data: Any) -> list[str]:
+    """The warning training gives a category with too few photos, said before it starts."""
+    from sorter.core.training.crossval import few_image_warnings
+
+    return few_image_warnings(data.counts())
+
+
+def found_text(data: Any) -> str:
+    """ "6 categories, 69 photos: animals (12), clothes (10), ..." """
+    counts = data.counts()
+    listed = some_of([f"{name} ({n})" for name, n in counts.items()], LISTED)
+    photos = plural(len(data.items), "photo")
+    text = f"{plural(len(counts), 'category', 'categories')}, {photos}: {listed}."
+    if data.unlabelled:
+        text += (
+            f" {plural(data.unlabelled, 'photo')} in “uncertain”: examples of none of them, so "
+            "the model may put a photo in several folders, or in none."
+        )
+    return text
 
 
 def result_html(result: Any) -> str:

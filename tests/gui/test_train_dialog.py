@@ -130,7 +130,7 @@ def test_closing_while_training_cancels_and_stores_nothing(qtbot, window, tmp_pa
 
 def test_the_found_line_counts_uncertain_photos_as_examples_of_none(tmp_path) -> None:
     from sorter.core.training.data import load_training_data
-    from sorter.gui.train_dialog import found_text
+    from sorter.gui.train_result import found_text
 
     examples = make_training_folder(tmp_path / "Holiday (sorted)")
     for i in range(2):
