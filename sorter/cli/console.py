@@ -8,7 +8,7 @@ import time
 from typing import TextIO
 
 from sorter.core.jobs import Progress
-from sorter.core.settings import DEVICES, load_settings
+from sorter.core.settings import DEVICES, Settings, load_settings
 
 SETTINGS_DEVICE = "the one chosen in Settings; auto until then"
 
@@ -25,9 +25,12 @@ def add_device_option(parser: argparse.ArgumentParser, default: str | None = Non
     )
 
 
-def device_of(args: argparse.Namespace) -> str:
-    """The --device given, else the one chosen in Settings."""
-    return args.device or load_settings().device
+def device_of(args: argparse.Namespace, settings: Settings | None = None) -> str:
+    """The --device given, else the one chosen in Settings (`settings`, when the caller has
+    read them already)."""
+    if args.device:
+        return args.device
+    return (settings or load_settings()).device
 
 
 def format_duration(seconds: float | None) -> str:

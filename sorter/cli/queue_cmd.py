@@ -283,7 +283,7 @@ def run_resort(args: argparse.Namespace) -> int:
     from sorter.core.sorting.session import initial_thresholds, saved_thresholds
 
     settings = load_settings()
-    model = load_model(args.model, device=device_of(args))
+    model = load_model(args.model, device=device_of(args, settings))
     # The window's sliders as they would start for this model (its own values where unsaved).
     th = initial_thresholds(model, *saved_thresholds(model, settings))
     bar = ProgressBar()
